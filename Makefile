@@ -1,0 +1,107 @@
+# kevo — one plain Makefile.
+#
+#   make            build build/kevo and build/libkevo.a
+#   make demo       install what is missing, build, run `kevo demo` on the bundled model
+#   make test       install what is missing (Python oracles included), build, run every test
+#   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      the benchmarks (slow; not part of the tests)
+#   make deps       only install the missing Debian packages
+#
+# SIMD is chosen at run time: only files named *_avx2.c / *_avx512.c get ISA flags.
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := openblas libcjson libpng cairo libjpeg
+WERROR   ?=
+SAN      ?=
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
+            -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -MMD -MP \
+            -Iinclude -Isrc $(WERROR)
+ifneq ($(SAN),)
+CFLAGS   += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# pkg-config is asked lazily so that `make deps` works before the packages exist.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS    += -fopenmp -lm
+
+AVX2_FLAGS   := -mavx2 -mfma -mf16c
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mfma -mf16c
+
+LIB_SRC  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/registry.o
+BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+# Generated test inputs (fixture models, oracle outputs) are shared by every build flavour.
+DATA     := build/data
+PY       := /usr/bin/python3
+
+.PHONY: all deps deps-test test asan bench demo fixtures oracles clean
+all: $(BUILD)/kevo $(BUILD)/libkevo.a
+
+deps:
+	@tools/deps.sh build
+deps-test:
+	@tools/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(if $(findstring _avx512.c,$<),$(AVX512_FLAGS),$(if $(findstring _avx2.c,$<),$(AVX2_FLAGS))) -c $< -o $@
+
+$(BUILD)/libkevo.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/kevo: $(CLI_OBJ) $(BUILD)/libkevo.a
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+# Every `KEVO_TEST(name)` in tests/*.c is registered by this generated table.
+$(BUILD)/tests/registry.c: $(TEST_SRC) tools/test_registry.sh
+	@mkdir -p $(@D)
+	tools/test_registry.sh $(TEST_SRC) > $@
+
+$(BUILD)/tests/registry.o: $(BUILD)/tests/registry.c
+	$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/kevo-test: $(TEST_OBJ) $(BUILD)/libkevo.a
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libkevo.a
+	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
+
+fixtures: deps-test
+	@$(PY) tools/make_fixture.py --all $(DATA)/fixtures
+
+oracles: fixtures
+	@tools/make_oracles.sh $(DATA)
+
+test: deps-test
+	@$(MAKE) --no-print-directory all $(BUILD)/kevo-test
+	@$(MAKE) --no-print-directory oracles
+	KEVO_BIN=$(BUILD)/kevo KEVO_DATA=$(DATA) $(BUILD)/kevo-test
+
+asan:
+	@$(MAKE) --no-print-directory test BUILD=build-asan SAN=1
+
+bench: all $(BENCH_BIN)
+	@tools/run_benches.sh $(BUILD)
+
+# Until the trained demo model lands, the main job runs on the committed test fixture.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/kevo info tests/fixtures/tiny-f32
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,139 @@
+// kevo.h — the one public header of libkevo.
+//
+// kevo runs LLaVA-family vision-language models on the CPU, records every layer's hidden state
+// while it generates, and turns those states into the layer-by-layer analyses of Wang et al.,
+// "Towards Understanding How Knowledge Evolves in Large Vision-Language Models" (CVPR 2025).
+//
+//     kevo_error err;
+//     kevo_model *model = NULL;
+//     if (kevo_model_load("models/demo", &model, &err) != KEVO_OK) {
+//         fprintf(stderr, "kevo: %s\n", err.msg);
+//         return 1;
+//     }
+//     const kevo_config *cfg = kevo_model_config(model);   // borrowed, lives as long as model
+//     ...
+//     kevo_model_free(model);
+//
+// Conventions, everywhere in the library:
+// - Every fallible call returns a kevo_status (KEVO_OK = 0, negative = kind of failure) and, when
+//   the caller passes a kevo_error, fills it with one sentence naming the file, the tensor and the
+//   byte offset involved. The library never exits and never prints.
+// - Objects are opaque; each `_create`/`_load` has a `_free` that accepts NULL.
+// - Returned pointers are borrowed from the object they came from unless a comment says otherwise.
+#ifndef KEVO_H
+#define KEVO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEVO_VERSION "0.1.0"
+
+// ---------------------------------------------------------------------------------------------
+// Status and errors
+
+typedef enum kevo_status {
+    KEVO_OK = 0,
+    KEVO_ERR_IO = -1,           // a file cannot be opened, read, mapped or written
+    KEVO_ERR_FORMAT = -2,       // a file's content is malformed (safetensors, JSON, image, ...)
+    KEVO_ERR_MODEL = -3,        // tensors missing, unexpected, of the wrong shape or dtype
+    KEVO_ERR_CONFIG = -4,       // a configuration value is invalid or unsupported
+    KEVO_ERR_ARG = -5,          // a caller-supplied argument or option is invalid
+    KEVO_ERR_NOMEM = -6,        // an allocation failed or a size would overflow
+    KEVO_ERR_INTERRUPTED = -7,  // the caller asked to stop (e.g. Ctrl-C)
+} kevo_status;
+
+#define KEVO_ERROR_MAX 1024
+
+typedef struct kevo_error {
+    kevo_status status;
+    char msg[KEVO_ERROR_MAX];   // one sentence, no trailing newline
+} kevo_error;
+
+// A short fixed name for a status ("I/O error", "malformed file", ...). Never NULL.
+const char *kevo_status_str(kevo_status status);
+
+// ---------------------------------------------------------------------------------------------
+// Element types of stored tensors (safetensors names). Weights may be F32, F16 or BF16.
+
+typedef enum kevo_dtype {
+    KEVO_DTYPE_BOOL, KEVO_DTYPE_U8, KEVO_DTYPE_I8, KEVO_DTYPE_I16, KEVO_DTYPE_U16,
+    KEVO_DTYPE_F16, KEVO_DTYPE_BF16, KEVO_DTYPE_I32, KEVO_DTYPE_U32, KEVO_DTYPE_F32,
+    KEVO_DTYPE_F64, KEVO_DTYPE_I64, KEVO_DTYPE_U64, KEVO_DTYPE_F8_E4M3, KEVO_DTYPE_F8_E5M2,
+    KEVO_DTYPE_COUNT
+} kevo_dtype;
+
+const char *kevo_dtype_name(kevo_dtype dtype);  // "F16", ...
+size_t kevo_dtype_size(kevo_dtype dtype);       // bytes per element
+
+// ---------------------------------------------------------------------------------------------
+// Models
+//
+// A model is immutable once loaded: the config, the tokenizer and the weights, which stay
+// memory-mapped from their safetensors files (F16/BF16 weights are never copied into F32 whole).
+
+typedef struct kevo_model kevo_model;
+
+// The dimensions of a LLaVA model, read from config.json with the transformers class defaults
+// filled in for every key a sparse config leaves out.
+typedef struct kevo_config {
+    // Language model (LLaMA)
+    int text_hidden;            // D
+    int text_intermediate;      // FFN width
+    int text_layers;            // L
+    int text_heads;
+    int text_kv_heads;          // < text_heads: grouped-query attention
+    int text_head_dim;
+    int text_vocab;             // V, rows of embed_tokens and lm_head (incl. padding rows)
+    int text_max_positions;
+    float rms_norm_eps;
+    float rope_theta;
+    int tie_word_embeddings;
+    int bos_id;
+    int eos_ids[8];             // generation stops at any of these (generation_config.json)
+    int n_eos;
+    int pad_id;                 // < 0 when absent
+    // Vision tower (CLIP ViT)
+    int vision_hidden;
+    int vision_intermediate;
+    int vision_layers;          // layers stored in the checkpoint
+    int vision_heads;
+    int vision_head_dim;
+    int image_size;
+    int patch_size;
+    int num_channels;
+    float vision_ln_eps;
+    int vision_gelu_exact;      // 0 = quick_gelu (CLIP), 1 = erf GELU
+    // LLaVA glue
+    int feature_layer;          // index into the tower's hidden states (0 = pre-LN output)
+    int feature_keep_cls;       // vision_feature_select_strategy "full"
+    int image_token_id;
+    int image_tokens;           // vision positions handed to the language model
+    int projector_bias;
+} kevo_config;
+
+// How images become pixel_values: preprocessor_config.json (transformers' CLIPImageProcessor,
+// with its class defaults for absent keys).
+typedef struct kevo_image_config {
+    int do_convert_rgb;
+    int do_resize;
+    int shortest_edge;          // > 0: resize the short side to this; else resize_w x resize_h
+    int resize_w, resize_h;
+    int resample;               // PIL filter id (3 = bicubic)
+    int do_center_crop;
+    int crop_w, crop_h;
+    int do_rescale;
+    double rescale_factor;
+    int do_normalize;
+    double mean[3], std[3];
+} kevo_image_config;
+
+// Loads config.json, preprocessor_config.json, generation_config.json (when present) and the
+// safetensors weights (one file or shards through model.safetensors.index.json) of `dir`, and
+// binds every tensor the config implies. On failure *out is NULL and err says what is wrong.
+kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err);
+void kevo_model_free(kevo_model *model);
+const kevo_config *kevo_model_config(const kevo_model *model);
+const kevo_image_config *kevo_model_image_config(const kevo_model *model);
+const char *kevo_model_dir(const kevo_model *model);
+
+#endif

@@ -1,0 +1,224 @@
+// fs.c — files: whole reads, read-only maps, atomic writes, paths.
+#include "base/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+
+kevo_status kevo_map_file(const char *path, kevo_mapping *out, kevo_error *err)
+{
+    out->data = NULL;
+    out->size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: not a regular file", path);
+    }
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return kevo_fail(err, KEVO_ERR_IO, "%s: cannot map %lld bytes: %s", path,
+                             (long long)st.st_size, strerror(e));
+        }
+        out->data = p;
+        out->size = (size_t)st.st_size;
+    }
+    close(fd);
+    return KEVO_OK;
+}
+
+void kevo_unmap(kevo_mapping *m)
+{
+    if (m && m->data)
+        munmap((void *)m->data, m->size);
+    if (m) {
+        m->data = NULL;
+        m->size = 0;
+    }
+}
+
+kevo_status kevo_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                           kevo_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > max_bytes) {
+        fclose(f);
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: %lld bytes is more than the %zu allowed",
+                         path, (long long)st.st_size, max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = malloc(n + 1);
+    if (!buf) {
+        fclose(f);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, n + 1);
+    }
+    size_t got = fread(buf, 1, n, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (got != n || failed) {
+        free(buf);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: read %zu of %zu bytes", path, got, n);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return KEVO_OK;
+}
+
+int kevo_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int kevo_dir_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+kevo_status kevo_mkdirs(const char *path, kevo_error *err)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return kevo_fail(err, KEVO_ERR_ARG, "directory path of %zu bytes is not usable", n);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return kevo_fail(err, KEVO_ERR_IO, "%s: cannot create directory: %s", buf,
+                             strerror(errno));
+        buf[i] = saved;
+    }
+    if (!kevo_dir_exists(path))
+        return kevo_fail(err, KEVO_ERR_IO, "%s: exists and is not a directory", path);
+    return KEVO_OK;
+}
+
+kevo_status kevo_path_join(char *buf, size_t size, const char *a, const char *b, kevo_error *err)
+{
+    size_t la = strlen(a);
+    while (la > 1 && a[la - 1] == '/')
+        la--;
+    int n = snprintf(buf, size, "%.*s/%s", (int)la, a, b);
+    if (n < 0 || (size_t)n >= size)
+        return kevo_fail(err, KEVO_ERR_ARG, "path %s/%s is too long", a, b);
+    return KEVO_OK;
+}
+
+const char *kevo_path_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+struct kevo_outfile {
+    FILE *stream;
+    char *path;       // destination
+    char *tmp_path;   // hidden temporary beside it
+};
+
+kevo_status kevo_outfile_open(const char *path, kevo_outfile **out, kevo_error *err)
+{
+    *out = NULL;
+    kevo_outfile *f = calloc(1, sizeof *f);
+    size_t n = strlen(path) + 64;
+    if (!f || !(f->path = strdup(path)) || !(f->tmp_path = malloc(n))) {
+        kevo_outfile_abort(f);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
+    }
+    // ".name.tmp.PID" in the same directory, so that rename() stays atomic.
+    const char *base = kevo_path_base(path);
+    snprintf(f->tmp_path, n, "%.*s.%s.tmp.%ld", (int)(base - path), path, base, (long)getpid());
+    int fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || !(f->stream = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        free(f->tmp_path);
+        f->tmp_path = NULL;   // nothing was created that abort should remove
+        kevo_outfile_abort(f);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot create: %s", path, strerror(e));
+    }
+    *out = f;
+    return KEVO_OK;
+}
+
+FILE *kevo_outfile_stream(kevo_outfile *f)
+{
+    return f->stream;
+}
+
+kevo_status kevo_outfile_commit(kevo_outfile *f, kevo_error *err)
+{
+    int failed = ferror(f->stream) || fflush(f->stream) != 0 || fsync(fileno(f->stream)) != 0;
+    int e = errno;
+    failed |= fclose(f->stream) != 0;
+    f->stream = NULL;
+    if (failed) {
+        kevo_fail(err, KEVO_ERR_IO, "%s: write failed: %s", f->path, strerror(e));
+        kevo_outfile_abort(f);
+        return KEVO_ERR_IO;
+    }
+    if (rename(f->tmp_path, f->path) != 0) {
+        kevo_fail(err, KEVO_ERR_IO, "%s: cannot rename into place: %s", f->path,
+                  strerror(errno));
+        kevo_outfile_abort(f);
+        return KEVO_ERR_IO;
+    }
+    free(f->tmp_path);
+    free(f->path);
+    free(f);
+    return KEVO_OK;
+}
+
+void kevo_outfile_abort(kevo_outfile *f)
+{
+    if (!f)
+        return;
+    if (f->stream)
+        fclose(f->stream);
+    if (f->tmp_path)
+        unlink(f->tmp_path);
+    free(f->tmp_path);
+    free(f->path);
+    free(f);
+}
+
+kevo_status kevo_write_file(const char *path, const void *data, size_t len, kevo_error *err)
+{
+    kevo_outfile *f;
+    kevo_status st = kevo_outfile_open(path, &f, err);
+    if (st != KEVO_OK)
+        return st;
+    if (len && fwrite(data, 1, len, f->stream) != len) {
+        int e = errno;
+        kevo_outfile_abort(f);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return kevo_outfile_commit(f, err);
+}

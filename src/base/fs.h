@@ -1,0 +1,52 @@
+// fs.h — files: whole reads, read-only maps, atomic writes, paths.
+//
+// Every output kevo produces goes through kevo_outfile: it is written to a hidden temporary file
+// beside its destination, flushed, fsync'ed and renamed into place, so an interrupted run never
+// leaves a half-written file under the final name.
+#ifndef KEVO_BASE_FS_H
+#define KEVO_BASE_FS_H
+
+#include <stdio.h>
+
+#include "kevo.h"
+
+// A read-only private mapping of a whole file. An empty file maps to data == NULL, size == 0.
+typedef struct kevo_mapping {
+    const unsigned char *data;
+    size_t size;
+} kevo_mapping;
+
+kevo_status kevo_map_file(const char *path, kevo_mapping *out, kevo_error *err);
+void kevo_unmap(kevo_mapping *m);   // accepts a zeroed mapping
+
+// Reads a whole file into a NUL-terminated heap buffer (caller frees with free()). Files longer
+// than max_bytes are refused before any allocation.
+kevo_status kevo_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                           kevo_error *err);
+
+int kevo_file_exists(const char *path);   // a regular file
+int kevo_dir_exists(const char *path);
+
+// Creates a directory and its missing parents (like mkdir -p).
+kevo_status kevo_mkdirs(const char *path, kevo_error *err);
+
+// Writes "a/b" into buf (no double slash); fails when it does not fit.
+kevo_status kevo_path_join(char *buf, size_t size, const char *a, const char *b, kevo_error *err);
+
+// The file name part of a path ("x/y.jpg" -> "y.jpg"); borrowed from `path`.
+const char *kevo_path_base(const char *path);
+
+typedef struct kevo_outfile kevo_outfile;
+
+// Opens a temporary file beside `path`; write through kevo_outfile_stream().
+kevo_status kevo_outfile_open(const char *path, kevo_outfile **out, kevo_error *err);
+FILE *kevo_outfile_stream(kevo_outfile *f);
+// Flushes, syncs and renames the temporary file to its destination, then frees f.
+kevo_status kevo_outfile_commit(kevo_outfile *f, kevo_error *err);
+// Deletes the temporary file and frees f; accepts NULL.
+void kevo_outfile_abort(kevo_outfile *f);
+
+// Writes `len` bytes to `path` through a kevo_outfile.
+kevo_status kevo_write_file(const char *path, const void *data, size_t len, kevo_error *err);
+
+#endif

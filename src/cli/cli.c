@@ -1,0 +1,63 @@
+// cli.c — error reporting and strict option parsing shared by the subcommands.
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_report(const kevo_error *err)
+{
+    fprintf(stderr, "kevo: %s\n", err->msg[0] ? err->msg : kevo_status_str(err->status));
+    return err->status == KEVO_ERR_ARG ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "kevo %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see: kevo %s --help)\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s expects a whole number from %ld to %ld, not '%s'", opt, lo, hi,
+                        s);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                     double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s expects a number from %g to %g, not '%s'", opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+const char *cli_bytes(char *buf, unsigned long size, double bytes)
+{
+    static const char *units[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (bytes >= 1000 && u < 4)
+        bytes /= 1000, u++;
+    snprintf(buf, size, u ? "%.2f %s" : "%.0f %s", bytes, units[u]);
+    return buf;
+}

@@ -1,0 +1,405 @@
+// config.c — config.json, generation_config.json and preprocessor_config.json of a llava-hf
+// model folder, with transformers' class defaults for every key a sparse config leaves out.
+//
+// Defaults follow transformers: LlavaConfig (configuration_llava.py; an absent vision_config
+// means CLIP ViT-L/14-336, an absent text_config means LlamaConfig()), LlamaConfig
+// (configuration_llama.py), CLIPVisionConfig (configuration_clip.py) and CLIPImageProcessor
+// (image_processing_clip.py). Values outside what kevo can run are refused here, with the key,
+// so that nothing downstream has to guess.
+#include "model/config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "io/json.h"
+
+#define CONFIG_MAX (4u << 20)
+#define DIM_MAX (1 << 20)       // any single dimension beyond this is not a real model
+
+typedef struct reader {
+    const cJSON *obj;
+    char where[4200];   // "path:" or "path: section", the prefix of messages
+    kevo_error *err;
+    char key[4400];     // scratch for the dotted key of a message
+} reader;
+
+// "path: section.key" for messages about `key` in r's section.
+static const char *K(reader *r, const char *key)
+{
+    return kevo_json_key(r->key, sizeof r->key, r->where, key);
+}
+
+// An integer key in [lo, hi]; `def` applies when has_default and the key is absent.
+static kevo_status rd_int(reader *r, const char *key, int has_default, long long def,
+                          long long lo, long long hi, int *out)
+{
+    long long v;
+    kevo_status st = kevo_json_int(r->obj, key, has_default, def, &v, r->where, r->err);
+    if (st != KEVO_OK)
+        return st;
+    if (v < lo || v > hi)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %lld is outside [%lld, %lld]",
+                         K(r, key), v, lo, hi);
+    *out = (int)v;
+    return KEVO_OK;
+}
+
+static kevo_status rd_pos_float(reader *r, const char *key, double def, float *out)
+{
+    double v;
+    kevo_status st = kevo_json_num(r->obj, key, 1, def, &v, r->where, r->err);
+    if (st != KEVO_OK)
+        return st;
+    if (!(v > 0))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g must be positive", K(r, key), v);
+    *out = (float)v;
+    return KEVO_OK;
+}
+
+// A boolean feature kevo does not implement must be false.
+static kevo_status rd_false(reader *r, const char *key, const char *what)
+{
+    int v;
+    kevo_status st = kevo_json_bool(r->obj, key, 1, 0, &v, r->where, r->err);
+    if (st == KEVO_OK && v)
+        st = kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = true (%s) is not supported", K(r, key),
+                       what);
+    return st;
+}
+
+static kevo_status rd_str_is(reader *r, const char *key, const char *def, const char *want1,
+                             const char *want2)
+{
+    const char *v;
+    kevo_status st = kevo_json_str(r->obj, key, 1, def, &v, r->where, r->err);
+    if (st == KEVO_OK && strcmp(v, want1) != 0 && (!want2 || strcmp(v, want2) != 0))
+        st = kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
+                       "\"%s\"%s%s%s)", K(r, key), v, want1, want2 ? " or \"" : "",
+                       want2 ? want2 : "", want2 ? "\"" : "");
+    return st;
+}
+
+static void sub_reader(reader *sub, const reader *parent, const cJSON *obj, const char *key)
+{
+    sub->obj = obj;
+    sub->err = parent->err;
+    kevo_json_key(sub->where, sizeof sub->where, parent->where, key);
+}
+
+// text_config: LlamaConfig defaults. `top` supplies the legacy top-level vocab_size.
+static kevo_status read_text(reader *r, reader *top, kevo_config *c)
+{
+    kevo_status st;
+    int top_vocab;
+    if ((st = rd_str_is(r, "model_type", "llama", "llama", NULL)) ||
+        (st = rd_int(top, "vocab_size", 1, 32000, 1, 1 << 24, &top_vocab)) ||
+        (st = rd_int(r, "hidden_size", 1, 4096, 1, DIM_MAX, &c->text_hidden)) ||
+        (st = rd_int(r, "intermediate_size", 1, 11008, 1, DIM_MAX, &c->text_intermediate)) ||
+        (st = rd_int(r, "num_hidden_layers", 1, 32, 1, 1024, &c->text_layers)) ||
+        (st = rd_int(r, "num_attention_heads", 1, 32, 1, 4096, &c->text_heads)) ||
+        (st = rd_int(r, "num_key_value_heads", 1, c->text_heads, 1, 4096, &c->text_kv_heads)) ||
+        (st = rd_int(r, "vocab_size", 1, top_vocab, 1, 1 << 24, &c->text_vocab)) ||
+        (st = rd_int(r, "max_position_embeddings", 1, 2048, 1, 1 << 24, &c->text_max_positions)) ||
+        (st = rd_pos_float(r, "rms_norm_eps", 1e-6, &c->rms_norm_eps)) ||
+        (st = rd_pos_float(r, "rope_theta", 10000.0, &c->rope_theta)) ||
+        (st = rd_str_is(r, "hidden_act", "silu", "silu", NULL)) ||
+        (st = rd_false(r, "attention_bias", "biased attention projections")) ||
+        (st = rd_false(r, "mlp_bias", "biased MLP projections")) ||
+        (st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &c->tie_word_embeddings,
+                             r->where, r->err)) ||
+        (st = rd_int(r, "bos_token_id", 1, 1, 0, 1 << 24, &c->bos_id)) ||
+        (st = rd_int(r, "eos_token_id", 1, 2, 0, 1 << 24, &c->eos_ids[0])) ||
+        (st = rd_int(r, "pad_token_id", 1, -1, -1, 1 << 24, &c->pad_id)))
+        return st;
+    c->n_eos = 1;
+    const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(r->obj, "rope_scaling");
+    if (scaling && !cJSON_IsNull(scaling))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s is set; kevo supports only plain RoPE "
+                         "(rope_scaling null)", K(r, "rope_scaling"));
+    int pretraining_tp;
+    if ((st = rd_int(r, "pretraining_tp", 1, 1, 1, 1024, &pretraining_tp)))
+        return st;
+    // head_dim may be given explicitly (newer configs); otherwise hidden / heads must divide.
+    if (!cJSON_GetObjectItemCaseSensitive(r->obj, "head_dim") ||
+        cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->obj, "head_dim"))) {
+        if (c->text_hidden % c->text_heads != 0)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: hidden_size %d is not divisible by "
+                             "num_attention_heads %d", r->where, c->text_hidden, c->text_heads);
+        c->text_head_dim = c->text_hidden / c->text_heads;
+    } else if ((st = rd_int(r, "head_dim", 0, 0, 1, DIM_MAX, &c->text_head_dim))) {
+        return st;
+    }
+    if (c->text_head_dim % 2 != 0)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: head dimension %d is odd; rotary "
+                         "embeddings need an even one", r->where, c->text_head_dim);
+    if (c->text_heads % c->text_kv_heads != 0)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: num_attention_heads %d is not a multiple "
+                         "of num_key_value_heads %d", r->where, c->text_heads, c->text_kv_heads);
+    return KEVO_OK;
+}
+
+// vision_config: CLIPVisionConfig defaults, or LLaVA's CLIP-L/336 when the section is absent.
+static kevo_status read_vision(reader *r, int absent, kevo_config *c)
+{
+    kevo_status st;
+    const char *act;
+    double eps;
+    if ((st = rd_str_is(r, "model_type", "clip_vision_model", "clip_vision_model", NULL)) ||
+        (st = rd_int(r, "hidden_size", 1, absent ? 1024 : 768, 1, DIM_MAX, &c->vision_hidden)) ||
+        (st = rd_int(r, "intermediate_size", 1, absent ? 4096 : 3072, 1, DIM_MAX,
+                     &c->vision_intermediate)) ||
+        (st = rd_int(r, "num_hidden_layers", 1, absent ? 24 : 12, 1, 1024, &c->vision_layers)) ||
+        (st = rd_int(r, "num_attention_heads", 1, absent ? 16 : 12, 1, 4096, &c->vision_heads)) ||
+        (st = rd_int(r, "image_size", 1, absent ? 336 : 224, 1, 16384, &c->image_size)) ||
+        (st = rd_int(r, "patch_size", 1, absent ? 14 : 32, 1, 16384, &c->patch_size)) ||
+        (st = rd_int(r, "num_channels", 1, 3, 3, 3, &c->num_channels)) ||
+        (st = kevo_json_num(r->obj, "layer_norm_eps", 1, 1e-5, &eps, r->where, r->err)) ||
+        (st = kevo_json_str(r->obj, "hidden_act", 1, "quick_gelu", &act, r->where, r->err)))
+        return st;
+    if (!(eps > 0))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be positive", K(r, "layer_norm_eps"));
+    c->vision_ln_eps = (float)eps;
+    if (strcmp(act, "quick_gelu") == 0)
+        c->vision_gelu_exact = 0;
+    else if (strcmp(act, "gelu") == 0)
+        c->vision_gelu_exact = 1;
+    else
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
+                         "\"quick_gelu\" or \"gelu\")", K(r, "hidden_act"), act);
+    if (c->vision_hidden % c->vision_heads != 0)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: hidden_size %d is not divisible by "
+                         "num_attention_heads %d", r->where, c->vision_hidden, c->vision_heads);
+    c->vision_head_dim = c->vision_hidden / c->vision_heads;
+    if (c->image_size % c->patch_size != 0)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: image_size %d is not a multiple of "
+                         "patch_size %d", r->where, c->image_size, c->patch_size);
+    return KEVO_OK;
+}
+
+// The LLaVA keys that tie the tower to the language model.
+static kevo_status read_llava(reader *r, kevo_config *c)
+{
+    kevo_status st;
+    const char *strategy;
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(r->obj, "vision_feature_layer");
+    if (cJSON_IsArray(layer))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s is a list; kevo supports one feature "
+                         "layer (LLaVA-1.5 uses -2)", K(r, "vision_feature_layer"));
+    int feature_layer, seq_len, token_id;
+    if ((st = rd_int(r, "vision_feature_layer", 1, -2, -1025, 1025, &feature_layer)) ||
+        (st = kevo_json_str(r->obj, "vision_feature_select_strategy", 1, "default", &strategy,
+                            r->where, r->err)) ||
+        (st = rd_str_is(r, "projector_hidden_act", "gelu", "gelu", NULL)) ||
+        (st = kevo_json_bool(r->obj, "multimodal_projector_bias", 1, 1, &c->projector_bias,
+                             r->where, r->err)) ||
+        (st = rd_int(r, "image_token_index", 1, 32000, 0, 1 << 24, &token_id)) ||
+        (st = rd_int(r, "image_token_id", 1, token_id, 0, 1 << 24, &c->image_token_id)))
+        return st;
+    // hidden_states has vision_layers + 1 entries; negative indices count from the end.
+    int n_states = c->vision_layers + 1;
+    c->feature_layer = feature_layer < 0 ? n_states + feature_layer : feature_layer;
+    if (c->feature_layer < 0 || c->feature_layer >= n_states)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s %d is outside the tower's %d hidden "
+                         "states", K(r, "vision_feature_layer"), feature_layer, n_states);
+    if (strcmp(strategy, "default") == 0)
+        c->feature_keep_cls = 0;
+    else if (strcmp(strategy, "full") == 0)
+        c->feature_keep_cls = 1;
+    else
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" (expected \"default\" or "
+                         "\"full\")", K(r, "vision_feature_select_strategy"), strategy);
+    int grid = c->image_size / c->patch_size;
+    c->image_tokens = grid * grid + c->feature_keep_cls;
+    if ((st = rd_int(r, "image_seq_length", 1, c->image_tokens, 1, 1 << 24, &seq_len)))
+        return st;
+    if (seq_len != c->image_tokens)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s %d disagrees with the %d features the "
+                         "vision tower yields", K(r, "image_seq_length"), seq_len,
+                         c->image_tokens);
+    int tie;
+    if ((st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &tie, r->where, r->err)))
+        return st;
+    c->tie_word_embeddings |= tie;
+    return KEVO_OK;
+}
+
+// generation_config.json, when present, overrides bos and the EOS set (an int or a list).
+static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *err)
+{
+    char path[4096];
+    kevo_status st = kevo_path_join(path, sizeof path, dir, "generation_config.json", err);
+    if (st != KEVO_OK || !kevo_file_exists(path))
+        return st;
+    cJSON *root;
+    if ((st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
+        return st;
+    reader r = {.obj = root, .err = err};
+    snprintf(r.where, sizeof r.where, "%s:", path);
+    const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
+    if ((st = rd_int(&r, "bos_token_id", 1, c->bos_id, 0, 1 << 24, &c->bos_id)))
+        goto done;
+    if (cJSON_IsArray(eos)) {
+        int n = cJSON_GetArraySize(eos);
+        if (n < 1 || n > (int)(sizeof c->eos_ids / sizeof c->eos_ids[0])) {
+            st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: eos_token_id lists %d ids (1 to 8 "
+                           "supported)", path, n);
+            goto done;
+        }
+        for (int i = 0; i < n; i++) {
+            const cJSON *id = cJSON_GetArrayItem(eos, i);
+            if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0) ||
+                id->valuedouble >= (1 << 24) || id->valuedouble != (int)id->valuedouble) {
+                st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: eos_token_id[%d] is not a token id",
+                               path, i);
+                goto done;
+            }
+            c->eos_ids[i] = (int)id->valuedouble;
+        }
+        c->n_eos = n;
+    } else if (eos && !cJSON_IsNull(eos)) {
+        if ((st = rd_int(&r, "eos_token_id", 0, 0, 0, 1 << 24, &c->eos_ids[0])))
+            goto done;
+        c->n_eos = 1;
+    }
+done:
+    cJSON_Delete(root);
+    return st;
+}
+
+kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
+{
+    memset(c, 0, sizeof *c);
+    char path[4096];
+    kevo_status st = kevo_path_join(path, sizeof path, dir, "config.json", err);
+    cJSON *root = NULL;
+    if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
+        return st;
+    reader top = {.obj = root, .err = err};
+    snprintf(top.where, sizeof top.where, "%s:", path);
+    const char *model_type;
+    if (!cJSON_IsObject(root)) {
+        st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: not a JSON object", path);
+        goto done;
+    }
+    if ((st = kevo_json_str(root, "model_type", 0, NULL, &model_type, top.where, err)))
+        goto done;
+    if (strcmp(model_type, "llava") != 0) {
+        st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: model_type \"%s\" is not supported; kevo runs "
+                       "\"llava\" (LLaVA-1.5 in the llava-hf layout)", path, model_type);
+        goto done;
+    }
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text_config");
+    const cJSON *vision = cJSON_GetObjectItemCaseSensitive(root, "vision_config");
+    cJSON *empty = cJSON_CreateObject();
+    reader tr, vr;
+    sub_reader(&tr, &top, cJSON_IsObject(text) ? text : empty, "text_config");
+    sub_reader(&vr, &top, cJSON_IsObject(vision) ? vision : empty, "vision_config");
+    if ((text && !cJSON_IsNull(text) && !cJSON_IsObject(text)) ||
+        (vision && !cJSON_IsNull(vision) && !cJSON_IsObject(vision)))
+        st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: text_config and vision_config must be objects",
+                       path);
+    if (st == KEVO_OK)
+        st = read_text(&tr, &top, c);
+    if (st == KEVO_OK)
+        st = read_vision(&vr, !cJSON_IsObject(vision), c);
+    cJSON_Delete(empty);
+    if (st == KEVO_OK)
+        st = read_llava(&top, c);
+    if (st == KEVO_OK)
+        st = read_generation(dir, c, err);
+done:
+    cJSON_Delete(root);
+    return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// preprocessor_config.json
+
+// A size that is an int or {"height", "width"} (or {"shortest_edge"} when allowed).
+static kevo_status read_size(reader *r, const char *key, int def, int allow_shortest, int *w,
+                             int *h, int *shortest)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (shortest)
+        *shortest = 0;
+    if (!v || cJSON_IsNull(v) || cJSON_IsNumber(v)) {
+        int n;
+        kevo_status st = rd_int(r, key, 1, def, 1, 1 << 16, &n);
+        if (st)
+            return st;
+        if (allow_shortest)   // get_size_dict(int, default_to_square=False)
+            *shortest = n;
+        else
+            *w = *h = n;
+        return KEVO_OK;
+    }
+    if (!cJSON_IsObject(v))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be an integer or an object",
+                         K(r, key));
+    reader sub;
+    sub_reader(&sub, r, v, key);
+    if (allow_shortest && cJSON_GetObjectItemCaseSensitive(v, "shortest_edge"))
+        return rd_int(&sub, "shortest_edge", 0, 0, 1, 1 << 16, shortest);
+    kevo_status st = rd_int(&sub, "height", 0, 0, 1, 1 << 16, h);
+    return st ? st : rd_int(&sub, "width", 0, 0, 1, 1 << 16, w);
+}
+
+static kevo_status read_triple(reader *r, const char *key, const double def[3], double out[3])
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v || cJSON_IsNull(v)) {
+        memcpy(out, def, 3 * sizeof *out);
+        return KEVO_OK;
+    }
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 3)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of 3 numbers", K(r, key));
+    for (int i = 0; i < 3; i++) {
+        const cJSON *x = cJSON_GetArrayItem(v, i);
+        if (!cJSON_IsNumber(x))
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a number", K(r, key), i);
+        out[i] = x->valuedouble;
+    }
+    return KEVO_OK;
+}
+
+kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err)
+{
+    // OPENAI_CLIP_MEAN / OPENAI_CLIP_STD (transformers image_utils.py)
+    static const double clip_mean[3] = {0.48145466, 0.4578275, 0.40821073};
+    static const double clip_std[3] = {0.26862954, 0.26130258, 0.27577711};
+    memset(ic, 0, sizeof *ic);
+    char path[4096];
+    cJSON *root = NULL;
+    kevo_status st = kevo_path_join(path, sizeof path, dir, "preprocessor_config.json", err);
+    if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
+        return st;
+    reader r = {.obj = root, .err = err};
+    snprintf(r.where, sizeof r.where, "%s:", path);
+    if (!cJSON_IsObject(root)) {
+        st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: not a JSON object", path);
+        goto done;
+    }
+    if ((st = kevo_json_bool(root, "do_convert_rgb", 1, 1, &ic->do_convert_rgb, r.where, err)) ||
+        (st = kevo_json_bool(root, "do_resize", 1, 1, &ic->do_resize, r.where, err)) ||
+        (st = read_size(&r, "size", 224, 1, &ic->resize_w, &ic->resize_h, &ic->shortest_edge)) ||
+        (st = rd_int(&r, "resample", 1, 3, 0, 5, &ic->resample)) ||
+        (st = kevo_json_bool(root, "do_center_crop", 1, 1, &ic->do_center_crop, r.where, err)) ||
+        (st = read_size(&r, "crop_size", 224, 0, &ic->crop_w, &ic->crop_h, NULL)) ||
+        (st = kevo_json_bool(root, "do_rescale", 1, 1, &ic->do_rescale, r.where, err)) ||
+        (st = kevo_json_num(root, "rescale_factor", 1, 1.0 / 255.0, &ic->rescale_factor, r.where,
+                            err)) ||
+        (st = kevo_json_bool(root, "do_normalize", 1, 1, &ic->do_normalize, r.where, err)) ||
+        (st = read_triple(&r, "image_mean", clip_mean, ic->mean)) ||
+        (st = read_triple(&r, "image_std", clip_std, ic->std)))
+        goto done;
+    for (int i = 0; i < 3; i++)
+        if (!(ic->std[i] != 0)) {
+            st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: image_std[%d] is zero", path, i);
+            goto done;
+        }
+done:
+    cJSON_Delete(root);
+    return st;
+}

@@ -1,0 +1,13 @@
+// config.h — reading a model folder's JSON configuration into kevo_config / kevo_image_config.
+#ifndef KEVO_MODEL_CONFIG_H
+#define KEVO_MODEL_CONFIG_H
+
+#include "kevo.h"
+
+// config.json (+ generation_config.json when present) of `dir`.
+kevo_status kevo_config_load(const char *dir, kevo_config *cfg, kevo_error *err);
+
+// preprocessor_config.json of `dir`.
+kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);
+
+#endif

@@ -1,0 +1,59 @@
+// model.c — loading a llava-hf model folder: configuration, checkpoint, weight binding.
+#include "model/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "model/config.h"
+
+kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
+{
+    *out = NULL;
+    if (!kevo_dir_exists(dir))
+        return kevo_fail(err, KEVO_ERR_IO, "%s: not a directory", dir);
+    kevo_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        free(m);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    kevo_status st = kevo_config_load(dir, &m->config, err);
+    if (st == KEVO_OK)
+        st = kevo_image_config_load(dir, &m->image, err);
+    if (st == KEVO_OK)
+        st = kevo_checkpoint_open(dir, &m->ckpt, err);
+    if (st == KEVO_OK && (st = kevo_weights_bind(&m->config, m->ckpt, &m->weights, err)))
+        kevo_error_prefix(err, "%s: ", dir);
+    if (st != KEVO_OK) {
+        kevo_model_free(m);
+        return st;
+    }
+    *out = m;
+    return KEVO_OK;
+}
+
+void kevo_model_free(kevo_model *m)
+{
+    if (!m)
+        return;
+    kevo_weights_free(m->weights);
+    kevo_checkpoint_free(m->ckpt);
+    free(m->dir);
+    free(m);
+}
+
+const kevo_config *kevo_model_config(const kevo_model *m)
+{
+    return &m->config;
+}
+
+const kevo_image_config *kevo_model_image_config(const kevo_model *m)
+{
+    return &m->image;
+}
+
+const char *kevo_model_dir(const kevo_model *m)
+{
+    return m->dir;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kevo needs, and only those that are missing.
+#   tools/deps.sh build   C libraries and fonts for building and running kevo
+#   tools/deps.sh test    the above plus the Python oracles the tests compare against
+# Without root it installs nothing and prints the one command to run.
+set -euo pipefail
+
+build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev libpng-dev
+            libcairo2-dev fonts-dejavu-core)
+test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn)
+
+case "${1:-build}" in
+    build) want=("${build_pkgs[@]}") ;;
+    test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "kevo needs these Debian packages: ${missing[*]}" >&2
+    echo "run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; update only when the first try fails.
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
