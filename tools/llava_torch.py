@@ -251,6 +251,7 @@ def llama_forward(w, cfg, embeds, positions, cache):
 
 class Llava:
     def __init__(self, model_dir, dtype=torch.float32):
+        self.model_dir = model_dir
         self.cfg = Config(model_dir)
         self.w = {k: v.to(dtype) for k, v in load_weights(model_dir).items()}
         self.dtype = dtype
@@ -306,3 +307,42 @@ def write_safetensors(path, tensors, metadata=None):
     with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     os.replace(tmp, path)
+
+
+def write_run_folder(run_dir, model_dir, sp, image_path, image_size, question, template, prompt,
+                     prompt_ids, result, max_new_tokens):
+    """A run folder in kevo's format (docs/run-folder.md) from a generate() result, so that the
+    analyses can be developed and cross-checked on states that PyTorch computed."""
+    cfg = json.load(open(os.path.join(model_dir, "config.json"), "rb"))
+    h = 0xcbf29ce484222325   # FNV-1a 64 of config.json, as kevo records it
+    for b in open(os.path.join(model_dir, "config.json"), "rb").read():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    hidden = result["hidden"].numpy().astype(np.float32)
+    ids = result["generated_ids"].tolist()
+    t = cfg.get("text_config", {})
+    os.makedirs(run_dir, exist_ok=True)
+    write_safetensors(os.path.join(run_dir, "hidden.safetensors"), {"hidden": hidden},
+                      {"format": "kevo-run", "kevo_version": "python-reference"})
+    pieces = [sp.id_to_piece(i) if i < sp.get_piece_size() else f"<extra_{i}>" for i in ids]
+    text = sp.decode([i for i in ids if i < sp.get_piece_size() and i != 2])
+    run = {
+        "format": "kevo-run", "kevo_version": "python-reference",
+        "model": {"path": model_dir, "config_fnv1a64": f"{h:016x}",
+                  "text_layers": t.get("num_hidden_layers", 32),
+                  "text_hidden": t.get("hidden_size", 4096),
+                  "vocab_rows": t.get("vocab_size", cfg.get("vocab_size", 32000)),
+                  "image_tokens": int(result["projector"].shape[0]), "weights_dtype": "F32"},
+        "image": {"path": image_path, "width": image_size[0], "height": image_size[1],
+                  "mode": "pad"},
+        "question": question, "template": template, "prompt": prompt,
+        "prompt_ids": prompt_ids, "image_position": prompt_ids.index(IMAGE_SLOT),
+        "n_positions": int(result["n_positions"][0]),
+        "generated_ids": ids, "generated_pieces": pieces, "text": text,
+        "stop": "eos" if ids and ids[-1] == 2 else "max_new_tokens",
+        "options": {"max_new_tokens": max_new_tokens, "threads": torch.get_num_threads()},
+        "timings": {},
+        "hidden": {"file": "hidden.safetensors", "tensor": "hidden", "shape": list(hidden.shape)},
+    }
+    with open(os.path.join(run_dir, "run.json"), "w") as f:
+        json.dump(run, f, indent=2, ensure_ascii=False)
+        f.write("\n")

@@ -6,7 +6,8 @@ DATA/oracle/engine/<fixture>/<case>.safetensors holding the inputs (pixel_values
 -200 at the image slot) and what the C engine must reproduce: vision_features (the feature layer,
 class token dropped), projector (image embeddings), hidden [T, L+1, D] (every hidden state at the
 position that predicts each generated token), logits [T, V] and generated_ids [T]. The case's
-image is also written as PNG beside it, so end-to-end tests can start from the file.
+image is also written as PNG beside it, so end-to-end tests can start from the file, and the
+generation as a kevo run folder (<case>.run/, docs/run-folder.md) for the analyses.
 
 Weights stored as F16/BF16 are widened exactly to F32 and the computation runs in F32 — exactly
 what kevo computes by default. With --bf16 the BF16-compute reference is written as well
@@ -88,6 +89,12 @@ def run_case(model, sp, name, out_dir, dtype_tag=""):
     tensors = {"pixel_values": px.numpy(), "prompt_ids": np.array(ids, np.int64)}
     tensors.update({k: v.numpy() for k, v in r.items()})
     img.save(os.path.join(out_dir, f"{name}.png"))
+    if not dtype_tag:   # the same generation as a run folder, for the analyses
+        question = text.split("<image>\n")[1].rsplit(" ASSISTANT:", 1)[0]
+        template = "llava_v1" if text.startswith("A chat") else "llava-hf"
+        lt.write_run_folder(os.path.join(out_dir, f"{name}.run"), model.model_dir, sp,
+                            os.path.join(out_dir, f"{name}.png"), size, question, template,
+                            text, ids, r, max_new)
     lt.write_safetensors(os.path.join(out_dir, f"{name}{dtype_tag}.safetensors"), tensors,
                          {"prompt": text, "max_new_tokens": str(max_new), "image_mode": "pad",
                           "compute": "bf16" if dtype_tag else "f32",
