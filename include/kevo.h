@@ -136,4 +136,85 @@ const kevo_config *kevo_model_config(const kevo_model *model);
 const kevo_image_config *kevo_model_image_config(const kevo_model *model);
 const char *kevo_model_dir(const kevo_model *model);
 
+// ---------------------------------------------------------------------------------------------
+// Runs: greedy generation with every layer's hidden state recorded
+//
+// A run holds everything mutable (activations, key/value cache, the recorder) in one allocation
+// planned from the config; it can generate many times (one image each) and reuses its memory.
+// Nothing is allocated per token.
+
+// In prompt ids, the one position where the image's features go (original LLaVA's sentinel).
+#define KEVO_IMAGE_SLOT (-200)
+
+typedef enum kevo_phase {
+    KEVO_PHASE_VISION,      // CLIP tower and projector
+    KEVO_PHASE_PREFILL,     // the prompt, image included
+    KEVO_PHASE_DECODE,      // one call per generated token
+    KEVO_PHASE_DONE,
+} kevo_phase;
+
+typedef enum kevo_stop {
+    KEVO_STOP_EOS,          // the model emitted an end-of-sequence id (it is recorded)
+    KEVO_STOP_MAX_NEW,      // max_new_tokens were generated
+    KEVO_STOP_MAX_POSITIONS,// the context reached max_position_embeddings
+} kevo_stop;
+
+typedef struct kevo_timings {
+    double vision_s, prefill_s, decode_s;
+    double decode_tokens_per_s;   // tokens after the first, per second of decoding
+} kevo_timings;
+
+typedef struct kevo_progress {
+    kevo_phase phase;
+    int n_prompt;           // prompt positions, image included
+    int n_generated, max_new;
+    kevo_timings timings;   // so far
+} kevo_progress;
+
+typedef struct kevo_run_params {
+    int max_new_tokens;     // > 0; the recorder is sized for this many tokens
+    int n_threads;          // OpenMP and OpenBLAS threads; 0 keeps the current setting
+    // Called when a phase starts and after every token (NULL: silent).
+    void (*progress)(const kevo_progress *p, void *user);
+    void *progress_user;
+    // When not NULL and set non-zero (e.g. by a SIGINT handler), generation stops between layers
+    // or tokens with KEVO_ERR_INTERRUPTED.
+    const volatile int *interrupt;
+} kevo_run_params;
+
+kevo_run_params kevo_run_default_params(void);   // 256 new tokens, current threads, silent
+
+typedef struct kevo_run kevo_run;
+
+// The run borrows `model`, which must outlive it.
+kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *params,
+                            kevo_run **out, kevo_error *err);
+void kevo_run_free(kevo_run *run);
+
+// Generates greedily from pixel_values (channels, image_size, image_size) and prompt ids holding
+// the image once: as KEVO_IMAGE_SLOT, or as a run of exactly image_tokens image_token_id ids
+// (the llava-hf processor's form). BOS must already be in prompt_ids.
+kevo_status kevo_run_generate(kevo_run *run, const float *pixels, const int *prompt_ids,
+                              int n_ids, kevo_error *err);
+
+// Results of the last generate, borrowed until the next one.
+int kevo_run_n_generated(const kevo_run *run);            // T, EOS included when it stopped there
+const int *kevo_run_generated_ids(const kevo_run *run);  // (T)
+// (T, L+1, D): hidden[t][l] = the state at the position that predicts generated token t, as
+// transformers' generate(output_hidden_states=True): 0 = embeddings, 1..L-1 = raw layer outputs,
+// L = after the final RMSNorm.
+const float *kevo_run_hidden(const kevo_run *run);
+const float *kevo_run_logits(const kevo_run *run);       // (V) of the last step
+int kevo_run_n_positions(const kevo_run *run);           // prompt positions, image expanded
+kevo_stop kevo_run_stop_reason(const kevo_run *run);
+kevo_timings kevo_run_timings(const kevo_run *run);
+
+// The image alone (what generate does first), for inspection and tests: afterwards
+// kevo_run_image_features() holds the vision tower's features at the feature layer
+// (image_tokens, vision_hidden) and kevo_run_image_embeds() the projector's output
+// (image_tokens, text_hidden), borrowed until the next call.
+kevo_status kevo_run_encode_image(kevo_run *run, const float *pixels, kevo_error *err);
+const float *kevo_run_image_features(const kevo_run *run);
+const float *kevo_run_image_embeds(const kevo_run *run);
+
 #endif

@@ -38,24 +38,30 @@ KEVO_TEST(model_loads_every_fixture)
         const kevo_weights *w = m->weights;
         CHECK(w->n_vision == c->feature_layer && w->n_vision == 2, "%s: %d vision layers bound",
               variants[i], w->n_vision);
-        int bound = w->class_emb && w->patch_w && w->pos_emb && w->pre_ln_w && w->pre_ln_b &&
-                    w->proj1_w && w->proj1_b && w->proj2_w && w->proj2_b && w->embed &&
-                    w->final_norm && w->lm_head;
+        int bound = w->class_emb.f32 && w->patch_w.t && w->pos_emb.f32 && w->pre_ln_w.f32 &&
+                    w->pre_ln_b.f32 && w->proj1_w.t && w->proj1_b.f32 && w->proj2_w.t &&
+                    w->proj2_b.f32 && w->embed.t && w->final_norm.f32 && w->lm_head.t;
         for (int l = 0; l < w->n_vision; l++)
-            bound &= w->vision[l].q_w && w->vision[l].fc2_b && w->vision[l].ln2_b;
+            bound &= w->vision[l].q_w.t && w->vision[l].fc2_b.f32 && w->vision[l].ln2_b.f32;
         for (int l = 0; l < c->text_layers; l++)
-            bound &= w->text[l].q && w->text[l].k && w->text[l].down && w->text[l].ffn_norm;
+            bound &= w->text[l].q.t && w->text[l].k.t && w->text[l].down.t &&
+                     w->text[l].ffn_norm.f32 && !w->text[l].q.f32;
         CHECK(bound, "%s: a slot is unbound", variants[i]);
+        // Vector views hold exactly the stored values, widened.
+        const kevo_tensor *norm = w->final_norm.t;
+        for (int k = 0; k < (int)norm->n_elems; k++)
+            if (norm->dtype == KEVO_DTYPE_F32)
+                CHECK(w->final_norm.f32[k] == ((const float *)norm->data)[k], "f32 view");
         CHECK(w->n_params == expected_params(c), "%s: %llu parameters, expected %llu",
               variants[i], (unsigned long long)w->n_params, expected_params(c));
         kevo_dtype want = strstr(variants[i], "bf16")  ? KEVO_DTYPE_BF16
                           : strstr(variants[i], "f16") ? KEVO_DTYPE_F16
                                                        : KEVO_DTYPE_F32;
-        CHECK(w->embed->dtype == want && w->dtype_counts[want] == (int)kevo_checkpoint_count(m->ckpt),
-              "%s: dtype %s", variants[i], kevo_dtype_name(w->embed->dtype));
+        CHECK(w->embed.t->dtype == want && w->dtype_counts[want] == (int)kevo_checkpoint_count(m->ckpt),
+              "%s: dtype %s", variants[i], kevo_dtype_name(w->embed.t->dtype));
         if (strcmp(variants[i], "tiny-gqa") == 0)
-            CHECK(c->text_kv_heads == 2 && w->text[0].k->shape[0] == 32 &&
-                  strncmp(w->embed->name, "model.language_model.", 21) == 0,
+            CHECK(c->text_kv_heads == 2 && w->text[0].k.t->shape[0] == 32 &&
+                  strncmp(w->embed.t->name, "model.language_model.", 21) == 0,
                   "tiny-gqa: grouped-query shapes under the new names");
         kevo_model_free(m);
     }

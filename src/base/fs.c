@@ -1,8 +1,10 @@
 // fs.c — files: whole reads, read-only maps, atomic writes, paths.
+#define _XOPEN_SOURCE 700   // nftw
 #include "base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -116,6 +118,22 @@ kevo_status kevo_mkdirs(const char *path, kevo_error *err)
     }
     if (!kevo_dir_exists(path))
         return kevo_fail(err, KEVO_ERR_IO, "%s: exists and is not a directory", path);
+    return KEVO_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+kevo_status kevo_remove_tree(const char *path, kevo_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return KEVO_OK;
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
     return KEVO_OK;
 }
 

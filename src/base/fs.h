@@ -30,6 +30,9 @@ int kevo_dir_exists(const char *path);
 // Creates a directory and its missing parents (like mkdir -p).
 kevo_status kevo_mkdirs(const char *path, kevo_error *err);
 
+// Removes a file or a directory tree (like rm -rf); a missing path is not an error.
+kevo_status kevo_remove_tree(const char *path, kevo_error *err);
+
 // Writes "a/b" into buf (no double slash); fails when it does not fit.
 kevo_status kevo_path_join(char *buf, size_t size, const char *a, const char *b, kevo_error *err);
 

@@ -15,6 +15,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
+#include "kernels/convert.h"
 
 #define NAME_MAX_LEN 256
 
@@ -24,8 +25,9 @@ typedef struct slot {
     char name[NAME_MAX_LEN];
     int n_dims;
     int64_t shape[4];
-    const kevo_tensor **dst;   // NULL: validated if present, never read (e.g. post_layernorm)
+    kevo_weight *dst;          // NULL: validated if present, never read (e.g. post_layernorm)
     int required;
+    int want_f32;              // vectors (and the position table) get an F32 view
 } slot;
 
 typedef struct stored {
@@ -64,10 +66,10 @@ const char *kevo_weights_canonical_name(const char *name, char *buf, size_t size
     return buf;
 }
 
-static void add(binder *b, const kevo_tensor **dst, int required, int n_dims, const int64_t *shape,
+static void add(binder *b, kevo_weight *dst, int required, int n_dims, const int64_t *shape,
                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void add(binder *b, const kevo_tensor **dst, int required, int n_dims, const int64_t *shape,
+static void add(binder *b, kevo_weight *dst, int required, int n_dims, const int64_t *shape,
                 const char *fmt, ...)
 {
     if (b->n == b->cap) {
@@ -89,6 +91,7 @@ static void add(binder *b, const kevo_tensor **dst, int required, int n_dims, co
     memcpy(s->shape, shape, (size_t)n_dims * sizeof *shape);
     s->dst = dst;
     s->required = required;
+    s->want_f32 = n_dims == 1;
 }
 
 #define SHAPE(...) (sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
@@ -170,6 +173,7 @@ static void add_all(binder *b, const kevo_config *c, kevo_weights *w)
         "%s.embeddings.patch_embedding.weight", v);
     add(b, &w->pos_emb, 1, SHAPE(grid * grid + 1, dv), "%s.embeddings.position_embedding.weight",
         v);
+    b->slots[b->n - 1].want_f32 = !b->oom;   // added to every patch: worth one F32 copy
     add(b, &w->pre_ln_w, 1, SHAPE(dv), "%s.pre_layrnorm.weight", v);
     add(b, &w->pre_ln_b, 1, SHAPE(dv), "%s.pre_layrnorm.bias", v);
     for (int i = 0; i < c->vision_layers; i++)
@@ -191,6 +195,27 @@ static void add_all(binder *b, const kevo_config *c, kevo_weights *w)
     add(b, &w->final_norm, 1, SHAPE(d), "language_model.model.norm.weight");
     if (!c->tie_word_embeddings)
         add(b, &w->lm_head, 1, SHAPE(c->text_vocab, d), "language_model.lm_head.weight");
+}
+
+// Points dst->f32 at the data (F32) or at an owned converted copy (F16/BF16).
+static int f32_view(kevo_weights *w, kevo_weight *dst)
+{
+    const kevo_tensor *t = dst->t;
+    if (t->dtype == KEVO_DTYPE_F32) {
+        dst->f32 = t->data;
+        return 1;
+    }
+    float **grown = realloc(w->copies, (size_t)(w->n_copies + 1) * sizeof *grown);
+    if (!grown)
+        return 0;
+    w->copies = grown;
+    float *copy = malloc((size_t)t->n_elems * sizeof *copy + 1);
+    if (!copy)
+        return 0;
+    kevo_convert_to_f32(copy, t->data, t->dtype, (size_t)t->n_elems);
+    w->copies[w->n_copies++] = copy;
+    dst->f32 = copy;
+    return 1;
 }
 
 static int by_stored_name(const void *a, const void *b)
@@ -270,8 +295,10 @@ kevo_status kevo_weights_bind(const kevo_config *c, const kevo_checkpoint *ckpt,
             problem(&b, "'%s' is %s; weights must be F32, F16 or BF16", t->name,
                     kevo_dtype_name(t->dtype));
         } else if (s->dst) {
-            *s->dst = t;
+            s->dst->t = t;
             w->bytes_used += t->n_bytes;
+            if (s->want_f32 && !f32_view(w, s->dst))
+                goto nomem;
         }
     }
     for (size_t i = 0; i < n_stored; i++) {
@@ -318,6 +345,9 @@ void kevo_weights_free(kevo_weights *w)
 {
     if (!w)
         return;
+    for (int i = 0; i < w->n_copies; i++)
+        free(w->copies[i]);
+    free(w->copies);
     free(w->vision);
     free(w->text);
     free(w);

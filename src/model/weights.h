@@ -2,54 +2,62 @@
 //
 // Dimension letters: Dv vision width, Fv vision MLP width, C channels, P patch size, N patches,
 // D text width, F text MLP width, H heads, K key/value heads, E head dim, V vocabulary rows.
-// Linear weights are PyTorch's [out, in], row-major. Views point into the mapped files: F16 and
-// BF16 weights are never converted whole.
+// Linear weights are PyTorch's [out, in], row-major. Matrices stay in the mapped files (F16 and
+// BF16 are never converted whole); vectors (norm weights, biases, class and position embeddings)
+// also get an F32 view, converted once at load when stored as F16/BF16 — they are small.
 #ifndef KEVO_MODEL_WEIGHTS_H
 #define KEVO_MODEL_WEIGHTS_H
 
 #include "io/safetensors.h"
 #include "kevo.h"
 
+typedef struct kevo_weight {
+    const kevo_tensor *t;   // the stored tensor; NULL when absent (e.g. no projector bias)
+    const float *f32;       // vectors only: the data as F32 (the mapping itself when F32)
+} kevo_weight;
+
 typedef struct kevo_clip_layer_weights {
-    const kevo_tensor *ln1_w, *ln1_b;       // (Dv)
-    const kevo_tensor *q_w, *k_w, *v_w;     // (Dv, Dv)
-    const kevo_tensor *q_b, *k_b, *v_b;     // (Dv)
-    const kevo_tensor *o_w, *o_b;           // (Dv, Dv), (Dv)
-    const kevo_tensor *ln2_w, *ln2_b;       // (Dv)
-    const kevo_tensor *fc1_w, *fc1_b;       // (Fv, Dv), (Fv)
-    const kevo_tensor *fc2_w, *fc2_b;       // (Dv, Fv), (Dv)
+    kevo_weight ln1_w, ln1_b;         // (Dv)
+    kevo_weight q_w, k_w, v_w;        // (Dv, Dv)
+    kevo_weight q_b, k_b, v_b;        // (Dv)
+    kevo_weight o_w, o_b;             // (Dv, Dv), (Dv)
+    kevo_weight ln2_w, ln2_b;         // (Dv)
+    kevo_weight fc1_w, fc1_b;         // (Fv, Dv), (Fv)
+    kevo_weight fc2_w, fc2_b;         // (Dv, Fv), (Dv)
 } kevo_clip_layer_weights;
 
 typedef struct kevo_llama_layer_weights {
-    const kevo_tensor *attn_norm;           // (D)
-    const kevo_tensor *q;                   // (H*E, D)
-    const kevo_tensor *k, *v;               // (K*E, D)
-    const kevo_tensor *o;                   // (D, H*E)
-    const kevo_tensor *ffn_norm;            // (D)
-    const kevo_tensor *gate, *up;           // (F, D)
-    const kevo_tensor *down;                // (D, F)
+    kevo_weight attn_norm;            // (D)
+    kevo_weight q;                    // (H*E, D)
+    kevo_weight k, v;                 // (K*E, D)
+    kevo_weight o;                    // (D, H*E)
+    kevo_weight ffn_norm;             // (D)
+    kevo_weight gate, up;             // (F, D)
+    kevo_weight down;                 // (D, F)
 } kevo_llama_layer_weights;
 
 typedef struct kevo_weights {
     // Vision tower: only the layers below the feature layer are bound for computing.
-    const kevo_tensor *class_emb;           // (Dv)
-    const kevo_tensor *patch_w;             // (Dv, C, P, P)
-    const kevo_tensor *pos_emb;             // (N + 1, Dv)
-    const kevo_tensor *pre_ln_w, *pre_ln_b; // (Dv)
-    kevo_clip_layer_weights *vision;        // (feature_layer) entries
+    kevo_weight class_emb;            // (Dv)
+    kevo_weight patch_w;              // (Dv, C, P, P)
+    kevo_weight pos_emb;              // (N + 1, Dv)
+    kevo_weight pre_ln_w, pre_ln_b;   // (Dv)
+    kevo_clip_layer_weights *vision;  // (feature_layer) entries
     int n_vision;
-    // Projector
-    const kevo_tensor *proj1_w, *proj1_b;   // (D, Dv), (D); biases NULL without projector_bias
-    const kevo_tensor *proj2_w, *proj2_b;   // (D, D), (D)
+    // Projector; the biases' .t is NULL without multimodal_projector_bias
+    kevo_weight proj1_w, proj1_b;     // (D, Dv), (D)
+    kevo_weight proj2_w, proj2_b;     // (D, D), (D)
     // Language model
-    const kevo_tensor *embed;               // (V, D)
-    kevo_llama_layer_weights *text;         // (L) entries
-    const kevo_tensor *final_norm;          // (D)
-    const kevo_tensor *lm_head;             // (V, D); == embed when tied
+    kevo_weight embed;                // (V, D)
+    kevo_llama_layer_weights *text;   // (L) entries
+    kevo_weight final_norm;           // (D)
+    kevo_weight lm_head;              // (V, D); the same tensor as embed when tied
     // Accounting over every tensor in the checkpoint
     uint64_t n_params, vision_params, projector_params, text_params;
-    uint64_t bytes_used;                    // bytes of the tensors kevo reads
+    uint64_t bytes_used;              // bytes of the tensors kevo reads
     int dtype_counts[KEVO_DTYPE_COUNT];
+    float **copies;                   // owned F32 copies behind .f32 views of F16/BF16 vectors
+    int n_copies;
 } kevo_weights;
 
 // Binds the checkpoint to the config. Every missing, unexpected, wrong-shaped or wrongly typed

@@ -1,0 +1,335 @@
+// runfolder.c — writing and reading run folders (docs/run-folder.md).
+#include "io/runfolder.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+
+#define RUN_JSON "run.json"
+#define HIDDEN_FILE "hidden.safetensors"
+#define RUN_JSON_MAX (64u << 20)
+
+kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err)
+{
+    char path[4096], *text;
+    size_t len;
+    kevo_status st = kevo_path_join(path, sizeof path, model_dir, "config.json", err);
+    if (st == KEVO_OK)
+        st = kevo_read_file(path, 4u << 20, &text, &len, err);
+    if (st != KEVO_OK)
+        return st;
+    uint64_t h = 0xcbf29ce484222325ull;   // FNV-1a 64 offset basis and prime (IETF draft FNV)
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    free(text);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return KEVO_OK;
+}
+
+static const char *stop_name(kevo_stop s)
+{
+    return s == KEVO_STOP_EOS ? "eos" : s == KEVO_STOP_MAX_NEW ? "max_new_tokens"
+                                                               : "max_position_embeddings";
+}
+
+static cJSON *record_json(const kevo_run_record *r, const char *digest)
+{
+    const kevo_config *c = r->config;
+    cJSON *root = cJSON_CreateObject(), *o;
+    cJSON_AddStringToObject(root, "format", KEVO_RUN_FORMAT);
+    cJSON_AddStringToObject(root, "kevo_version", KEVO_VERSION);
+    o = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(o, "path", r->model_dir);
+    cJSON_AddStringToObject(o, "config_fnv1a64", digest);
+    cJSON_AddNumberToObject(o, "text_layers", c->text_layers);
+    cJSON_AddNumberToObject(o, "text_hidden", c->text_hidden);
+    cJSON_AddNumberToObject(o, "vocab_rows", c->text_vocab);
+    cJSON_AddNumberToObject(o, "image_tokens", c->image_tokens);
+    cJSON_AddStringToObject(o, "weights_dtype", r->weights_dtype);
+    o = cJSON_AddObjectToObject(root, "image");
+    cJSON_AddStringToObject(o, "path", r->image_path);
+    cJSON_AddNumberToObject(o, "width", r->image_width);
+    cJSON_AddNumberToObject(o, "height", r->image_height);
+    cJSON_AddStringToObject(o, "mode", r->image_mode);
+    cJSON_AddStringToObject(root, "question", r->question);
+    cJSON_AddStringToObject(root, "template", r->template_name);
+    cJSON_AddStringToObject(root, "prompt", r->prompt);
+    cJSON_AddItemToObject(root, "prompt_ids", cJSON_CreateIntArray(r->prompt_ids,
+                                                                   r->n_prompt_ids));
+    cJSON_AddNumberToObject(root, "image_position", r->image_position);
+    cJSON_AddNumberToObject(root, "n_positions", r->n_positions);
+    cJSON_AddItemToObject(root, "generated_ids", cJSON_CreateIntArray(r->generated_ids,
+                                                                      r->n_generated));
+    cJSON_AddItemToObject(root, "generated_pieces",
+                          cJSON_CreateStringArray(r->pieces, r->n_generated));
+    cJSON_AddStringToObject(root, "text", r->text);
+    cJSON_AddStringToObject(root, "stop", stop_name(r->stop));
+    o = cJSON_AddObjectToObject(root, "options");
+    cJSON_AddNumberToObject(o, "max_new_tokens", r->max_new_tokens);
+    cJSON_AddNumberToObject(o, "threads", r->n_threads);
+    o = cJSON_AddObjectToObject(root, "timings");
+    cJSON_AddNumberToObject(o, "load_s", r->load_s);
+    cJSON_AddNumberToObject(o, "vision_s", r->timings.vision_s);
+    cJSON_AddNumberToObject(o, "prefill_s", r->timings.prefill_s);
+    cJSON_AddNumberToObject(o, "decode_s", r->timings.decode_s);
+    cJSON_AddNumberToObject(o, "tokens_per_s", r->timings.decode_tokens_per_s);
+    o = cJSON_AddObjectToObject(root, "hidden");
+    cJSON_AddStringToObject(o, "file", HIDDEN_FILE);
+    cJSON_AddStringToObject(o, "tensor", "hidden");
+    int shape[3] = {r->n_generated, c->text_layers + 1, c->text_hidden};
+    cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(shape, 3));
+    return root;
+}
+
+// An existing destination may be replaced only when it is an empty folder or a run folder.
+static kevo_status check_destination(const char *dir, kevo_error *err)
+{
+    if (!kevo_dir_exists(dir)) {
+        if (kevo_file_exists(dir))
+            return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a folder", dir);
+        return KEVO_OK;
+    }
+    char path[4096];
+    kevo_status st = kevo_path_join(path, sizeof path, dir, RUN_JSON, err);
+    if (st != KEVO_OK || kevo_file_exists(path))
+        return st;
+    DIR *d = opendir(dir);
+    int empty = 1;
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    if (d)
+        closedir(d);
+    return empty ? KEVO_OK : kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo run "
+                                       "folder (no run.json); refusing to replace it", dir);
+}
+
+kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo_error *err)
+{
+    char digest[17], tmp[4200], old[4200], path[4300];
+    kevo_status st = check_destination(dir, err);
+    if (st == KEVO_OK)
+        st = kevo_config_digest(r->model_dir, digest, err);
+    if (st != KEVO_OK)
+        return st;
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    snprintf(tmp, sizeof tmp, "%.*s.tmp-%ld", (int)n, dir, (long)getpid());
+    snprintf(old, sizeof old, "%.*s.old-%ld", (int)n, dir, (long)getpid());
+    if ((st = kevo_remove_tree(tmp, err)) || (st = kevo_mkdirs(tmp, err)))
+        return st;
+
+    const kevo_config *c = r->config;
+    kevo_tensor_out hidden = {"hidden", KEVO_DTYPE_F32, 3,
+                              {r->n_generated, c->text_layers + 1, c->text_hidden}, r->hidden};
+    const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
+    snprintf(path, sizeof path, "%s/%s", tmp, HIDDEN_FILE);
+    st = kevo_safetensors_write(path, &hidden, 1, meta, 2, err);
+    cJSON *json = st == KEVO_OK ? record_json(r, digest) : NULL;
+    char *text = json ? cJSON_Print(json) : NULL;
+    cJSON_Delete(json);
+    if (st == KEVO_OK && !text)
+        st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory writing run.json", dir);
+    if (st == KEVO_OK) {
+        snprintf(path, sizeof path, "%s/%s", tmp, RUN_JSON);
+        size_t len = strlen(text);
+        text[len] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
+        st = kevo_write_file(path, text, len + 1, err);
+    }
+    free(text);
+    // Swap the finished folder into place: the old run (if any) leaves only after it is whole.
+    if (st == KEVO_OK && kevo_dir_exists(dir) && rename(dir, old) != 0)
+        st = kevo_fail(err, KEVO_ERR_IO, "%s: cannot move the previous run aside", dir);
+    if (st == KEVO_OK && rename(tmp, dir) != 0)
+        st = kevo_fail(err, KEVO_ERR_IO, "%s: cannot move the new run into place", dir);
+    if (st != KEVO_OK) {
+        kevo_remove_tree(tmp, NULL);
+        return st;
+    }
+    return kevo_remove_tree(old, err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+static kevo_status get_string(const cJSON *obj, const char *key, char **out, const char *where,
+                              kevo_error *err)
+{
+    const char *s;
+    kevo_status st = kevo_json_str(obj, key, 0, NULL, &s, where, err);
+    if (st == KEVO_OK && !(*out = strdup(s)))
+        st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+static kevo_status get_int(const cJSON *obj, const char *key, int lo, int hi, int *out,
+                           const char *where, kevo_error *err)
+{
+    long long v;
+    kevo_status st = kevo_json_int(obj, key, 0, 0, &v, where, err);
+    if (st == KEVO_OK && (v < lo || v > hi))
+        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s %s = %lld is outside [%d, %d]", where, key, v,
+                       lo, hi);
+    if (st == KEVO_OK)
+        *out = (int)v;
+    return st;
+}
+
+// generated_ids and generated_pieces: two arrays of the same length.
+static kevo_status read_tokens(kevo_runfolder *rf, const cJSON *root, const char *where,
+                               kevo_error *err)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "generated_ids");
+    const cJSON *pieces = cJSON_GetObjectItemCaseSensitive(root, "generated_pieces");
+    if (!cJSON_IsArray(ids) || !cJSON_IsArray(pieces) ||
+        cJSON_GetArraySize(ids) != cJSON_GetArraySize(pieces))
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s generated_ids and generated_pieces must be "
+                         "arrays of the same length", where);
+    int n = cJSON_GetArraySize(ids);
+    rf->generated_ids = calloc((size_t)n + 1, sizeof *rf->generated_ids);
+    rf->pieces = calloc((size_t)n + 1, sizeof *rf->pieces);
+    if (!rf->generated_ids || !rf->pieces)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const cJSON *id = cJSON_GetArrayItem(ids, i), *p = cJSON_GetArrayItem(pieces, i);
+        if (!cJSON_IsNumber(id) || !(id->valuedouble >= 0) || id->valuedouble >= rf->vocab_rows ||
+            !cJSON_IsString(p))
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s generated token %d is not an id below %d "
+                             "with a piece string", where, i, rf->vocab_rows);
+        rf->generated_ids[i] = (int)id->valuedouble;
+        if (!(rf->pieces[i] = strdup(p->valuestring)))
+            return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    }
+    rf->n_steps = n;
+    return KEVO_OK;
+}
+
+// hidden.safetensors: "hidden" F32 (T, L+1, D), agreeing with run.json, every value finite.
+static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char *where,
+                               kevo_error *err)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "hidden");
+    char *file = NULL, path[4300];
+    kevo_status st = h ? get_string(h, "file", &file, where, err)
+                       : kevo_fail(err, KEVO_ERR_FORMAT, "%s has no \"hidden\" entry", where);
+    if (st != KEVO_OK)
+        return st;
+    if (strchr(file, '/')) {
+        free(file);
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s hidden.file must name a file in the run "
+                         "folder", where);
+    }
+    snprintf(path, sizeof path, "%s/%s", rf->dir, file);
+    free(file);
+    if ((st = kevo_safetensors_open(path, &rf->file, err)) != KEVO_OK)
+        return st;
+    const kevo_tensor *t = kevo_safetensors_find(rf->file, "hidden");
+    if (!t || t->dtype != KEVO_DTYPE_F32 || t->n_dims != 3)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: no F32 3-D tensor 'hidden'", path);
+    if (t->shape[0] != rf->n_steps || t->shape[1] != rf->text_layers + 1 ||
+        t->shape[2] != rf->text_hidden)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: 'hidden' has shape [%lld, %lld, %lld] but "
+                         "run.json describes %d steps of %d states of width %d", path,
+                         (long long)t->shape[0], (long long)t->shape[1], (long long)t->shape[2],
+                         rf->n_steps, rf->text_layers + 1, rf->text_hidden);
+    rf->hidden = t->data;
+    rf->n_states = rf->text_layers + 1;
+    rf->dim = rf->text_hidden;
+    size_t per_step = (size_t)rf->n_states * (size_t)rf->dim;
+    for (size_t i = 0; i < t->n_elems; i++)
+        if (!isfinite(rf->hidden[i]))
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s: hidden state %g at step %zu, layer %zu, "
+                             "element %zu (byte %llu) is not finite", path,
+                             (double)rf->hidden[i], i / per_step, i % per_step / (size_t)rf->dim,
+                             i % (size_t)rf->dim,
+                             (unsigned long long)(t->file_offset + 4 * (uint64_t)i));
+    return KEVO_OK;
+}
+
+kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err)
+{
+    *out = NULL;
+    char path[4300], where[4400];
+    kevo_runfolder *rf = calloc(1, sizeof *rf);
+    if (!rf || !(rf->dir = strdup(dir))) {
+        free(rf);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, RUN_JSON);
+    snprintf(where, sizeof where, "%s:", path);
+    cJSON *root = NULL;
+    const cJSON *model;
+    const char *format = NULL, *digest = NULL;
+    kevo_status st;
+    if (!kevo_file_exists(path)) {
+        st = kevo_fail(err, KEVO_ERR_IO, "%s: no run.json (not a run folder, or the run did not "
+                       "finish)", dir);
+        goto fail;
+    }
+    if ((st = kevo_json_load(path, RUN_JSON_MAX, &root, err)))
+        goto fail;
+    rf->json = root;
+    if ((st = kevo_json_str(root, "format", 0, NULL, &format, where, err)))
+        goto fail;
+    if (strcmp(format, KEVO_RUN_FORMAT) != 0) {
+        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s format \"%s\" is not \"%s\"", where, format,
+                       KEVO_RUN_FORMAT);
+        goto fail;
+    }
+    model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!cJSON_IsObject(model)) {
+        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s has no \"model\" object", where);
+        goto fail;
+    }
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(root, "image");
+    if ((st = get_string(model, "path", &rf->model_dir, where, err)) ||
+        (st = kevo_json_str(model, "config_fnv1a64", 0, NULL, &digest, where, err)) ||
+        (st = get_int(model, "text_layers", 1, 1024, &rf->text_layers, where, err)) ||
+        (st = get_int(model, "text_hidden", 1, 1 << 20, &rf->text_hidden, where, err)) ||
+        (st = get_int(model, "vocab_rows", 1, 1 << 24, &rf->vocab_rows, where, err)) ||
+        (st = get_string(root, "question", &rf->question, where, err)) ||
+        (st = get_string(root, "template", &rf->template_name, where, err)) ||
+        (st = get_string(root, "prompt", &rf->prompt, where, err)) ||
+        (st = get_string(root, "text", &rf->text, where, err)) ||
+        (st = get_string(root, "stop", &rf->stop, where, err)) ||
+        (st = get_string(image ? image : root, "path", &rf->image_path, where, err)) ||
+        (st = read_tokens(rf, root, where, err)) || (st = read_hidden(rf, root, where, err)))
+        goto fail;
+    snprintf(rf->config_fnv1a64, sizeof rf->config_fnv1a64, "%s", digest);
+    *out = rf;
+    return KEVO_OK;
+fail:
+    kevo_runfolder_free(rf);
+    return st;
+}
+
+void kevo_runfolder_free(kevo_runfolder *rf)
+{
+    if (!rf)
+        return;
+    for (int i = 0; rf->pieces && rf->pieces[i]; i++)
+        free(rf->pieces[i]);
+    free(rf->pieces);
+    free(rf->generated_ids);
+    free(rf->dir);
+    free(rf->model_dir);
+    free(rf->question);
+    free(rf->template_name);
+    free(rf->prompt);
+    free(rf->text);
+    free(rf->image_path);
+    free(rf->stop);
+    kevo_safetensors_free(rf->file);
+    cJSON_Delete(rf->json);
+    free(rf);
+}

@@ -1,0 +1,85 @@
+// attention.c — scaled dot-product attention (see attention.h).
+// Follows transformers' eager attention: CLIPAttention (modeling_clip.py) and LlamaAttention with
+// repeat_kv and the additive causal mask (modeling_llama.py); masked scores contribute exactly
+// zero, as exp(finfo.min - max) does there.
+#include "kernels/attention.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/cpu.h"
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+
+size_t kevo_attention_scratch(int n_queries, int n_keys, int n_threads)
+{
+    size_t rows = (size_t)(n_queries < KEVO_GEMV_MAX_ROWS ? n_threads : n_queries);
+    return rows * (size_t)n_keys;
+}
+
+// Keys visible to query row i.
+static int visible(const kevo_attention_shape *s, int i)
+{
+    return s->causal ? s->first_pos + i + 1 : s->n_keys;
+}
+
+// Few queries (decoding): threads take whole heads; dot products straight from the cache.
+static void attention_rows(float *out, const float *q, const float *k, const float *v,
+                           const kevo_attention_shape *s, float *scores)
+{
+    const kevo_kernels *kk = kevo_kernels_get();
+    int group = s->n_heads / s->n_kv_heads, e = s->head_dim;
+#pragma omp parallel for schedule(static)
+    for (int h = 0; h < s->n_heads; h++) {
+        float *sc = scores + (size_t)omp_get_thread_num() * s->n_keys;
+        const float *kh = k + (size_t)(h / group) * s->kv_head_stride;
+        const float *vh = v + (size_t)(h / group) * s->kv_head_stride;
+        for (int i = 0; i < s->n_queries; i++) {
+            const float *qi = q + (size_t)i * s->q_row_stride + (size_t)h * e;
+            float *oi = out + (size_t)i * s->out_row_stride + (size_t)h * e;
+            int n = visible(s, i);
+            for (int j = 0; j < n; j++)
+                sc[j] = kk->dot_f32(qi, kh + (size_t)j * s->kv_row_stride, e) * s->scale;
+            kevo_softmax(sc, n);
+            memset(oi, 0, (size_t)e * sizeof *oi);
+            for (int j = 0; j < n; j++) {
+                const float *vj = vh + (size_t)j * s->kv_row_stride;
+                for (int d = 0; d < e; d++)
+                    oi[d] += sc[j] * vj[d];
+            }
+        }
+    }
+}
+
+// Many queries (prefill, the vision tower): per head, two BLAS products around a row softmax.
+static void attention_blocks(float *out, const float *q, const float *k, const float *v,
+                             const kevo_attention_shape *s, float *scores)
+{
+    int group = s->n_heads / s->n_kv_heads, e = s->head_dim, nq = s->n_queries, nk = s->n_keys;
+    for (int h = 0; h < s->n_heads; h++) {
+        const float *kh = k + (size_t)(h / group) * s->kv_head_stride;
+        const float *vh = v + (size_t)(h / group) * s->kv_head_stride;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, e, s->scale,
+                    q + (size_t)h * e, (int)s->q_row_stride, kh, (int)s->kv_row_stride, 0.0f,
+                    scores, nk);
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < nq; i++) {
+            float *row = scores + (size_t)i * nk;
+            int n = visible(s, i);
+            kevo_softmax(row, n);
+            memset(row + n, 0, (size_t)(nk - n) * sizeof *row);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, e, nk, 1.0f, scores, nk, vh,
+                    (int)s->kv_row_stride, 0.0f, out + (size_t)h * e, (int)s->out_row_stride);
+    }
+}
+
+void kevo_attention(float *out, const float *q, const float *k, const float *v,
+                    const kevo_attention_shape *s, float *scores)
+{
+    if (s->n_queries < KEVO_GEMV_MAX_ROWS)
+        attention_rows(out, q, k, v, s, scores);
+    else
+        attention_blocks(out, q, k, v, s, scores);
+}

@@ -1,0 +1,81 @@
+// cpu.c — CPU feature detection and the choice of kernel table (see cpu.h).
+// __builtin_cpu_supports checks both CPUID and that the OS saves the wide registers (XGETBV).
+#include "kernels/cpu.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+}
+
+static int has_avx512(void)
+{
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+const kevo_kernels *kevo_kernels_for(const char *isa)
+{
+    __builtin_cpu_init();
+    if (strcmp(isa, "ref") == 0)
+        return &kevo_kernels_ref;
+    if (strcmp(isa, "avx2") == 0)
+        return has_avx2() ? &kevo_kernels_avx2 : NULL;
+    if (strcmp(isa, "avx512") == 0)
+        return has_avx512() ? &kevo_kernels_avx512 : NULL;
+    return NULL;
+}
+
+static const kevo_kernels *chosen;
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+
+static void choose(void)
+{
+    const char *forced = getenv("KEVO_ISA");
+    if (forced && (chosen = kevo_kernels_for(forced)))
+        return;
+    chosen = kevo_kernels_for("avx512");
+    if (!chosen)
+        chosen = kevo_kernels_for("avx2");
+    if (!chosen)
+        chosen = &kevo_kernels_ref;
+}
+
+const kevo_kernels *kevo_kernels_get(void)
+{
+    pthread_once(&chosen_once, choose);
+    return chosen;
+}
+
+const char *kevo_cpu_features(void)
+{
+    static char buf[256];
+    static const char *names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+                                  "avx512dq", "avx512bf16", "avx512vnni"};
+    __builtin_cpu_init();
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int yes = 0;
+        // __builtin_cpu_supports needs a string literal, hence the switch.
+        switch (i) {
+        case 0: yes = __builtin_cpu_supports("avx2"); break;
+        case 1: yes = __builtin_cpu_supports("fma"); break;
+        case 2: yes = __builtin_cpu_supports("f16c"); break;
+        case 3: yes = __builtin_cpu_supports("avx512f"); break;
+        case 4: yes = __builtin_cpu_supports("avx512bw"); break;
+        case 5: yes = __builtin_cpu_supports("avx512vl"); break;
+        case 6: yes = __builtin_cpu_supports("avx512dq"); break;
+        case 7: yes = __builtin_cpu_supports("avx512bf16"); break;
+        case 8: yes = __builtin_cpu_supports("avx512vnni"); break;
+        }
+        if (yes) {
+            strcat(buf, buf[0] ? " " : "");
+            strcat(buf, names[i]);
+        }
+    }
+    return buf;
+}

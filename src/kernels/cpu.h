@@ -1,0 +1,43 @@
+// cpu.h — the compute kernels, chosen once at run time for this CPU.
+//
+// Every kernel has a scalar reference (`ref`) that stays in the tree as oracle and fallback; the
+// AVX2+F16C+FMA and AVX-512 variants live in their own files, compiled with their own flags. The
+// environment variable KEVO_ISA=ref|avx2|avx512 forces a path (tests run every path on one
+// machine); asking for an ISA the CPU lacks falls back to the best available one.
+#ifndef KEVO_KERNELS_CPU_H
+#define KEVO_KERNELS_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kevo_kernels {
+    const char *isa;   // "ref", "avx2" or "avx512"
+    // Dot products of an F32 activation row with a stored weight row of n elements.
+    float (*dot_f32)(const float *x, const float *w, int n);
+    float (*dot_f16)(const float *x, const uint16_t *w, int n);
+    float (*dot_bf16)(const float *x, const uint16_t *w, int n);
+    // Four weight rows (w, w + stride, ...) against the same x: out[0..3]. Reading x once for
+    // four rows is what makes a memory-bound matrix-vector product approach DRAM bandwidth.
+    void (*dot4_f32)(float out[4], const float *x, const float *w, size_t stride, int n);
+    void (*dot4_f16)(float out[4], const float *x, const uint16_t *w, size_t stride, int n);
+    void (*dot4_bf16)(float out[4], const float *x, const uint16_t *w, size_t stride, int n);
+    // Exact widening of n stored elements.
+    void (*f16_to_f32)(float *dst, const uint16_t *src, size_t n);
+    void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);
+} kevo_kernels;
+
+// The kernel table for this CPU (or for KEVO_ISA). Thread-safe; detection runs once.
+const kevo_kernels *kevo_kernels_get(void);
+
+// The tables that exist in this build, by name, for tests and benchmarks. NULL when the CPU
+// cannot run that ISA.
+const kevo_kernels *kevo_kernels_for(const char *isa);
+
+// What the CPU supports, as "avx2 f16c fma avx512f avx512bf16 ..." (static string).
+const char *kevo_cpu_features(void);
+
+extern const kevo_kernels kevo_kernels_ref;
+extern const kevo_kernels kevo_kernels_avx2;
+extern const kevo_kernels kevo_kernels_avx512;
+
+#endif

@@ -1,0 +1,66 @@
+// dot_ref.c — scalar reference kernels: the oracle the SIMD kernels are tested against and the
+// fallback on CPUs without AVX2. Products are summed in double, so these are the most accurate
+// (not the fastest) results kevo can give.
+#include "kernels/convert.h"
+#include "kernels/cpu.h"
+
+static float dot_f32(const float *x, const float *w, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)x[i] * w[i];
+    return (float)s;
+}
+
+static float dot_f16(const float *x, const uint16_t *w, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)x[i] * kevo_f16_to_f32(w[i]);
+    return (float)s;
+}
+
+static float dot_bf16(const float *x, const uint16_t *w, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)x[i] * kevo_bf16_to_f32(w[i]);
+    return (float)s;
+}
+
+static void dot4_f32(float out[4], const float *x, const float *w, size_t stride, int n)
+{
+    for (int r = 0; r < 4; r++)
+        out[r] = dot_f32(x, w + r * stride, n);
+}
+
+static void dot4_f16(float out[4], const float *x, const uint16_t *w, size_t stride, int n)
+{
+    for (int r = 0; r < 4; r++)
+        out[r] = dot_f16(x, w + r * stride, n);
+}
+
+static void dot4_bf16(float out[4], const float *x, const uint16_t *w, size_t stride, int n)
+{
+    for (int r = 0; r < 4; r++)
+        out[r] = dot_bf16(x, w + r * stride, n);
+}
+
+static void f16_to_f32(float *dst, const uint16_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = kevo_f16_to_f32(src[i]);
+}
+
+static void bf16_to_f32(float *dst, const uint16_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = kevo_bf16_to_f32(src[i]);
+}
+
+const kevo_kernels kevo_kernels_ref = {
+    .isa = "ref",
+    .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
+    .dot4_f32 = dot4_f32, .dot4_f16 = dot4_f16, .dot4_bf16 = dot4_bf16,
+    .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
+};

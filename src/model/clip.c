@@ -1,0 +1,99 @@
+// clip.c — the CLIP ViT vision tower up to LLaVA's feature layer.
+//
+// Follows transformers' modeling_clip.py: CLIPVisionEmbeddings (patch convolution without bias,
+// class embedding prepended, position embeddings added), pre_layrnorm, then pre-LN
+// CLIPEncoderLayers (LayerNorm, biased multi-head attention, residual; LayerNorm, fc1,
+// quick_gelu, fc2, residual). LLaVA reads hidden_states[vision_feature_layer] (-2: the output of
+// the second-to-last layer), so only the layers below it are computed; the last layer and
+// post_layernorm never influence the result (spec/llava.md §4).
+//
+// Letters: S = patches + 1, Dv width, Fv MLP width, P patch size, G patches per side.
+#include <math.h>
+
+#include "kernels/attention.h"
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+#include "model/run.h"
+
+// (C, G*P, G*P) pixels -> (G*G, C*P*P) patch rows in (c, ky, kx) order, row-major over the grid:
+// the layout that turns the stride-P convolution into one matrix product.
+static void cut_patches(float *patches, const float *pixels, int channels, int grid, int p)
+{
+    int side = grid * p, cpp = channels * p * p;
+#pragma omp parallel for schedule(static)
+    for (int g = 0; g < grid * grid; g++) {
+        int py = g / grid, px = g % grid;
+        float *row = patches + (size_t)g * cpp;
+        for (int c = 0; c < channels; c++)
+            for (int ky = 0; ky < p; ky++) {
+                const float *src = pixels + ((size_t)c * side + (size_t)(py * p + ky)) * side +
+                                   (size_t)px * p;
+                for (int kx = 0; kx < p; kx++)
+                    row[(c * p + ky) * p + kx] = src[kx];
+            }
+    }
+}
+
+static void encoder_layer(kevo_run *r, const kevo_clip_layer_weights *lw, int s)
+{
+    const kevo_config *c = &r->model->config;
+    int dv = c->vision_hidden;
+    float *x = r->buf[KEVO_BUF_VX], *xn = r->buf[KEVO_BUF_VXN], *cv = r->buf[KEVO_BUF_CONVERT];
+    float *q = r->buf[KEVO_BUF_VQ], *k = r->buf[KEVO_BUF_VK], *v = r->buf[KEVO_BUF_VV];
+    float *att = r->buf[KEVO_BUF_VATT], *mlp = r->buf[KEVO_BUF_VMLP];
+
+    kevo_layernorm(xn, x, s, dv, lw->ln1_w.f32, lw->ln1_b.f32, c->vision_ln_eps);
+    kevo_linear(q, dv, xn, dv, s, lw->q_w.t, lw->q_b.f32, cv);
+    kevo_linear(k, dv, xn, dv, s, lw->k_w.t, lw->k_b.f32, cv);
+    kevo_linear(v, dv, xn, dv, s, lw->v_w.t, lw->v_b.f32, cv);
+    kevo_attention_shape shape = {
+        .n_heads = c->vision_heads, .n_kv_heads = c->vision_heads,
+        .head_dim = c->vision_head_dim, .n_queries = s, .n_keys = s, .causal = 0,
+        .scale = (float)(1.0 / sqrt((double)c->vision_head_dim)),
+        .q_row_stride = (size_t)dv, .out_row_stride = (size_t)dv,
+        .kv_head_stride = (size_t)c->vision_head_dim, .kv_row_stride = (size_t)dv,
+    };
+    kevo_attention(att, q, k, v, &shape, r->buf[KEVO_BUF_VSCORES]);
+    kevo_linear(xn, dv, att, dv, s, lw->o_w.t, lw->o_b.f32, cv);
+    kevo_add(x, xn, (size_t)s * dv);
+
+    kevo_layernorm(xn, x, s, dv, lw->ln2_w.f32, lw->ln2_b.f32, c->vision_ln_eps);
+    kevo_linear(mlp, c->vision_intermediate, xn, dv, s, lw->fc1_w.t, lw->fc1_b.f32, cv);
+    if (c->vision_gelu_exact)
+        kevo_gelu_erf(mlp, (size_t)s * c->vision_intermediate);
+    else
+        kevo_quick_gelu(mlp, (size_t)s * c->vision_intermediate);
+    kevo_linear(xn, dv, mlp, c->vision_intermediate, s, lw->fc2_w.t, lw->fc2_b.f32, cv);
+    kevo_add(x, xn, (size_t)s * dv);
+}
+
+kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    const kevo_weights *w = r->model->weights;
+    int grid = c->image_size / c->patch_size, s = grid * grid + 1, dv = c->vision_hidden;
+    float *x = r->buf[KEVO_BUF_VX];
+
+    cut_patches(r->buf[KEVO_BUF_PATCHES], pixels, c->num_channels, grid, c->patch_size);
+    kevo_linear(x + dv, dv, r->buf[KEVO_BUF_PATCHES],
+                c->num_channels * c->patch_size * c->patch_size, s - 1, w->patch_w.t, NULL,
+                r->buf[KEVO_BUF_CONVERT]);
+    for (int i = 0; i < dv; i++)
+        x[i] = w->class_emb.f32[i];
+    kevo_add(x, w->pos_emb.f32, (size_t)s * dv);
+    kevo_layernorm(x, x, s, dv, w->pre_ln_w.f32, w->pre_ln_b.f32, c->vision_ln_eps);
+
+    for (int l = 0; l < w->n_vision; l++) {
+        kevo_status st = kevo_run_check_interrupt(r, err);
+        if (st != KEVO_OK)
+            return st;
+        encoder_layer(r, &w->vision[l], s);
+    }
+    return KEVO_OK;
+}
+
+const float *kevo_clip_features(const kevo_run *r)
+{
+    const kevo_config *c = &r->model->config;
+    return r->buf[KEVO_BUF_VX] + (c->feature_keep_cls ? 0 : c->vision_hidden);
+}

@@ -1,0 +1,309 @@
+// run.c — a generation: the arena of every buffer, the prompt with the image in its slot,
+// prefill, greedy decoding and the recorder.
+//
+// Greedy decoding as transformers' generate(do_sample=False): the next token is the first index
+// of the largest logit over every vocabulary row; generation stops after an EOS id (which is
+// kept and recorded, as the paper's scripts see it) or after max_new_tokens. The recorder holds,
+// for step t, the L+1 hidden states at the position that predicts token t (spec/llava.md §8):
+// it is part of the arena, sized before generation starts.
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "base/memory.h"
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+#include "model/run.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+kevo_run_params kevo_run_default_params(void)
+{
+    return (kevo_run_params){.max_new_tokens = 256};
+}
+
+kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err)
+{
+    if (r->params.interrupt && *r->params.interrupt)
+        return kevo_fail(err, KEVO_ERR_INTERRUPTED, "interrupted");
+    return KEVO_OK;
+}
+
+static int low_precision(const kevo_weights *w)
+{
+    return w->dtype_counts[KEVO_DTYPE_F16] + w->dtype_counts[KEVO_DTYPE_BF16] > 0;
+}
+
+// Lays the arena out for a prompt of n_prompt positions and max_new tokens, growing it if needed.
+static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    int threads = r->params.n_threads > 0 ? r->params.n_threads : omp_get_max_threads();
+    kevo_plan_compute(c, low_precision(r->model->weights), n_prompt, max_new, threads, &r->plan);
+    if (r->plan.total > r->arena_size) {
+        kevo_big_free(r->arena, r->arena_size);
+        r->arena_size = 0;
+        if (!(r->arena = kevo_big_alloc(r->plan.total)))
+            return kevo_fail(err, KEVO_ERR_NOMEM, "cannot allocate %.2f GB for a run of %d "
+                             "positions and %d new tokens", (double)r->plan.total / 1e9, n_prompt,
+                             max_new);
+        r->arena_size = r->plan.total;
+    }
+    for (int i = 0; i < KEVO_BUF_COUNT; i++)
+        r->buf[i] = (float *)(r->arena + r->plan.offset[i]);
+    return KEVO_OK;
+}
+
+kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *params,
+                            kevo_run **out, kevo_error *err)
+{
+    *out = NULL;
+    if (params->max_new_tokens <= 0)
+        return kevo_fail(err, KEVO_ERR_ARG, "max_new_tokens must be positive (got %d)",
+                         params->max_new_tokens);
+    if (params->max_new_tokens > model->config.text_max_positions)
+        return kevo_fail(err, KEVO_ERR_ARG, "max_new_tokens %d exceeds the model's %d positions",
+                         params->max_new_tokens, model->config.text_max_positions);
+    if (params->n_threads < 0 || params->n_threads > 1024)
+        return kevo_fail(err, KEVO_ERR_ARG, "thread count %d is not usable", params->n_threads);
+    kevo_run *r = calloc(1, sizeof *r);
+    if (!r || !(r->generated = malloc((size_t)params->max_new_tokens * sizeof *r->generated))) {
+        free(r);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory creating a run");
+    }
+    r->model = model;
+    r->params = *params;
+    kevo_set_threads(params->n_threads);
+    *out = r;
+    return KEVO_OK;
+}
+
+void kevo_run_free(kevo_run *r)
+{
+    if (!r)
+        return;
+    kevo_big_free(r->arena, r->arena_size);
+    free(r->generated);
+    free(r);
+}
+
+static void report(kevo_run *r, kevo_phase phase, int n_prompt)
+{
+    if (!r->params.progress)
+        return;
+    kevo_progress p = {.phase = phase, .n_prompt = n_prompt, .n_generated = r->n_generated,
+                       .max_new = r->params.max_new_tokens, .timings = r->timings};
+    r->params.progress(&p, r->params.progress_user);
+}
+
+// Checks the prompt and finds its image: one KEVO_IMAGE_SLOT, or one run of exactly
+// image_tokens image ids (returned as *run_len so the caller can skip them).
+static kevo_status find_image(const kevo_config *c, const int *ids, int n, int *at, int *run_len,
+                              kevo_error *err)
+{
+    int slots = 0, image_ids = 0, first_image_id = -1, runs = 0;
+    *at = -1;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] == KEVO_IMAGE_SLOT) {
+            slots++;
+            *at = i;
+        } else if (ids[i] == c->image_token_id) {
+            image_ids++;
+            if (i == 0 || ids[i - 1] != c->image_token_id)
+                runs++;
+            if (first_image_id < 0)
+                first_image_id = i;
+        } else if (ids[i] < 0 || ids[i] >= c->text_vocab) {
+            return kevo_fail(err, KEVO_ERR_ARG, "prompt id %d at index %d is outside the "
+                             "vocabulary of %d rows", ids[i], i, c->text_vocab);
+        }
+    }
+    if (slots + runs != 1 || (slots && image_ids))
+        return kevo_fail(err, KEVO_ERR_ARG, "the prompt must hold the image exactly once (found "
+                         "%d image slots and %d runs of image tokens)", slots, runs);
+    if (slots) {
+        *run_len = 1;
+        return KEVO_OK;
+    }
+    if (image_ids != c->image_tokens)
+        return kevo_fail(err, KEVO_ERR_ARG, "the prompt holds %d image tokens but the vision "
+                         "tower yields %d features", image_ids, c->image_tokens);
+    *at = first_image_id;
+    *run_len = image_ids;
+    return KEVO_OK;
+}
+
+kevo_status kevo_run_encode_image(kevo_run *r, const float *pixels, kevo_error *err)
+{
+    kevo_status st = KEVO_OK;
+    if (!r->arena)   // image alone: a plan for the shortest prompt
+        st = prepare(r, r->model->config.image_tokens, 1, err);
+    if (st == KEVO_OK)
+        st = kevo_clip_encode(r, pixels, err);
+    if (st == KEVO_OK)
+        kevo_projector_forward(r);
+    return st;
+}
+
+// The first index of the largest value, as torch.argmax; NaN logits are an error.
+static kevo_status greedy(const float *logits, int n, int step, int *out, kevo_error *err)
+{
+    int best = 0;
+    for (int i = 0; i < n; i++) {
+        if (isnan(logits[i]))
+            return kevo_fail(err, KEVO_ERR_MODEL, "the model produced a NaN logit (row %d) at "
+                             "step %d", i, step);
+        if (logits[i] > logits[best])
+            best = i;
+    }
+    *out = best;
+    return KEVO_OK;
+}
+
+static int is_eos(const kevo_config *c, int id)
+{
+    for (int i = 0; i < c->n_eos; i++)
+        if (c->eos_ids[i] == id)
+            return 1;
+    return 0;
+}
+
+kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, int n_ids,
+                              kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    int at = -1, run_len = 0;
+    r->n_generated = 0;
+    memset(&r->timings, 0, sizeof r->timings);
+    kevo_status st = find_image(c, ids, n_ids, &at, &run_len, err);
+    if (st != KEVO_OK)
+        return st;
+    int n_prompt = n_ids - run_len + c->image_tokens;
+    if (n_prompt >= c->text_max_positions)
+        return kevo_fail(err, KEVO_ERR_ARG, "the prompt takes %d positions (image included), "
+                         "more than the model's max_position_embeddings %d", n_prompt,
+                         c->text_max_positions);
+    // The context never grows past the model's positions; generation stops there if it must.
+    int max_new = r->params.max_new_tokens;
+    if (max_new > c->text_max_positions - n_prompt)
+        max_new = c->text_max_positions - n_prompt;
+    if ((st = prepare(r, n_prompt, max_new, err)) != KEVO_OK)
+        return st;
+    kevo_rope_tables(r->buf[KEVO_BUF_COS], r->buf[KEVO_BUF_SIN], r->plan.n_ctx,
+                     c->text_head_dim, c->rope_theta);
+
+    double t0 = now();
+    report(r, KEVO_PHASE_VISION, n_prompt);
+    if ((st = kevo_clip_encode(r, pixels, err)) != KEVO_OK)
+        return st;
+    kevo_projector_forward(r);
+    double t1 = now();
+    r->timings.vision_s = t1 - t0;
+
+    // The prompt's input embeddings, the image's in its slot.
+    size_t d = (size_t)c->text_hidden;
+    float *x = r->buf[KEVO_BUF_X];
+    for (int i = 0, row = 0; i < n_ids; i++) {
+        if (i == at) {
+            memcpy(x + (size_t)row * d, r->buf[KEVO_BUF_VEMB],
+                   (size_t)c->image_tokens * d * sizeof *x);
+            row += c->image_tokens;
+            i += run_len - 1;
+        } else {
+            kevo_llama_embed(r, ids[i], x + (size_t)row++ * d);
+        }
+    }
+
+    report(r, KEVO_PHASE_PREFILL, n_prompt);
+    float *record = r->buf[KEVO_BUF_RECORD];
+    size_t step_floats = ((size_t)c->text_layers + 1) * d;
+    if ((st = kevo_llama_forward(r, n_prompt, 0, record, err)) != KEVO_OK)
+        return st;
+    double t2 = now();
+    r->timings.prefill_s = t2 - t1;
+
+    report(r, KEVO_PHASE_DECODE, n_prompt);
+    for (int pos = n_prompt;; pos++) {
+        int next = 0;
+        if ((st = greedy(r->buf[KEVO_BUF_LOGITS], c->text_vocab, r->n_generated, &next, err)))
+            return st;
+        r->generated[r->n_generated++] = next;
+        r->timings.decode_s = now() - t2;
+        if (r->n_generated > 1)
+            r->timings.decode_tokens_per_s = (r->n_generated - 1) / r->timings.decode_s;
+        report(r, KEVO_PHASE_DECODE, n_prompt);
+        if (is_eos(c, next)) {
+            r->stop = KEVO_STOP_EOS;
+            break;
+        }
+        if (r->n_generated == r->params.max_new_tokens) {
+            r->stop = KEVO_STOP_MAX_NEW;
+            break;
+        }
+        if (r->n_generated == max_new) {
+            r->stop = KEVO_STOP_MAX_POSITIONS;
+            break;
+        }
+        if (r->n_generated == 1)   // decoding speed is measured from the second token on
+            t2 = now();
+        kevo_llama_embed(r, next, x);
+        if ((st = kevo_llama_forward(r, 1, pos, record + (size_t)r->n_generated * step_floats,
+                                     err)) != KEVO_OK)
+            return st;
+    }
+    report(r, KEVO_PHASE_DONE, n_prompt);
+    return KEVO_OK;
+}
+
+int kevo_run_n_generated(const kevo_run *r)
+{
+    return r->n_generated;
+}
+
+const int *kevo_run_generated_ids(const kevo_run *r)
+{
+    return r->generated;
+}
+
+const float *kevo_run_hidden(const kevo_run *r)
+{
+    return r->buf[KEVO_BUF_RECORD];
+}
+
+const float *kevo_run_logits(const kevo_run *r)
+{
+    return r->buf[KEVO_BUF_LOGITS];
+}
+
+int kevo_run_n_positions(const kevo_run *r)
+{
+    return r->plan.n_prompt;
+}
+
+kevo_stop kevo_run_stop_reason(const kevo_run *r)
+{
+    return r->stop;
+}
+
+kevo_timings kevo_run_timings(const kevo_run *r)
+{
+    return r->timings;
+}
+
+const float *kevo_run_image_features(const kevo_run *r)
+{
+    return kevo_clip_features(r);
+}
+
+const float *kevo_run_image_embeds(const kevo_run *r)
+{
+    return r->buf[KEVO_BUF_VEMB];
+}
