@@ -1,0 +1,95 @@
+// plot.h — the figures of kevo, drawn with cairo (PNG, SVG, PDF) and gathered in one HTML report.
+//
+// The analyses hand plain arrays and labels to these functions; nothing here knows about models
+// or runs. Every figure is written atomically (temporary file + rename). Colours are 0xRRGGBB.
+// Stage bands (rapid evolution, stabilisation, mutation) are drawn from what the caller passes;
+// no layer number is hard-coded here.
+#ifndef KEVO_PLOT_PLOT_H
+#define KEVO_PLOT_PLOT_H
+
+#include <stdint.h>
+
+#include "kevo.h"
+
+typedef enum kevo_figure_format { KEVO_FIGURE_PNG, KEVO_FIGURE_SVG, KEVO_FIGURE_PDF } kevo_figure_format;
+
+// "png" | "svg" | "pdf"
+kevo_status kevo_figure_format_parse(const char *name, kevo_figure_format *out, kevo_error *err);
+const char *kevo_figure_format_ext(kevo_figure_format f);   // "png", ...
+
+typedef struct kevo_figure_opts {
+    kevo_figure_format format;
+    double dpi;                  // PNG only: pixels per inch (sizes are given in inches)
+} kevo_figure_opts;
+
+// A shaded span of the x axis with a legend entry, e.g. a detected stage [from, to].
+typedef struct kevo_band {
+    double from, to;             // in x-axis units, inclusive of whole cells/layers
+    const char *label;           // "stabilisation (19-31)"
+    uint32_t rgb;
+} kevo_band;
+
+// Heatmap of a (rows, cols) matrix, row 0 at the top, e.g. the divergence between consecutive
+// layers per generated token (the authors' figure: Purples, cells annotated with two significant
+// digits, token labels on the y axis, transitions 0..cols-1 on the x axis).
+typedef struct kevo_heatmap {
+    const double *values;        // (rows, cols), row-major
+    int rows, cols;
+    const char *const *row_labels;   // rows strings
+    const char *const *col_labels;   // cols strings, or NULL for 0..cols-1
+    const char *title, *xlabel, *ylabel, *colorbar_label;
+    const char *colormap;        // "Purples" (more may exist; unknown names are an error)
+    double vmin, vmax;           // the colour scale's range
+    int annotate;                // write each value in its cell (".2g")
+    const kevo_band *bands;      // drawn above the x axis; may be NULL
+    int n_bands;
+} kevo_heatmap;
+
+kevo_status kevo_plot_heatmap(const char *path, const kevo_figure_opts *o, const kevo_heatmap *h,
+                              kevo_error *err);
+
+// Overlapping filled areas, one per series, over x = 0..n_x-1 (the authors' token-probability
+// chart: fill_between(x, 0, y) with alpha 0.6, thin black outlines, tab20 colours sampled evenly
+// across the series, y from 0 to 1, legend upper left with the series labels).
+typedef struct kevo_area_chart {
+    const double *y;             // (n_series, n_x), row-major
+    int n_series, n_x;
+    const char *const *labels;   // n_series legend entries
+    const char *title, *xlabel, *ylabel;
+    double ymin, ymax;
+    const kevo_band *bands;      // may be NULL
+    int n_bands;
+} kevo_area_chart;
+
+kevo_status kevo_plot_area(const char *path, const kevo_figure_opts *o, const kevo_area_chart *a,
+                           kevo_error *err);
+
+// A 2-D scatter of n points coloured by group (t-SNE maps: points coloured by stage; optional
+// thin lines joining each trajectory's points in order).
+typedef struct kevo_scatter {
+    const float *xy;             // (n, 2)
+    int n;
+    const int *group;            // n group indices in [0, n_groups)
+    int n_groups;
+    const char *const *group_labels;
+    const uint32_t *group_rgb;
+    const int *trajectory;       // n trajectory ids (points of one id joined in order), or NULL
+    const char *title;
+} kevo_scatter;
+
+kevo_status kevo_plot_scatter(const char *path, const kevo_figure_opts *o, const kevo_scatter *s,
+                              kevo_error *err);
+
+// One self-contained HTML page: a title, paragraphs of text (escaped here) and figures embedded
+// from files already written (PNG as base64 data URIs, SVG inline).
+typedef struct kevo_report_item {
+    const char *heading;         // may be NULL
+    const char *text;            // plain text, may be NULL
+    const char *figure_path;     // a .png or .svg file, may be NULL
+    const char *caption;         // may be NULL
+} kevo_report_item;
+
+kevo_status kevo_report_write(const char *path, const char *title, const kevo_report_item *items,
+                              int n_items, kevo_error *err);
+
+#endif
