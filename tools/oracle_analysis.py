@@ -1,0 +1,323 @@
+#!/usr/bin/python3
+"""The paper's Level-1 and Level-2 analyses recomputed in float64 with numpy, as the authors'
+scripts compute them (XIAO4579/Vlm-interpretability: heatmap.py, plot_token_probabilities_area.py;
+../shared/spec/paper.md §2-§4), independently of kevo.
+
+For every step t and hidden-state index l of a run folder: logits = lm_head(h) in float64 (h as
+recorded for the raw lens; the final RMSNorm applied to l < L for the norm lens), log-softmax,
+the top token, its probability, the generated token's probability; for every consecutive pair
+the authors' divergence, literally 0.5 * (F.kl_div(logP, M).mean(-1) + F.kl_div(logQ, M).mean(-1))
+with kl_div(input, target) = xlogy(target, target) - target * input, and the textbook
+Jensen-Shannon divergence in bits; the candidate tokens (the top tokens of the window states
+without repeats, in order); sklearn's MaxAbsScaler over the first 40 rows (per column) and the
+global variant.
+
+usage:
+  /usr/bin/python3 tools/oracle_analysis.py DATA_DIR
+      writes DATA_DIR/oracle/analysis/<fixture>/<case>.<lens>.safetensors for the run folders of
+      tools/oracle_engine.py (DATA_DIR/oracle/engine/<fixture>/<case>.run), read by
+      tests/test_analysis.c
+  /usr/bin/python3 tools/oracle_analysis.py --check RUN_DIR [-m MODEL_DIR]
+      compares what `kevo analyze` wrote into RUN_DIR/analysis (the CSV tables and the options
+      in stages.json) with the recomputation; prints the largest differences and exits 1 when
+      one exceeds the tolerance (docs/analyses.md, "Cross-check").
+"""
+import argparse
+import csv
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+from scipy.special import logsumexp, xlogy
+from sklearn.preprocessing import MaxAbsScaler
+
+FIXTURES = ["tiny-f32", "tiny-f16", "tiny-bf16", "tiny-gqa"]
+CASES = ["color", "describe"]
+HEATMAP_ROWS = 40
+# Tolerances (docs/analyses.md derives them): kevo's logits are F32 sums of D products, the
+# reference's are float64. A logit error e moves log-probabilities by at most 2e and each
+# divergence by a relative amount of the same order, except where the divergence itself is
+# close to zero and the difference is absolute.
+RTOL = 1e-4
+LOGIT_ATOL_ULPS = 64
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+
+def safetensors_header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n)), 8 + n
+
+
+def read_tensor(path, name):
+    """One tensor of a safetensors file as float64 (F32/F16/BF16 widened exactly)."""
+    header, base = safetensors_header(path)
+    h = header[name]
+    b, e = h["data_offsets"]
+    mm = np.memmap(path, np.uint8, "r", offset=base + b, shape=(e - b,))
+    if h["dtype"] == "F32":
+        a = mm.view("<f4")
+    elif h["dtype"] == "F16":
+        a = mm.view("<f2")
+    elif h["dtype"] == "BF16":
+        a = (mm.view("<u2").astype(np.uint32) << 16).view(np.float32)
+    else:
+        raise ValueError(f"{path}: {name}: dtype {h['dtype']}")
+    return np.asarray(a, np.float64).reshape(h["shape"])
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        dt = {np.dtype("float64"): "F64", np.dtype("int64"): "I64"}[a.dtype]
+        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    os.replace(path + ".tmp", path)
+
+
+def model_head(model_dir):
+    """(lm_head (V, D), final norm weight (D), eps) of a llava-hf folder, read lazily."""
+    index = os.path.join(model_dir, "model.safetensors.index.json")
+    files = (sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index)
+             else ["model.safetensors"])
+    where = {}
+    for f in files:
+        for name in safetensors_header(os.path.join(model_dir, f))[0]:
+            where[name] = os.path.join(model_dir, f)
+
+    def find(*names):
+        for n in names:
+            if n in where:
+                return read_tensor(where[n], n)
+        return None
+
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    text = cfg.get("text_config") or {}
+    head = find("language_model.lm_head.weight", "lm_head.weight")
+    if head is None:   # tied embeddings
+        head = find("language_model.model.embed_tokens.weight",
+                    "model.language_model.embed_tokens.weight")
+    norm = find("language_model.model.norm.weight", "model.language_model.norm.weight")
+    return head, norm, text.get("rms_norm_eps", 1e-6)
+
+
+def read_run(run_dir):
+    run = json.load(open(os.path.join(run_dir, "run.json")))
+    hidden = read_tensor(os.path.join(run_dir, run["hidden"]["file"]), run["hidden"]["tensor"])
+    return run, hidden
+
+
+# ----------------------------------------------------------------------------------------------
+# The analyses, as the authors compute them (but in float64 throughout)
+
+def lens_input(hidden, norm, eps, lens):
+    """(T, S, D) states the head reads: LlamaRMSNorm (modeling_llama.py) on states below L for
+    the norm lens, the recorded states for the raw lens."""
+    h = hidden.copy()
+    if lens == "norm":
+        x = h[:, :-1, :]
+        h[:, :-1, :] = norm * (x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps))
+    return h
+
+
+def divergences(logits):
+    """(T, L) paper and jsd divergences between states i and i + 1 (heatmap.py, DoLa), and the
+    first-order sensitivity of each, sum_v |dJ/d log p_v| + |dJ/d log q_v|: a perturbation of
+    every log-probability by at most eps moves J by at most eps times it (to first order)."""
+    logp = logits - logsumexp(logits, axis=-1, keepdims=True)   # F.log_softmax
+    T, S, V = logits.shape
+    out = {k: np.zeros((T, S - 1)) for k in ("div_paper", "div_jsd", "sens_paper", "sens_jsd")}
+    for t in range(T):
+        for i in range(S - 1):
+            a, b = logp[t, i], logp[t, i + 1]
+            p, q = np.exp(a), np.exp(b)
+            m = 0.5 * (p + q)
+            kl1 = (xlogy(m, m) - m * a).mean(-1)   # F.kl_div(a, m, reduction='none').mean(-1)
+            kl2 = (xlogy(m, m) - m * b).mean(-1)
+            out["div_paper"][t, i] = 0.5 * (kl1 + kl2)
+            logm = np.log(m, where=m > 0, out=np.full_like(m, -np.inf))
+            kl_pm = np.sum(xlogy(p, p) - xlogy(p, m))
+            kl_qm = np.sum(xlogy(q, q) - xlogy(q, m))
+            out["div_jsd"][t, i] = 0.5 * (kl_pm + kl_qm) / np.log(2)
+            ok = m > 0
+            c = np.where(ok, 2 * logm - a - b, 0)
+            out["sens_paper"][t, i] = (np.abs(0.5 * p * c + p - m).sum()
+                                       + np.abs(0.5 * q * c + q - m).sum()) / (2 * V)
+            out["sens_jsd"][t, i] = 0.5 * (np.abs(np.where(ok, p * (a - logm), 0)).sum()
+                                           + np.abs(np.where(ok, q * (b - logm), 0)).sum()) \
+                / np.log(2)
+    return out
+
+
+def default_window(n_layers):
+    """The deepest round(13/33 (L+1)) states: range(20, 33) for L = 32, as the authors."""
+    states = n_layers + 1
+    n = max(1, (13 * states + 16) // 33)
+    return states - n, n_layers
+
+
+def candidates(top, window):
+    """plot_token_probabilities_area.py: top tokens of the window states, repeats dropped."""
+    out = []
+    for l in range(window[0], window[1] + 1):
+        if top[l] not in out:
+            out.append(int(top[l]))
+    return out
+
+
+def analyse(hidden, ids, head, norm, eps, lens, window):
+    h = lens_input(hidden, norm, eps, lens)
+    logits = h @ head.T
+    T, S, V = logits.shape
+    lse = logsumexp(logits, axis=-1)
+    top = np.argmax(logits, axis=-1)
+    srt = np.sort(logits, axis=-1)
+    gap = srt[..., -1] - srt[..., -2]
+    probs = np.exp(logits - lse[..., None])
+    top_p = np.take_along_axis(probs, top[..., None], -1)[..., 0]
+    gen_p = np.stack([probs[t, :, ids[t]] for t in range(T)])
+    start, cid, cp = [0], [], []
+    for t in range(T):
+        c = candidates(top[t], window)
+        cid += c
+        cp += [probs[t, :, v] for v in c]
+        start.append(len(cid))
+    rows = min(HEATMAP_ROWS, T)
+    out = {"lse": lse, "top_id": top.astype(np.int64), "top_p": top_p, "top_gap": gap,
+           "generated_p": gen_p,
+           "cand_start": np.array(start, np.int64), "cand_id": np.array(cid, np.int64),
+           "cand_p": np.array(cp).reshape(len(cid), S),
+           # the scale of an F32 dot product's rounding error: max_v sum_i |h_i w_vi| per (t, l)
+           "logit_abs": (np.abs(h) @ np.abs(head).T).max(-1)}
+    out.update(divergences(logits))
+    for kind in ("paper", "jsd"):
+        x = out["div_" + kind][:rows]
+        out[f"heat_column_{kind}"] = MaxAbsScaler().fit_transform(x)
+        g = np.abs(x).max() if x.size else 0.0
+        out[f"heat_global_{kind}"] = x / (g if g >= 10 * np.finfo(np.float64).eps else 1.0)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Modes
+
+def write_oracles(data_dir):
+    for fx in FIXTURES:
+        model_dir = os.path.join(data_dir, "fixtures", fx)
+        head, norm, eps = model_head(model_dir)
+        out_dir = os.path.join(data_dir, "oracle", "analysis", fx)
+        os.makedirs(out_dir, exist_ok=True)
+        for case in CASES:
+            run, hidden = read_run(os.path.join(data_dir, "oracle", "engine", fx, case + ".run"))
+            ids = np.array(run["generated_ids"], np.int64)
+            window = default_window(hidden.shape[1] - 1)
+            for lens in ("raw", "norm"):
+                out = analyse(hidden, ids, head, norm, eps, lens, window)
+                out["window"] = np.array(window, np.int64)
+                write_safetensors(os.path.join(out_dir, f"{case}.{lens}.safetensors"), out)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def worst(got, want, atol):
+    """Largest |got - want| / (atol + RTOL |want|): at most 1 when within tolerance."""
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    return float(np.max(np.abs(got - want) / (atol + RTOL * np.abs(want)))) if got.size else 0.0
+
+
+def check(run_dir, model_dir):
+    run, hidden = read_run(run_dir)
+    adir = os.path.join(run_dir, "analysis")
+    stages = json.load(open(os.path.join(adir, "stages.json")))
+    opt = stages["options"]
+    model_dir = model_dir or run["model"]["path"]
+    head, norm, eps = model_head(model_dir)
+    ids = np.array(run["generated_ids"], np.int64)
+    window = tuple(opt["window"])
+    ref = analyse(hidden, ids, head, norm, eps, opt["lens"], window)
+    T, S = ref["lse"].shape
+    # Absolute floors from the F32 error bound of the logits (docs/analyses.md).
+    e = ref["logit_err_bound"]
+    results = []
+
+    _, rows = read_csv(os.path.join(adir, "lens.csv"))
+    got = np.array([[float(r[4]), float(r[5]), float(r[6])] for r in rows]).reshape(T, S, 3)
+    results.append(("top-1 probability", worst(got[..., 0], ref["top_p"], 2 * e)))
+    results.append(("generated-token probability", worst(got[..., 1], ref["generated_p"], 2 * e)))
+    results.append(("log-sum-exp", worst(got[..., 2], ref["lse"], e)))
+    top = np.array([int(r[2]) for r in rows]).reshape(T, S)
+    tied = ref["top_gap"] <= 2 * e
+    bad = (top != ref["top_id"]) & ~tied
+    results.append(("top token (not near-tied) differs", float(bad.sum())))
+
+    _, rows = read_csv(os.path.join(adir, "divergence.csv"))
+    got = np.array([[float(x) for x in r[3:]] for r in rows])
+    kind = opt["divergence"]
+    # divergence floor: 2 e (log-probability error) spread over the pair, see docs
+    floor = 4 * np.maximum(e[:, :-1], e[:, 1:])
+    if kind == "paper":
+        floor = floor / head.shape[0]
+    results.append((f"{kind} divergence", worst(got, ref["div_" + kind], floor)))
+
+    _, rows = read_csv(os.path.join(adir, "candidates.csv"))
+    start = ref["cand_start"]
+    want_ids = [list(ref["cand_id"][start[t]:start[t + 1]]) for t in range(T)]
+    got_ids = [[] for _ in range(T)]
+    got_p = []
+    for r in rows:
+        got_ids[int(r[0])].append(int(r[3]))
+        got_p.append([float(x) for x in r[5:]])
+    same = all(g == w for g, w in zip(got_ids, want_ids))
+    results.append(("candidate lists differ", 0.0 if same else 1e9))
+    if same and got_p:
+        cand_e = np.concatenate([np.repeat(e[t][None], start[t + 1] - start[t], 0)
+                                 for t in range(T)])
+        results.append(("candidate probabilities", worst(got_p, ref["cand_p"], 2 * cand_e)))
+
+    _, rows = read_csv(os.path.join(adir, "heatmap.csv"))
+    got = np.array([[float(x) for x in r[3:]] for r in rows])
+    scale = opt["scale"]
+    want = (ref[f"heat_{scale}_{kind}"] if scale != "none" else ref["div_" + kind][:len(rows)])
+    results.append((f"heatmap ({scale} scaling)", worst(got, want, 1e-12)))
+
+    failed = False
+    print(f"{run_dir}: lens {opt['lens']}, divergence {kind}, scale {scale}, window "
+          f"{window[0]}:{window[1]}, {T} steps x {S} states, V = {head.shape[0]}")
+    for name, w in results:
+        ok = w <= 1.0 if "differ" not in name else w == 0
+        failed |= not ok
+        print(f"  {'ok  ' if ok else 'FAIL'} {name}: "
+              + (f"{int(w)}" if "differ" in name else f"{w:.3g} of the tolerance"))
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data_dir", nargs="?")
+    ap.add_argument("--check", metavar="RUN_DIR")
+    ap.add_argument("-m", "--model", metavar="MODEL_DIR")
+    args = ap.parse_args()
+    if args.check:
+        sys.exit(check(args.check, args.model))
+    if not args.data_dir:
+        ap.error("DATA_DIR or --check RUN_DIR")
+    write_oracles(args.data_dir)
+
+
+if __name__ == "__main__":
+    main()
