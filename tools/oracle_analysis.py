@@ -133,11 +133,11 @@ def lens_input(hidden, norm, eps, lens):
 
 def divergences(logits):
     """(T, L) paper and jsd divergences between states i and i + 1 (heatmap.py, DoLa), and the
-    first-order sensitivity of each, sum_v |dJ/d log p_v| + |dJ/d log q_v|: a perturbation of
-    every log-probability by at most eps moves J by at most eps times it (to first order)."""
+    first-order sensitivity of each to the logits of either row."""
     logp = logits - logsumexp(logits, axis=-1, keepdims=True)   # F.log_softmax
     T, S, V = logits.shape
-    out = {k: np.zeros((T, S - 1)) for k in ("div_paper", "div_jsd", "sens_paper", "sens_jsd")}
+    out = {k: np.zeros((T, S - 1)) for k in ("div_paper", "div_jsd", "sens_a_paper",
+                                              "sens_b_paper", "sens_a_jsd", "sens_b_jsd")}
     for t in range(T):
         for i in range(S - 1):
             a, b = logp[t, i], logp[t, i + 1]
@@ -150,13 +150,17 @@ def divergences(logits):
             kl_pm = np.sum(xlogy(p, p) - xlogy(p, m))
             kl_qm = np.sum(xlogy(q, q) - xlogy(q, m))
             out["div_jsd"][t, i] = 0.5 * (kl_pm + kl_qm) / np.log(2)
+            # Sensitivities to each row's logits. With g_v = dJ/d log p_v and log p_v =
+            # z_v - logsumexp(z), dJ/dz_v = g_v - p_v sum_u g_u; an error of at most e in every
+            # logit of the row moves J by at most e sum_v |dJ/dz_v| (to first order).
             ok = m > 0
             c = np.where(ok, 2 * logm - a - b, 0)
-            out["sens_paper"][t, i] = (np.abs(0.5 * p * c + p - m).sum()
-                                       + np.abs(0.5 * q * c + q - m).sum()) / (2 * V)
-            out["sens_jsd"][t, i] = 0.5 * (np.abs(np.where(ok, p * (a - logm), 0)).sum()
-                                           + np.abs(np.where(ok, q * (b - logm), 0)).sum()) \
-                / np.log(2)
+            for kind, ga, gb in (
+                    ("paper", (0.5 * p * c + p - m) / (2 * V), (0.5 * q * c + q - m) / (2 * V)),
+                    ("jsd", 0.5 * np.where(ok, p * (a - logm), 0) / np.log(2),
+                     0.5 * np.where(ok, q * (b - logm), 0) / np.log(2))):
+                out["sens_a_" + kind][t, i] = np.abs(ga - p * ga.sum()).sum()
+                out["sens_b_" + kind][t, i] = np.abs(gb - q * gb.sum()).sum()
     return out
 
 
