@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "analysis/candidates.h"
 #include "analysis/divergence.h"
 #include "analysis/lens.h"
+#include "base/fs.h"
 #include "io/runfolder.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -385,4 +387,418 @@ KEVO_TEST(analysis_scaling_edge_cases)
     CHECK(g[0] == 0.125 && g[1] == -1 && g[2] == 0.25 && g[3] == 0.5, "global scaling");
     kevo_scale_matrix(g, 2, 2, KEVO_SCALE_NONE);
     CHECK(g[0] == 0.125, "none changed the matrix");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic runs through the whole analysis: a model and a run folder built in memory.
+
+typedef struct fake {
+    kevo_model model;
+    kevo_weights weights;
+    kevo_tensor head;
+    kevo_runfolder run;
+    float *w, *norm, *hidden;
+    int *ids;
+    char **pieces;
+} fake;
+
+static uint64_t fake_rng;
+static double gauss(void)   // Box-Muller over a fixed LCG: the same numbers on every run
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        fake_rng = fake_rng * 6364136223846793005ull + 1442695040888963407ull;
+        u[i] = ((double)(fake_rng >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
+}
+
+// A model of L layers with a random (V, D) head and unit final norm, and a T-step run of zero
+// states (the caller fills fake->hidden and fake->ids).
+static void fake_init(fake *f, int L, int D, int V, int T)
+{
+    memset(f, 0, sizeof *f);
+    fake_rng = 7;
+    static char dir[2100];
+    snprintf(dir, sizeof dir, "%s/fake-model", kevo_test_tmpdir());
+    kevo_error err;
+    char path[2200];
+    kevo_mkdirs(dir, &err);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    kevo_test_write(path, "{}", 2);
+    f->w = malloc((size_t)V * D * sizeof *f->w);
+    f->norm = malloc((size_t)D * sizeof *f->norm);
+    f->hidden = calloc((size_t)T * (L + 1) * D, sizeof *f->hidden);
+    f->ids = calloc((size_t)T, sizeof *f->ids);
+    f->pieces = calloc((size_t)T + 1, sizeof *f->pieces);
+    for (size_t i = 0; i < (size_t)V * D; i++)
+        f->w[i] = (float)gauss();
+    for (int i = 0; i < D; i++)
+        f->norm[i] = 1;
+    for (int t = 0; t < T; t++)
+        f->pieces[t] = "▁x";
+    f->head = (kevo_tensor){.name = "lm_head", .dtype = KEVO_DTYPE_F32, .n_dims = 2,
+                            .shape = {V, D}, .n_elems = (uint64_t)V * D, .data = f->w};
+    f->weights.lm_head.t = &f->head;
+    f->weights.final_norm.f32 = f->norm;
+    f->model.dir = dir;
+    f->model.weights = &f->weights;
+    f->model.config = (kevo_config){.text_layers = L, .text_hidden = D, .text_vocab = V,
+                                    .rms_norm_eps = 1e-5f};
+    f->run = (kevo_runfolder){.dir = "synthetic-run", .model_dir = dir, .text_layers = L,
+                              .text_hidden = D, .vocab_rows = V, .generated_ids = f->ids,
+                              .pieces = f->pieces, .n_steps = T, .hidden = f->hidden,
+                              .n_states = L + 1, .dim = D};
+}
+
+static void fake_free(fake *f)
+{
+    free(f->w);
+    free(f->norm);
+    free(f->hidden);
+    free(f->ids);
+    free(f->pieces);
+}
+
+// State (t, l) = scale * (the unit head row of `token`) + noise, or pure noise when token < 0.
+static void fake_state(fake *f, int t, int l, int token, double scale, double noise)
+{
+    int D = f->run.dim;
+    float *h = f->hidden + ((size_t)t * f->run.n_states + l) * D;
+    double norm = 0;
+    for (int i = 0; token >= 0 && i < D; i++)
+        norm += (double)f->w[(size_t)token * D + i] * f->w[(size_t)token * D + i];
+    for (int i = 0; i < D; i++)
+        h[i] = (float)((token >= 0 ? scale * f->w[(size_t)token * D + i] / sqrt(norm) : 0) +
+                       noise * gauss());
+}
+
+KEVO_TEST(analysis_detects_planted_stages_end_to_end)
+{
+    // 12 layers: states 0..6 are small random vectors (the lens sees no token), states 7..12
+    // point at the step's token (the distribution is stable); 4 of 10 tokens switch to another
+    // token at the last state (a mutation at layer 12).
+    fake f;
+    int L = 12, T = 10, V = 64, C = 7;
+    fake_init(&f, L, 32, V, T);
+    for (int t = 0; t < T; t++) {
+        int y = (7 + 5 * t) % V, z = (y + 1) % V, mutates = t < 4;
+        for (int l = 0; l <= L; l++)
+            fake_state(&f, t, l, l < C ? -1 : l == L && mutates ? z : y, 4, l < C ? 0.3 : 1e-3);
+        f.ids[t] = mutates ? z : y;
+    }
+    kevo_error err;
+    kevo_analysis *a = NULL;
+    kevo_analysis_options o = kevo_analysis_default_options();
+    for (int k = 0; k < 2; k++) {
+        o.divergence = k ? KEVO_DIVERGENCE_JSD : KEVO_DIVERGENCE_PAPER;
+        if (!CHECK_OK(kevo_analysis_compute(&f.run, &f.model, &o, &a, &err), &err))
+            break;
+        const kevo_stages *s = a->stages;
+        CHECK(s->critical == C && s->critical_level1 == C, "%s: critical %d, token median %d "
+              "(planted %d; %s)", kevo_divergence_name(o.divergence), s->critical,
+              s->critical_level1, C, s->note);
+        CHECK(s->mutation == L && s->n_mutated == 4 && s->tokens[0].mutation == L &&
+              s->tokens[5].mutation == -1, "%s: mutation %d, %d mutated",
+              kevo_divergence_name(o.divergence), s->mutation, s->n_mutated);
+        CHECK(a->n_mismatched == 0 && a->heat_rows == T && a->chart_steps == T,
+              "mismatched %d, rows %d, charts %d", a->n_mismatched, a->heat_rows, a->chart_steps);
+        kevo_analysis_free(a);
+        a = NULL;
+    }
+    fake_free(&f);
+}
+
+KEVO_TEST(analysis_degrades_on_two_layer_models_and_single_steps)
+{
+    fake f;
+    fake_init(&f, 2, 16, 40, 1);
+    for (int l = 0; l <= 2; l++)
+        fake_state(&f, 0, l, -1, 0, 1.0);
+    kevo_error err;
+    kevo_analysis *a = NULL;
+    kevo_analysis_options o = kevo_analysis_default_options();
+    // The generated token must be what the head ranks first: find it.
+    kevo_lens_result *r = NULL;
+    kevo_lens_head head = {&f.head, f.norm, 1e-5f};
+    kevo_lens_params p = {.window = kevo_window_default(2)};
+    if (CHECK_OK(kevo_lens_run(&head, f.hidden, 1, 3, 16, f.ids, &p, &r, &err), &err))
+        f.ids[0] = r->top_id[2];
+    kevo_lens_result_free(r);
+    if (CHECK_OK(kevo_analysis_compute(&f.run, &f.model, &o, &a, &err), &err)) {
+        CHECK(a->window.lo == 2 && a->window.hi == 2 && a->lens->n_cand == 1,
+              "window %d:%d, %d candidates", a->window.lo, a->window.hi, a->lens->n_cand);
+        CHECK(a->heat_rows == 1 && a->chart_steps == 1, "rows %d charts %d", a->heat_rows,
+              a->chart_steps);
+        CHECK(a->stages->critical == -1 && kevo_test_contains(a->stages->note, "at least 3"),
+              "2 layers: critical %d, note '%s'", a->stages->critical, a->stages->note);
+        CHECK(a->digest_matches == 0 && kevo_test_contains(a->warning, "config.json"),
+              "warning '%s'", a->warning);
+    }
+    kevo_analysis_free(a);
+    a = NULL;
+    // A generated token the head does not rank first: another model's run.
+    f.ids[0] = (f.ids[0] + 1) % 40;
+    kevo_status st = kevo_analysis_compute(&f.run, &f.model, &o, &a, &err);
+    CHECK(st == KEVO_ERR_MODEL && kevo_test_contains(err.msg, "another model"), "accepted: %s",
+          err.msg);
+    kevo_analysis_free(a);
+    fake_free(&f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `kevo analyze` from the command line
+
+static const char *tmp_path(const char *name)
+{
+    static char path[4][2100];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", kevo_test_tmpdir(), name);
+    return p;
+}
+
+// A copy of an oracle run folder under the test's directory (outputs never touch the oracle).
+static const char *copy_run(const char *fx, const char *name, const char *dst)
+{
+    char cmd[4400], src[2100];
+    const char *to = tmp_path(dst);
+    snprintf(src, sizeof src, "%s%s/%s.run", kevo_test_data("oracle/engine/"), fx, name);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, src, to);
+    CHECK(system(cmd) == 0, "cannot copy %s", src);
+    return to;
+}
+
+static int count_lines(const char *path)
+{
+    char *text = kevo_test_slurp(path, NULL);
+    int n = 0;
+    for (char *s = text; s && *s; s++)
+        n += *s == '\n';
+    free(text);
+    return n;
+}
+
+// Column `col` (0-based) of every data line of a CSV whose text fields hold no commas.
+static double *csv_column(const char *path, int col, int *n_rows)
+{
+    char *text = kevo_test_slurp(path, NULL);
+    double *v = NULL;
+    int n = 0;
+    char *line = text ? strchr(text, '\n') : NULL;
+    while (line && line[1]) {
+        char *s = line + 1;
+        for (int c = 0; c < col && s; c++)
+            s = strchr(s, ',') ? strchr(s, ',') + 1 : NULL;
+        v = realloc(v, (size_t)(n + 1) * sizeof *v);
+        v[n++] = s ? strtod(s, NULL) : NAN;
+        line = strchr(line + 1, '\n');
+    }
+    free(text);
+    *n_rows = n;
+    return v;
+}
+
+KEVO_TEST(analyze_cli_writes_tables_that_match_the_reference)
+{
+    const char *run = copy_run("tiny-f16", "describe", "run");
+    char *out = NULL, *errs = NULL;
+    int rc = kevo_test_cli(&out, &errs, "analyze '%s'", run);
+    CHECK(rc == 0, "exit %d: %s", rc, errs);
+    CHECK(kevo_test_contains(out, "stages:"), "summary: %s", out);
+    free(out);
+    free(errs);
+    char path[2300];
+    const char *files[] = {"lens.csv", "divergence.csv", "heatmap.csv", "candidates.csv",
+                           "stages.json"};
+    int lines[] = {1 + 20 * 5, 21, 21, -1, -1};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/analysis/%s", run, files[i]);
+        CHECK(kevo_file_exists(path), "%s missing", path);
+        if (lines[i] > 0)
+            CHECK(count_lines(path) == lines[i], "%s: %d lines, expected %d", files[i],
+                  count_lines(path), lines[i]);
+    }
+    // The CSV values are the reference's within the tolerance of the library test.
+    kevo_safetensors *f = NULL;
+    kevo_error err;
+    if (CHECK_OK(kevo_safetensors_open(kevo_test_data("oracle/analysis/tiny-f16/describe.raw."
+                                                      "safetensors"), &f, &err), &err)) {
+        const double *want = need_f64(f, "div_paper", 20 * 4), *sa = need_f64(f, "sens_a_paper", 80);
+        const double *sb = need_f64(f, "sens_b_paper", 80), *abs_ = need_f64(f, "logit_abs", 100);
+        double got[80], bound[80];
+        snprintf(path, sizeof path, "%s/analysis/divergence.csv", run);
+        for (int i = 0; i < 4 && want && sa && sb && abs_; i++) {
+            int n;
+            double *c = csv_column(path, 3 + i, &n);
+            for (int t = 0; t < 20 && n == 20; t++) {
+                got[t * 4 + i] = c[t];
+                double *e = logit_error(abs_ + t * 5 + i, 2, 64);
+                bound[t * 4 + i] = e[0] * sa[t * 4 + i] + e[1] * sb[t * 4 + i];
+                free(e);
+            }
+            CHECK(n == 20, "divergence.csv column %d has %d rows", i, n);
+            free(c);
+        }
+        check_bound("divergence.csv", got, want, 80, bound, NULL, 1, 0);
+    }
+    kevo_safetensors_free(f);
+
+    // The correct variants, one option away, and stated in stages.json.
+    rc = kevo_test_cli(NULL, &errs, "analyze '%s' --lens norm --divergence jsd --scale global "
+                       "--window 2: --rows 5 --steps 3", run);
+    CHECK(rc == 0, "variants: exit %d: %s", rc, errs);
+    free(errs);
+    snprintf(path, sizeof path, "%s/analysis/heatmap.csv", run);
+    CHECK(count_lines(path) == 6, "--rows 5: %d lines", count_lines(path));
+    snprintf(path, sizeof path, "%s/analysis/stages.json", run);
+    char *json = kevo_test_slurp(path, NULL);
+    CHECK(kevo_test_contains(json, "\"lens\":\t\"norm\"") &&
+          kevo_test_contains(json, "\"divergence\":\t\"jsd\"") &&
+          kevo_test_contains(json, "\"scale\":\t\"global\"") &&
+          kevo_test_contains(json, "\"window\":\t[2, 4]"), "options not recorded: %.400s", json);
+    free(json);
+    // Global scaling: heatmap = divergence / max |divergence| over the rows shown, exactly.
+    int n1, n2;
+    double max = 0, *d[4] = {0};
+    snprintf(path, sizeof path, "%s/analysis/divergence.csv", run);
+    for (int i = 0; i < 4; i++) {
+        d[i] = csv_column(path, 3 + i, &n2);
+        for (int t = 0; t < 5 && t < n2; t++)
+            max = fmax(max, fabs(d[i][t]));
+    }
+    snprintf(path, sizeof path, "%s/analysis/heatmap.csv", run);
+    for (int i = 0; i < 4; i++) {
+        double *h = csv_column(path, 3 + i, &n1);
+        CHECK(n1 == 5, "heatmap rows %d", n1);
+        for (int t = 0; t < 5 && t < n1; t++)
+            CHECK(h[t] == d[i][t] / max, "global heatmap (%d, %d): %.17g vs %.17g", t, i, h[t],
+                  d[i][t] / max);
+        free(h);
+        free(d[i]);
+    }
+}
+
+// A run folder (kevo's writer) of the first T steps of the tiny-f32 describe run, recorded as if
+// by a model with `layers` layers (the states are the original floats, reshaped).
+static const char *write_run(const char *name, int T, int layers)
+{
+    kevo_error err;
+    kevo_runfolder *rf = NULL;
+    kevo_model *m = NULL;
+    const char *dir = tmp_path(name);
+    if (!CHECK_OK(kevo_runfolder_load(kevo_test_data("oracle/engine/tiny-f32/describe.run"), &rf,
+                                      &err), &err) ||
+        !CHECK_OK(kevo_model_load(kevo_test_data("fixtures/tiny-f32"), &m, &err), &err))
+        goto done;
+    kevo_config c = m->config;
+    c.text_layers = layers;
+    int prompt[3] = {1, KEVO_IMAGE_SLOT, 13};
+    kevo_run_record rec = {
+        .model_dir = kevo_test_data("fixtures/tiny-f32"), .config = &c, .weights_dtype = "F32",
+        .image_path = "x.png", .image_width = 4, .image_height = 4, .image_mode = "pad",
+        .question = rf->question, .template_name = "llava_v1", .prompt = rf->prompt,
+        .prompt_ids = prompt, .n_prompt_ids = 3, .image_position = 1, .n_positions = 18,
+        .generated_ids = rf->generated_ids, .pieces = (const char *const *)rf->pieces,
+        .n_generated = T, .text = rf->text, .stop = KEVO_STOP_MAX_NEW, .max_new_tokens = T,
+        .n_threads = 1, .hidden = rf->hidden,
+    };
+    CHECK_OK(kevo_runfolder_write(dir, &rec, &err), &err);
+done:
+    kevo_model_free(m);
+    kevo_runfolder_free(rf);
+    return dir;
+}
+
+static void expect_failure(int want_rc, const char *needle, const char *fmt, const char *arg1,
+                           const char *arg2)
+{
+    char *errs = NULL;
+    int rc = kevo_test_cli(NULL, &errs, fmt, arg1, arg2);
+    CHECK(rc == want_rc && kevo_test_contains(errs, needle), "'%s' with %s: exit %d (want %d), "
+          "message '%s' lacks '%s'", fmt, arg1, rc, want_rc, errs, needle);
+    free(errs);
+}
+
+static void rewrite(const char *path, const char *from, const char *to, int truncate_by)
+{
+    size_t len;
+    char *text = kevo_test_slurp(path, &len), *at = text ? strstr(text, from) : NULL;
+    CHECK(text != NULL, "cannot read %s", path);
+    FILE *f = fopen(path, "wb");
+    if (at) {
+        fwrite(text, 1, (size_t)(at - text), f);
+        fputs(to, f);
+        fputs(at + strlen(from), f);
+    } else if (text) {
+        fwrite(text, 1, len - (size_t)truncate_by, f);
+    }
+    fclose(f);
+    free(text);
+}
+
+KEVO_TEST(analyze_cli_single_step_run)
+{
+    const char *run = write_run("one-step", 1, 4);
+    char *out = NULL, *errs = NULL, path[2300];
+    int rc = kevo_test_cli(&out, &errs, "analyze '%s'", run);
+    CHECK(rc == 0, "exit %d: %s", rc, errs);
+    snprintf(path, sizeof path, "%s/analysis/divergence.csv", run);
+    CHECK(count_lines(path) == 2, "divergence.csv: %d lines", count_lines(path));
+    snprintf(path, sizeof path, "%s/analysis/heatmap.csv", run);
+    CHECK(count_lines(path) == 2, "heatmap.csv: %d lines", count_lines(path));
+    snprintf(path, sizeof path, "%s/analysis/stages.json", run);
+    CHECK(kevo_file_exists(path), "no stages.json");
+    free(out);
+    free(errs);
+}
+
+KEVO_TEST(analyze_cli_refuses_bad_runs)
+{
+    // Another model's run: different dimensions, or the same dimensions and other weights.
+    const char *shallow = write_run("shallow", 3, 2);
+    expect_failure(1, "recorded with a model of 2 layers", "analyze '%s'%s", shallow, "");
+    const char *run = copy_run("tiny-f32", "color", "other-model");
+    char gqa[2100];
+    snprintf(gqa, sizeof gqa, " -m '%s'", kevo_test_data("fixtures/tiny-gqa"));
+    expect_failure(1, "another model", "analyze '%s'%s", run, gqa);
+
+    // Broken files (the run folder reader's checks, reported with exit 1).
+    char path[2300];
+    run = copy_run("tiny-f32", "color", "truncated");
+    snprintf(path, sizeof path, "%s/hidden.safetensors", run);
+    rewrite(path, "\x01\x02\x03 never there", "", 64);
+    expect_failure(1, "hidden.safetensors", "analyze '%s'%s", run, "");
+    run = write_run("nan", 3, 4);
+    snprintf(path, sizeof path, "%s/hidden.safetensors", run);
+    size_t len;
+    char *bytes = kevo_test_slurp(path, &len);
+    float nan = NAN;
+    memcpy(bytes + len - 40, &nan, 4);
+    kevo_test_write(path, bytes, len);
+    free(bytes);
+    expect_failure(1, "is not finite", "analyze '%s'%s", run, "");
+    run = copy_run("tiny-f32", "color", "no-model");
+    snprintf(path, sizeof path, "%s/run.json", run);
+    rewrite(path, "\"path\": \"build/data/fixtures/tiny-f32\"", "\"path\": \"/nonexistent/model\"",
+            0);
+    expect_failure(1, "give it with -m", "analyze '%s'%s", run, "");
+    expect_failure(1, "no run.json", "analyze '%s'%s", kevo_test_tmpdir(), "");
+}
+
+KEVO_TEST(analyze_cli_refuses_bad_options)
+{
+    const char *run = copy_run("tiny-f32", "color", "options");
+    const char *bad[][2] = {
+        {"--rows 0", "--rows"},       {"--steps 0", "--steps"},
+        {"--window 9:3", "--window"}, {"--window 0:9", "--window"},
+        {"--window x", "--window"},   {"--lens tuned", "--lens"},
+        {"--divergence js", "--divergence"}, {"--scale row", "--scale"},
+        {"--critical 1", "--critical"}, {"--critical 9", "--critical"},
+        {"--critical 3 --mutation 3", "--mutation"}, {"--threads 0", "--threads"},
+        {"--bogus", "unknown option"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_failure(2, bad[i][1], "analyze '%s' %s", run, bad[i][0]);
+    expect_failure(2, "expects one RUN_DIR", "analyze%s%s", "", "");
 }

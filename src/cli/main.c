@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
