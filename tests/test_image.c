@@ -188,7 +188,7 @@ KEVO_TEST(image_mode_and_config)
     kevo_image_free(img);
     CHECK(kevo_image_create(0, 5, &img, &err) == KEVO_ERR_FORMAT && img == NULL, "0 x 5");
     CHECK(kevo_image_create(1 << 15, 1 << 14, &img, &err) == KEVO_ERR_FORMAT && img == NULL &&
-              kevo_test_contains(err.msg, "limit"), "2^29 pixels: %s", err.msg);
+              kevo_test_contains(err.msg, "2^28"), "2^29 pixels: %s", err.msg);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,16 +241,16 @@ KEVO_TEST(image_hostile_files)
     snprintf(prog, sizeof prog, "%s", "tests/data/images/fruit7-small-progressive.jpg");
     snprintf(png, sizeof png, "%s", "tests/data/images/animal11-small.png");
     // Absurd dimensions, refused from the header before allocation.
-    expect_refused(kevo_test_data("oracle/image/hostile/huge.png"), KEVO_ERR_FORMAT, "limit");
-    expect_refused(kevo_test_data("oracle/image/hostile/huge.jpg"), KEVO_ERR_FORMAT, "limit");
+    expect_refused(kevo_test_data("oracle/image/hostile/huge.png"), KEVO_ERR_FORMAT, "2^28");
+    expect_refused(kevo_test_data("oracle/image/hostile/huge.jpg"), KEVO_ERR_FORMAT, "2^28");
     expect_refused(kevo_test_data("oracle/image/hostile/over-limit.jpg"), KEVO_ERR_FORMAT,
-                   "limit");
+                   "2^28");
     // Truncated files.
     expect_refused(mangled("cut.jpg", jpg, 15000, 0, 0, 0), KEVO_ERR_FORMAT, "truncated");
     expect_refused(mangled("cut-header.jpg", jpg, 300, 0, 0, 0), KEVO_ERR_FORMAT, "JPEG");
     expect_refused(mangled("cut-progressive.jpg", prog, 6000, 0, 0, 0), KEVO_ERR_FORMAT,
                    "truncated");
-    expect_refused(mangled("cut.png", png, 40000, 0, 0, 0), KEVO_ERR_FORMAT, "PNG");
+    expect_refused(mangled("cut.png", png, 40000, 0, 0, 0), KEVO_ERR_FORMAT, "truncated");
     expect_refused(mangled("cut-header.png", png, 20, 0, 0, 0), KEVO_ERR_FORMAT, "PNG");
     expect_refused(mangled("sig-only.png", png, 8, 0, 0, 0), KEVO_ERR_FORMAT, "PNG");
     expect_refused(mangled("soi-only.jpg", jpg, 3, 0, 0, 0), KEVO_ERR_FORMAT, "JPEG");

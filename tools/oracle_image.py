@@ -357,9 +357,9 @@ def generate_hostile(out):
     small = jpeg_bytes(Image.new("RGB", (16, 16), (10, 200, 30)))
     with open(os.path.join(out, "huge.jpg"), "wb") as f:
         f.write(set_jpeg_size(small, 65000, 65000))
-    # 65535 x 4097: just over 2^28 pixels
+    # 65500 x 4099: just over 2^28 pixels, within libjpeg's own 65500 limit
     with open(os.path.join(out, "over-limit.jpg"), "wb") as f:
-        f.write(set_jpeg_size(small, 65535, 4097))
+        f.write(set_jpeg_size(small, 65500, 4099))
 
 
 # ---------------------------------------------------------------------------------------------

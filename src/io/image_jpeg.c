@@ -49,7 +49,7 @@ static void on_message(j_common_ptr cinfo, int level)
         return;   // trace messages
     if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
         jpeg_job *job = (jpeg_job *)cinfo->err;
-        snprintf(job->msg, sizeof job->msg, "truncated: the file ends inside the image data");
+        snprintf(job->msg, sizeof job->msg, "truncated: the file ends before the image data does");
         longjmp(job->jump, 1);
     }
     cinfo->err->num_warnings++;

@@ -66,11 +66,20 @@ static void widen_row(unsigned char *row, int width, row_kind kind,
     }
 }
 
+// libpng's own reader says only "Read Error" when the file ends early.
+static void read_bytes(png_structp png, png_bytep data, size_t n)
+{
+    FILE *f = png_get_io_ptr(png);
+    if (fread(data, 1, n, f) != n)
+        png_error(png, ferror(f) ? "cannot read the file"
+                                 : "truncated: the file ends before the image data does");
+}
+
 static kevo_status decode(png_job *job, FILE *f, kevo_error *err)
 {
     png_structp png = job->png;
     png_infop info = job->info;
-    png_init_io(png, f);
+    png_set_read_fn(png, f, read_bytes);
     png_set_crc_action(png, PNG_CRC_DEFAULT, PNG_CRC_ERROR_QUIT);
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);   // kevo's own pixel limit applies below
     png_read_info(png, info);

@@ -20,6 +20,7 @@
 #include "base/error.h"
 
 #define PRECISION_BITS (32 - 8 - 2)
+#define PARALLEL_WORK 2e7   // multiply-adds below which a pass runs on one thread
 
 // Coefficients of a run of consecutive output indices along one axis.
 typedef struct axis_coeffs {
@@ -181,10 +182,13 @@ kevo_status kevo_resample_bicubic(const kevo_rgb_source *src, int out_w, int out
                        y_last - y_first);
         goto done;
     }
-    // First stage: the horizontal pass (or a plain copy of the window's columns).
+    // First stage: the horizontal pass (or a plain copy of the window's columns). Threads only
+    // pay off for large passes: waking them costs more than a small image's whole resize.
     unsigned char *stage = need_v ? mid : win->dst;
     size_t stage_stride = need_v ? len : win->dst_stride;
-    #pragma omp parallel for schedule(static) num_threads(n_threads)
+    double h_work = (double)(y_last - y_first) * (double)len * (need_h ? hc.ksize : 1);
+    double v_work = need_v ? (double)win->h * (double)len * vc.ksize : 0;
+    #pragma omp parallel for schedule(static) num_threads(n_threads) if (h_work > PARALLEL_WORK)
     for (int y = y_first; y < y_last; y++) {
         unsigned char *mine = scratch + (size_t)omp_get_thread_num() * src_len;
         const unsigned char *row = src->row(src->ctx, y, mine);
@@ -195,7 +199,7 @@ kevo_status kevo_resample_bicubic(const kevo_rgb_source *src, int out_w, int out
             memcpy(out, row + (size_t)3 * win->x0, len);
     }
     if (need_v) {
-        #pragma omp parallel for schedule(static) num_threads(n_threads)
+        #pragma omp parallel for schedule(static) num_threads(n_threads) if (v_work > PARALLEL_WORK)
         for (int i = 0; i < win->h; i++)
             filter_column(win->dst + (size_t)i * win->dst_stride, mid, len, len, &vc, i,
                           acc + (size_t)omp_get_thread_num() * len);
