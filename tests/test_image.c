@@ -1,5 +1,5 @@
-// test_image.c — decoding and preprocessing against Pillow + numpy (tools/oracle_image.py), hostile
-// files, the peak memory of a 6720 x 4480 JPEG, and `kevo preprocess`.
+// test_image.c — decoding and preprocessing against Pillow + numpy (tools/oracle_image.py),
+// hostile files, the peak memory of a 6720 x 4480 JPEG, and `kevo preprocess`.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +263,54 @@ KEVO_TEST(image_hostile_files)
     expect_refused(mangled("empty.png", png, 0, 0, 0, 0), KEVO_ERR_FORMAT, "not a JPEG or PNG");
     expect_refused(tmp_path("missing.jpg"), KEVO_ERR_IO, "cannot open");
     expect_refused(kevo_test_tmpdir(), KEVO_ERR_IO, "cannot read");
+}
+
+// Every truncation and a sweep of byte corruptions of small JPEG and PNG files: each load either
+// succeeds (libjpeg, like Pillow, decodes through corrupt entropy data) or fails with a message,
+// never crashes or leaks (run under ASan by `make asan`).
+KEVO_TEST(image_corruptions_fail_cleanly)
+{
+    static const char *files[] = {"tests/data/images/fruit7-small-progressive.jpg",
+                                  "tests/data/images/animal5-small.jpg",
+                                  "tests/data/images/animal11-small.png"};
+    unsigned seed = 12345;
+    int loads = 0, failures = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len = 0;
+        char *orig = kevo_test_slurp(files[f], &len);
+        if (!CHECK(orig != NULL && len > 1000, "cannot read %s", files[f]))
+            continue;
+        char *buf = malloc(len);
+        const char *path = tmp_path(strstr(files[f], ".png") ? "x.png" : "x.jpg");
+        for (int trial = 0; trial < 300; trial++) {
+            memcpy(buf, orig, len);
+            size_t keep = len;
+            if (trial < 100) {
+                keep = len * (size_t)trial / 100;   // truncations
+            } else {
+                int n = 1 + trial % 8;               // n random bytes changed
+                for (int k = 0; k < n; k++) {
+                    seed = seed * 1103515245u + 12345u;
+                    size_t at = (seed >> 8) % (trial < 200 ? 700 : len);   // headers, then all
+                    buf[at] = (char)(seed >> 3);
+                }
+            }
+            kevo_test_write(path, buf, keep);
+            kevo_error err = {0};
+            kevo_image *img = NULL;
+            kevo_status st = kevo_image_load(path, &img, &err);
+            loads++;
+            if (st != KEVO_OK) {
+                failures++;
+                CHECK(img == NULL && err.msg[0] != 0, "%s trial %d: failed without a message",
+                      files[f], trial);
+            }
+            kevo_image_free(img);
+        }
+        free(buf);
+        free(orig);
+    }
+    CHECK(failures >= 300, "only %d of %d damaged files were refused", failures, loads);
 }
 
 // ---------------------------------------------------------------------------------------------

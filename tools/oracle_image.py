@@ -277,6 +277,9 @@ def generate(out):
     jpg("rgb-444.jpg", rgb(101, 163), quality=95, subsampling=0)
     jpg("rgb-422.jpg", rgb(101, 163), quality=95, subsampling=1)
     jpg("rgb-progressive.jpg", rgb(191, 257), quality=85, progressive=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6   # "rotate 90 CW to display": neither Pillow's open nor kevo applies it
+    jpg("exif-orientation-6.jpg", rgb(40, 90), quality=90, exif=exif.tobytes())
     jpg("grey.jpg", Image.fromarray(pattern(77, 123, 1, rng)[..., 0].astype(np.uint8), "L"))
     jpg("grey-progressive.jpg",
         Image.fromarray(pattern(64, 45, 1, rng)[..., 0].astype(np.uint8), "L"), progressive=True)

@@ -1,4 +1,4 @@
-// image_jpeg.c — JPEG to RGB through libjpeg-turbo, with the settings and conversions of Pillow 9.4.
+// image_jpeg.c — JPEG to RGB through libjpeg-turbo, with Pillow 9.4's settings and conversions.
 //
 // Pillow (src/PIL/JpegImagePlugin.py, src/libImaging/JpegDecode.c) picks the mode from the
 // number of components: 1 -> "L" (out_color_space JCS_GRAYSCALE), 3 -> "RGB" (JCS_RGB; libjpeg

@@ -2,7 +2,7 @@
 //
 // Pillow decodes PNG itself (src/PIL/PngImagePlugin.py _MODES, src/libImaging/Unpack.c), then
 // convert("RGB") (src/libImaging/Convert.c) gives, per colour type and bit depth:
-//   grey 1/2/4/8     "1"/"L;2"/"L;4"/"L": samples scaled by bit replication (0x55, 0x11), replicated
+//   grey 1/2/4/8     "1"/"L;2"/"L;4"/"L": bit replication (x 0x55, x 0x11), then replicated
 //   grey 16          "I" from "I;16B", and I -> RGB clips to [0, 255] (i2rgb): not the high byte
 //   RGB 8/16         "RGB"/"RGB;16B": the high byte of each 16-bit sample
 //   palette 1..8     "P": a lookup in a 256-entry palette that starts as a grey ramp (i, i, i)

@@ -1,4 +1,4 @@
-// preprocess.c — pixel_values as transformers' CLIPImageProcessor (slow path) and LLaVA make them.
+// preprocess.c — pixel_values as transformers' CLIPImageProcessor (slow path) and LLaVA do.
 //
 // Follows transformers' models/clip/image_processing_clip.py `preprocess` with
 // image_transforms.py: get_resize_output_image_size (default_to_square=False: the short side

@@ -1,4 +1,4 @@
-// resample.c — Pillow's bicubic resize of RGB8, bit for bit (Pillow 9.4 src/libImaging/Resample.c:
+// resample.c — Pillow's bicubic resize of RGB8, bit for bit (Pillow 9.4 libImaging/Resample.c:
 // precompute_coeffs, normalize_coeffs_8bpc, ImagingResampleHorizontal_8bpc / Vertical_8bpc,
 // ImagingResampleInner; the Python side is Image.resize, which hands the box (0, 0, W, H) to C
 // as float32).
