@@ -184,8 +184,25 @@ KEVO_TEST(image_mode_and_config)
               "%s refused with KEVO_ERR_CONFIG naming it: got %d, '%s'", refused[i].key, st,
               err.msg);
     }
-    free(px);
     kevo_image_free(img);
+
+    // Extreme aspect ratios: refused when the work or the resized size would be absurd.
+    CHECK_OK(kevo_image_create(40000, 1, &img, &err), &err);
+    memset(img->rgb, 99, (size_t)3 * 40000);
+    CHECK(kevo_preprocess(img, &base, KEVO_IMAGE_MODE_PAD, px, NULL, &err) == KEVO_ERR_FORMAT &&
+              kevo_test_contains(err.msg, "pad mode allows"), "40000 x 1 pad: %s", err.msg);
+    kevo_image *shown = NULL;
+    if (CHECK_OK(kevo_preprocess(img, &base, KEVO_IMAGE_MODE_CROP, px, &shown, &err), &err))
+        CHECK(shown->rgb[0] == 99 && shown->rgb[3 * 336 * 336 - 1] == 99, "flat image changed");
+    kevo_image_free(shown);
+    kevo_image_free(img);
+    CHECK_OK(kevo_image_create(1000000, 1, &img, &err), &err);
+    memset(img->rgb, 1, (size_t)3 * 1000000);
+    CHECK(kevo_preprocess(img, &base, KEVO_IMAGE_MODE_CROP, px, NULL, &err) == KEVO_ERR_FORMAT &&
+              kevo_test_contains(err.msg, "long side"), "1000000 x 1 crop: %s", err.msg);
+    kevo_image_free(img);
+    free(px);
+
     CHECK(kevo_image_create(0, 5, &img, &err) == KEVO_ERR_FORMAT && img == NULL, "0 x 5");
     CHECK(kevo_image_create(1 << 15, 1 << 14, &img, &err) == KEVO_ERR_FORMAT && img == NULL &&
               kevo_test_contains(err.msg, "2^28"), "2^29 pixels: %s", err.msg);

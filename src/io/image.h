@@ -10,6 +10,8 @@
 // is clipped to 255, alpha is dropped without compositing, palette indices beyond PLTE are grey).
 // EXIF orientation is not applied: neither Pillow's open() nor transformers' processors apply it.
 // Dimensions are checked from the header before any pixel buffer is allocated.
+//
+// Owned by the image module (src/io/image*.c, src/model/preprocess.*, src/model/resample.*).
 #ifndef KEVO_IO_IMAGE_H
 #define KEVO_IO_IMAGE_H
 

@@ -21,6 +21,8 @@
 #include "base/error.h"
 #include "model/resample.h"
 
+#define PAD_MAX_SIDE 32768
+
 kevo_status kevo_image_mode_parse(const char *name, kevo_image_mode *out, kevo_error *err)
 {
     if (!strcmp(name, "pad"))
@@ -136,10 +138,11 @@ kevo_status kevo_preprocess(const kevo_image *img, const kevo_image_config *cfg,
         sq.y0 = (sq.side - img->height) / 2;
         for (int c = 0; c < 3; c++)
             sq.bg[c] = (unsigned char)(int)(cfg->mean[c] * 255);   // int() truncates
-        if ((long)sq.side * sq.side > KEVO_IMAGE_MAX_PIXELS)
+        // The square is never allocated, but every row of it is filtered: bound the work.
+        if (sq.side > PAD_MAX_SIDE)
             return kevo_fail(err, KEVO_ERR_FORMAT, "a %d x %d image padded to a square would "
-                             "have %ld pixels (over 2^28)", img->width, img->height,
-                             (long)sq.side * sq.side);
+                             "be %d pixels wide (pad mode allows up to %d)", img->width,
+                             img->height, sq.side, PAD_MAX_SIDE);
         src = (kevo_rgb_source){sq.side, sq.side, square_row, &sq};
     }
     int rw = 0, rh = 0;
