@@ -13,8 +13,9 @@ Weights stored as F16/BF16 are widened exactly to F32 and the computation runs i
 what kevo computes by default. With --bf16 the BF16-compute reference is written as well
 (<case>.bf16.safetensors) for kevo's --compute bf16 path.
 
-usage: /usr/bin/python3 tools/oracle_engine.py DATA_DIR [--commit]
-  --commit  also refresh the copies committed under tests/data/oracle-engine (tiny-f32 only)
+usage: /usr/bin/python3 tools/oracle_engine.py DATA_DIR [--commit] [--bf16]
+  --commit  also refresh the copies committed under tests/data/oracle-engine (tiny-f32 only:
+            the reference for machines without python3-torch; a test keeps it current)
 """
 import argparse
 import os
@@ -124,8 +125,10 @@ def main():
                 run_case(model16, sp, name, out_dir, ".bf16")
         if args.commit and fx == "tiny-f32":
             os.makedirs(os.path.join(COMMITTED, fx), exist_ok=True)
-            for f in sorted(os.listdir(out_dir)):
-                shutil.copyfile(os.path.join(out_dir, f), os.path.join(COMMITTED, fx, f))
+            for name in CASES:
+                for ext in (".safetensors", ".png"):
+                    shutil.copyfile(os.path.join(out_dir, name + ext),
+                                    os.path.join(COMMITTED, fx, name + ext))
 
 
 if __name__ == "__main__":

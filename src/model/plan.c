@@ -2,6 +2,7 @@
 #include "model/plan.h"
 
 #include "kernels/attention.h"
+#include "kernels/linear.h"
 
 static size_t max_sz(size_t a, size_t b)
 {
@@ -37,7 +38,7 @@ void kevo_plan_compute(const kevo_config *c, int low_precision, int n_prompt, in
         [KEVO_BUF_LOGITS] = (size_t)c->text_vocab,
         [KEVO_BUF_COS] = ctx * (e / 2), [KEVO_BUF_SIN] = ctx * (e / 2),
         [KEVO_BUF_KV] = l * 2 * kv * ctx,
-        [KEVO_BUF_CONVERT] = low_precision ? (size_t)KEVO_CONVERT_ROWS * widest : 0,
+        [KEVO_BUF_CONVERT] = low_precision ? kevo_linear_scratch((int)widest, n_threads) : 0,
         [KEVO_BUF_RECORD] = (size_t)max_new * (l + 1) * d,
     };
     p->n_prompt = n_prompt;

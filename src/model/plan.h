@@ -14,8 +14,6 @@
 
 #include "kevo.h"
 
-// Rows of a F16/BF16 weight widened to F32 at a time for a BLAS product (prefill, vision).
-#define KEVO_CONVERT_ROWS 512
 
 typedef enum kevo_buffer {
     // vision tower and projector
@@ -36,7 +34,7 @@ typedef enum kevo_buffer {
     KEVO_BUF_LOGITS,               // (V)
     KEVO_BUF_COS, KEVO_BUF_SIN,    // (C, E/2) rotary tables
     KEVO_BUF_KV,                   // (L, 2, K, C, E) key/value cache
-    KEVO_BUF_CONVERT,              // (KEVO_CONVERT_ROWS, widest input) widened weight rows
+    KEVO_BUF_CONVERT,              // (threads, KEVO_CONVERT_ROWS, widest input) widened weights
     KEVO_BUF_RECORD,               // (new tokens, L+1, D) the recorder
     KEVO_BUF_COUNT
 } kevo_buffer;
