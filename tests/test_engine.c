@@ -119,7 +119,7 @@ static void compare_case(const kevo_model *m, const char *path, const char *labe
 KEVO_TEST(engine_matches_pytorch_reference)
 {
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
-        char rel[64];
+        char rel[256];
         snprintf(rel, sizeof rel, "fixtures/%s", fixtures[i]);
         kevo_error err;
         kevo_model *m = NULL;
