@@ -144,7 +144,8 @@ KEVO_TEST(kernels_linear_blocks_and_threads)
         x[i] = frand();
     for (int i = 0; i < n; i++)
         b[i] = frand();
-    float *scratch = malloc(kevo_linear_scratch(k, 4) * sizeof *scratch);
+    void *scratch = aligned_alloc(64, (kevo_linear_scratch(37, k, 4) + 63) / 64 * 64);
+    kevo_linear_ctx ctx = {.scratch = scratch, .compute = KEVO_COMPUTE_F32};
     float *y1 = malloc(37 * (size_t)n * sizeof *y1), *y3 = malloc(37 * (size_t)n * sizeof *y3);
     double *want = malloc(37 * (size_t)n * sizeof *want);
     for (size_t di = 0; di < 3; di++) {
@@ -157,9 +158,9 @@ KEVO_TEST(kernels_linear_blocks_and_threads)
             int m = ms[mi];
             linear_ref(want, x, m, we, b, n, k);
             kevo_set_threads(1);
-            kevo_linear(y1, n, x, k, m, &t, b, scratch);
+            kevo_linear(y1, n, x, k, m, &t, b, &ctx);
             kevo_set_threads(3);
-            kevo_linear(y3, n, x, k, m, &t, b, scratch);
+            kevo_linear(y3, n, x, k, m, &t, b, &ctx);
             CHECK(memcmp(y1, y3, (size_t)m * n * sizeof *y1) == 0,
                   "%s m=%d: 1 and 3 threads differ", kevo_dtype_name(dts[di]), m);
             int bad = 0;
@@ -305,4 +306,77 @@ KEVO_TEST(kernels_attention_causal_gqa)
     free(o1);
     free(o3);
     free(scores);
+}
+
+#include "kernels/gemm.h"
+
+// kevo's own blocked GEMM on shapes that straddle every block edge (MR 12, NR 32, KC 512, NC 256).
+KEVO_TEST(kernels_gemm_blocked_shapes)
+{
+    if (!kevo_gemm_available(KEVO_COMPUTE_F32)) {
+        CHECK(strcmp(kevo_kernels_get()->isa, "avx512") != 0, "AVX-512 present but no GEMM");
+        return;   // not on this CPU: kevo_linear uses OpenBLAS, tested above
+    }
+    const int shapes[][3] = {{1, 1, 1}, {12, 32, 16}, {13, 33, 17}, {37, 290, 1100},
+                             {25, 257, 513}, {4, 600, 64}};
+    const kevo_dtype dts[] = {KEVO_DTYPE_F32, KEVO_DTYPE_F16, KEVO_DTYPE_BF16};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+        float *x = malloc((size_t)m * (k + 3) * sizeof *x);   // row stride k + 3
+        for (int i = 0; i < m * (k + 3); i++)
+            x[i] = frand();
+        float *xd = malloc((size_t)m * k * sizeof *xd);
+        for (int i = 0; i < m; i++)
+            memcpy(xd + (size_t)i * k, x + (size_t)i * (k + 3), (size_t)k * sizeof *xd);
+        void *scratch = aligned_alloc(64, (kevo_gemm_scratch(m, k, 4) + 63) / 64 * 64);
+        float *y1 = malloc((size_t)m * (n + 5) * sizeof *y1), *y3 = malloc((size_t)m * (n + 5) * 4);
+        double *want = malloc((size_t)m * n * sizeof *want), *mag = malloc((size_t)m * n * 8);
+        for (size_t di = 0; di < 3; di++) {
+            void *w;
+            float *we;
+            make_weights(dts[di], (size_t)n * k, &w, &we);
+            kevo_tensor t = {.name = "w", .dtype = dts[di], .n_dims = 2, .shape = {n, k},
+                             .n_elems = (uint64_t)n * k, .data = w};
+            linear_ref(want, xd, m, we, NULL, n, k);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int q = 0; q < k; q++)
+                        s += fabs((double)xd[(size_t)i * k + q] * we[(size_t)j * k + q]);
+                    mag[(size_t)i * n + j] = s;
+                }
+            for (int c = 0; c < 2; c++) {
+                kevo_compute comp = c ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
+                if (!kevo_gemm_available(comp))
+                    continue;
+                kevo_set_threads(1);
+                kevo_gemm(y1, n + 5, x, k + 3, m, &t, comp, scratch);
+                kevo_set_threads(3);
+                kevo_gemm(y3, n + 5, x, k + 3, m, &t, comp, scratch);
+                int same = 1, bad = 0;
+                // F32: float summation error; BF16: each product has at most 2^-8 relative rounding
+                double rel = c ? 1.0 / 128 : 1e-6;
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) {
+                        size_t at = (size_t)i * (n + 5) + j;
+                        same &= y1[at] == y3[at];
+                        bad += !(fabs(y1[at] - want[(size_t)i * n + j]) <=
+                                 rel * mag[(size_t)i * n + j] + 1e-30);
+                    }
+                CHECK(same, "gemm %dx%dx%d %s %s: 1 and 3 threads differ", m, n, k,
+                      kevo_dtype_name(dts[di]), c ? "bf16" : "f32");
+                CHECK(bad == 0, "gemm %dx%dx%d %s %s: %d of %d outputs off", m, n, k,
+                      kevo_dtype_name(dts[di]), c ? "bf16" : "f32", bad, m * n);
+            }
+            free(w);
+            free(we);
+        }
+        free(x);
+        free(xd);
+        free(scratch);
+        free(y1);
+        free(y3);
+        free(want);
+        free(mag);
+    }
 }

@@ -13,9 +13,17 @@ void kevo_set_threads(int n)
         omp_set_num_threads(n);
 }
 
-size_t kevo_linear_scratch(int k, int n_threads)
+// Floats each thread widens into on the OpenBLAS path.
+static size_t widen_floats(int k)
 {
-    return (size_t)n_threads * KEVO_CONVERT_ROWS * (size_t)k;
+    return (size_t)KEVO_CONVERT_ROWS * (size_t)k;
+}
+
+size_t kevo_linear_scratch(int m, int k, int n_threads)
+{
+    size_t blas = (size_t)n_threads * widen_floats(k) * sizeof(float);
+    size_t own = kevo_gemm_scratch(m, k, n_threads);
+    return blas > own ? blas : own;
 }
 
 // One output row per call of dot(), four at a time with dot4() (x read once per four rows).
@@ -65,21 +73,22 @@ static void gemm_block(float *y, int ldy, const float *x, int ldx, int m, const 
 }
 
 void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                 const float *bias, float *convert)
+                 const float *bias, const kevo_linear_ctx *ctx)
 {
     // k from the element count, so that a conv kernel (Dv, C, P, P) acts as (Dv, C*P*P).
     int n = (int)w->shape[0], k = (int)(w->n_elems / (uint64_t)w->shape[0]);
     if (m < KEVO_GEMV_MAX_ROWS) {
         for (int i = 0; i < m; i++)
             gemv(y + (size_t)i * ldy, x + (size_t)i * ldx, w, n, k);
+    } else if (kevo_gemm_available(ctx->compute)) {
+        kevo_gemm(y, ldy, x, ldx, m, w, ctx->compute, ctx->scratch);
     } else {
         int n_blocks = (n + KEVO_CONVERT_ROWS - 1) / KEVO_CONVERT_ROWS;
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < n_blocks; b++) {
             int r0 = b * KEVO_CONVERT_ROWS;
             int rows = n - r0 < KEVO_CONVERT_ROWS ? n - r0 : KEVO_CONVERT_ROWS;
-            float *mine = convert ? convert + kevo_linear_scratch(k, 1) * omp_get_thread_num()
-                                  : NULL;
+            float *mine = (float *)ctx->scratch + widen_floats(k) * omp_get_thread_num();
             gemm_block(y, ldy, x, ldx, m, w, r0, rows, k, mine);
         }
     }
