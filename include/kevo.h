@@ -171,9 +171,19 @@ typedef struct kevo_progress {
     kevo_timings timings;   // so far
 } kevo_progress;
 
+// Precision of the products in the many-row matrix products (prefill, the vision tower).
+// Decoding always reads the stored weights exactly and multiplies in F32.
+typedef enum kevo_compute {
+    KEVO_COMPUTE_F32,     // weights widened exactly, F32 products: the reference's math
+    KEVO_COMPUTE_BF16,    // activations and weights rounded to BF16, products summed in F32
+                          // (AVX512-BF16); about 2x faster prefill, ~1e-2 relative deviation
+} kevo_compute;
+
 typedef struct kevo_run_params {
     int max_new_tokens;     // > 0; the recorder is sized for this many tokens
-    int n_threads;          // OpenMP and OpenBLAS threads; 0 keeps the current setting
+    int n_threads;          // OpenMP threads; 0 keeps the current setting
+    int no_record;          // 1: skip the recorder (kevo_run_hidden is then empty); benchmarks
+    kevo_compute compute;   // KEVO_COMPUTE_F32 by default
     // Called when a phase starts and after every token (NULL: silent).
     void (*progress)(const kevo_progress *p, void *user);
     void *progress_user;

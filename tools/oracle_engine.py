@@ -10,11 +10,12 @@ image is also written as PNG beside it, so end-to-end tests can start from the f
 generation as a kevo run folder (<case>.run/, docs/run-folder.md) for the analyses.
 
 Weights stored as F16/BF16 are widened exactly to F32 and the computation runs in F32 — exactly
-what kevo computes by default. With --bf16 the BF16-compute reference is written as well
-(<case>.bf16.safetensors) for kevo's --compute bf16 path.
+what kevo computes by default. The same generation computed by PyTorch in BF16 is written as
+<case>.bf16.safetensors: the yardstick for the fidelity of kevo's --compute bf16 path.
 
 usage: /usr/bin/python3 tools/oracle_engine.py DATA_DIR [--commit]
-  --commit  also refresh the copies committed under tests/data/oracle-engine (tiny-f32 only)
+  --commit  also refresh the copies committed under tests/data/oracle-engine (tiny-f32 only:
+            the reference for machines without python3-torch; a test keeps it current)
 """
 import argparse
 import os
@@ -106,7 +107,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data_dir")
     ap.add_argument("--commit", action="store_true")
-    ap.add_argument("--bf16", action="store_true")
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
@@ -118,14 +118,15 @@ def main():
         model = lt.Llava(model_dir)
         for name in CASES:
             run_case(model, sp, name, out_dir)
-        if args.bf16:
-            model16 = lt.Llava(model_dir, torch.bfloat16)
-            for name in CASES:
-                run_case(model16, sp, name, out_dir, ".bf16")
+        model16 = lt.Llava(model_dir, torch.bfloat16)
+        for name in CASES:
+            run_case(model16, sp, name, out_dir, ".bf16")
         if args.commit and fx == "tiny-f32":
             os.makedirs(os.path.join(COMMITTED, fx), exist_ok=True)
-            for f in sorted(os.listdir(out_dir)):
-                shutil.copyfile(os.path.join(out_dir, f), os.path.join(COMMITTED, fx, f))
+            for name in CASES:
+                for ext in (".safetensors", ".png"):
+                    shutil.copyfile(os.path.join(out_dir, name + ext),
+                                    os.path.join(COMMITTED, fx, name + ext))
 
 
 if __name__ == "__main__":

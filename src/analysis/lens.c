@@ -5,6 +5,7 @@
 #include "analysis/lens.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include "base/error.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
-#include "model/plan.h"
 
 #define DEFAULT_BUDGET ((size_t)256 << 20)
 
@@ -194,10 +194,11 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
     float *logits = malloc((size_t)chunk * step_bytes);
     float *normed = p->mode == KEVO_LENS_NORM ? malloc((size_t)chunk * S * D * sizeof *normed)
                                               : NULL;
-    float *convert = head->lm_head->dtype != KEVO_DTYPE_F32
-                         ? malloc((size_t)KEVO_CONVERT_ROWS * D * sizeof *convert) : NULL;
-    if (!r || !logits || (p->mode == KEVO_LENS_NORM && !normed) ||
-        (head->lm_head->dtype != KEVO_DTYPE_F32 && !convert)) {
+    // F32 products, as the reference; the scratch is 64-byte aligned for the GEMM's panels.
+    size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, omp_get_max_threads()) + 63) & ~63ul;
+    kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
+                           .compute = KEVO_COMPUTE_F32};
+    if (!r || !logits || (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens (%d steps x %d states, "
                        "vocabulary %d, chunks of %d steps)", T, S, V, chunk);
         goto done;
@@ -206,7 +207,7 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
         int nt = T - t0 < chunk ? T - t0 : chunk;
         const float *x = chunk_states(head, p->mode, hidden + (size_t)t0 * S * D, nt, S, D,
                                       normed);
-        kevo_linear(logits, V, x, D, nt * S, head->lm_head, NULL, convert);
+        kevo_linear(logits, V, x, D, nt * S, head->lm_head, NULL, &ctx);
         chunk_analyses(r, logits, t0, nt, generated_ids, p->window);
         r->n_chunks++;
     }
@@ -219,6 +220,6 @@ done:
     kevo_lens_result_free(r);
     free(logits);
     free(normed);
-    free(convert);
+    free(ctx.scratch);
     return st;
 }

@@ -9,7 +9,8 @@
 //
 // Streaming: steps are taken in chunks whose (chunk x (L+1), V) F32 logits fit a byte budget
 // (256 MiB by default; one chunk for short runs). Each chunk costs one batched product with the
-// head (kevo_linear: OpenBLAS sgemm; F16/BF16 heads widened 512 rows at a time) and everything is
+// head (kevo_linear in F32: fixed blocks, F16/BF16 rows widened block by block; every logit is
+// summed in the same order whatever the chunk or thread count) and everything is
 // read from it while it is in memory: per row the log-sum-exp in double, the top token, the
 // probability of the generated token; per pair of consecutive states both divergences
 // (analysis/divergence.h); per step the candidate tokens and their probability at every state

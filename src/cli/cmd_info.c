@@ -62,17 +62,16 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
            cli_bytes(b1, sizeof b1, (double)kevo_checkpoint_file_bytes(m->ckpt)),
            kevo_checkpoint_n_files(m->ckpt), kevo_checkpoint_n_files(m->ckpt) == 1 ? "" : "s");
 
-    int low = w->dtype_counts[KEVO_DTYPE_F16] + w->dtype_counts[KEVO_DTYPE_BF16] > 0;
     kevo_plan p;
-    kevo_plan_compute(c, low, c->image_tokens + n_text, max_new, omp_get_max_threads(), &p);
+    kevo_plan_compute(c, c->image_tokens + n_text, max_new, omp_get_max_threads(), &p);
     printf("memory        %s to run a %d-position prompt and %d new tokens with %d threads: "
-           "weights %s (mapped), KV cache %s, activations %s, weight conversion %s, "
+           "weights %s (mapped), KV cache %s, activations %s, matrix-product scratch %s, "
            "recorder %s\n",
            cli_bytes(b1, sizeof b1, (double)(w->bytes_used + p.total)), p.n_prompt, max_new,
            p.n_threads, cli_bytes(b2, sizeof b2, (double)w->bytes_used),
            cli_bytes(b3, sizeof b3, (double)p.kv_bytes),
            cli_bytes(b4, sizeof b4, (double)(p.vision_bytes + p.text_bytes)),
-           cli_bytes(b5, sizeof b5, (double)p.convert_bytes),
+           cli_bytes(b5, sizeof b5, (double)p.scratch_bytes),
            cli_bytes(b6, sizeof b6, (double)p.record_bytes));
 }
 

@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
     {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
 };
 

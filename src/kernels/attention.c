@@ -14,8 +14,8 @@
 
 size_t kevo_attention_scratch(int n_queries, int n_keys, int n_threads)
 {
-    size_t rows = (size_t)(n_queries < KEVO_GEMV_MAX_ROWS ? n_threads : n_queries);
-    return rows * (size_t)n_keys;
+    size_t rows = (size_t)(n_queries < KEVO_GEMV_MAX_ROWS ? 1 : n_queries);
+    return (size_t)n_threads * rows * (size_t)n_keys;
 }
 
 // Keys visible to query row i.
@@ -52,18 +52,20 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
     }
 }
 
-// Many queries (prefill, the vision tower): per head, two BLAS products around a row softmax.
+// Many queries (prefill, the vision tower): threads take whole heads; per head, two
+// single-threaded BLAS products around a row softmax.
 static void attention_blocks(float *out, const float *q, const float *k, const float *v,
-                             const kevo_attention_shape *s, float *scores)
+                             const kevo_attention_shape *s, float *scores_all)
 {
     int group = s->n_heads / s->n_kv_heads, e = s->head_dim, nq = s->n_queries, nk = s->n_keys;
+#pragma omp parallel for schedule(static)
     for (int h = 0; h < s->n_heads; h++) {
+        float *scores = scores_all + (size_t)omp_get_thread_num() * nq * nk;
         const float *kh = k + (size_t)(h / group) * s->kv_head_stride;
         const float *vh = v + (size_t)(h / group) * s->kv_head_stride;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, e, s->scale,
                     q + (size_t)h * e, (int)s->q_row_stride, kh, (int)s->kv_row_stride, 0.0f,
                     scores, nk);
-#pragma omp parallel for schedule(static)
         for (int i = 0; i < nq; i++) {
             float *row = scores + (size_t)i * nk;
             int n = visible(s, i);

@@ -2,26 +2,40 @@
 //
 // Few rows (decode: one token) are memory-bound: each output row is a dot product computed by the
 // run-time kernels straight from the mapped weights, threads splitting the outputs. Many rows
-// (prefill, the vision tower) are compute-bound: F32 weights go to OpenBLAS as they are; F16/BF16
-// weights are widened KEVO_CONVERT_ROWS rows at a time into a caller-provided buffer first, so no
-// weight is ever converted whole.
+// (prefill, the vision tower) are compute-bound: kevo's own blocked GEMM on AVX-512 (gemm.h,
+// F32 or BF16 products), else OpenBLAS on blocks of KEVO_CONVERT_ROWS weight rows, threads taking
+// whole blocks, each one single-threaded product (F16/BF16 blocks widened first into the thread's
+// own buffer). Either way no weight is ever converted whole, and blocks have fixed sizes, so every
+// output element is computed the same way for any number of threads: results are bit-identical.
 #ifndef KEVO_KERNELS_LINEAR_H
 #define KEVO_KERNELS_LINEAR_H
 
 #include "io/safetensors.h"
-#include "model/plan.h"
+#include "kernels/gemm.h"
+
+// Rows of a weight per block of a matrix product (and per F16/BF16 widening).
+#define KEVO_CONVERT_ROWS 512
+
+// What a many-row product needs besides its operands.
+typedef struct kevo_linear_ctx {
+    void *scratch;          // kevo_linear_scratch(m, k, threads) bytes, 64-byte aligned
+    kevo_compute compute;   // precision of the products of many-row inputs (F32 by default)
+} kevo_linear_ctx;
 
 // y: (m, n) row-major with row stride ldy; x: (m, k) row-major with row stride ldx; w: (n, k)
-// (or any (n, ...) tensor, read as (n, elements / n));
-// bias: n floats or NULL. convert: KEVO_CONVERT_ROWS * k floats, used only when m is large and
-// w is F16/BF16 (may be NULL otherwise).
+// (or any (n, ...) tensor, read as (n, elements / n)); bias: n floats or NULL. ctx may be NULL
+// when m < KEVO_GEMV_MAX_ROWS.
 void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                 const float *bias, float *convert);
+                 const float *bias, const kevo_linear_ctx *ctx);
 
 // Rows below this count go through the dot-product kernels instead of a GEMM.
 #define KEVO_GEMV_MAX_ROWS 4
 
-// Sets the threads used by OpenMP regions and by OpenBLAS (n <= 0: leave as is).
+// Sets the OpenMP threads (n <= 0: leave as is). OpenBLAS always runs single-threaded inside
+// kevo's own threads, which is what makes the results independent of the thread count.
 void kevo_set_threads(int n);
+
+// Bytes of scratch kevo_linear needs for inputs up to (m, k) with n_threads threads.
+size_t kevo_linear_scratch(int m, int k, int n_threads);
 
 #endif

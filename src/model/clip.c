@@ -38,7 +38,8 @@ static void encoder_layer(kevo_run *r, const kevo_clip_layer_weights *lw, int s)
 {
     const kevo_config *c = &r->model->config;
     int dv = c->vision_hidden;
-    float *x = r->buf[KEVO_BUF_VX], *xn = r->buf[KEVO_BUF_VXN], *cv = r->buf[KEVO_BUF_CONVERT];
+    float *x = r->buf[KEVO_BUF_VX], *xn = r->buf[KEVO_BUF_VXN];
+    const kevo_linear_ctx *cv = &r->lin;
     float *q = r->buf[KEVO_BUF_VQ], *k = r->buf[KEVO_BUF_VK], *v = r->buf[KEVO_BUF_VV];
     float *att = r->buf[KEVO_BUF_VATT], *mlp = r->buf[KEVO_BUF_VMLP];
 
@@ -77,7 +78,7 @@ kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
     cut_patches(r->buf[KEVO_BUF_PATCHES], pixels, c->num_channels, grid, c->patch_size);
     kevo_linear(x + dv, dv, r->buf[KEVO_BUF_PATCHES],
                 c->num_channels * c->patch_size * c->patch_size, s - 1, w->patch_w.t, NULL,
-                r->buf[KEVO_BUF_CONVERT]);
+                &r->lin);
     for (int i = 0; i < dv; i++)
         x[i] = w->class_emb.f32[i];
     kevo_add(x, w->pos_emb.f32, (size_t)s * dv);

@@ -48,7 +48,8 @@ static void attention_block(kevo_run *r, const kevo_llama_layer_weights *lw, int
     int d = c->text_hidden, e = c->text_head_dim, hq = c->text_heads, hk = c->text_kv_heads;
     int ctx = r->plan.n_ctx;
     float *xn = r->buf[KEVO_BUF_XN], *q = r->buf[KEVO_BUF_Q], *k = r->buf[KEVO_BUF_K];
-    float *v = r->buf[KEVO_BUF_V], *cv = r->buf[KEVO_BUF_CONVERT];
+    float *v = r->buf[KEVO_BUF_V];
+    const kevo_linear_ctx *cv = &r->lin;
 
     kevo_linear(q, hq * e, xn, d, n, lw->q.t, NULL, cv);
     kevo_linear(k, hk * e, xn, d, n, lw->k.t, NULL, cv);
@@ -81,7 +82,7 @@ static void mlp_block(kevo_run *r, const kevo_llama_layer_weights *lw, int n)
     const kevo_config *c = &r->model->config;
     int d = c->text_hidden, f = c->text_intermediate;
     float *xn = r->buf[KEVO_BUF_XN], *gate = r->buf[KEVO_BUF_GATE], *up = r->buf[KEVO_BUF_UP];
-    float *cv = r->buf[KEVO_BUF_CONVERT];
+    const kevo_linear_ctx *cv = &r->lin;
     kevo_linear(gate, f, xn, d, n, lw->gate.t, NULL, cv);
     kevo_linear(up, f, xn, d, n, lw->up.t, NULL, cv);
     kevo_swiglu(gate, up, (size_t)n * f);

@@ -2,14 +2,15 @@
 #include "model/plan.h"
 
 #include "kernels/attention.h"
+#include "kernels/linear.h"
 
 static size_t max_sz(size_t a, size_t b)
 {
     return a > b ? a : b;
 }
 
-void kevo_plan_compute(const kevo_config *c, int low_precision, int n_prompt, int max_new,
-                       int n_threads, kevo_plan *p)
+void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_threads,
+                       kevo_plan *p)
 {
     size_t grid = (size_t)(c->image_size / c->patch_size);
     size_t s = grid * grid + 1, dv = (size_t)c->vision_hidden, fv = (size_t)c->vision_intermediate;
@@ -37,7 +38,7 @@ void kevo_plan_compute(const kevo_config *c, int low_precision, int n_prompt, in
         [KEVO_BUF_LOGITS] = (size_t)c->text_vocab,
         [KEVO_BUF_COS] = ctx * (e / 2), [KEVO_BUF_SIN] = ctx * (e / 2),
         [KEVO_BUF_KV] = l * 2 * kv * ctx,
-        [KEVO_BUF_CONVERT] = low_precision ? (size_t)KEVO_CONVERT_ROWS * widest : 0,
+        [KEVO_BUF_SCRATCH] = 0,   // bytes, set below
         [KEVO_BUF_RECORD] = (size_t)max_new * (l + 1) * d,
     };
     p->n_prompt = n_prompt;
@@ -48,7 +49,9 @@ void kevo_plan_compute(const kevo_config *c, int low_precision, int n_prompt, in
     p->vision_bytes = p->text_bytes = 0;
     for (int i = 0; i < KEVO_BUF_COUNT; i++) {
         p->offset[i] = p->total;
-        p->size[i] = floats[i] * sizeof(float);
+        p->size[i] = i == KEVO_BUF_SCRATCH
+                         ? kevo_linear_scratch((int)max_sz(t, s), (int)widest, n_threads)
+                         : floats[i] * sizeof(float);
         p->total += (p->size[i] + 63) & ~(size_t)63;
         if (i <= KEVO_BUF_VEMB)
             p->vision_bytes += p->size[i];
@@ -56,6 +59,6 @@ void kevo_plan_compute(const kevo_config *c, int low_precision, int n_prompt, in
             p->text_bytes += p->size[i];
     }
     p->kv_bytes = p->size[KEVO_BUF_KV];
-    p->convert_bytes = p->size[KEVO_BUF_CONVERT];
+    p->scratch_bytes = p->size[KEVO_BUF_SCRATCH];
     p->record_bytes = p->size[KEVO_BUF_RECORD];
 }

@@ -14,8 +14,6 @@
 
 #include "kevo.h"
 
-// Rows of a F16/BF16 weight widened to F32 at a time for a BLAS product (prefill, vision).
-#define KEVO_CONVERT_ROWS 512
 
 typedef enum kevo_buffer {
     // vision tower and projector
@@ -36,7 +34,7 @@ typedef enum kevo_buffer {
     KEVO_BUF_LOGITS,               // (V)
     KEVO_BUF_COS, KEVO_BUF_SIN,    // (C, E/2) rotary tables
     KEVO_BUF_KV,                   // (L, 2, K, C, E) key/value cache
-    KEVO_BUF_CONVERT,              // (KEVO_CONVERT_ROWS, widest input) widened weight rows
+    KEVO_BUF_SCRATCH,              // packed operands of the matrix products (kevo_linear_scratch)
     KEVO_BUF_RECORD,               // (new tokens, L+1, D) the recorder
     KEVO_BUF_COUNT
 } kevo_buffer;
@@ -50,12 +48,12 @@ typedef struct kevo_plan {
     size_t size[KEVO_BUF_COUNT];   // bytes
     size_t total;
     // Summaries for `kevo info`
-    size_t vision_bytes, text_bytes, kv_bytes, convert_bytes, record_bytes;
+    size_t vision_bytes, text_bytes, kv_bytes, scratch_bytes, record_bytes;
 } kevo_plan;
 
 // Fills p for a prompt of n_prompt positions (image included), max_new new tokens and
-// n_threads threads. `low_precision`: some weight is F16/BF16 and needs conversion space.
-void kevo_plan_compute(const kevo_config *c, int low_precision, int n_prompt, int max_new,
-                       int n_threads, kevo_plan *p);
+// n_threads threads.
+void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_threads,
+                       kevo_plan *p);
 
 #endif

@@ -10,7 +10,8 @@ void kevo_projector_forward(kevo_run *r)
     const kevo_config *c = &r->model->config;
     const kevo_weights *w = r->model->weights;
     int n = c->image_tokens, d = c->text_hidden;
-    float *hidden = r->buf[KEVO_BUF_VPROJ], *cv = r->buf[KEVO_BUF_CONVERT];
+    float *hidden = r->buf[KEVO_BUF_VPROJ];
+    const kevo_linear_ctx *cv = &r->lin;
     kevo_linear(hidden, d, kevo_clip_features(r), c->vision_hidden, n, w->proj1_w.t,
                 w->proj1_b.f32, cv);
     kevo_gelu_erf(hidden, (size_t)n * d);

@@ -37,17 +37,12 @@ kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err)
     return KEVO_OK;
 }
 
-static int low_precision(const kevo_weights *w)
-{
-    return w->dtype_counts[KEVO_DTYPE_F16] + w->dtype_counts[KEVO_DTYPE_BF16] > 0;
-}
-
 // Lays the arena out for a prompt of n_prompt positions and max_new tokens, growing it if needed.
 static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
     int threads = r->params.n_threads > 0 ? r->params.n_threads : omp_get_max_threads();
-    kevo_plan_compute(c, low_precision(r->model->weights), n_prompt, max_new, threads, &r->plan);
+    kevo_plan_compute(c, n_prompt, max_new, threads, &r->plan);
     if (r->plan.total > r->arena_size) {
         kevo_big_free(r->arena, r->arena_size);
         r->arena_size = 0;
@@ -59,6 +54,7 @@ static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *e
     }
     for (int i = 0; i < KEVO_BUF_COUNT; i++)
         r->buf[i] = (float *)(r->arena + r->plan.offset[i]);
+    r->lin.scratch = r->buf[KEVO_BUF_SCRATCH];
     return KEVO_OK;
 }
 
@@ -79,8 +75,15 @@ kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *para
         free(r);
         return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory creating a run");
     }
+    if (params->compute == KEVO_COMPUTE_BF16 && !kevo_gemm_available(KEVO_COMPUTE_BF16)) {
+        free(r->generated);
+        free(r);
+        return kevo_fail(err, KEVO_ERR_ARG, "BF16 compute needs a CPU with AVX512-BF16 (and "
+                         "KEVO_ISA not forcing another path); use F32 compute");
+    }
     r->model = model;
     r->params = *params;
+    r->lin.compute = params->compute;
     kevo_set_threads(params->n_threads);
     *out = r;
     return KEVO_OK;
@@ -225,7 +228,7 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
     report(r, KEVO_PHASE_PREFILL, n_prompt);
     float *record = r->buf[KEVO_BUF_RECORD];
     size_t step_floats = ((size_t)c->text_layers + 1) * d;
-    if ((st = kevo_llama_forward(r, n_prompt, 0, record, err)) != KEVO_OK)
+    if ((st = kevo_llama_forward(r, n_prompt, 0, r->params.no_record ? NULL : record, err)))
         return st;
     double t2 = now();
     r->timings.prefill_s = t2 - t1;
@@ -255,8 +258,8 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
         if (r->n_generated == 1)   // decoding speed is measured from the second token on
             t2 = now();
         kevo_llama_embed(r, next, x);
-        if ((st = kevo_llama_forward(r, 1, pos, record + (size_t)r->n_generated * step_floats,
-                                     err)) != KEVO_OK)
+        float *states = r->params.no_record ? NULL : record + (size_t)r->n_generated * step_floats;
+        if ((st = kevo_llama_forward(r, 1, pos, states, err)) != KEVO_OK)
             return st;
     }
     report(r, KEVO_PHASE_DONE, n_prompt);

@@ -3,6 +3,7 @@
 #ifndef KEVO_MODEL_RUN_H
 #define KEVO_MODEL_RUN_H
 
+#include "kernels/linear.h"
 #include "kevo.h"
 #include "model/model.h"
 #include "model/plan.h"
@@ -14,6 +15,7 @@ struct kevo_run {
     unsigned char *arena;         // one allocation: every buffer of the plan
     size_t arena_size;
     float *buf[KEVO_BUF_COUNT];   // pointers into the arena
+    kevo_linear_ctx lin;          // scratch and precision of the matrix products
     int n_generated;
     int *generated;               // (max_new_tokens)
     kevo_stop stop;

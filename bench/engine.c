@@ -1,0 +1,149 @@
+// engine.c — times kevo's engine on one model: load, CLIP encode, prefill, decode, the recorder's
+// cost, peak memory; plus this machine's floors (DRAM read bandwidth, F32 GEMM throughput).
+// Prints key=value lines for bench/engine.py, which runs PyTorch on the same weights beside it.
+//
+// usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--floors]
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "kernels/linear.h"
+#include "kevo.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// Reading a buffer much larger than the caches, threads splitting it: a GEMV's access pattern.
+static double read_bandwidth(int threads)
+{
+    size_t n = (size_t)1 << 28;   // 1 GiB of floats
+    float *a = malloc(n * sizeof *a);
+    if (!a)
+        return 0;
+#pragma omp parallel for num_threads(threads)
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(i & 7);
+    double best = 0, sink = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now(), s = 0;
+#pragma omp parallel for num_threads(threads) reduction(+ : s)
+        for (size_t i = 0; i < n; i += 16) {   // one touch per cache line, summed
+            s += a[i];
+        }
+        double gbs = (double)n * sizeof *a / (now() - t0) / 1e9;
+        best = gbs > best ? gbs : best;
+        sink += s;
+    }
+    free(a);
+    return sink > 0 ? best : best;
+}
+
+// The F32 GEMM throughput kevo's prefill gets: kevo_linear on a (T, 4096) x (11008, 4096)^T.
+static double gemm_gflops(int t)
+{
+    int n = 11008, k = 4096;
+    float *x = malloc((size_t)t * k * sizeof *x), *w = malloc((size_t)n * k * sizeof *w);
+    float *y = malloc((size_t)t * n * sizeof *y);
+    for (size_t i = 0; i < (size_t)t * k; i++)
+        x[i] = (float)(i % 13) * 0.01f;
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        w[i] = (float)(i % 7) * 0.01f;
+    kevo_tensor wt = {.name = "w", .dtype = KEVO_DTYPE_F32, .n_dims = 2, .shape = {n, k},
+                      .n_elems = (uint64_t)n * k, .data = w};
+    kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, (kevo_linear_scratch(t, k, 64) + 63) / 64 * 64)};
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        kevo_linear(y, n, x, k, t, &wt, NULL, &ctx);
+        double g = 2.0 * t * n * k / (now() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    free(x);
+    free(w);
+    free(y);
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int threads = 2, n_text = 24, n_new = 16, floors = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--text") && i + 1 < argc)
+            n_text = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--new") && i + 1 < argc)
+            n_new = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--floors"))
+            floors = 1;
+        else
+            dir = argv[i];
+    }
+    kevo_set_threads(threads);
+    if (floors) {
+        printf("bandwidth_gbs=%.2f\n", read_bandwidth(threads));
+        printf("gemm_gflops=%.1f\n", gemm_gflops(n_text + 576));
+        printf("openblas_core=%s\n", openblas_get_corename());
+    }
+    if (!dir)
+        return 0;
+
+    kevo_error err;
+    kevo_model *m;
+    double t0 = now();
+    if (kevo_model_load(dir, &m, &err) != KEVO_OK) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("load_s=%.3f\n", now() - t0);
+    const kevo_config *c = kevo_model_config(m);
+    size_t npx = (size_t)c->num_channels * c->image_size * c->image_size;
+    float *px = malloc(npx * sizeof *px);
+    for (size_t i = 0; i < npx; i++)
+        px[i] = (float)((i * 7919) % 255) / 127.0f - 1.0f;
+    int n_ids = n_text + 1, *ids = malloc((size_t)n_ids * sizeof *ids);
+    for (int i = 0; i < n_ids; i++)
+        ids[i] = 100 + (i * 389) % 20000;
+    ids[0] = 1;
+    ids[n_ids / 2] = KEVO_IMAGE_SLOT;
+
+    // Run 0 touches every weight page (the mapped files' first use); runs 1 and 2 are timed,
+    // with the recorder on and off.
+    for (int run_i = 0; run_i < 3; run_i++) {
+        kevo_run_params p = kevo_run_default_params();
+        p.max_new_tokens = n_new;
+        p.n_threads = threads;
+        p.no_record = run_i == 2;
+        kevo_run *run;
+        double t1 = now();
+        if (kevo_run_create(m, &p, &run, &err) != KEVO_OK ||
+            kevo_run_generate(run, px, ids, n_ids, &err) != KEVO_OK) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            return 1;
+        }
+        kevo_timings t = kevo_run_timings(run);
+        const char *tag = run_i == 0 ? "first" : run_i == 1 ? "steady" : "norecord";
+        printf("%s_total_s=%.3f\n", tag, now() - t1);
+        printf("%s_vision_s=%.3f\n%s_prefill_s=%.3f\n%s_decode_tok_s=%.3f\n", tag, t.vision_s,
+               tag, t.prefill_s, tag, t.decode_tokens_per_s);
+        printf("positions=%d\ngenerated=%d\n", kevo_run_n_positions(run),
+               kevo_run_n_generated(run));
+        kevo_run_free(run);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak_rss_mb=%.1f\n", ru.ru_maxrss / 1024.0);
+    free(px);
+    free(ids);
+    kevo_model_free(m);
+    return 0;
+}
