@@ -337,18 +337,26 @@ KEVO_TEST(analysis_divergence_properties)
     // Identical rows: both divergences are 0. Disjoint supports: the JSD is exactly 1 bit while
     // the authors' reversed KL is unbounded: KL(M||P) = KL(M||Q) = 500 - ln 2 for logits that
     // differ by 1000, divided by 2V = 4.
-    float a[2] = {0, -1000}, b[2] = {-1000, 0}, c[3] = {1.5f, -2, 0.25f};
-    double paper, jsd, lse_c = log(exp(1.5) + exp(-2.0) + exp(0.25));
-    kevo_divergence_pair(c, lse_c, c, lse_c, 3, &paper, &jsd);
+    float a[2] = {0, -1000}, b[2] = {-1000, 0}, c[3] = {1.5f, -2, 0.25f}, d[3] = {0.5f, 1, -3};
+    double paper, jsd, p2, j2, pa[2], pb[2], pc[3], pd[3];
+    double lse_c = log(exp(1.5) + exp(-2.0) + exp(0.25)), lse_d = log(exp(0.5) + exp(1.0) +
+                                                                        exp(-3.0));
+    for (int v = 0; v < 3; v++) {
+        pc[v] = exp(c[v] - lse_c);
+        pd[v] = exp(d[v] - lse_d);
+    }
+    for (int v = 0; v < 2; v++) {
+        pa[v] = exp(a[v]);
+        pb[v] = exp(b[v]);
+    }
+    kevo_divergence_pair(c, lse_c, pc, c, lse_c, pc, 3, &paper, &jsd);
     CHECK(fabs(paper) < 1e-16 && fabs(jsd) < 1e-16, "identical: paper %g jsd %g", paper, jsd);
-    kevo_divergence_pair(a, 0, b, 0, 2, &paper, &jsd);
+    kevo_divergence_pair(a, 0, pa, b, 0, pb, 2, &paper, &jsd);
     CHECK(fabs(jsd - 1) < 1e-15, "disjoint: jsd %.17g bits", jsd);
     CHECK(fabs(paper - (500 - M_LN2) / 2) < 1e-12, "disjoint: paper %.17g", paper);
     // Symmetric in its arguments.
-    float d[3] = {0.5f, 1, -3};
-    double lse_d = log(exp(0.5) + exp(1.0) + exp(-3.0)), p2, j2;
-    kevo_divergence_pair(c, lse_c, d, lse_d, 3, &paper, &jsd);
-    kevo_divergence_pair(d, lse_d, c, lse_c, 3, &p2, &j2);
+    kevo_divergence_pair(c, lse_c, pc, d, lse_d, pd, 3, &paper, &jsd);
+    kevo_divergence_pair(d, lse_d, pd, c, lse_c, pc, 3, &p2, &j2);
     CHECK(paper == p2 && jsd == j2 && jsd > 0 && jsd < 1, "symmetry / range");
 
     kevo_error err;

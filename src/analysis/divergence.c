@@ -30,13 +30,13 @@ const char *kevo_divergence_name(kevo_divergence_kind kind)
     return divergence_names[kind];
 }
 
-void kevo_divergence_pair(const float *a, double lse_a, const float *b, double lse_b, int n,
-                          double *paper, double *jsd)
+void kevo_divergence_pair(const float *a, double lse_a, const double *pa, const float *b,
+                          double lse_b, const double *pb, int n, double *paper, double *jsd)
 {
     double sum_paper = 0, sum_jsd = 0;
     for (int v = 0; v < n; v++) {
         double la = a[v] - lse_a, lb = b[v] - lse_b;   // log-softmax, as the authors' code
-        double p = exp(la), q = exp(lb), m = 0.5 * (p + q);
+        double p = pa[v], q = pb[v], m = 0.5 * (p + q);
         if (m == 0)
             continue;   // xlogy: both probabilities underflow, nothing to add
         double lm = log(m);

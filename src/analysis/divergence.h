@@ -20,10 +20,11 @@ typedef enum kevo_divergence_kind { KEVO_DIVERGENCE_PAPER, KEVO_DIVERGENCE_JSD }
 kevo_status kevo_divergence_parse(const char *name, kevo_divergence_kind *out, kevo_error *err);
 const char *kevo_divergence_name(kevo_divergence_kind kind);
 
-// Both divergences between the distributions of two logit rows of n entries whose log-sum-exps
-// are lse_a and lse_b. Sums in double in index order.
-void kevo_divergence_pair(const float *a, double lse_a, const float *b, double lse_b, int n,
-                          double *paper, double *jsd);
+// Both divergences between the distributions of two logit rows a, b of n entries, given their
+// log-sum-exps and probabilities pa = softmax(a), pb = softmax(b) in double (the lens has them).
+// Sums in double in index order; one log per entry.
+void kevo_divergence_pair(const float *a, double lse_a, const double *pa, const float *b,
+                          double lse_b, const double *pb, int n, double *paper, double *jsd);
 
 // How the heatmap's matrix is scaled before it is drawn:
 //   column — the authors' sklearn MaxAbsScaler: each column divided by its largest |value| over

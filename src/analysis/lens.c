@@ -16,7 +16,7 @@
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 
-#define DEFAULT_BUDGET ((size_t)256 << 20)
+#define DEFAULT_BUDGET ((size_t)512 << 20)
 
 static const char *const mode_names[] = {"raw", "norm"};
 
@@ -53,9 +53,9 @@ void kevo_lens_result_free(kevo_lens_result *r)
 }
 
 // Per row: the first maximal logit, the log-sum-exp in double (max subtracted, as
-// torch.logsumexp), and the probabilities of the top and the generated token.
-static void row_stats(const float *z, int n, int generated, double *lse, int *top, double *top_p,
-                      double *generated_p)
+// torch.logsumexp), the probabilities (prob, double) and those of the top and generated token.
+static void row_stats(const float *z, int n, int generated, double *prob, double *lse, int *top,
+                      double *top_p, double *generated_p)
 {
     int best = 0;
     for (int v = 1; v < n; v++)
@@ -63,11 +63,14 @@ static void row_stats(const float *z, int n, int generated, double *lse, int *to
             best = v;
     double max = z[best], sum = 0;
     for (int v = 0; v < n; v++)
-        sum += exp(z[v] - max);
+        sum += prob[v] = exp(z[v] - max);
+    double inv = 1.0 / sum;
+    for (int v = 0; v < n; v++)
+        prob[v] *= inv;
     *lse = max + log(sum);
     *top = best;
-    *top_p = exp(max - *lse);
-    *generated_p = exp(z[generated] - *lse);
+    *top_p = prob[best];
+    *generated_p = prob[generated];
 }
 
 static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_states, int dim,
@@ -94,6 +97,13 @@ static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_s
                              "the LM head (%lld rows)", generated_ids[t], t,
                              (long long)w->shape[0]);
     return KEVO_OK;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static kevo_lens_result *result_alloc(int T, int S, int V, int wsize)
@@ -139,21 +149,23 @@ static const float *chunk_states(const kevo_lens_head *head, kevo_lens_mode mode
 }
 
 // Everything read from the logits of steps [t0, t0 + nt) while they are in memory.
-static void chunk_analyses(kevo_lens_result *r, const float *logits, int t0, int nt,
+// prob: (nt * S, V) doubles of scratch, filled with the rows' probabilities.
+static void chunk_analyses(kevo_lens_result *r, const float *logits, double *prob, int t0, int nt,
                            const int *generated_ids, kevo_window window)
 {
     int S = r->n_states, L = S - 1, V = r->vocab;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < nt * S; i++) {
         size_t k = (size_t)t0 * S + i;
-        row_stats(logits + (size_t)i * V, V, generated_ids[t0 + i / S], &r->lse[k],
-                  &r->top_id[k], &r->top_p[k], &r->generated_p[k]);
+        row_stats(logits + (size_t)i * V, V, generated_ids[t0 + i / S], prob + (size_t)i * V,
+                  &r->lse[k], &r->top_id[k], &r->top_p[k], &r->generated_p[k]);
     }
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < nt * L; i++) {
         int s = i / L, l = i % L;
         size_t a = (size_t)s * S + l, k = (size_t)t0 * S + a;
-        kevo_divergence_pair(logits + a * V, r->lse[k], logits + (a + 1) * V, r->lse[k + 1], V,
+        kevo_divergence_pair(logits + a * V, r->lse[k], prob + a * V, logits + (a + 1) * V,
+                             r->lse[k + 1], prob + (a + 1) * V, V,
                              &r->div_paper[(size_t)(t0 + s) * L + l],
                              &r->div_jsd[(size_t)(t0 + s) * L + l]);
     }
@@ -165,9 +177,8 @@ static void chunk_analyses(kevo_lens_result *r, const float *logits, int t0, int
         int n = kevo_candidates_pick(r->top_id + (size_t)t * S, window, r->cand_id + start);
         for (int c = 0; c < n; c++)
             for (int l = 0; l < S; l++) {
-                size_t row = (size_t)s * S + l, k = (size_t)t * S + l;
-                r->cand_p[(size_t)(start + c) * S + l] =
-                    exp(logits[row * V + r->cand_id[start + c]] - r->lse[k]);
+                size_t row = (size_t)s * S + l;
+                r->cand_p[(size_t)(start + c) * S + l] = prob[row * V + r->cand_id[start + c]];
             }
         r->cand_start[t + 1] = start + n;
     }
@@ -181,24 +192,25 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
     kevo_status st = check_inputs(head, n_steps, n_states, dim, generated_ids, p, err);
     if (st != KEVO_OK)
         return st;
-    struct timespec t_start, t_end;
-    clock_gettime(CLOCK_MONOTONIC, &t_start);
+    double t_start = now();
     int T = n_steps, S = n_states, D = dim, V = (int)head->lm_head->shape[0];
     size_t budget = p->budget_bytes ? p->budget_bytes : DEFAULT_BUDGET;
-    size_t step_bytes = (size_t)S * V * sizeof(float);
+    // Per step: F32 logits and their double probabilities.
+    size_t step_bytes = (size_t)S * V * (sizeof(float) + sizeof(double));
     int chunk = budget / step_bytes < (size_t)T ? (int)(budget / step_bytes) : T;
     if (chunk < 1)
         chunk = 1;
 
     kevo_lens_result *r = result_alloc(T, S, V, p->window.hi - p->window.lo + 1);
-    float *logits = malloc((size_t)chunk * step_bytes);
+    float *logits = malloc((size_t)chunk * S * V * sizeof *logits);
+    double *prob = malloc((size_t)chunk * S * V * sizeof *prob);
     float *normed = p->mode == KEVO_LENS_NORM ? malloc((size_t)chunk * S * D * sizeof *normed)
                                               : NULL;
     // F32 products, as the reference; the scratch is 64-byte aligned for the GEMM's panels.
     size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, omp_get_max_threads()) + 63) & ~63ul;
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
                            .compute = KEVO_COMPUTE_F32};
-    if (!r || !logits || (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
+    if (!r || !logits || !prob || (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens (%d steps x %d states, "
                        "vocabulary %d, chunks of %d steps)", T, S, V, chunk);
         goto done;
@@ -207,18 +219,22 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
         int nt = T - t0 < chunk ? T - t0 : chunk;
         const float *x = chunk_states(head, p->mode, hidden + (size_t)t0 * S * D, nt, S, D,
                                       normed);
+        double t1 = now();
         kevo_linear(logits, V, x, D, nt * S, head->lm_head, NULL, &ctx);
-        chunk_analyses(r, logits, t0, nt, generated_ids, p->window);
+        double t2 = now();
+        chunk_analyses(r, logits, prob, t0, nt, generated_ids, p->window);
+        r->seconds_products += t2 - t1;
+        r->seconds_reductions += now() - t2;
         r->n_chunks++;
     }
     r->n_cand = r->cand_start[T];
-    clock_gettime(CLOCK_MONOTONIC, &t_end);
-    r->seconds = (double)(t_end.tv_sec - t_start.tv_sec) + 1e-9 * (t_end.tv_nsec - t_start.tv_nsec);
+    r->seconds = now() - t_start;
     *out = r;
     r = NULL;
 done:
     kevo_lens_result_free(r);
     free(logits);
+    free(prob);
     free(normed);
     free(ctx.scratch);
     return st;

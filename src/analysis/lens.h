@@ -7,12 +7,12 @@
 //          hidden states: the raw residual stream for l < L, the normed state for l = L);
 //   norm — h = RMSNorm(hidden[t][l]) for l < L (the model's final norm and weight), l = L as is.
 //
-// Streaming: steps are taken in chunks whose (chunk x (L+1), V) F32 logits fit a byte budget
-// (256 MiB by default; one chunk for short runs). Each chunk costs one batched product with the
+// Streaming: steps are taken in chunks whose (chunk x (L+1), V) F32 logits and double
+// probabilities fit a byte budget (512 MiB by default; one chunk for short runs). Each chunk costs one batched product with the
 // head (kevo_linear in F32: fixed blocks, F16/BF16 rows widened block by block; every logit is
 // summed in the same order whatever the chunk or thread count) and everything is
-// read from it while it is in memory: per row the log-sum-exp in double, the top token, the
-// probability of the generated token; per pair of consecutive states both divergences
+// read from it while it is in memory: per row the log-sum-exp and the probabilities in double
+// (one exp per logit), the top token, the probability of the generated token; per pair of consecutive states both divergences
 // (analysis/divergence.h); per step the candidate tokens and their probability at every state
 // (analysis/candidates.h). One product per chunk instead of the two a vocabulary-blocked scheme
 // needs (one pass for the log-sum-exps, a second for anything that needs them).
@@ -41,7 +41,8 @@ typedef struct kevo_lens_head {
 typedef struct kevo_lens_params {
     kevo_lens_mode mode;
     kevo_window window;              // hidden-state indices whose top tokens are the candidates
-    size_t budget_bytes;             // logits held at once; 0 = 256 MiB (at least one step)
+    size_t budget_bytes;             // logits + probabilities held at once; 0 = 512 MiB (at
+                                     // least one step)
 } kevo_lens_params;
 
 // What the lens hands to the analyses. Every array is owned; index [t * S + l] for (T, S)
@@ -60,7 +61,9 @@ typedef struct kevo_lens_result {
     double *cand_p;                  // (n_cand, S) probability of each candidate at each state
     int n_cand;
     int n_chunks;                    // how many chunks the steps were taken in
-    double seconds;
+    double seconds;                  // in all
+    double seconds_products;         // of which the products with the head
+    double seconds_reductions;       // and the per-row and per-pair reductions
 } kevo_lens_result;
 
 // hidden: (T, S, D) F32; generated_ids: (T). Fails with KEVO_ERR_ARG when the dimensions do
