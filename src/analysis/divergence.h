@@ -14,7 +14,10 @@
 
 #include "kevo.h"
 
-typedef enum kevo_divergence_kind { KEVO_DIVERGENCE_PAPER, KEVO_DIVERGENCE_JSD } kevo_divergence_kind;
+typedef enum kevo_divergence_kind {
+    KEVO_DIVERGENCE_PAPER,
+    KEVO_DIVERGENCE_JSD,
+} kevo_divergence_kind;
 
 // "paper" | "jsd"; anything else fails with KEVO_ERR_ARG.
 kevo_status kevo_divergence_parse(const char *name, kevo_divergence_kind *out, kevo_error *err);
@@ -32,7 +35,11 @@ void kevo_divergence_pair(const float *a, double lse_a, const double *pa, const 
 //            magnitudes can no longer be compared across layers;
 //   global — the whole matrix divided by its largest |value| (comparable across layers);
 //   none   — the raw values.
-typedef enum kevo_scale_mode { KEVO_SCALE_COLUMN, KEVO_SCALE_GLOBAL, KEVO_SCALE_NONE } kevo_scale_mode;
+typedef enum kevo_scale_mode {
+    KEVO_SCALE_COLUMN,
+    KEVO_SCALE_GLOBAL,
+    KEVO_SCALE_NONE,
+} kevo_scale_mode;
 
 kevo_status kevo_scale_parse(const char *name, kevo_scale_mode *out, kevo_error *err);
 const char *kevo_scale_name(kevo_scale_mode mode);

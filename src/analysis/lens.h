@@ -8,14 +8,15 @@
 //   norm — h = RMSNorm(hidden[t][l]) for l < L (the model's final norm and weight), l = L as is.
 //
 // Streaming: steps are taken in chunks whose (chunk x (L+1), V) F32 logits and double
-// probabilities fit a byte budget (512 MiB by default; one chunk for short runs). Each chunk costs one batched product with the
-// head (kevo_linear in F32: fixed blocks, F16/BF16 rows widened block by block; every logit is
-// summed in the same order whatever the chunk or thread count) and everything is
-// read from it while it is in memory: per row the log-sum-exp and the probabilities in double
-// (one exp per logit), the top token, the probability of the generated token; per pair of consecutive states both divergences
-// (analysis/divergence.h); per step the candidate tokens and their probability at every state
-// (analysis/candidates.h). One product per chunk instead of the two a vocabulary-blocked scheme
-// needs (one pass for the log-sum-exps, a second for anything that needs them).
+// probabilities fit a byte budget (512 MiB by default; one chunk for short runs). Each chunk costs
+// one batched product with the head (kevo_linear in F32: fixed blocks, F16/BF16 rows widened block
+// by block, every logit summed in the same order whatever the chunk or thread count), and
+// everything is read from the chunk while it is in memory: per row the log-sum-exp and the
+// probabilities in double (one exp per logit), the top token, the generated token's probability;
+// per pair of consecutive states both divergences (analysis/divergence.h, one log per entry); per
+// step the candidate tokens and their probability at every state (analysis/candidates.h). One
+// product per chunk instead of the two a vocabulary-blocked scheme needs (one pass for the
+// log-sum-exps, a second for everything that needs them).
 #ifndef KEVO_ANALYSIS_LENS_H
 #define KEVO_ANALYSIS_LENS_H
 

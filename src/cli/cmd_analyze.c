@@ -54,7 +54,8 @@ static int parse_args(int argc, char **argv, analyze_args *a)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},     {"output", required_argument, 0, 'o'},
-        {"lens", required_argument, 0, OPT_LENS}, {"divergence", required_argument, 0, OPT_DIVERGENCE},
+        {"lens", required_argument, 0, OPT_LENS},
+        {"divergence", required_argument, 0, OPT_DIVERGENCE},
         {"scale", required_argument, 0, OPT_SCALE}, {"rows", required_argument, 0, OPT_ROWS},
         {"steps", required_argument, 0, OPT_STEPS}, {"window", required_argument, 0, OPT_WINDOW},
         {"critical", required_argument, 0, OPT_CRITICAL},
