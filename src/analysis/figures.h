@@ -1,0 +1,40 @@
+// figures.h — the figures of one analysis and the HTML report that gathers them.
+//
+// Written into the analysis folder: heatmap.<ext> (Level 2), area/step_NNN.<ext> (Level 1, one
+// per step of the first `steps`), and report.html (every figure with the run's question, answer,
+// stages and the options used). Stage bands, their colours and legend text come from the
+// detected (or given) critical and mutation layers; nothing here knows a layer number.
+#ifndef KEVO_ANALYSIS_FIGURES_H
+#define KEVO_ANALYSIS_FIGURES_H
+
+#include <stdint.h>
+
+#include "analysis/analysis.h"
+#include "analysis/stages.h"
+#include "kevo.h"
+#include "plot/plot.h"
+
+// The colour of each stage range of kevo_stages_ranges (bands and t-SNE points).
+uint32_t kevo_stage_rgb(const kevo_stage_range *r);
+
+// Bands for the stages over hidden states (x = 0..L, the area charts) or over transitions
+// (x = 0..L-1, transition i between states i and i+1, the heatmap: the transition into a stage's
+// first state belongs to the stage before it). labels: 3 buffers of 96 bytes. Returns the count.
+int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], char labels[3][96]);
+
+// A token's piece for a row label: SentencePiece's word mark "▁" removed, as the authors'
+// heatmap does (a piece that is only marks keeps one). Written into buf.
+const char *kevo_piece_label(const char *piece, char *buf, size_t size);
+
+// One extra figure for the report (the t-SNE map), drawn by the caller.
+typedef struct kevo_extra_figure {
+    const char *heading, *path, *caption;
+} kevo_extra_figure;
+
+// Draws the heatmap and the area charts into dir in format o->format (PNG copies are made for
+// the report when the format is PDF), then writes dir/report.html with them and `extra`.
+kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
+                                  const kevo_figure_opts *o, const kevo_extra_figure *extra,
+                                  int n_extra, kevo_error *err);
+
+#endif
