@@ -9,7 +9,8 @@ divergence; numpy in float32 holding every logit at once (what a script would do
 with double accumulators. T = 40 side by side (numpy needs ~1.5 GB there); T = 256 for kevo
 alone, plus numpy with --big (~10 GB). Times are the best of 2, on whatever threads each side
 uses by default (numpy: OpenBLAS with the environment's OPENBLAS_CORETYPE; kevo: its own F32
-GEMM). Prints the times, their ratio, the head products' GFLOP/s, and how far numpy's float32
+GEMM). Prints the times (kevo's split into the products with the head and the reductions), their
+ratio, the products' GFLOP/s, and how far numpy's float32
 results are from kevo's (kevo itself is checked against float64 in tests/test_analysis.c).
 """
 import json
@@ -78,14 +79,14 @@ def main():
     binary = os.path.join(build, "bench", "lens")
     steps = [40, 256]
     print(f"logit lens, L = {L} layers, D = {D}, V = {V}, F16 head; best of {REPEATS}")
-    print(f"{'T':>4} {'kevo s':>8} {'numpy s':>8} {'ratio':>6} {'kevo GFLOP/s':>13} "
-          f"{'chunks':>6}  numpy float32 vs kevo (max relative): lse, paper, jsd")
+    print(f"{'T':>4} {'kevo s':>8} {'(prod':>6} {'+ red)':>6} {'numpy s':>8} {'ratio':>6} "
+          f"{'GFLOP/s':>8} {'chunks':>6}  numpy float32 vs kevo (max relative): lse, paper, jsd")
     with tempfile.TemporaryDirectory() as tmp:
         for T in steps:
             path = os.path.join(tmp, f"lens{T}.safetensors")
             k = run_kevo(binary, path, T)
             ks = float(k["seconds"])
-            line = f"{T:4d} {ks:8.3f} "
+            line = (f"{T:4d} {ks:8.3f} {float(k['products']):6.2f} {float(k['reductions']):6.2f} ")
             if T <= 40 or "--big" in sys.argv:
                 data = load(path)
                 best = math.inf
@@ -93,12 +94,12 @@ def main():
                     t0 = time.perf_counter()
                     lse, top, paper, jsd = numpy_lens(data["hidden"], data["lm_head"])
                     best = min(best, time.perf_counter() - t0)
-                line += (f"{best:8.3f} {best / ks:6.2f} {float(k['gflops']):13.1f} "
+                line += (f"{best:8.3f} {best / ks:6.2f} {float(k['gflops']):8.1f} "
                          f"{k['chunks']:>6}  {rel(lse, data['lse']):.2g}, "
                          f"{rel(paper, data['div_paper']):.2g}, {rel(jsd, data['div_jsd']):.2g}")
                 del data
             else:
-                line += (f"{'-':>8} {'-':>6} {float(k['gflops']):13.1f} {k['chunks']:>6}  "
+                line += (f"{'-':>8} {'-':>6} {float(k['gflops']):8.1f} {k['chunks']:>6}  "
                          "(numpy skipped: --big)")
             print(line, flush=True)
 
