@@ -242,11 +242,15 @@ def read_csv(path):
 
 
 def worst(got, want, bound):
-    """Largest |got - want| / (SAFETY bound): at most 1 when within tolerance."""
+    """(largest |got - want| / (SAFETY bound), largest relative difference): the first is at most
+    1 when within tolerance."""
     got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
     if not got.size:
-        return 0.0
-    return float(np.max(np.abs(got - want) / (SAFETY * np.asarray(bound) + 1e-300)))
+        return 0.0, 0.0
+    d = np.abs(got - want)
+    rel = d[want != 0] / np.abs(want[want != 0])
+    return (float(np.max(d / (SAFETY * np.asarray(bound) + 1e-300))),
+            float(rel.max()) if rel.size else 0.0)
 
 
 def check(run_dir, model_dir):
@@ -312,10 +316,11 @@ def check(run_dir, model_dir):
     failed = False
     for name, w in res:
         count = isinstance(w, int)
-        ok = w == 0 if count else w <= 1.0
+        ok = w == 0 if count else w[0] <= 1.0
         failed |= not ok
-        print(f"  {'ok  ' if ok else 'FAIL'} {name}: " + (f"{w}" if count else
-                                                          f"{w:.3g} of the tolerance"))
+        print(f"  {'ok  ' if ok else 'FAIL'} {name}: " + (
+            f"{w}" if count else f"{w[0]:.3g} of the tolerance, largest relative difference "
+                                 f"{w[1]:.3g}"))
     return 1 if failed else 0
 
 

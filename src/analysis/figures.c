@@ -29,6 +29,17 @@ uint32_t kevo_stage_rgb(const kevo_stage_range *r)
     return 0x999999;   // "undivided": no clear stages
 }
 
+const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size)
+{
+    if (!strcmp(r->name, "undivided"))
+        snprintf(buf, size, "no clear stages (layers %d-%d)", r->from, r->to);
+    else if (r->from == r->to)
+        snprintf(buf, size, "%s (layer %d)", r->name, r->from);
+    else
+        snprintf(buf, size, "%s (layers %d-%d)", r->name, r->from, r->to);
+    return buf;
+}
+
 int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], char labels[3][96])
 {
     kevo_stage_range r[3];
@@ -40,13 +51,8 @@ int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], ch
         int to = transitions ? r[i].to - 1 : r[i].to;
         if (from > to)
             continue;
-        if (!strcmp(r[i].name, "undivided"))
-            snprintf(labels[k], 96, "no clear stages (layers %d-%d)", r[i].from, r[i].to);
-        else if (r[i].from == r[i].to)
-            snprintf(labels[k], 96, "%s (layer %d)", r[i].name, r[i].from);
-        else
-            snprintf(labels[k], 96, "%s (layers %d-%d)", r[i].name, r[i].from, r[i].to);
-        out[k] = (kevo_band){from, to, labels[k], kevo_stage_rgb(&r[i])};
+        out[k] = (kevo_band){from, to, kevo_stage_label(&r[i], labels[k], 96),
+                             kevo_stage_rgb(&r[i])};
         k++;
     }
     return k;

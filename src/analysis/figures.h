@@ -17,6 +17,9 @@
 // The colour of each stage range of kevo_stages_ranges (bands and t-SNE points).
 uint32_t kevo_stage_rgb(const kevo_stage_range *r);
 
+// "stabilisation (layers 20-31)", "mutation (layer 32)", "no clear stages (layers 1-4)".
+const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size);
+
 // Bands for the stages over hidden states (x = 0..L, the area charts) or over transitions
 // (x = 0..L-1, transition i between states i and i+1, the heatmap: the transition into a stage's
 // first state belongs to the stage before it). labels: 3 buffers of 96 bytes. Returns the count.
