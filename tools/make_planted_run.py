@@ -12,8 +12,12 @@ have a plateau token other than the generated one (they mutate at layer L - 1, h
 L - 2). Expected with the raw lens: critical layer round(20 L / 32) (20 for 32 layers), mutations
 at L - 2 and L - 1, the mutation layer the more frequent of the two.
 
-usage: /usr/bin/python3 tools/make_planted_run.py OUT_DIR [L]
+usage: /usr/bin/python3 tools/make_planted_run.py OUT_DIR [--layers L] [--runs N]
+  --layers L  decoder layers (default 32)
+  --runs N    N runs of the same model with other random states (OUT/run<L>-<i>), for the
+              multi-run map of `kevo tsne` (default 1: OUT/run<L>)
 """
+import argparse
 import json
 import os
 import sys
@@ -59,19 +63,10 @@ def planted_states(unit, ids, n_layers, rng):
     return hidden.astype(np.float32)
 
 
-def main():
-    if len(sys.argv) < 2:
-        raise SystemExit(__doc__)
-    out, L = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 32
-    model_dir = os.path.join(out, f"model{L}")
-    mf.DIMS["t_layers"] = L
-    mf.make("tiny-gqa", model_dir)
-    head = lt.read_safetensors(os.path.join(model_dir, "model.safetensors"))["lm_head.weight"]
+def write_run(run_dir, model_dir, head, sp, L, seed):
     unit = head.astype(np.float64) / np.linalg.norm(head, axis=1, keepdims=True)
-    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
     ids = sp.encode(CAPTION)[:40]
-    hidden = planted_states(unit, ids, L, np.random.default_rng(1))
-    run_dir = os.path.join(out, f"run{L}")
+    hidden = planted_states(unit, ids, L, np.random.default_rng(seed))
     os.makedirs(run_dir, exist_ok=True)
     lt.write_safetensors(os.path.join(run_dir, "hidden.safetensors"), {"hidden": hidden},
                          {"format": "kevo-run", "kevo_version": "planted"})
@@ -93,6 +88,23 @@ def main():
         json.dump(run, f, indent=2, ensure_ascii=False)
         f.write("\n")
     print(run_dir)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out_dir")
+    ap.add_argument("--layers", type=int, default=32)
+    ap.add_argument("--runs", type=int, default=1)
+    args = ap.parse_args()
+    L = args.layers
+    model_dir = os.path.join(args.out_dir, f"model{L}")
+    mf.DIMS["t_layers"] = L
+    mf.make("tiny-gqa", model_dir)
+    head = lt.read_safetensors(os.path.join(model_dir, "model.safetensors"))["lm_head.weight"]
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
+    for i in range(args.runs):
+        name = f"run{L}" if args.runs == 1 else f"run{L}-{i}"
+        write_run(os.path.join(args.out_dir, name), model_dir, head, sp, L, 1 + i)
 
 
 if __name__ == "__main__":

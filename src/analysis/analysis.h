@@ -69,4 +69,11 @@ const char *kevo_analysis_piece(const kevo_analysis *a, int id, char *buf, size_
 // heatmap.csv, candidates.csv, stages.json.
 kevo_status kevo_analysis_write_tables(const kevo_analysis *a, const char *dir, kevo_error *err);
 
+// stages.json for stages pooled over runs (`kevo tsne RUN...`): the runs and their map steps
+// (steps may be NULL), the options the stages came from, and the stage fields of an analysis's
+// stages.json.
+kevo_status kevo_stages_write_json(const kevo_stages *s, const kevo_runfolder *const *runs,
+                                   int n_runs, const int *steps, const kevo_analysis_options *o,
+                                   const char *path, kevo_error *err);
+
 #endif

@@ -161,16 +161,9 @@ static cJSON *tokens_json(const kevo_analysis *a)
     return arr;
 }
 
-static cJSON *stages_json(const kevo_analysis *a)
+// The fields of stages.json that describe the stages themselves, for one run or pooled runs.
+static void add_stage_fields(cJSON *root, const kevo_stages *s)
 {
-    const kevo_stages *s = a->stages;
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "format", "kevo-stages");
-    cJSON_AddStringToObject(root, "kevo_version", KEVO_VERSION);
-    cJSON_AddStringToObject(root, "run", a->run->dir);
-    cJSON_AddStringToObject(root, "model", a->model->dir);
-    cJSON_AddBoolToObject(root, "model_config_matches_run", a->digest_matches);
-    cJSON_AddItemToObject(root, "options", options_json(a));
     cJSON_AddNumberToObject(root, "layers", s->n_layers);
     cJSON_AddNumberToObject(root, "steps", s->n_tokens);
     cJSON_AddItemToObject(root, "critical_layer", layer_or_null(s->critical));
@@ -189,7 +182,6 @@ static cJSON *stages_json(const kevo_analysis *a)
     cJSON_AddItemToObject(root, "mutation_histogram",
                           cJSON_CreateIntArray(s->mutation_hist, s->n_layers + 1));
     cJSON_AddStringToObject(root, "note", s->note);
-    cJSON_AddStringToObject(root, "warning", a->warning);
     kevo_stage_range r[3];
     int n = kevo_stages_ranges(s, r);
     cJSON *ranges = cJSON_AddArrayToObject(root, "stages");
@@ -202,26 +194,72 @@ static cJSON *stages_json(const kevo_analysis *a)
     }
     cJSON_AddItemToObject(root, "divergence_profile_log10",
                           cJSON_CreateDoubleArray(s->profile, s->n_layers));
+}
+
+static cJSON *stages_json(const kevo_analysis *a)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "format", "kevo-stages");
+    cJSON_AddStringToObject(root, "kevo_version", KEVO_VERSION);
+    cJSON_AddStringToObject(root, "run", a->run->dir);
+    cJSON_AddStringToObject(root, "model", a->model->dir);
+    cJSON_AddBoolToObject(root, "model_config_matches_run", a->digest_matches);
+    cJSON_AddItemToObject(root, "options", options_json(a));
+    add_stage_fields(root, a->stages);
+    cJSON_AddStringToObject(root, "warning", a->warning);
     cJSON_AddItemToObject(root, "tokens", tokens_json(a));
     return root;
 }
 
-static kevo_status write_stages(const kevo_analysis *a, const char *dir, kevo_error *err)
+// Writes root (consumed) as pretty JSON with a final newline, atomically.
+static kevo_status write_json(cJSON *root, const char *path, kevo_error *err)
 {
-    char path[4300];
-    kevo_status st = kevo_path_join(path, sizeof path, dir, "stages.json", err);
-    if (st)
-        return st;
-    cJSON *root = stages_json(a);
     char *text = root ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text)
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
     size_t len = strlen(text);
     text[len] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
-    st = kevo_write_file(path, text, len + 1, err);
+    kevo_status st = kevo_write_file(path, text, len + 1, err);
     free(text);
     return st;
+}
+
+kevo_status kevo_stages_write_json(const kevo_stages *s, const kevo_runfolder *const *runs,
+                                   int n_runs, const int *steps, const kevo_analysis_options *o,
+                                   const char *path, kevo_error *err)
+{
+    cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "runs");
+    cJSON_AddStringToObject(root, "format", "kevo-stages");
+    cJSON_AddStringToObject(root, "kevo_version", KEVO_VERSION);
+    for (int r = 0; r < n_runs; r++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "run", runs[r]->dir);
+        cJSON_AddStringToObject(j, "text", runs[r]->text);
+        cJSON_AddNumberToObject(j, "steps", runs[r]->n_steps);
+        if (steps) {
+            cJSON_AddNumberToObject(j, "map_step", steps[r]);
+            cJSON_AddStringToObject(j, "map_piece", runs[r]->pieces[steps[r]]);
+        }
+        cJSON_AddItemToArray(list, j);
+    }
+    cJSON *opt = cJSON_AddObjectToObject(root, "options");
+    cJSON_AddStringToObject(opt, "lens", kevo_lens_mode_name(o->lens));
+    cJSON_AddStringToObject(opt, "divergence", kevo_divergence_name(o->divergence));
+    cJSON_AddNumberToObject(opt, "theta", o->stage.theta);
+    cJSON_AddNumberToObject(opt, "min_drop_decades", o->stage.min_drop);
+    cJSON_AddNumberToObject(opt, "kappa", o->stage.kappa);
+    cJSON_AddNumberToObject(opt, "min_mutated", o->stage.min_mutated);
+    cJSON_AddNumberToObject(opt, "stage_window", s->window);
+    add_stage_fields(root, s);
+    return write_json(root, path, err);
+}
+
+static kevo_status write_stages(const kevo_analysis *a, const char *dir, kevo_error *err)
+{
+    char path[4300];
+    kevo_status st = kevo_path_join(path, sizeof path, dir, "stages.json", err);
+    return st ? st : write_json(stages_json(a), path, err);
 }
 
 kevo_status kevo_analysis_write_tables(const kevo_analysis *a, const char *dir, kevo_error *err)
