@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"tokenize", cmd_tokenize, "MODEL_DIR TEXT: token ids and pieces, prompt ids, decoding"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
