@@ -580,7 +580,8 @@ static int segment(enc *e, const char *s, size_t n, int first)
                                       : segment_hf(e, (const unsigned char *)s, n, first);
 }
 
-// The longest added token (or the template slot) starting at text + p: its length, 0 if none.
+// The longest added token (or the template slot, which wins a tie: it replaces the added token
+// of the same text) starting at text + p: its length, 0 if none.
 static size_t match_at(const kevo_tokenizer *t, const char *text, size_t len, size_t p,
                        const char *slot, size_t slot_len, int *id)
 {
@@ -592,7 +593,7 @@ static size_t match_at(const kevo_tokenizer *t, const char *text, size_t len, si
             *id = a->id;
         }
     }
-    if (slot && slot_len > best && slot_len <= len - p && memcmp(text + p, slot, slot_len) == 0) {
+    if (slot && slot_len >= best && slot_len <= len - p && memcmp(text + p, slot, slot_len) == 0) {
         best = slot_len;
         *id = INT32_MIN;   // replaced by the caller's slot id
     }

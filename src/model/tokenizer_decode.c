@@ -5,7 +5,8 @@
 // a well-formed UTF-8 character becomes U+FFFD; control pieces vanish; <unk> is the model's
 // unk_surface (" ⁇ "); "▁" is a space, and the first piece's leading "▁" is dropped while the
 // text is still empty (the dummy prefix). Added tokens: special ones vanish like control pieces
-// (HF skip_special_tokens), others are their content.
+// (HF skip_special_tokens), others are their content. Only one leading "▁" is dropped: the
+// first piece that may drop it is the first non-byte piece after which nothing was written.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,13 @@ static int flush_bytes(text_buf *b, const unsigned char *bytes, size_t n)
     return 1;
 }
 
-// A piece with "▁" as spaces, its leading "▁" dropped when `strip`.
-static int put_piece(text_buf *b, const char *p, size_t n, int strip)
+// A piece with "▁" as spaces, its leading "▁" dropped when `*strip` (which is then left set
+// only if a "▁" was dropped).
+static int put_piece(text_buf *b, const char *p, size_t n, int *strip)
 {
     size_t i = 0;
-    if (strip && n >= 3 && memcmp(p, "\xE2\x96\x81", 3) == 0)
+    *strip = *strip && n >= 3 && memcmp(p, "\xE2\x96\x81", 3) == 0;
+    if (*strip)
         i = 3;
     while (i < n) {
         const char *hit = NULL;
@@ -98,6 +101,7 @@ kevo_status kevo_tokenizer_decode(const kevo_tokenizer *t, const int *ids, int n
     unsigned char *bytes = malloc((size_t)n_ids + 1);
     size_t n_bytes = 0;
     int ok = bytes && put(&b, "", 0);
+    int bos_ws = t->strip_first_space, dropped = 0;   // sentencepiece's is_bos_ws, bos_ws_seen
     for (int i = 0; ok && i < n_ids; i++) {
         int id = ids[i];
         int kind = t->kind[id];
@@ -107,6 +111,9 @@ kevo_status kevo_tokenizer_decode(const kevo_tokenizer *t, const int *ids, int n
         }
         ok = flush_bytes(&b, bytes, n_bytes);
         n_bytes = 0;
+        if (dropped || b.n > 0)
+            bos_ws = 0;
+        dropped = 0;
         const char *p = t->arena + t->off[id];
         if (!ok || kind == TOK_CONTROL)
             continue;
@@ -114,8 +121,10 @@ kevo_status kevo_tokenizer_decode(const kevo_tokenizer *t, const int *ids, int n
             ok = put(&b, t->unk_surface, strlen(t->unk_surface));
         else if (kind == TOK_ADDED)
             ok = put(&b, p, t->len[id]);
-        else
-            ok = put_piece(&b, p, t->len[id], t->strip_first_space && b.n == 0);
+        else {
+            dropped = bos_ws;
+            ok = put_piece(&b, p, t->len[id], &dropped);
+        }
     }
     ok = ok && flush_bytes(&b, bytes, n_bytes);
     free(bytes);
