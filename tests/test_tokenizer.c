@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "model/template.h"
 #include "model/tokenizer.h"
 #include "test.h"
@@ -474,4 +475,47 @@ KEVO_TEST(tokenize_cli_refusals)
     CHECK(code == 1 && kevo_test_contains(errs, "no tokenizer.json or tokenizer.model"),
           "empty folder: %d %s", code, errs);
     free(errs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model's own checks
+
+// A copy of the tiny-f32 fixture with config.json's `from` replaced by `to` everywhere.
+static const char *fixture_with(const char *from, const char *to)
+{
+    static char dir[1200];
+    char cmd[4096];
+    snprintf(dir, sizeof dir, "%s/model", kevo_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s' && sed -i 's/%s/%s/g' '%s/config.json'",
+             dir, kevo_test_data("fixtures/tiny-f32"), dir, from, to, dir);
+    return system(cmd) == 0 ? dir : NULL;
+}
+
+KEVO_TEST(model_checks_its_tokenizer)
+{
+    kevo_error err;
+    kevo_model *m = NULL;
+    if (CHECK_OK(kevo_model_load(kevo_test_data("fixtures/tiny-f32"), &m, &err), &err))
+        CHECK(kevo_tokenizer_n_tokens(m->tokenizer) == 514 &&
+                  kevo_test_contains(kevo_tokenizer_path(m->tokenizer), "tokenizer.json"),
+              "the fixture's tokenizer: %d tokens", kevo_tokenizer_n_tokens(m->tokenizer));
+    kevo_model_free(m);
+
+    const char *dir = fixture_with("\"vocab_size\": 576", "\"vocab_size\": 500");
+    m = NULL;
+    CHECK(dir && kevo_model_load(dir, &m, &err) == KEVO_ERR_MODEL && !m &&
+              kevo_test_contains(err.msg, "tokenizer and model vocabularies that disagree: "
+                                          "tokenizer.json has 514 tokens but embed_tokens has "
+                                          "500 rows"),
+          "small vocab: %s", err.msg);
+    dir = fixture_with("\"image_token_index\": 512", "\"image_token_index\": 513");
+    CHECK(dir && kevo_model_load(dir, &m, &err) == KEVO_ERR_MODEL && !m &&
+              kevo_test_contains(err.msg, "the tokenizer's <image> is token 512 but config.json's "
+                                          "image_token_index is 513"),
+          "image token: %s", err.msg);
+    char *out = NULL;
+    int code = kevo_test_cli(&out, NULL, "info '%s'", kevo_test_data("fixtures/tiny-f32"));
+    CHECK(code == 0 && kevo_test_contains(out, "514 tokens + 62 padding rows = 576 rows"),
+          "info: %s", out);
+    free(out);
 }
