@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"run", cmd_run, "-m MODEL -i IMAGE -p PROMPT: answer, and record every layer's state"},
+    {"batch", cmd_batch, "-m MODEL -p PROMPT -o OUT IMAGE...: many images, one run folder each"},
     {"tokenize", cmd_tokenize, "MODEL_DIR TEXT: token ids and pieces, prompt ids, decoding"},
     {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
