@@ -6,7 +6,7 @@ whitespace runs, numbers, punctuation, many scripts, emoji); random letters with
 (words are cut only where no piece joins two letters, and rarely repeat); and spaces only, one
 unbroken sequence of symbols that the merge heap handles in one piece. Each side encodes each text
 REPEATS times; the best time counts. sentencepiece runs in this process through its Python
-binding (bytes in, a list of ids out); kevo runs build/bench/tokenizer_encode (the load is not
+binding (bytes in, a list of ids out); kevo runs build/bench/tokenizer (the load is not
 timed on either side). The ids must be identical. Printed: MB/s of each, the ratio kevo /
 sentencepiece, and how the time grows from 1 MB to 4 MB (4.0 = linear).
 
@@ -43,7 +43,7 @@ def main():
     ap.add_argument("build_dir", nargs="?", default="build")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
-    helper = os.path.join(args.build_dir, "bench", "tokenizer_encode")
+    helper = os.path.join(args.build_dir, "bench", "tokenizer")
     if not os.path.exists(helper):
         raise SystemExit(f"{helper} is missing: run make bench")
     sp = spm.SentencePieceProcessor(model_file=os.path.join(MODEL_DIR, "tokenizer.model"))

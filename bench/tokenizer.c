@@ -1,6 +1,6 @@
-// tokenizer_encode.c — times kevo_tokenizer_encode on a file (helper of bench/tokenizer.py).
+// tokenizer.c — times kevo_tokenizer_encode on a file (helper of bench/tokenizer.py).
 //
-// usage: build/bench/tokenizer_encode MODEL_DIR TEXT_FILE REPEATS IDS_OUT
+// usage: build/bench/tokenizer MODEL_DIR TEXT_FILE REPEATS IDS_OUT
 // Prints "seconds=<best of REPEATS> bytes=<n> ids=<n>" and writes the ids (one line, spaces)
 // to IDS_OUT so that the driver can check they are sentencepiece's.
 #include <stdio.h>
