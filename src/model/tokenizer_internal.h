@@ -107,8 +107,8 @@ struct kevo_tokenizer {
     char *unk_surface;        // decode of <unk>
 };
 
-// Adds piece `id` (growing the tables); fails on a duplicate id or string within `kind` rules
-// decided by the caller. Returns KEVO_OK.
+// Defines piece `id` (growing the tables); fails when the id is already defined. Strings are
+// checked for duplicates by tok_index.
 kevo_status tok_set_piece(kevo_tokenizer *t, int id, const char *s, size_t len, int kind,
                           kevo_error *err);
 // The id of a piece string, or -1.
