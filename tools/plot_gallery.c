@@ -97,7 +97,7 @@ static void heatmaps(void)
     double one[2] = {0.25, NAN};
     const char *one_label[] = {"小孩 😀 café"};
     kevo_heatmap small = {one, 1, 2, one_label, NULL, "A single token over two transitions",
-                          "Transition", NULL, "value", "Purples", 0, 1, 1, NULL, 0};
+                          "Transition (hidden state i → i+1)", "Token", "value", "Purples", 0, 1, 1, NULL, 0};
     done("heatmap-1x2", kevo_plot_heatmap(out_path("heatmap-1x2"), &opts, &small, &err), &err);
 
     // Eighty columns, long row labels, no annotations, bands whose labels do not fit.

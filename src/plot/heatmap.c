@@ -23,7 +23,7 @@
 #define ROW_LABEL_MAX 150.0           // points; longer token labels are cut with an ellipsis
 #define COL_LABEL_MAX 90.0
 #define COLORBAR_W 16.0
-#define COLORBAR_MIN_H 150.0
+#define COLORBAR_MIN_H 120.0
 #define TITLE_MAX_W 1100.0
 #define CELL_OVERLAP 0.6              // each cell reaches under its right and lower neighbours,
                                       // so that antialiasing leaves no seams between cells
@@ -36,7 +36,7 @@ typedef struct layout {
     double inner_w;                   // the widest element: content, title or legend
     kevo_box cells, strip, cbar;
     double cell_w, cell_h;
-    int vertical_xticks;
+    int vertical_xticks, ylabel_vertical;
     double row_label_w, xtick_h, label_h, title_h;
     double title_y, xtick_y, xlabel_y, legend_y, ylabel_x, cbar_tick_x, cbar_label_x;
     const kevo_colormap *map;
@@ -140,9 +140,23 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     }
 
     // Widths, left to right.
-    double ylabel_w = has_text(h->ylabel) ? l->label_h + 8 : 0;
-    double left_w = ylabel_w + l->row_label_w + 7;
-    double right_w = 18 + COLORBAR_W + 4 + 4 + cbar_tick_w +
+    // The y label runs along the rows when they are tall enough for it, else it sits beside them.
+    double ylabel_w = 0;
+    if (has_text(h->ylabel)) {
+        double w = kevo_text_width(cr, kevo_font_label, h->ylabel);
+        l->ylabel_vertical = w <= l->cells.h;
+        kevo_text_fit(cr, kevo_font_label, h->ylabel, ROW_LABEL_MAX, buf);
+        ylabel_w = l->ylabel_vertical ? l->label_h + 8 : kevo_text_width(cr, kevo_font_label, buf) + 12;
+    }
+    // The x label is centred under the cells; where it is wider, the blocks beside make room.
+    double xlabel_w = 0;
+    if (has_text(h->xlabel)) {
+        kevo_text_fit(cr, kevo_font_label, h->xlabel, TITLE_MAX_W, buf);
+        xlabel_w = kevo_text_width(cr, kevo_font_label, buf);
+    }
+    double overhang = fmax(0, xlabel_w / 2 - l->cells.w / 2);
+    double left_w = ylabel_w + fmax(l->row_label_w + 7, overhang);
+    double right_w = fmax(18, overhang + 12) + COLORBAR_W + 4 + 4 + cbar_tick_w +
                      (has_text(h->colorbar_label) ? 10 + l->label_h : 0);
     double content_w = left_w + l->cells.w + right_w;
     double title_w = has_text(h->title) ? kevo_text_width(cr, kevo_font_title, h->title) : 0;
@@ -167,9 +181,9 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
 
     // Positions, top to bottom; the content is centred when the title or legend is wider.
     double x = KEVO_MARGIN + (l->inner_w - content_w) / 2, y = KEVO_MARGIN;
-    l->ylabel_x = x + l->label_h / 2;
+    l->ylabel_x = l->ylabel_vertical ? x + l->label_h / 2 : x;
     l->cells.x = x + left_w;
-    l->cbar.x = l->cells.x + l->cells.w + 18;
+    l->cbar.x = l->cells.x + l->cells.w + fmax(18, overhang + 12);
     l->cbar_tick_x = l->cbar.x + COLORBAR_W + 8;
     l->cbar_label_x = l->cbar_tick_x + cbar_tick_w + 10 + l->label_h / 2;
     if (title_w > 0) {
@@ -195,8 +209,8 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
         l->legend_y = y + 10;
         y = l->legend_y + l->legend.height;
     }
-    l->width = l->inner_w + 2 * KEVO_MARGIN;
-    l->height = y + KEVO_MARGIN;
+    l->width = ceil(l->inner_w + 2 * KEVO_MARGIN);   // whole points: tidy SVG and PDF pages
+    l->height = ceil(y + KEVO_MARGIN);
     return KEVO_OK;
 }
 
@@ -274,14 +288,18 @@ static void draw_labels(cairo_t *cr, const kevo_heatmap *h, const layout *l)
             kevo_text_draw(cr, kevo_font_tick, buf, x, l->xtick_y, KEVO_CENTER, KEVO_TOP, 0);
     }
     if (has_text(h->xlabel)) {
-        kevo_text_fit(cr, kevo_font_label, h->xlabel, l->inner_w, buf);
+        kevo_text_fit(cr, kevo_font_label, h->xlabel, TITLE_MAX_W, buf);
         kevo_text_draw(cr, kevo_font_label, buf, l->cells.x + l->cells.w / 2, l->xlabel_y,
                        KEVO_CENTER, KEVO_TOP, 0);
     }
     if (has_text(h->ylabel)) {
-        kevo_text_fit(cr, kevo_font_label, h->ylabel, l->cbar.h, buf);
-        kevo_text_draw(cr, kevo_font_label, buf, l->ylabel_x, l->cbar.y + l->cbar.h / 2,
-                       KEVO_CENTER, KEVO_MIDDLE, 1);
+        double mid = l->cells.y + l->cells.h / 2;
+        kevo_text_fit(cr, kevo_font_label, h->ylabel, l->ylabel_vertical ? l->cells.h : ROW_LABEL_MAX,
+                      buf);
+        if (l->ylabel_vertical)
+            kevo_text_draw(cr, kevo_font_label, buf, l->ylabel_x, mid, KEVO_CENTER, KEVO_MIDDLE, 1);
+        else
+            kevo_text_draw(cr, kevo_font_label, buf, l->ylabel_x, mid, KEVO_LEFT, KEVO_MIDDLE, 0);
     }
     if (has_text(h->title)) {
         kevo_text_fit(cr, kevo_font_title, h->title, l->inner_w, buf);
