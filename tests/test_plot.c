@@ -211,7 +211,8 @@ static void check_file_format(const char *path, kevo_figure_format f, double wid
     if (f == KEVO_FIGURE_PNG) {
         image im;
         if (image_load(&im, path)) {
-            CHECK(im.w == (int)lround(width_pt / 72 * dpi) && im.h == (int)lround(height_pt / 72 * dpi),
+            CHECK(im.w == (int)lround(width_pt / 72 * dpi) &&
+                      im.h == (int)lround(height_pt / 72 * dpi),
                   "%s: %d x %d pixels, want %.2f x %.2f in at %g dpi", path, im.w, im.h,
                   width_pt / 72, height_pt / 72, dpi);
             image_free(&im);
@@ -529,9 +530,10 @@ KEVO_TEST(plot_heatmap_cell_colours)
     double x = lay.data.x + (C - 1) * cw, y = lay.data.y + (R - 1) * ch;
     kevo_box corner = {x + 0.05 * cw, y + 0.05 * ch, 0.2 * cw, 0.9 * ch};
     int grey = 0, total = 0, got[3];
-    for (int py = (int)ceil(corner.y * dpi / 72); py < (int)((corner.y + corner.h) * dpi / 72); py++)
-        for (int px = (int)ceil(corner.x * dpi / 72); px < (int)((corner.x + corner.w) * dpi / 72);
-             px++, total++) {
+    int y0 = (int)ceil(corner.y * dpi / 72), y1 = (int)((corner.y + corner.h) * dpi / 72);
+    int x0 = (int)ceil(corner.x * dpi / 72), x1 = (int)((corner.x + corner.w) * dpi / 72);
+    for (int py = y0; py < y1; py++)
+        for (int px = x0; px < x1; px++, total++) {
             pixel(&im, px, py, got);
             grey += abs(got[0] - got[1]) <= 2 && abs(got[1] - got[2]) <= 2 && got[0] < 250;
         }
@@ -736,9 +738,11 @@ KEVO_TEST(plot_area_bad_input)
         const char *what, *needle;
         kevo_area_chart a;
     } cases[] = {
-        {"NaN value", "series 1 ('▁little') is nan at x = 1", {.y = y, .n_series = 2, .n_x = 3, .labels = series_labels}},
+        {"NaN value", "series 1 ('▁little') is nan at x = 1",
+         {.y = y, .n_series = 2, .n_x = 3, .labels = series_labels}},
         {"no series", "0 series", {.y = y, .n_series = 0, .n_x = 3, .labels = series_labels}},
-        {"one position", "1 x positions", {.y = y, .n_series = 1, .n_x = 1, .labels = series_labels}},
+        {"one position", "1 x positions",
+         {.y = y, .n_series = 1, .n_x = 1, .labels = series_labels}},
         {"no values", "no values", {.n_series = 1, .n_x = 3, .labels = series_labels}},
         {"empty range", "ymin < ymax", {.y = y, .n_series = 1, .n_x = 3, .labels = series_labels}},
         {"bad band", "band 0", {.y = y, .n_series = 1, .n_x = 3, .labels = series_labels}},
@@ -817,7 +821,8 @@ KEVO_TEST(plot_scatter_bad_input)
         kevo_scatter s;
     } cases[] = {
         {"NaN point", "point 1 is (1, nan)", {.xy = xy, .n = 3, .group = group, .n_groups = 2}},
-        {"group out of range", "point 1 is in group 2", {.xy = xy, .n = 1, .group = bad_group, .n_groups = 2}},
+        {"group out of range", "point 1 is in group 2",
+         {.xy = xy, .n = 1, .group = bad_group, .n_groups = 2}},
         {"no points", "0 points", {.xy = xy, .n = 0, .group = group, .n_groups = 2}},
         {"no groups", "0 groups", {.xy = xy, .n = 3, .group = group, .n_groups = 0}},
         {"no group array", "no groups given", {.xy = xy, .n = 3, .group = NULL, .n_groups = 2}},
@@ -959,7 +964,8 @@ KEVO_TEST(plot_report_bad_figures)
                                      {"figure", NULL, fig, NULL}};
         kevo_status st = kevo_report_write(out, "t", items, 2, &err);
         CHECK(st == cases[i].status, "%s: status %d (%s)", cases[i].file, st, err.msg);
-        CHECK(kevo_test_contains(err.msg, cases[i].needle) && kevo_test_contains(err.msg, "report.html"),
+        CHECK(kevo_test_contains(err.msg, cases[i].needle) &&
+                  kevo_test_contains(err.msg, "report.html"),
               "%s: message '%s' lacks '%s' or the report's name", cases[i].file, err.msg,
               cases[i].needle);
         CHECK(!kevo_file_exists(out), "%s: a failed report left a file", cases[i].file);

@@ -74,7 +74,8 @@ def main():
     values = [0.0, -0.0, 1.0, 0.999, 0.995, 0.9949, 0.062, 0.0625, 0.12345, 5.1e-05, 1e-05,
               9.96e-05, 0.00027, 0.0001, 0.001, 0.00999, 12.5, 99.5, 100.0, 123456.0, -0.47,
               -5.1e-05, 1e-300, 3.5, 2.5, 0.25, 0.35, 1e16]
-    values += [float(v) for v in rng.random(30)] + [float(v) for v in 10.0 ** rng.uniform(-9, 3, 30)]
+    values += [float(v) for v in rng.random(30)]
+    values += [float(v) for v in 10.0 ** rng.uniform(-9, 3, 30)]
     ref["format_2g"] = {"values": values, "text": ["{:.2g}".format(v) for v in values]}
     for v in ref["format_2g"]["values"]:
         assert math.isfinite(v)

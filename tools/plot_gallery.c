@@ -97,7 +97,8 @@ static void heatmaps(void)
     double one[2] = {0.25, NAN};
     const char *one_label[] = {"小孩 😀 café"};
     kevo_heatmap small = {one, 1, 2, one_label, NULL, "A single token over two transitions",
-                          "Transition (hidden state i → i+1)", "Token", "value", "Purples", 0, 1, 1, NULL, 0};
+                          "Transition (hidden state i → i+1)", "Token", "value", "Purples", 0, 1,
+                          1, NULL, 0};
     done("heatmap-1x2", kevo_plot_heatmap(out_path("heatmap-1x2"), &opts, &small, &err), &err);
 
     // Eighty columns, long row labels, no annotations, bands whose labels do not fit.
@@ -178,7 +179,8 @@ static void scatters(void)
                             "layers 19-31 (stabilisation)", "layer 32 (after the final norm)"};
     enum { TOKENS = 40, LAYERS = 32 };
     float *xy = malloc(sizeof(float) * 2 * TOKENS * LAYERS);
-    int *group = malloc(sizeof(int) * TOKENS * LAYERS), *traj = malloc(sizeof(int) * TOKENS * LAYERS);
+    int *group = malloc(sizeof(int) * TOKENS * LAYERS);
+    int *traj = malloc(sizeof(int) * TOKENS * LAYERS);
     for (int t = 0; t < TOKENS; t++) {
         double angle = 2 * M_PI * t / TOKENS + 0.3 * normal(), bend = 0.03 * normal();
         for (int k = 1; k <= LAYERS; k++) {

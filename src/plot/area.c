@@ -96,6 +96,34 @@ static int data_above(const kevo_area_chart *a, double x0, double x1, double y_f
     return 0;
 }
 
+// The rows under the plot, from the bottom up: the legend of the bands whose label does not fit
+// the strip (which depends on the plot's width), the x label, the x tick labels. The plot takes
+// the height that is left down from `top`.
+static void place_rows_below(cairo_t *cr, const kevo_area_chart *a, layout *l, double top)
+{
+    kevo_box strip = {l->plot.x, 0, l->plot.w, KEVO_BAND_STRIP};
+    kevo_legend_entry *unfit = l->entries + a->n_series;
+    int n = 0;
+    for (int i = 0; i < a->n_bands; i++)
+        if (!kevo_band_label_fits(cr, &a->bands[i], l->xlo, l->xhi, strip))
+            unfit[n++] = (kevo_legend_entry){a->bands[i].label, kevo_rgb_hex(a->bands[i].rgb), 1,
+                                             KEVO_SWATCH_BOX, 0};
+    l->band_legend = (kevo_legend){unfit, n, 400, WIDTH - 2 * KEVO_MARGIN, 0, 0};
+    kevo_legend_measure(cr, &l->band_legend);
+    double y = HEIGHT - KEVO_MARGIN;
+    if (n) {
+        l->bands_y = y - l->band_legend.height;
+        y = l->bands_y - 6;
+    }
+    if (has_text(a->xlabel)) {
+        l->xlabel_y = y - l->label_h;
+        y = l->xlabel_y - 8;
+    }
+    l->xtick_y = y - kevo_text_height(cr, kevo_font_tick);
+    l->plot.y = top;
+    l->plot.h = l->xtick_y - 6 - top;
+}
+
 static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kevo_error *err)
 {
     kevo_status st = kevo_colormap_find("tab20", &l->map, err);
@@ -106,7 +134,6 @@ static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kev
     l->entries = calloc((size_t)a->n_series + a->n_bands, sizeof *l->entries);
     if (!l->entries)
         return kevo_fail(err, KEVO_ERR_NOMEM, "area chart: out of memory");
-    char num[32];
     for (int s = 0; s < a->n_series; s++) {
         const char *label = a->labels && a->labels[s] ? a->labels[s] : "";
         l->entries[s] = (kevo_legend_entry){label, kevo_colormap_spread(l->map, s, a->n_series),
@@ -114,12 +141,10 @@ static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kev
     }
     l->legend = (kevo_legend){l->entries, a->n_series, SERIES_LABEL_MAX, 0, 0, 0};
     kevo_legend_measure(cr, &l->legend);
-
     l->label_h = kevo_text_height(cr, kevo_font_label);
-    double tick_h = kevo_text_height(cr, kevo_font_tick);
-    double inner_w = WIDTH - 2 * KEVO_MARGIN;
+    double tick_h = kevo_text_height(cr, kevo_font_tick), ytick_w = 0;
+    char num[32];
     kevo_ticks_nice(a->ymin, a->ymax, 8, 0, &l->yticks);
-    double ytick_w = 0;
     for (int i = 0; i < l->yticks.n; i++) {
         kevo_tick_label(&l->yticks, i, num);
         ytick_w = fmax(ytick_w, kevo_text_width(cr, kevo_font_tick, num));
@@ -134,43 +159,18 @@ static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kev
     if (a->n_bands > 0)
         y += KEVO_BAND_STRIP + 4;
     double plot_top = y + tick_h / 2;   // room for the top tick label
-
-    // From the bottom up: the band legend, the x label, the x tick labels.
-    double bottom = HEIGHT - KEVO_MARGIN;
     l->plot.x = KEVO_MARGIN + (has_text(a->ylabel) ? l->label_h + 10 : 0) + ytick_w + 8;
     l->plot.w = WIDTH - KEVO_MARGIN - tick_h / 2 - l->plot.x;
-    for (int pass = 0; pass < 2; pass++) {   // the legend may narrow the plot, moving the bands
-        kevo_box probe = {l->plot.x, 0, l->plot.w, KEVO_BAND_STRIP};
-        int n_unfit = 0;
-        for (int i = 0; i < a->n_bands; i++)
-            if (!kevo_band_label_fits(cr, &a->bands[i], l->xlo, l->xhi, probe))
-                l->entries[a->n_series + n_unfit++] = (kevo_legend_entry){
-                    a->bands[i].label, kevo_rgb_hex(a->bands[i].rgb), 1, KEVO_SWATCH_BOX, 0};
-        l->band_legend =
-            (kevo_legend){l->entries + a->n_series, n_unfit, 400, inner_w, 0, 0};
-        kevo_legend_measure(cr, &l->band_legend);
-        double b = bottom;
-        if (n_unfit) {
-            l->bands_y = b - l->band_legend.height;
-            b = l->bands_y - 6;
-        }
-        if (has_text(a->xlabel)) {
-            l->xlabel_y = b - l->label_h;
-            b = l->xlabel_y - 8;
-        }
-        l->xtick_y = b - tick_h;
-        l->plot.y = plot_top;
-        l->plot.h = l->xtick_y - 6 - plot_top;
-        if (pass == 1)
-            break;
-        // Inside, upper left, unless it would cover data; then outside on the right.
-        double lw = (l->legend.width + LEGEND_INSET) / l->plot.w * (l->xhi - l->xlo);
-        double lh = (l->legend.height + LEGEND_INSET) / l->plot.h * (a->ymax - a->ymin);
-        l->legend_inside = l->legend.height + 2 * LEGEND_INSET < l->plot.h &&
-                           !data_above(a, l->xlo, l->xlo + lw, a->ymax - lh);
-        if (l->legend_inside)
-            break;
+    place_rows_below(cr, a, l, plot_top);
+
+    // The legend goes inside, upper left, unless it would cover data; then outside on the right.
+    double lw = (l->legend.width + LEGEND_INSET) / l->plot.w * (l->xhi - l->xlo);
+    double lh = (l->legend.height + LEGEND_INSET) / l->plot.h * (a->ymax - a->ymin);
+    l->legend_inside = l->legend.height + 2 * LEGEND_INSET < l->plot.h &&
+                       !data_above(a, l->xlo, l->xlo + lw, a->ymax - lh);
+    if (!l->legend_inside) {
         l->plot.w -= l->legend.width + 16;
+        place_rows_below(cr, a, l, plot_top);
     }
     l->legend_x = l->legend_inside ? l->plot.x + LEGEND_INSET : l->plot.x + l->plot.w + 16;
     l->legend_y = l->legend_inside ? l->plot.y + LEGEND_INSET : l->plot.y;

@@ -154,7 +154,8 @@ kevo_status kevo_canvas_create(const char *path, const kevo_figure_opts *o, doub
     c->cr = cairo_create(c->surface);
     if (cairo_status(c->cr) != CAIRO_STATUS_SUCCESS) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: cannot create a %s surface: %s", path,
-                       kevo_figure_format_ext(o->format), cairo_status_to_string(cairo_status(c->cr)));
+                       kevo_figure_format_ext(o->format),
+                       cairo_status_to_string(cairo_status(c->cr)));
         goto fail;
     }
     cairo_scale(c->cr, scale, scale);

@@ -37,7 +37,7 @@ typedef struct layout {
     kevo_box cells, strip, cbar;
     double cell_w, cell_h;
     int vertical_xticks, ylabel_vertical;
-    double row_label_w, xtick_h, label_h, title_h;
+    double row_label_w, xtick_h, label_h, cbar_tick_w, ylabel_w, xlabel_w, title_w;
     double title_y, xtick_y, xlabel_y, legend_y, ylabel_x, cbar_tick_x, cbar_label_x;
     const kevo_colormap *map;
     double vmin, vmax;
@@ -91,17 +91,10 @@ static double cbar_value_y(const layout *l, double v)
     return l->cbar.y + l->cbar.h * (1 - (v - l->vmin) / (l->vmax - l->vmin));
 }
 
-// Measures every part, then places them: the left block (y label, row labels), the cells, the
-// right block (colour bar, its ticks and label); title above, x labels and legend below.
-static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_error *err)
+// Sizes that follow from the content: cells as wide as the widest annotation, row and column
+// labels (column labels turn vertical when they do not fit a cell), colour bar ticks, y label.
+static void measure(cairo_t *cr, const kevo_heatmap *h, layout *l)
 {
-    kevo_status st = kevo_colormap_find(h->colormap ? h->colormap : "Purples", &l->map, err);
-    if (st != KEVO_OK)
-        return kevo_error_prefix(err, "heatmap: ");
-    // A constant scale gets a unit range around its value, so colours and ticks stay defined.
-    l->vmin = h->vmin == h->vmax ? h->vmin - 0.5 : h->vmin;
-    l->vmax = h->vmin == h->vmax ? h->vmax + 0.5 : h->vmax;
-
     char buf[KEVO_TEXT_MAX], num[32];
     double annot_w = 0;
     for (size_t i = 0; i < (size_t)h->rows * h->cols; i++) {
@@ -114,7 +107,8 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     }
     l->label_h = kevo_text_height(cr, kevo_font_label);
     l->cell_w = fmax(h->annotate ? annot_w + 8 : 0, 22);
-    l->cell_h = fmax(kevo_text_height(cr, annot_font) * 1.6, kevo_text_height(cr, row_font) * 1.25);
+    l->cell_h = fmax(kevo_text_height(cr, annot_font) * 1.6,
+                     kevo_text_height(cr, row_font) * 1.25);
     l->cells.w = l->cell_w * h->cols;
     l->cells.h = l->cell_h * h->rows;
 
@@ -133,63 +127,81 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     l->cbar.w = COLORBAR_W;
     l->cbar.h = fmax(l->cells.h, COLORBAR_MIN_H);
     kevo_ticks_nice(l->vmin, l->vmax, (int)fmax(4, fmin(8, l->cbar.h / 60)), 0, &l->cbar_ticks);
-    double cbar_tick_w = 0;
     for (int i = 0; i < l->cbar_ticks.n; i++) {
         kevo_tick_label(&l->cbar_ticks, i, num);
-        cbar_tick_w = fmax(cbar_tick_w, kevo_text_width(cr, kevo_font_tick, num));
+        l->cbar_tick_w = fmax(l->cbar_tick_w, kevo_text_width(cr, kevo_font_tick, num));
     }
-
-    // Widths, left to right.
     // The y label runs along the rows when they are tall enough for it, else it sits beside them.
-    double ylabel_w = 0;
     if (has_text(h->ylabel)) {
-        double w = kevo_text_width(cr, kevo_font_label, h->ylabel);
-        l->ylabel_vertical = w <= l->cells.h;
+        l->ylabel_vertical = kevo_text_width(cr, kevo_font_label, h->ylabel) <= l->cells.h;
         kevo_text_fit(cr, kevo_font_label, h->ylabel, ROW_LABEL_MAX, buf);
-        ylabel_w = l->ylabel_vertical ? l->label_h + 8 : kevo_text_width(cr, kevo_font_label, buf) + 12;
+        l->ylabel_w = l->ylabel_vertical ? l->label_h + 8
+                                         : kevo_text_width(cr, kevo_font_label, buf) + 12;
     }
-    // The x label is centred under the cells; where it is wider, the blocks beside make room.
-    double xlabel_w = 0;
     if (has_text(h->xlabel)) {
         kevo_text_fit(cr, kevo_font_label, h->xlabel, TITLE_MAX_W, buf);
-        xlabel_w = kevo_text_width(cr, kevo_font_label, buf);
+        l->xlabel_w = kevo_text_width(cr, kevo_font_label, buf);
     }
-    double overhang = fmax(0, xlabel_w / 2 - l->cells.w / 2);
-    double left_w = ylabel_w + fmax(l->row_label_w + 7, overhang);
-    double right_w = fmax(18, overhang + 12) + COLORBAR_W + 4 + 4 + cbar_tick_w +
-                     (has_text(h->colorbar_label) ? 10 + l->label_h : 0);
-    double content_w = left_w + l->cells.w + right_w;
-    double title_w = has_text(h->title) ? kevo_text_width(cr, kevo_font_title, h->title) : 0;
-    l->inner_w = fmax(content_w, fmin(title_w, TITLE_MAX_W));
+    if (has_text(h->title))
+        l->title_w = kevo_text_width(cr, kevo_font_title, h->title);
+}
 
-    // The legend below: bands whose label does not fit their block, and the missing-value key.
-    int n_entries = 0;
+// The legend below the figure: bands whose label does not fit their block, and the key to the
+// missing-value hatching.
+static kevo_status make_legend(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_error *err)
+{
+    int n = 0;
     l->entries = calloc((size_t)h->n_bands + 1, sizeof *l->entries);
     if (!l->entries)
         return kevo_fail(err, KEVO_ERR_NOMEM, "heatmap: out of memory");
-    kevo_box strip_probe = {0, 0, l->cells.w, KEVO_BAND_STRIP};
+    kevo_box strip = {0, 0, l->cells.w, KEVO_BAND_STRIP};
     for (int i = 0; i < h->n_bands; i++)
-        if (!kevo_band_label_fits(cr, &h->bands[i], -0.5, h->cols - 0.5, strip_probe))
-            l->entries[n_entries++] = (kevo_legend_entry){
-                h->bands[i].label, kevo_rgb_hex(h->bands[i].rgb), 1, KEVO_SWATCH_BOX, 0};
+        if (!kevo_band_label_fits(cr, &h->bands[i], -0.5, h->cols - 0.5, strip))
+            l->entries[n++] = (kevo_legend_entry){h->bands[i].label, kevo_rgb_hex(h->bands[i].rgb),
+                                                  1, KEVO_SWATCH_BOX, 0};
     if (l->missing)
-        l->entries[n_entries++] = (kevo_legend_entry){"no value (NaN or infinite)", {0, 0, 0}, 1,
-                                                      KEVO_SWATCH_MISSING, 0};
-    l->legend = (kevo_legend){l->entries, n_entries, 400, l->inner_w, 0, 0};
+        l->entries[n++] = (kevo_legend_entry){"no value (NaN or infinite)", {0, 0, 0}, 1,
+                                              KEVO_SWATCH_MISSING, 0};
+    l->legend = (kevo_legend){l->entries, n, 400, l->inner_w, 0, 0};
     kevo_legend_measure(cr, &l->legend);
-    l->inner_w = fmax(l->inner_w, n_entries ? l->legend.width : 0);
+    return KEVO_OK;
+}
 
-    // Positions, top to bottom; the content is centred when the title or legend is wider.
-    double x = KEVO_MARGIN + (l->inner_w - content_w) / 2, y = KEVO_MARGIN;
+// Places the parts: left to right the y label, the row labels, the cells and the colour bar
+// block; top to bottom the title, the band strip, the cells, the x labels and the legend. The x
+// label is centred under the cells; where it is wider, the blocks beside it make room.
+static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_error *err)
+{
+    kevo_status st = kevo_colormap_find(h->colormap ? h->colormap : "Purples", &l->map, err);
+    if (st != KEVO_OK)
+        return kevo_error_prefix(err, "heatmap: ");
+    // A constant scale gets a unit range around its value, so colours and ticks stay defined.
+    l->vmin = h->vmin == h->vmax ? h->vmin - 0.5 : h->vmin;
+    l->vmax = h->vmin == h->vmax ? h->vmax + 0.5 : h->vmax;
+    measure(cr, h, l);
+
+    double overhang = fmax(0, l->xlabel_w / 2 - l->cells.w / 2);
+    double left_w = l->ylabel_w + fmax(l->row_label_w + 7, overhang);
+    double cbar_gap = fmax(18, overhang + 12);
+    double right_w = cbar_gap + COLORBAR_W + 8 + l->cbar_tick_w +
+                     (has_text(h->colorbar_label) ? 10 + l->label_h : 0);
+    double content_w = left_w + l->cells.w + right_w;
+    l->inner_w = fmax(content_w, fmin(l->title_w, TITLE_MAX_W));
+    if ((st = make_legend(cr, h, l, err)) != KEVO_OK)
+        return st;
+    l->inner_w = fmax(l->inner_w, l->legend.n ? l->legend.width : 0);
+
+    double x = KEVO_MARGIN + (l->inner_w - content_w) / 2;   // centred under a wider title
     l->ylabel_x = l->ylabel_vertical ? x + l->label_h / 2 : x;
     l->cells.x = x + left_w;
-    l->cbar.x = l->cells.x + l->cells.w + fmax(18, overhang + 12);
+    l->cbar.x = l->cells.x + l->cells.w + cbar_gap;
     l->cbar_tick_x = l->cbar.x + COLORBAR_W + 8;
-    l->cbar_label_x = l->cbar_tick_x + cbar_tick_w + 10 + l->label_h / 2;
-    if (title_w > 0) {
-        l->title_h = kevo_text_height(cr, kevo_font_title);
+    l->cbar_label_x = l->cbar_tick_x + l->cbar_tick_w + 10 + l->label_h / 2;
+
+    double y = KEVO_MARGIN;
+    if (l->title_w > 0) {
         l->title_y = y;
-        y += l->title_h + 10;
+        y += kevo_text_height(cr, kevo_font_title) + 10;
     }
     if (h->n_bands > 0) {
         l->strip = (kevo_box){l->cells.x, y, l->cells.w, KEVO_BAND_STRIP};
@@ -205,7 +217,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     }
     // Half a tick label may stick out below the colour bar.
     y = fmax(y, l->cbar.y + l->cbar.h + kevo_text_height(cr, kevo_font_tick) / 2);
-    if (n_entries) {
+    if (l->legend.n) {
         l->legend_y = y + 10;
         y = l->legend_y + l->legend.height;
     }
@@ -294,8 +306,8 @@ static void draw_labels(cairo_t *cr, const kevo_heatmap *h, const layout *l)
     }
     if (has_text(h->ylabel)) {
         double mid = l->cells.y + l->cells.h / 2;
-        kevo_text_fit(cr, kevo_font_label, h->ylabel, l->ylabel_vertical ? l->cells.h : ROW_LABEL_MAX,
-                      buf);
+        double room = l->ylabel_vertical ? l->cells.h : ROW_LABEL_MAX;
+        kevo_text_fit(cr, kevo_font_label, h->ylabel, room, buf);
         if (l->ylabel_vertical)
             kevo_text_draw(cr, kevo_font_label, buf, l->ylabel_x, mid, KEVO_CENTER, KEVO_MIDDLE, 1);
         else

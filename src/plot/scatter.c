@@ -25,6 +25,7 @@
 #define POINT_ALPHA 0.7
 #define MARGIN_FRACTION 0.05          // of the data's extent, on each side
 #define MAX_ASPECT 3.0                // a frame is never thinner than 1:3
+#define GRID_CLEARANCE 6.0            // points between a grid line and the frame
 
 typedef struct layout {
     kevo_box frame;
@@ -66,7 +67,8 @@ static kevo_status check(const kevo_scatter *s, kevo_error *err)
 
 static kevo_rgb group_color(const kevo_scatter *s, const kevo_colormap *tab20, int g)
 {
-    return s->group_rgb ? kevo_rgb_hex(s->group_rgb[g]) : kevo_colormap_spread(tab20, g, s->n_groups);
+    return s->group_rgb ? kevo_rgb_hex(s->group_rgb[g])
+                        : kevo_colormap_spread(tab20, g, s->n_groups);
 }
 
 static double px(const layout *l, double x)
@@ -173,12 +175,18 @@ static kevo_status draw(cairo_t *cr, const kevo_scatter *s, const layout *l, kev
     cairo_save(cr);
     cairo_set_dash(cr, dash, 2, 0);
     for (int i = 0; i < l->xticks.n; i++) {
-        cairo_move_to(cr, px(l, l->xticks.at[i]), l->frame.y);
-        cairo_line_to(cr, px(l, l->xticks.at[i]), l->frame.y + l->frame.h);
+        double x = px(l, l->xticks.at[i]);
+        if (x - l->frame.x < GRID_CLEARANCE || l->frame.x + l->frame.w - x < GRID_CLEARANCE)
+            continue;   // a line hugging the frame reads as a double border
+        cairo_move_to(cr, x, l->frame.y);
+        cairo_line_to(cr, x, l->frame.y + l->frame.h);
     }
     for (int i = 0; i < l->yticks.n; i++) {
-        cairo_move_to(cr, l->frame.x, py(l, l->yticks.at[i]));
-        cairo_line_to(cr, l->frame.x + l->frame.w, py(l, l->yticks.at[i]));
+        double y = py(l, l->yticks.at[i]);
+        if (y - l->frame.y < GRID_CLEARANCE || l->frame.y + l->frame.h - y < GRID_CLEARANCE)
+            continue;
+        cairo_move_to(cr, l->frame.x, y);
+        cairo_line_to(cr, l->frame.x + l->frame.w, y);
     }
     kevo_set_rgb(cr, KEVO_GRID, 1);
     cairo_set_line_width(cr, 0.8);
