@@ -31,8 +31,7 @@ void kevo_set_rgb(cairo_t *cr, uint32_t rgb, double alpha)
 void kevo_ticks_nice(double lo, double hi, int max_ticks, int integers, kevo_ticks *t)
 {
     static const double mantissas[] = {1, 2, 2.5, 5};
-    if (max_ticks > KEVO_TICKS_MAX)
-        max_ticks = KEVO_TICKS_MAX;
+    max_ticks = max_ticks < 2 ? 2 : max_ticks > KEVO_TICKS_MAX ? KEVO_TICKS_MAX : max_ticks;
     double span = hi - lo;
     t->n = 0;
     if (!(span > 0) || !isfinite(span))
@@ -46,7 +45,8 @@ void kevo_ticks_nice(double lo, double hi, int max_ticks, int integers, kevo_tic
             double first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9);
             if (last - first + 1 > max_ticks)
                 continue;
-            t->n = 0;
+            if (last < first)
+                return;   // no multiple of the step inside a very narrow range
             for (double i = first; i <= last; i++) {
                 double v = i * step;
                 t->at[t->n++] = fabs(v) < step * 1e-9 ? 0 : v;
@@ -72,6 +72,23 @@ void kevo_tick_label(const kevo_ticks *t, int i, char buf[32])
         snprintf(buf, 32, "%.*e", t->decimals, v);
     else
         snprintf(buf, 32, "%.*f", t->decimals, v);
+}
+
+void kevo_draw_missing(cairo_t *cr, double x, double y, double w, double h)
+{
+    cairo_save(cr);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_clip_preserve(cr);
+    kevo_set_rgb(cr, 0xeeeeee, 1);
+    cairo_fill(cr);
+    kevo_set_rgb(cr, 0x8c8c8c, 1);
+    cairo_set_line_width(cr, 0.6);
+    for (double d = -h; d < w; d += 5) {
+        cairo_move_to(cr, x + d, y + h);
+        cairo_line_to(cr, x + d + h, y);
+    }
+    cairo_stroke(cr);
+    cairo_restore(cr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,23 +132,6 @@ static void legend_walk(cairo_t *cr, const kevo_legend *l, double *w, double *h,
     }
     *w = widest + 2 * LEGEND_PAD;
     *h = (l->n ? y + row : 0) + 2 * LEGEND_PAD;
-}
-
-void kevo_draw_missing(cairo_t *cr, double x, double y, double w, double h)
-{
-    cairo_save(cr);
-    cairo_rectangle(cr, x, y, w, h);
-    cairo_clip_preserve(cr);
-    kevo_set_rgb(cr, 0xeeeeee, 1);
-    cairo_fill(cr);
-    kevo_set_rgb(cr, 0x8c8c8c, 1);
-    cairo_set_line_width(cr, 0.6);
-    for (double d = -h; d < w; d += 5) {
-        cairo_move_to(cr, x + d, y + h);
-        cairo_line_to(cr, x + d + h, y);
-    }
-    cairo_stroke(cr);
-    cairo_restore(cr);
 }
 
 void kevo_legend_measure(cairo_t *cr, kevo_legend *l)
@@ -188,7 +188,9 @@ void kevo_legend_draw(cairo_t *cr, const kevo_legend *l, double x, double y, int
 
 kevo_status kevo_bands_check(const char *what, const kevo_band *b, int n, kevo_error *err)
 {
-    if (n < 0 || (n > 0 && !b))
+    if (n < 0)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: %d bands", what, n);
+    if (n > 0 && !b)
         return kevo_fail(err, KEVO_ERR_ARG, "%s: %d bands given without their array", what, n);
     for (int i = 0; i < n; i++)
         if (!isfinite(b[i].from) || !isfinite(b[i].to) || b[i].from > b[i].to)
