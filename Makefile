@@ -79,11 +79,20 @@ $(BUILD)/kevo-test: $(TEST_OBJ) $(BUILD)/libkevo.a
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libkevo.a
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) $(LDLIBS) -o $@
 
-fixtures: deps-test
-	@$(PY) tools/make_fixture.py --all $(DATA)/fixtures
+# Generated test inputs are remade only when the tools or the data they read change, so the
+# sanitizer build (make asan) reuses what the plain build made.
+ORACLE_INPUTS := $(shell find tools tests/data tests/fixtures -type f 2>/dev/null)
 
-oracles: fixtures
+fixtures: $(DATA)/fixtures.stamp
+$(DATA)/fixtures.stamp: tools/make_fixture.py tools/make_tokenizer_json.py tests/data/tiny-tokenizer/tokenizer.model
+	@$(MAKE) --no-print-directory deps-test
+	@$(PY) tools/make_fixture.py --all $(DATA)/fixtures
+	@touch $@
+
+oracles: $(DATA)/oracles.stamp
+$(DATA)/oracles.stamp: $(DATA)/fixtures.stamp $(ORACLE_INPUTS)
 	@tools/make_oracles.sh $(DATA)
+	@touch $@
 
 test: deps-test
 	@$(MAKE) --no-print-directory all $(BUILD)/kevo-test

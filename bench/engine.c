@@ -2,7 +2,8 @@
 // cost, peak memory; plus this machine's floors (DRAM read bandwidth, F32 GEMM throughput).
 // Prints key=value lines for bench/engine.py, which runs PyTorch on the same weights beside it.
 //
-// usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--floors]
+// usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--compute bf16]
+//        build/bench/engine --floors [--threads N]
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "kernels/linear.h"
 #include "kevo.h"
+#include "model/plan.h"
 
 static double now(void)
 {
@@ -66,6 +68,29 @@ static double gemm_gflops(int t)
         double g = 2.0 * t * n * k / (now() - t0) / 1e9;
         best = g > best ? g : best;
     }
+    free(ctx.scratch);
+    free(x);
+    free(w);
+    free(y);
+    return best;
+}
+
+// The same product through OpenBLAS with all threads (its own threading), for the floor.
+static double openblas_gflops(int t, int threads)
+{
+    int n = 11008, k = 4096;
+    float *x = calloc((size_t)t * k, sizeof *x), *w = calloc((size_t)n * k, sizeof *w);
+    float *y = malloc((size_t)t * n * sizeof *y);
+    openblas_set_num_threads(threads);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, n, k, 1.0f, x, k, w, k, 0.0f, y,
+                    n);
+        double g = 2.0 * t * n * k / (now() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    openblas_set_num_threads(1);
     free(x);
     free(w);
     free(y);
@@ -76,6 +101,7 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL;
     int threads = 2, n_text = 24, n_new = 16, floors = 0;
+    kevo_compute compute = KEVO_COMPUTE_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -85,6 +111,8 @@ int main(int argc, char **argv)
             n_new = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--floors"))
             floors = 1;
+        else if (!strcmp(argv[i], "--compute") && i + 1 < argc)
+            compute = strcmp(argv[++i], "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
         else
             dir = argv[i];
     }
@@ -92,6 +120,7 @@ int main(int argc, char **argv)
     if (floors) {
         printf("bandwidth_gbs=%.2f\n", read_bandwidth(threads));
         printf("gemm_gflops=%.1f\n", gemm_gflops(n_text + 576));
+        printf("openblas_gflops=%.1f\n", openblas_gflops(n_text + 576, threads));
         printf("openblas_core=%s\n", openblas_get_corename());
     }
     if (!dir)
@@ -106,6 +135,14 @@ int main(int argc, char **argv)
     }
     printf("load_s=%.3f\n", now() - t0);
     const kevo_config *c = kevo_model_config(m);
+    // What a 32-layer model with these dimensions needs besides its weights (256 new tokens).
+    kevo_config c32 = *c;
+    c32.text_layers = 32;
+    kevo_plan plan;
+    kevo_plan_compute(&c32, n_text + c->image_tokens, 256, threads, &plan);
+    printf("plan32_mb=%.1f\n", plan.total / 1048576.0);
+    kevo_plan_compute(c, n_text + c->image_tokens, n_new, threads, &plan);
+    printf("plan_mb=%.1f\n", plan.total / 1048576.0);
     size_t npx = (size_t)c->num_channels * c->image_size * c->image_size;
     float *px = malloc(npx * sizeof *px);
     for (size_t i = 0; i < npx; i++)
@@ -123,6 +160,7 @@ int main(int argc, char **argv)
         p.max_new_tokens = n_new;
         p.n_threads = threads;
         p.no_record = run_i == 2;
+        p.compute = compute;
         kevo_run *run;
         double t1 = now();
         if (kevo_run_create(m, &p, &run, &err) != KEVO_OK ||

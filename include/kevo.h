@@ -23,6 +23,7 @@
 #ifndef KEVO_H
 #define KEVO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -189,7 +190,7 @@ typedef struct kevo_run_params {
     void *progress_user;
     // When not NULL and set non-zero (e.g. by a SIGINT handler), generation stops between layers
     // or tokens with KEVO_ERR_INTERRUPTED.
-    const volatile int *interrupt;
+    const volatile sig_atomic_t *interrupt;
 } kevo_run_params;
 
 kevo_run_params kevo_run_default_params(void);   // 256 new tokens, current threads, silent

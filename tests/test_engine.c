@@ -215,7 +215,7 @@ KEVO_TEST(engine_same_result_for_any_thread_count)
     free(h2);
 }
 
-static const volatile int stop_now = 1;
+static const volatile sig_atomic_t stop_now = 1;
 
 KEVO_TEST(engine_refuses_bad_requests)
 {

@@ -227,7 +227,7 @@ def llama_attention(w, p, cfg, h, cos, sin, cache, layer):
 
 
 def llama_forward(w, cfg, embeds, positions, cache):
-    """LlamaModel + lm_head for the new positions; returns (hidden_states tuple, logits)."""
+    """LlamaModel for the new positions + lm_head for the last; returns (hidden_states, logits)."""
     m = "language_model.model."
     cos, sin = rope_cos_sin(cfg, positions, embeds.dtype)
     h = embeds
@@ -246,7 +246,8 @@ def llama_forward(w, cfg, embeds, positions, cache):
     h = rms_norm(h, w[m + "norm.weight"], cfg.rms_eps)
     states.append(h)
     head = w[m + "embed_tokens.weight"] if cfg.tie else w["language_model.lm_head.weight"]
-    return states, F.linear(h, head).float()
+    # generate() needs the last position's logits only (transformers' logits_to_keep=1)
+    return states, F.linear(h[:, -1:], head).float()
 
 
 class Llava:

@@ -3,7 +3,8 @@
 
 Each fixture is a folder like llava-hf/llava-1.5-7b-hf, only small: config.json with sparse
 text_config / vision_config (absent keys take transformers' class defaults), generation_config.json,
-preprocessor_config.json, the tokenizer files, and safetensors weights. The structure is LLaVA-1.5's:
+preprocessor_config.json, the tokenizer files (tokenizer.model, and tokenizer.json derived from it
+by tools/make_tokenizer_json.py), and safetensors weights. The structure is LLaVA-1.5's:
 a CLIP ViT with class token, pre-LN and several layers; a 2-layer GELU projector; a LLaMA decoder.
 
 Variants (same seed, so the F16/BF16 fixtures hold the F32 weights rounded):
@@ -25,6 +26,8 @@ import shutil
 import struct
 
 import numpy as np
+
+import make_tokenizer_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKENIZER_DIR = os.path.join(HERE, "..", "tests", "data", "tiny-tokenizer")
@@ -234,6 +237,12 @@ def make(variant, out_dir):
     write_json(os.path.join(out_dir, "special_tokens_map.json"), special)
     shutil.copyfile(os.path.join(TOKENIZER_DIR, "tokenizer.model"),
                     os.path.join(out_dir, "tokenizer.model"))
+    # tokenizer.json as transformers' LlamaConverter writes it, with the legacy normaliser
+    # (Prepend "▁" to every segment): llava-hf's tokenizer.json decodes "USER: <image>\nWhat"
+    # as "USER:  \nWhat" (modeling_llava.py's example), so the text after <image> gets its own
+    # "▁", although its tokenizer_config.json says legacy false (which only the slow tokenizer
+    # reads).
+    make_tokenizer_json.write(out_dir, os.path.join(out_dir, "tokenizer.json"), legacy=True)
 
     items = list(tensors.items())
     if spec["shards"] == 1:

@@ -3,10 +3,12 @@
 #include <omp.h>
 #include <stdio.h>
 
+#include "base/fs.h"
 #include "cli/cli.h"
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "model/plan.h"
+#include "model/tokenizer.h"
 
 static const char usage[] =
     "usage: kevo info MODEL_DIR [-n MAX_NEW] [--prompt N]\n"
@@ -42,8 +44,12 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
            c->text_hidden, c->text_layers, c->text_heads, c->text_head_dim, c->text_kv_heads,
            c->text_kv_heads < c->text_heads ? " (grouped-query)" : "", c->text_intermediate,
            (double)c->rms_norm_eps, (double)c->rope_theta, c->text_max_positions);
-    printf("vocabulary    %d rows in embed_tokens and lm_head%s; image token %d, bos %d, eos",
-           c->text_vocab, c->tie_word_embeddings ? " (tied)" : "", c->image_token_id, c->bos_id);
+    int n_tokens = kevo_tokenizer_n_tokens(m->tokenizer);
+    printf("vocabulary    %d tokens + %d padding rows = %d rows in embed_tokens and lm_head%s "
+           "(tokenizer %s); image token %d, bos %d, eos",
+           n_tokens, c->text_vocab - n_tokens, c->text_vocab,
+           c->tie_word_embeddings ? ", tied" : "",
+           kevo_path_base(kevo_tokenizer_path(m->tokenizer)), c->image_token_id, c->bos_id);
     for (int i = 0; i < c->n_eos; i++)
         printf("%s%d", i ? "," : " ", c->eos_ids[i]);
     if (c->pad_id >= 0)

@@ -9,9 +9,12 @@ static const struct {
     cli_command_fn fn;
     const char *summary;
 } commands[] = {
-    {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"run", cmd_run, "-m MODEL -i IMAGE -p PROMPT: answer, and record every layer's state"},
+    {"batch", cmd_batch, "-m MODEL -p PROMPT -o OUT IMAGE...: many images, one run folder each"},
+    {"tokenize", cmd_tokenize, "MODEL_DIR TEXT: token ids and pieces, prompt ids, decoding"},
     {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
     {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
+    {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

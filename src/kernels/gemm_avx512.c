@@ -124,7 +124,8 @@ static void transpose16(__m512 r[16])
 // 16 consecutive values of row `row` from k0, as F32 (zero past `valid`).
 static inline __m512 load_w16(const kevo_tensor *w, size_t row, size_t k, int k0, int valid)
 {
-    __mmask16 m = valid >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << valid) - 1);
+    __mmask16 m = valid >= 16 ? (__mmask16)0xffff
+                : valid > 0   ? (__mmask16)((1u << valid) - 1) : (__mmask16)0;
     size_t at = row * k + (size_t)k0;
     if (w->dtype == KEVO_DTYPE_F32)
         return _mm512_maskz_loadu_ps(m, (const float *)w->data + at);

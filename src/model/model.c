@@ -1,4 +1,4 @@
-// model.c — loading a llava-hf model folder: configuration, checkpoint, weight binding.
+// model.c — loading a llava-hf model folder: configuration, tokenizer, checkpoint, weight binding.
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -7,6 +7,24 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "model/config.h"
+
+// The tokenizer must fit the embedding rows, and its <image> must be the config's image token.
+static kevo_status check_tokenizer(const kevo_model *m, kevo_error *err)
+{
+    const kevo_config *c = &m->config;
+    int n = kevo_tokenizer_n_tokens(m->tokenizer);
+    if (n > c->text_vocab)
+        return kevo_fail(err, KEVO_ERR_MODEL, "%s: tokenizer and model vocabularies that "
+                         "disagree: %s has %d tokens but embed_tokens has %d rows (vocab_size)",
+                         m->dir, kevo_path_base(kevo_tokenizer_path(m->tokenizer)), n,
+                         c->text_vocab);
+    int image = kevo_tokenizer_added_id(m->tokenizer, "<image>");
+    if (image >= 0 && image != c->image_token_id)
+        return kevo_fail(err, KEVO_ERR_MODEL, "%s: the tokenizer's <image> is token %d but "
+                         "config.json's image_token_index is %d", m->dir, image,
+                         c->image_token_id);
+    return KEVO_OK;
+}
 
 kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
 {
@@ -21,6 +39,8 @@ kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
     kevo_status st = kevo_config_load(dir, &m->config, err);
     if (st == KEVO_OK)
         st = kevo_image_config_load(dir, &m->image, err);
+    if (st == KEVO_OK && (st = kevo_tokenizer_load(dir, &m->tokenizer, err)) == KEVO_OK)
+        st = check_tokenizer(m, err);
     if (st == KEVO_OK)
         st = kevo_checkpoint_open(dir, &m->ckpt, err);
     if (st == KEVO_OK && (st = kevo_weights_bind(&m->config, m->ckpt, &m->weights, err)))
@@ -38,6 +58,7 @@ void kevo_model_free(kevo_model *m)
     if (!m)
         return;
     kevo_weights_free(m->weights);
+    kevo_tokenizer_free(m->tokenizer);
     kevo_checkpoint_free(m->ckpt);
     free(m->dir);
     free(m);

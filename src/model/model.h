@@ -7,12 +7,14 @@
 
 #include "io/safetensors.h"
 #include "kevo.h"
+#include "model/tokenizer.h"
 #include "model/weights.h"
 
 struct kevo_model {
     char *dir;
     kevo_config config;
     kevo_image_config image;
+    kevo_tokenizer *tokenizer;
     kevo_checkpoint *ckpt;     // owns the mapped files the weights point into
     kevo_weights *weights;
 };

@@ -22,7 +22,9 @@ typedef struct kevo_figure_opts {
     double dpi;                  // PNG only: pixels per inch (sizes are given in inches)
 } kevo_figure_opts;
 
-// A shaded span of the x axis with a legend entry, e.g. a detected stage [from, to].
+// A shaded span of the x axis with a legend entry, e.g. a detected stage [from, to]. It covers
+// from - 0.5 .. to + 0.5 (whole cells or layers), clipped to the axis; a label too wide for its
+// block in the strip above the plot is listed in a legend below instead.
 typedef struct kevo_band {
     double from, to;             // in x-axis units, inclusive of whole cells/layers
     const char *label;           // "stabilisation (19-31)"
@@ -45,6 +47,9 @@ typedef struct kevo_heatmap {
     int n_bands;
 } kevo_heatmap;
 
+// The figure's size follows its content (cells fit the widest annotation). A value that is not
+// finite is drawn as a hatched "no value" cell and explained in the legend; colormap NULL means
+// "Purples", row_labels NULL numbers the rows, and vmin == vmax is widened to vmin -+ 0.5.
 kevo_status kevo_plot_heatmap(const char *path, const kevo_figure_opts *o, const kevo_heatmap *h,
                               kevo_error *err);
 
@@ -61,6 +66,7 @@ typedef struct kevo_area_chart {
     int n_bands;
 } kevo_area_chart;
 
+// 14 x 9 in. Values must be finite; the legend moves outside the plot when it would cover data.
 kevo_status kevo_plot_area(const char *path, const kevo_figure_opts *o, const kevo_area_chart *a,
                            kevo_error *err);
 
@@ -77,6 +83,7 @@ typedef struct kevo_scatter {
     const char *title;
 } kevo_scatter;
 
+// 12 x 10 in, one scale for both axes, the legend outside the frame; group_rgb NULL takes tab20.
 kevo_status kevo_plot_scatter(const char *path, const kevo_figure_opts *o, const kevo_scatter *s,
                               kevo_error *err);
 

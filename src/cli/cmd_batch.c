@@ -1,0 +1,267 @@
+// cmd_batch.c — `kevo batch`: one question over many images with the model loaded once; one run
+// folder per image, resumable, a failing image reported and skipped, a summary at the end.
+#include <getopt.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "cli/cli.h"
+#include "io/runfolder.h"
+#include "model/llava.h"
+#include "model/model.h"
+
+static const char usage[] =
+    "usage: kevo batch -m MODEL_DIR -p PROMPT -o OUT_DIR [options] IMAGE...\n"
+    "\n"
+    "Asks PROMPT about every IMAGE with the model loaded once and writes one run folder per\n"
+    "image, OUT_DIR/<image name>. Images whose run folder is already complete (same question)\n"
+    "are skipped, so an interrupted batch resumes where it stopped. An image that fails is\n"
+    "reported and skipped. A summary (image, answer, tokens, seconds) is printed and written to\n"
+    "OUT_DIR/summary.csv.\n"
+    "\n"
+    "  -m, --model DIR      a llava-hf model folder\n"
+    "  -p, --prompt TEXT    the question\n"
+    "  -o, --out DIR        where the run folders go\n"
+    "  -n, --max-new N      new tokens at most (default 256)\n"
+    "  --template NAME      llava_v1 (default) or llava-hf\n"
+    "  --image-mode MODE    pad (default) or crop\n"
+    "  --threads N          threads (default: all cores)\n"
+    "  --compute P          f32 (default) or bf16\n"
+    "  -q, --quiet          no progress bar\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct item {
+    const char *image;
+    char dir[4096];
+    char *answer;        // NULL until answered (or when skipped without one)
+    int tokens;
+    double seconds;
+    const char *status;  // "done", "skipped (already done)", "failed: ..."
+    char failure[KEVO_ERROR_MAX + 16];
+} item;
+
+// OUT_DIR/<image file name without extension>, "-2", "-3"... when two images share a name.
+static void name_runs(item *items, int n, const char *out)
+{
+    for (int i = 0; i < n; i++) {
+        const char *base = kevo_path_base(items[i].image), *dot = strrchr(base, '.');
+        int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+        snprintf(items[i].dir, sizeof items[i].dir, "%s/%.*s", out, len, base);
+        int copies = 1;
+        for (int j = 0; j < i; j++)
+            if (strncmp(items[j].dir, items[i].dir, strlen(items[i].dir)) == 0)
+                copies++;
+        if (copies > 1)
+            snprintf(items[i].dir + strlen(items[i].dir), sizeof items[i].dir -
+                     strlen(items[i].dir), "-%d", copies);
+    }
+}
+
+// A complete run folder for the same question is kept; its answer is reused in the summary.
+static int already_done(item *it, const char *question)
+{
+    kevo_runfolder *rf = NULL;
+    if (kevo_runfolder_load(it->dir, &rf, NULL) != KEVO_OK)
+        return 0;
+    int same = strcmp(rf->question, question) == 0;
+    if (same) {
+        it->answer = strdup(rf->text);
+        it->tokens = rf->n_steps;
+    }
+    kevo_runfolder_free(rf);
+    return same;
+}
+
+static void progress_bar(int done, int total, const char *current)
+{
+    int width = 30, filled = total ? done * width / total : width;
+    fprintf(stderr, "\r[");
+    for (int i = 0; i < width; i++)
+        fputc(i < filled ? '=' : i == filled ? '>' : ' ', stderr);
+    fprintf(stderr, "] %d/%d %-40.40s", done, total, current ? kevo_path_base(current) : "");
+    fflush(stderr);
+}
+
+// The summary table on stdout and as CSV beside the runs.
+static void summarize(const item *items, int n, const char *out)
+{
+    printf("%-28s %-8s %7s  %s\n", "image", "tokens", "seconds", "answer / status");
+    for (int i = 0; i < n; i++) {
+        const item *it = &items[i];
+        int done_before = strcmp(it->status, "done") != 0 && it->answer;
+        printf("%-28.28s %-8d %7.1f  %s%s\n", kevo_path_base(it->image), it->tokens, it->seconds,
+               it->answer ? it->answer : it->status, done_before ? "  [already done]" : "");
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    kevo_outfile *f;
+    kevo_error err;
+    if (kevo_outfile_open(path, &f, &err) != KEVO_OK) {
+        fprintf(stderr, "kevo: %s\n", err.msg);
+        return;
+    }
+    FILE *s = kevo_outfile_stream(f);
+    fprintf(s, "image,run_folder,status,tokens,seconds,answer\n");
+    for (int i = 0; i < n; i++) {
+        const item *it = &items[i];
+        fprintf(s, "\"%s\",\"%s\",\"%s\",%d,%.3f,\"", it->image, it->dir, it->status, it->tokens,
+                it->seconds);
+        for (const char *c = it->answer ? it->answer : ""; *c; c++)   // CSV quoting
+            fputs(*c == '"' ? "\"\"" : (char[]){*c, 0}, s);
+        fputs("\"\n", s);
+    }
+    if (kevo_outfile_commit(f, &err) != KEVO_OK)
+        fprintf(stderr, "kevo: %s\n", err.msg);
+}
+
+int cmd_batch(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},      {"prompt", required_argument, 0, 'p'},
+        {"out", required_argument, 0, 'o'},        {"max-new", required_argument, 0, 'n'},
+        {"template", required_argument, 0, 'T'},   {"image-mode", required_argument, 0, 'M'},
+        {"threads", required_argument, 0, 't'},    {"compute", required_argument, 0, 'c'},
+        {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *model_dir = NULL, *out = NULL, *question = NULL;
+    kevo_template tpl = KEVO_TEMPLATE_LLAVA_V1;
+    kevo_image_mode mode = KEVO_IMAGE_MODE_PAD;
+    kevo_run_params params = kevo_run_default_params();
+    int quiet = 0, c;
+    kevo_error err;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "m:p:o:n:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'p': question = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'n':
+            if (!cli_parse_int("batch", "--max-new", optarg, 1, 1 << 20, &params.max_new_tokens))
+                return EXIT_USAGE;
+            break;
+        case 't':
+            if (!cli_parse_int("batch", "--threads", optarg, 1, 1024, &params.n_threads))
+                return EXIT_USAGE;
+            break;
+        case 'T':
+            if (kevo_template_parse(optarg, &tpl, &err) != KEVO_OK)
+                return cli_usage_error("batch", "%s", err.msg);
+            break;
+        case 'M':
+            if (kevo_image_mode_parse(optarg, &mode, &err) != KEVO_OK)
+                return cli_usage_error("batch", "%s", err.msg);
+            break;
+        case 'c':
+            if (strcmp(optarg, "f32") && strcmp(optarg, "bf16"))
+                return cli_usage_error("batch", "--compute expects f32 or bf16, not '%s'",
+                                       optarg);
+            params.compute = strcmp(optarg, "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!model_dir || !question || !out)
+        return cli_usage_error("batch", "needs -m MODEL_DIR, -p PROMPT and -o OUT_DIR");
+    if (optind == argc)
+        return cli_usage_error("batch", "needs at least one IMAGE");
+
+    int n = argc - optind, failed = 0, bar = !quiet && isatty(STDERR_FILENO);
+    item *items = calloc((size_t)n, sizeof *items);
+    if (!items)
+        return cli_report(&(kevo_error){KEVO_ERR_NOMEM, "out of memory"});
+    for (int i = 0; i < n; i++)
+        items[i].image = argv[optind + i];
+    name_runs(items, n, out);
+    params.interrupt = &interrupted;
+    signal(SIGINT, on_sigint);
+
+    double t0 = now();
+    kevo_model *m = NULL;
+    kevo_run *run = NULL;
+    int code = EXIT_OK;
+    if (kevo_mkdirs(out, &err) != KEVO_OK || kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
+        kevo_run_create(m, &params, &run, &err) != KEVO_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    double load_s = now() - t0;
+    int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
+    for (int i = 0; i < n && !interrupted; i++) {
+        item *it = &items[i];
+        if (bar)
+            progress_bar(i, n, it->image);
+        if (already_done(it, question)) {
+            it->status = "skipped (already done)";
+            continue;
+        }
+        kevo_request q = {it->image, question, tpl, mode};
+        kevo_answer a = {0};
+        double t1 = now();
+        if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
+            kevo_llava_save(m, run, &q, &a, it->dir, threads, load_s, &err) != KEVO_OK) {
+            if (err.status == KEVO_ERR_INTERRUPTED)
+                break;
+            snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);
+            it->status = it->failure;
+            failed++;
+            if (bar)
+                fputc('\n', stderr);
+            fprintf(stderr, "kevo: %s: skipped: %s\n", it->image, err.msg);
+        } else {
+            it->status = "done";
+            it->answer = strdup(a.text);
+            it->tokens = kevo_run_n_generated(run);
+        }
+        it->seconds = now() - t1;
+        kevo_answer_clear(&a);
+    }
+    if (bar) {
+        progress_bar(n, n, NULL);
+        fputc('\n', stderr);
+    }
+    for (int i = 0; i < n; i++)
+        if (!items[i].status)
+            items[i].status = "not run (interrupted)";
+    summarize(items, n, out);
+    if (interrupted) {
+        fprintf(stderr, "kevo: interrupted; run the same command again to resume\n");
+        code = EXIT_RUNTIME;
+    } else if (failed) {
+        fprintf(stderr, "kevo: %d of %d images failed\n", failed, n);
+        code = EXIT_RUNTIME;
+    }
+done:
+    for (int i = 0; i < n; i++)
+        free(items[i].answer);
+    free(items);
+    kevo_run_free(run);
+    kevo_model_free(m);
+    return code;
+}

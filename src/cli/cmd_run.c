@@ -1,0 +1,180 @@
+// cmd_run.c — `kevo run`: one image, one question; prints the answer and writes the run folder.
+#include <getopt.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "cli/cli.h"
+#include "model/llava.h"
+#include "model/model.h"
+
+static const char usage[] =
+    "usage: kevo run -m MODEL_DIR -i IMAGE -p PROMPT [options]\n"
+    "\n"
+    "Answers PROMPT about IMAGE with greedy decoding, prints the answer, and records every\n"
+    "layer's hidden state for every generated token in a run folder (run.json +\n"
+    "hidden.safetensors) for `kevo analyze`.\n"
+    "\n"
+    "  -m, --model DIR         a llava-hf model folder\n"
+    "  -i, --image FILE        a JPEG or PNG image\n"
+    "  -p, --prompt TEXT       the question\n"
+    "  -n, --max-new N         new tokens at most (default 256, as the paper)\n"
+    "  -o, --out DIR           the run folder (default runs/<image name>); an existing run\n"
+    "                          folder is replaced, any other non-empty folder is refused\n"
+    "  --template NAME         llava_v1 (default: original LLaVA, system prompt) or llava-hf\n"
+    "  --image-mode MODE       pad (default: original LLaVA) or crop (llava-hf)\n"
+    "  --threads N             threads (default: all cores)\n"
+    "  --compute P             f32 (default) or bf16 (AVX512-BF16 products in the prefill)\n"
+    "  -q, --quiet             no progress line on stderr\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// One live line on a terminal: the phase, its time, and the speed.
+static void show_progress(const kevo_progress *p, void *user)
+{
+    (void)user;
+    const kevo_timings *t = &p->timings;
+    switch (p->phase) {
+    case KEVO_PHASE_VISION:
+        fprintf(stderr, "\rkevo: vision encoder...");
+        break;
+    case KEVO_PHASE_PREFILL:
+        fprintf(stderr, "\rkevo: vision %.1f s | prefill %d positions...", t->vision_s,
+                p->n_prompt);
+        break;
+    case KEVO_PHASE_DECODE:
+    case KEVO_PHASE_DONE:
+        fprintf(stderr, "\rkevo: vision %.1f s | prefill %d positions %.1f s (%.0f/s) | token "
+                "%d/%d, %.2f tokens/s   ", t->vision_s, p->n_prompt, t->prefill_s,
+                t->prefill_s > 0 ? p->n_prompt / t->prefill_s : 0.0, p->n_generated, p->max_new,
+                t->decode_tokens_per_s);
+        if (p->phase == KEVO_PHASE_DONE)
+            fputc('\n', stderr);
+        break;
+    }
+    fflush(stderr);
+}
+
+// runs/<image file name without its extension>
+static void default_out(char *buf, size_t size, const char *image)
+{
+    const char *base = kevo_path_base(image), *dot = strrchr(base, '.');
+    int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, size, "runs/%.*s", len, base);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'},  {"image", required_argument, 0, 'i'},
+        {"prompt", required_argument, 0, 'p'}, {"max-new", required_argument, 0, 'n'},
+        {"out", required_argument, 0, 'o'},    {"template", required_argument, 0, 'T'},
+        {"image-mode", required_argument, 0, 'M'}, {"threads", required_argument, 0, 't'},
+        {"compute", required_argument, 0, 'c'}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    };
+    const char *model_dir = NULL, *out = NULL;
+    kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
+    kevo_run_params params = kevo_run_default_params();
+    int quiet = 0, c;
+    kevo_error err;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "m:i:p:n:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'i': q.image_path = optarg; break;
+        case 'p': q.question = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'n':
+            if (!cli_parse_int("run", "--max-new", optarg, 1, 1 << 20, &params.max_new_tokens))
+                return EXIT_USAGE;
+            break;
+        case 't':
+            if (!cli_parse_int("run", "--threads", optarg, 1, 1024, &params.n_threads))
+                return EXIT_USAGE;
+            break;
+        case 'T':
+            if (kevo_template_parse(optarg, &q.template_kind, &err) != KEVO_OK)
+                return cli_usage_error("run", "%s", err.msg);
+            break;
+        case 'M':
+            if (kevo_image_mode_parse(optarg, &q.image_mode, &err) != KEVO_OK)
+                return cli_usage_error("run", "%s", err.msg);
+            break;
+        case 'c':
+            if (strcmp(optarg, "f32") && strcmp(optarg, "bf16"))
+                return cli_usage_error("run", "--compute expects f32 or bf16, not '%s'", optarg);
+            params.compute = strcmp(optarg, "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    if (!model_dir || !q.image_path || !q.question)
+        return cli_usage_error("run", "needs -m MODEL_DIR, -i IMAGE and -p PROMPT");
+    char out_buf[4096];
+    if (!out) {
+        default_out(out_buf, sizeof out_buf, q.image_path);
+        out = out_buf;
+    }
+    if (!quiet && isatty(STDERR_FILENO))
+        params.progress = show_progress;
+    params.interrupt = &interrupted;
+    signal(SIGINT, on_sigint);
+
+    double t0 = now();
+    kevo_model *m = NULL;
+    kevo_run *run = NULL;
+    kevo_answer a = {0};
+    int code = EXIT_OK;
+    if (kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
+        kevo_run_create(m, &params, &run, &err) != KEVO_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
+    double load_s = now() - t0;
+    int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
+    if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
+        kevo_llava_save(m, run, &q, &a, out, threads, load_s, &err) != KEVO_OK) {
+        if (params.progress)
+            fputc('\n', stderr);
+        code = cli_report(&err);
+        goto done;
+    }
+    printf("%s\n", a.text);
+    if (!quiet)
+        fprintf(stderr, "kevo: %d tokens (%s); run folder %s\n", kevo_run_n_generated(run),
+                kevo_run_stop_reason(run) == KEVO_STOP_EOS ? "stopped at EOS" : "limit reached",
+                out);
+done:
+    kevo_answer_clear(&a);
+    kevo_run_free(run);
+    kevo_model_free(m);
+    return code;
+}

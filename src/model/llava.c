@@ -1,0 +1,153 @@
+// llava.c — one image and one question through LLaVA, and the run folder that records it.
+#include "model/llava.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "io/image.h"
+#include "io/runfolder.h"
+#include "model/run.h"
+
+void kevo_answer_clear(kevo_answer *a)
+{
+    if (!a)
+        return;
+    for (int i = 0; a->pieces && i < a->n_pieces; i++)
+        free(a->pieces[i]);
+    free(a->pieces);
+    free(a->prompt);
+    free(a->prompt_ids);
+    free(a->text);
+    memset(a, 0, sizeof *a);
+}
+
+// Pixel values of the request's image, as the vision tower expects them.
+static kevo_status pixels_for(const kevo_model *m, const kevo_request *q, float **pixels,
+                              kevo_answer *a, kevo_error *err)
+{
+    const kevo_config *c = &m->config;
+    const kevo_image_config *ic = &m->image;
+    *pixels = NULL;
+    kevo_status st = kevo_image_config_check(ic, err);
+    if (st != KEVO_OK)
+        return st;
+    if (ic->crop_w != c->image_size || ic->crop_h != c->image_size)
+        return kevo_fail(err, KEVO_ERR_CONFIG, "%s: preprocessor_config.json crops to %d x %d "
+                         "but the vision tower takes %d x %d images", m->dir, ic->crop_w,
+                         ic->crop_h, c->image_size, c->image_size);
+    kevo_image *img = NULL;
+    if ((st = kevo_image_load(q->image_path, &img, err)) != KEVO_OK)
+        return st;
+    a->image_width = img->width;
+    a->image_height = img->height;
+    *pixels = malloc((size_t)c->num_channels * c->image_size * c->image_size * sizeof **pixels);
+    if (!*pixels)
+        st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for pixel values");
+    else
+        st = kevo_preprocess(img, ic, q->image_mode, *pixels, NULL, err);
+    kevo_image_free(img);
+    if (st != KEVO_OK) {
+        free(*pixels);
+        *pixels = NULL;
+    }
+    return st;
+}
+
+// The answer text as LLaVA prints it: decoded without the final EOS, special tokens dropped,
+// surrounding whitespace removed (run_llava.py's .strip()).
+static kevo_status decode_answer(const kevo_model *m, const kevo_run *r, kevo_answer *a,
+                                 kevo_error *err)
+{
+    const kevo_tokenizer *tok = m->tokenizer;
+    int n = kevo_run_n_generated(r);
+    const int *ids = kevo_run_generated_ids(r);
+    int keep = n, n_tokens = kevo_tokenizer_n_tokens(tok);
+    if (kevo_run_stop_reason(r) == KEVO_STOP_EOS)
+        keep--;
+    int *known = malloc(((size_t)keep + 1) * sizeof *known), n_known = 0;
+    if (!known)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < keep; i++)   // padding rows past the tokenizer decode to nothing
+        if (ids[i] < n_tokens && kevo_tokenizer_piece(tok, ids[i]))
+            known[n_known++] = ids[i];
+    kevo_status st = kevo_tokenizer_decode(tok, known, n_known, &a->text, err);
+    free(known);
+    if (st != KEVO_OK)
+        return st;
+    size_t len = strlen(a->text), start = 0;
+    while (start < len && isspace((unsigned char)a->text[start]))
+        start++;
+    while (len > start && isspace((unsigned char)a->text[len - 1]))
+        len--;
+    memmove(a->text, a->text + start, len - start);
+    a->text[len - start] = '\0';
+
+    if (!(a->pieces = calloc((size_t)n + 1, sizeof *a->pieces)))
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *p = ids[i] < n_tokens ? kevo_tokenizer_piece(tok, ids[i]) : NULL;
+        char row[32];
+        if (!p) {   // a padding row of the embedding matrix: no token of the tokenizer
+            snprintf(row, sizeof row, "<row %d>", ids[i]);
+            p = row;
+        }
+        if (!(a->pieces[i] = strdup(p)))
+            return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+        a->n_pieces = i + 1;
+    }
+    return KEVO_OK;
+}
+
+kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_request *q,
+                              kevo_answer *a, kevo_error *err)
+{
+    memset(a, 0, sizeof *a);
+    float *pixels = NULL;
+    kevo_status st = pixels_for(m, q, &pixels, a, err);
+    if (st == KEVO_OK)
+        st = kevo_template_prompt(m->tokenizer, q->template_kind, q->question, &a->prompt,
+                                  &a->prompt_ids, &a->n_prompt_ids, &a->image_position, err);
+    if (st == KEVO_OK)
+        st = kevo_run_generate(r, pixels, a->prompt_ids, a->n_prompt_ids, err);
+    if (st == KEVO_OK)
+        st = decode_answer(m, r, a, err);
+    free(pixels);
+    if (st != KEVO_OK)
+        kevo_answer_clear(a);
+    return st;
+}
+
+static const char *weights_dtype(const kevo_weights *w)
+{
+    int kinds = 0;
+    kevo_dtype last = KEVO_DTYPE_F32;
+    for (int d = 0; d < KEVO_DTYPE_COUNT; d++)
+        if (w->dtype_counts[d])
+            kinds++, last = (kevo_dtype)d;
+    return kinds == 1 ? kevo_dtype_name(last) : "mixed";
+}
+
+kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
+                            const kevo_answer *a, const char *dir, int n_threads, double load_s,
+                            kevo_error *err)
+{
+    if (r->params.no_record)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: the run kept no hidden states (no_record)", dir);
+    kevo_run_record rec = {
+        .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
+        .image_path = q->image_path, .image_width = a->image_width,
+        .image_height = a->image_height, .image_mode = kevo_image_mode_name(q->image_mode),
+        .question = q->question, .template_name = kevo_template_name(q->template_kind),
+        .prompt = a->prompt, .prompt_ids = a->prompt_ids, .n_prompt_ids = a->n_prompt_ids,
+        .image_position = a->image_position, .n_positions = kevo_run_n_positions(r),
+        .generated_ids = kevo_run_generated_ids(r), .pieces = (const char *const *)a->pieces,
+        .n_generated = kevo_run_n_generated(r), .text = a->text,
+        .stop = kevo_run_stop_reason(r), .max_new_tokens = r->params.max_new_tokens,
+        .n_threads = n_threads, .load_s = load_s, .timings = kevo_run_timings(r),
+        .hidden = kevo_run_hidden(r),
+    };
+    return kevo_runfolder_write(dir, &rec, err);
+}

@@ -1,0 +1,39 @@
+// llava.h — one question about one image, end to end: decode and preprocess the image, build the
+// prompt from the template, generate with the recorder on, decode the answer, save the run
+// folder. `kevo run`, `kevo batch` and `kevo demo` share it.
+#ifndef KEVO_MODEL_LLAVA_H
+#define KEVO_MODEL_LLAVA_H
+
+#include "kevo.h"
+#include "model/preprocess.h"
+#include "model/template.h"
+
+typedef struct kevo_request {
+    const char *image_path;
+    const char *question;
+    kevo_template template_kind;
+    kevo_image_mode image_mode;
+} kevo_request;
+
+// What a request produced besides the run's own results (ids, hidden states, timings).
+typedef struct kevo_answer {
+    char *prompt;              // the full prompt text
+    int *prompt_ids;           // with KEVO_IMAGE_SLOT at image_position
+    int n_prompt_ids, image_position;
+    int image_width, image_height;
+    char *text;                // the decoded answer, EOS and special tokens dropped, trimmed
+    char **pieces;             // raw piece of every generated id (n_generated of the run)
+    int n_pieces;
+} kevo_answer;
+
+// Answers q with run r (of model m). On failure the answer holds nothing to free.
+kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_request *q,
+                              kevo_answer *a, kevo_error *err);
+void kevo_answer_clear(kevo_answer *a);   // frees what the answer owns; accepts a zeroed one
+
+// Writes the run folder (docs/run-folder.md) for the last answer of run r.
+kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
+                            const kevo_answer *a, const char *dir, int n_threads, double load_s,
+                            kevo_error *err);
+
+#endif
