@@ -52,6 +52,9 @@ kevo_status kevo_analysis_check_model(const kevo_runfolder *run, const kevo_mode
 
 const char *kevo_analysis_piece(const kevo_analysis *a, int id, char *buf, size_t size)
 {
+    const char *piece = a->model->tokenizer ? kevo_tokenizer_piece(a->model->tokenizer, id) : NULL;
+    if (piece)
+        return piece;
     for (int t = 0; t < a->run->n_steps; t++)
         if (a->run->generated_ids[t] == id)
             return a->run->pieces[t];

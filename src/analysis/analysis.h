@@ -61,8 +61,8 @@ kevo_status kevo_analysis_compute(const kevo_runfolder *run, const kevo_model *m
                                   kevo_error *err);
 void kevo_analysis_free(kevo_analysis *a);
 
-// The piece of a token id, for labels: the run's own piece when the id was generated, else
-// "<id N>" written into buf.
+// The raw piece of a token id, for labels: the model's tokenizer's, else the run's own piece
+// when the id was generated, else "<id N>" written into buf.
 const char *kevo_analysis_piece(const kevo_analysis *a, int id, char *buf, size_t size);
 
 // Writes into dir (created when missing), each file atomically: lens.csv, divergence.csv,
