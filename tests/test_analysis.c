@@ -798,3 +798,57 @@ KEVO_TEST(analyze_cli_refuses_bad_options)
         expect_failure(2, bad[i][1], "analyze '%s' %s", run, bad[i][0]);
     expect_failure(2, "expects one RUN_DIR", "analyze%s%s", "", "");
 }
+
+KEVO_TEST(analyze_cli_writes_figures_and_report)
+{
+    const char *run = copy_run("tiny-f32", "describe", "figures");
+    char *out = NULL, *errs = NULL, path[2300];
+    int rc = kevo_test_cli(&out, &errs, "analyze '%s' --steps 25 --dpi 40", run);
+    CHECK(rc == 0, "exit %d: %s", rc, errs);
+    free(out);
+    free(errs);
+    // 20 steps: 20 charts however many were asked for, a heatmap, a report holding all of them.
+    for (int t = 0; t < 21; t++) {
+        snprintf(path, sizeof path, "%s/analysis/area/step_%03d.png", run, t);
+        CHECK(kevo_file_exists(path) == (t < 20), "%s: exists %d", path, kevo_file_exists(path));
+    }
+    snprintf(path, sizeof path, "%s/analysis/heatmap.png", run);
+    size_t len = 0;
+    char *png = kevo_test_slurp(path, &len);
+    CHECK(png && len > 8 && !memcmp(png, "\x89PNG", 4), "heatmap.png is not a PNG");
+    free(png);
+    snprintf(path, sizeof path, "%s/analysis/report.html", run);
+    char *html = kevo_test_slurp(path, NULL);
+    int images = 0;
+    for (const char *s = html; s && (s = strstr(s, "data:image/png;base64,")); s++)
+        images++;
+    CHECK(images == 21, "report embeds %d PNG figures, expected 21", images);
+    CHECK(kevo_test_contains(html, "Please describe this image in detail.") &&
+          kevo_test_contains(html, "raw lens") && kevo_test_contains(html, "no clear stages") &&
+          kevo_test_contains(html, "Stages"), "report lacks the question, options or stages");
+    free(html);
+
+    // Fewer charts on a second run: the earlier ones go. PDF figures, PNG copies for the report.
+    rc = kevo_test_cli(NULL, &errs, "analyze '%s' --steps 2 --format pdf --dpi 30", run);
+    CHECK(rc == 0, "pdf: exit %d: %s", rc, errs);
+    free(errs);
+    const char *want[] = {"heatmap.pdf", "heatmap.png", "area/step_000.pdf", "area/step_001.png"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/analysis/%s", run, want[i]);
+        CHECK(kevo_file_exists(path), "%s missing", path);
+    }
+    snprintf(path, sizeof path, "%s/analysis/area/step_002.png", run);
+    CHECK(!kevo_file_exists(path), "a stale chart survived");
+    snprintf(path, sizeof path, "%s/analysis/heatmap.pdf", run);
+    char *pdf = kevo_test_slurp(path, NULL);
+    CHECK(pdf && !strncmp(pdf, "%PDF", 4), "heatmap.pdf is not a PDF");
+    free(pdf);
+    rc = kevo_test_cli(NULL, &errs, "analyze '%s' --steps 1 --format svg", run);
+    snprintf(path, sizeof path, "%s/analysis/report.html", run);
+    html = kevo_test_slurp(path, NULL);
+    CHECK(rc == 0 && kevo_test_contains(html, "<svg"), "svg: exit %d, report without svg", rc);
+    free(html);
+    free(errs);
+    expect_failure(2, "figure format", "analyze '%s' %s", run, "--format jpg");
+    expect_failure(2, "--dpi", "analyze '%s' %s", run, "--dpi 0");
+}

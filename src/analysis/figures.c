@@ -102,9 +102,16 @@ static kevo_status figure_path(char *path, size_t size, const char *dir, const c
                                                  name);
 }
 
-static kevo_status draw_heatmap(const kevo_analysis *a, const char *path,
-                                const kevo_figure_opts *o, kevo_error *err)
+// One figure to draw: the analysis, and the step an area chart shows.
+typedef struct figure_job {
+    const kevo_analysis *a;
+    int step;
+} figure_job;
+
+static kevo_status draw_heatmap(const figure_job *j, const char *path, const kevo_figure_opts *o,
+                                kevo_error *err)
 {
+    const kevo_analysis *a = j->a;
     int L = a->run->n_states - 1, rows = a->heat_rows;
     char(*labels)[LABEL_MAX] = malloc((size_t)rows * sizeof *labels);
     const char **rl = malloc((size_t)rows * sizeof *rl);
@@ -113,8 +120,13 @@ static kevo_status draw_heatmap(const kevo_analysis *a, const char *path,
         free(rl);
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
     }
-    for (int t = 0; t < rows; t++)
-        rl[t] = kevo_piece_label(a->run->pieces[t], labels[t], LABEL_MAX);
+    const kevo_tokenizer *tok = a->model->tokenizer;
+    for (int t = 0; t < rows; t++) {
+        int id = a->run->generated_ids[t];
+        rl[t] = tok && kevo_tokenizer_piece(tok, id)
+                    ? kevo_tokenizer_piece_display(tok, id, labels[t], LABEL_MAX)
+                    : kevo_piece_label(a->run->pieces[t], labels[t], LABEL_MAX);
+    }
     double vmax = 1;
     if (a->opt.scale == KEVO_SCALE_NONE) {
         vmax = 0;
@@ -131,8 +143,8 @@ static kevo_status draw_heatmap(const kevo_analysis *a, const char *path,
              kevo_lens_mode_name(a->opt.lens), rows);
     snprintf(cbar, sizeof cbar, "%s%s", a->opt.divergence == KEVO_DIVERGENCE_PAPER
                                             ? "divergence" : "JSD (bits)",
-             a->opt.scale == KEVO_SCALE_COLUMN ? " / its layer's maximum"
-             : a->opt.scale == KEVO_SCALE_GLOBAL ? " / global maximum" : "");
+             a->opt.scale == KEVO_SCALE_COLUMN ? " / column max"
+             : a->opt.scale == KEVO_SCALE_GLOBAL ? " / global max" : "");
     kevo_heatmap h = {a->heat, rows, L, rl, NULL, title, "Transition i (hidden state i -> i+1)",
                       "Generated token", cbar, "Purples", 0, vmax, L <= 48, bands, nb};
     kevo_status st = kevo_plot_heatmap(path, o, &h, err);
@@ -154,10 +166,12 @@ static void area_title(const kevo_analysis *a, int t, char *buf, size_t size)
                  kevo_analysis_piece(a, k->to_id, p2, sizeof p2));
 }
 
-static kevo_status draw_area(const kevo_analysis *a, int t, const char *path,
-                             const kevo_figure_opts *o, kevo_error *err)
+static kevo_status draw_area(const figure_job *j, const char *path, const kevo_figure_opts *o,
+                             kevo_error *err)
 {
+    const kevo_analysis *a = j->a;
     const kevo_lens_result *r = a->lens;
+    int t = j->step;
     int S = r->n_states, c0 = r->cand_start[t], n = r->cand_start[t + 1] - c0;
     char(*buf)[LABEL_MAX] = malloc((size_t)n * sizeof *buf);
     const char **labels = malloc((size_t)n * sizeof *labels);
@@ -183,32 +197,25 @@ static kevo_status draw_area(const kevo_analysis *a, int t, const char *path,
 
 // Draws one figure in the chosen format and, for PDF, a PNG copy; report_path gets the file the
 // report embeds.
-typedef kevo_status (*draw_fn)(const kevo_analysis *a, int t, const char *path,
-                               const kevo_figure_opts *o, kevo_error *err);
+typedef kevo_status (*draw_fn)(const figure_job *j, const char *path, const kevo_figure_opts *o,
+                               kevo_error *err);
 
-static kevo_status draw_heatmap_fn(const kevo_analysis *a, int t, const char *path,
-                                   const kevo_figure_opts *o, kevo_error *err)
-{
-    (void)t;
-    return draw_heatmap(a, path, o, err);
-}
-
-static kevo_status draw_both(draw_fn fn, const kevo_analysis *a, int t, const char *dir,
-                             const char *name, const kevo_figure_opts *o, char *report_path,
-                             size_t size, kevo_error *err)
+static kevo_status draw_both(draw_fn fn, const figure_job *j, const char *dir, const char *name,
+                             const kevo_figure_opts *o, char *report_path, size_t size,
+                             kevo_error *err)
 {
     char path[4400];
     kevo_status st = figure_path(path, sizeof path, dir, name, kevo_figure_format_ext(o->format),
                                  err);
     if (st == KEVO_OK)
-        st = fn(a, t, path, o, err);
+        st = fn(j, path, o, err);
     if (st != KEVO_OK || o->format != KEVO_FIGURE_PDF) {
         snprintf(report_path, size, "%s", path);
         return st;
     }
     kevo_figure_opts png = {KEVO_FIGURE_PNG, o->dpi};
     st = figure_path(report_path, size, dir, name, "png", err);
-    return st ? st : fn(a, t, report_path, &png, err);
+    return st ? st : fn(j, report_path, &png, err);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,9 +261,10 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
         ADD("Note: %s.\n", s->note);
     kevo_stage_range r[3];
     int k = kevo_stages_ranges(s, r);
+    char label[96];
     ADD("Stages:");
     for (int i = 0; i < k; i++)
-        ADD("%s %s %d-%d", i ? "," : "", r[i].name, r[i].from, r[i].to);
+        ADD("%s %s", i ? "," : "", kevo_stage_label(&r[i], label, sizeof label));
     ADD(".\n");
     if (s->n_mutated) {
         ADD("Mutated tokens (step, token: layer, top token before -> after):");
@@ -274,10 +282,9 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
 }
 
 kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
-                                  const kevo_figure_opts *o, const kevo_extra_figure *extra,
-                                  int n_extra, kevo_error *err)
+                                  const kevo_figure_opts *o, kevo_error *err)
 {
-    int n_items = 3 + a->chart_steps + n_extra;
+    int n_items = 3 + a->chart_steps;
     kevo_report_item *items = calloc((size_t)n_items, sizeof *items);
     char(*paths)[4400] = calloc((size_t)a->chart_steps + 1, sizeof *paths);
     char *run = malloc(TEXT_MAX), *stages = malloc(TEXT_MAX), area_dir[4400], name[64];
@@ -289,13 +296,13 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
     // Charts from an earlier analysis with more steps would otherwise linger.
     snprintf(area_dir, sizeof area_dir, "%s/area", dir);
     if ((st = kevo_remove_tree(area_dir, err)) || (st = kevo_mkdirs(area_dir, err)) ||
-        (st = draw_both(draw_heatmap_fn, a, 0, dir, "heatmap", o, paths[0], sizeof paths[0],
-                        err)))
+        (st = draw_both(draw_heatmap, &(figure_job){a, 0}, dir, "heatmap", o, paths[0],
+                        sizeof paths[0], err)))
         goto done;
     for (int t = 0; t < a->chart_steps; t++) {
         snprintf(name, sizeof name, "step_%03d", t);
-        if ((st = draw_both(draw_area, a, t, area_dir, name, o, paths[t + 1], sizeof paths[t + 1],
-                            err)))
+        if ((st = draw_both(draw_area, &(figure_job){a, t}, area_dir, name, o, paths[t + 1],
+                            sizeof paths[t + 1], err)))
             goto done;
     }
     run_text(a, run, TEXT_MAX);
@@ -316,8 +323,6 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
                      "layers, with its probability at every layer. A token rising out of the "
                      "vocabulary marks the critical layer; a late swap of the top token is a "
                      "mutation." : NULL};
-    for (int i = 0; i < n_extra; i++)
-        items[k++] = (kevo_report_item){extra[i].heading, NULL, extra[i].path, extra[i].caption};
     char path[4400], title[512];
     snprintf(title, sizeof title, "kevo analysis: %s", a->run->question);
     if (!(st = kevo_path_join(path, sizeof path, dir, "report.html", err)))

@@ -25,19 +25,14 @@ const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size);
 // first state belongs to the stage before it). labels: 3 buffers of 96 bytes. Returns the count.
 int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], char labels[3][96]);
 
-// A token's piece for a row label: SentencePiece's word mark "▁" removed, as the authors'
-// heatmap does (a piece that is only marks keeps one). Written into buf.
+// A token's piece for a row label when the model has no tokenizer to display it: SentencePiece's
+// word mark "▁" removed, as the authors' heatmap does (a piece that is only marks keeps one).
+// Written into buf.
 const char *kevo_piece_label(const char *piece, char *buf, size_t size);
 
-// One extra figure for the report (the t-SNE map), drawn by the caller.
-typedef struct kevo_extra_figure {
-    const char *heading, *path, *caption;
-} kevo_extra_figure;
-
-// Draws the heatmap and the area charts into dir in format o->format (PNG copies are made for
-// the report when the format is PDF), then writes dir/report.html with them and `extra`.
+// Draws the heatmap and the area charts into dir in format o->format (PNG copies are made for the
+// report when the format is PDF), then writes dir/report.html with every figure.
 kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
-                                  const kevo_figure_opts *o, const kevo_extra_figure *extra,
-                                  int n_extra, kevo_error *err);
+                                  const kevo_figure_opts *o, kevo_error *err);
 
 #endif

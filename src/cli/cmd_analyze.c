@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/figures.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -36,17 +37,20 @@ static const char usage[] =
     "  --window A:B           hidden states whose top tokens are the candidates, both included\n"
     "                         (A: runs to the last; default: the deepest 13/33 of the states,\n"
     "                         20:32 for a 32-layer model)\n"
+    "  --format png|svg|pdf   figure format (default png; the report embeds PNG copies of PDFs)\n"
+    "  --dpi N                PNG resolution in pixels per inch (default 150)\n"
     "  --critical N           take N as the critical layer instead of detecting it\n"
     "  --mutation N           take N as the mutation layer instead of detecting it\n"
     "  --threads N            threads for the products (default: all cores)\n";
 
 enum { OPT_LENS = 256, OPT_DIVERGENCE, OPT_SCALE, OPT_ROWS, OPT_STEPS, OPT_WINDOW, OPT_CRITICAL,
-       OPT_MUTATION, OPT_THREADS };
+       OPT_MUTATION, OPT_THREADS, OPT_FORMAT, OPT_DPI };
 
 typedef struct analyze_args {
     const char *run_dir, *model_dir, *out_dir;
     int threads;
     kevo_analysis_options opt;
+    kevo_figure_opts fig;
 } analyze_args;
 
 // Parses argv into a; returns -1 to go on, else the exit code.
@@ -60,7 +64,8 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         {"steps", required_argument, 0, OPT_STEPS}, {"window", required_argument, 0, OPT_WINDOW},
         {"critical", required_argument, 0, OPT_CRITICAL},
         {"mutation", required_argument, 0, OPT_MUTATION},
-        {"threads", required_argument, 0, OPT_THREADS}, {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, OPT_THREADS}, {"format", required_argument, 0, OPT_FORMAT},
+        {"dpi", required_argument, 0, OPT_DPI}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     kevo_error err;
@@ -75,6 +80,11 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         case OPT_DIVERGENCE: st = kevo_divergence_parse(optarg, &a->opt.divergence, &err); break;
         case OPT_SCALE: st = kevo_scale_parse(optarg, &a->opt.scale, &err); break;
         case OPT_WINDOW: a->opt.window = optarg; break;
+        case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->fig.format, &err); break;
+        case OPT_DPI:
+            if (!cli_parse_double("analyze", "--dpi", optarg, 10, 2400, &a->fig.dpi))
+                return EXIT_USAGE;
+            break;
         case OPT_ROWS:
             if (!cli_parse_int("analyze", "--rows", optarg, 1, 1 << 20, &a->opt.rows))
                 return EXIT_USAGE;
@@ -107,7 +117,8 @@ static int parse_args(int argc, char **argv, analyze_args *a)
     return -1;
 }
 
-static void print_summary(const kevo_analysis *a, const char *out_dir)
+static void print_summary(const kevo_analysis *a, const char *out_dir,
+                          const kevo_figure_opts *fig)
 {
     const kevo_stages *s = a->stages;
     const kevo_lens_result *r = a->lens;
@@ -128,16 +139,20 @@ static void print_summary(const kevo_analysis *a, const char *out_dir)
         printf("note: %s\n", s->note);
     kevo_stage_range rg[3];
     int n = kevo_stages_ranges(s, rg);
+    char label[96];
     printf("stages:");
     for (int i = 0; i < n; i++)
-        printf("%s %s %d-%d", i ? "," : "", rg[i].name, rg[i].from, rg[i].to);
-    printf("\nwrote %s/: lens.csv divergence.csv heatmap.csv candidates.csv stages.json\n",
-           out_dir);
+        printf("%s %s", i ? "," : "", kevo_stage_label(&rg[i], label, sizeof label));
+    const char *ext = kevo_figure_format_ext(fig->format);
+    printf("\nwrote %s/: report.html, heatmap.%s, area/step_000..%03d.%s, lens.csv, "
+           "divergence.csv, heatmap.csv, candidates.csv, stages.json\n", out_dir, ext,
+           a->chart_steps - 1, ext);
 }
 
 int cmd_analyze(int argc, char **argv)
 {
-    analyze_args a = {.opt = kevo_analysis_default_options()};
+    analyze_args a = {.opt = kevo_analysis_default_options(),
+                      .fig = {.format = KEVO_FIGURE_PNG, .dpi = 150}};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
@@ -164,7 +179,9 @@ int cmd_analyze(int argc, char **argv)
     if (st == KEVO_OK)
         st = kevo_analysis_write_tables(an, out_dir, &err);
     if (st == KEVO_OK)
-        print_summary(an, out_dir);
+        st = kevo_analysis_figures(an, out_dir, &a.fig, &err);
+    if (st == KEVO_OK)
+        print_summary(an, out_dir, &a.fig);
     kevo_analysis_free(an);
     kevo_model_free(model);
     kevo_runfolder_free(run);
