@@ -30,23 +30,50 @@ const char *kevo_divergence_name(kevo_divergence_kind kind)
     return divergence_names[kind];
 }
 
-void kevo_divergence_pair(const float *a, double lse_a, const double *pa, const float *b,
-                          double lse_b, const double *pb, int n, double *paper, double *jsd)
+// f(t) = (1 - t) log(1 - t) + (1 + t) log(1 + t) for small t, from its series
+// sum_k t^2k / (k (2k - 1)): eight terms reach double precision for |t| < 0.1.
+static double jsd_series(double t2)
 {
-    double sum_paper = 0, sum_jsd = 0;
+    return t2 * (1 + t2 * (1.0 / 6 + t2 * (1.0 / 15 + t2 * (1.0 / 28 + t2 * (1.0 / 45 +
+           t2 * (1.0 / 66 + t2 * (1.0 / 91 + t2 / 120)))))));
+}
+
+// For one entry with log q - log p = r: g = 2 log cosh(r / 2) (the paper's term over m) and
+// f = the JSD's term over m (see divergence.h), both even in r and computed without cancellation.
+static void entry_terms(double r, double *g, double *f)
+{
+    double a = fabs(r);
+    if (a < 1) {
+        double em = expm1(-a);            // e^-a - 1, exact for small a
+        double t = -em / (2 + em);        // tanh(a / 2)
+        *g = -log1p(-t * t);              // cosh = 1 / sqrt(1 - tanh^2)
+        *f = t < 0.1 ? jsd_series(t * t) : (1 - t) * log1p(-t) + (1 + t) * log1p(t);
+    } else {
+        double e = exp(-a), l1 = log1p(e);
+        *g = a - 2 * M_LN2 + 2 * l1;      // 2 log((e^(a/2) + e^(-a/2)) / 2)
+        // 1 - t = 2e / (1 + e), 1 + t = 2 / (1 + e), with their logarithms written out
+        double u = 2 * e / (1 + e), w = 2 / (1 + e);
+        *f = (u > 0 ? u * (M_LN2 - a - l1) : 0) + w * (M_LN2 - l1);
+    }
+}
+
+void kevo_divergence_pair(const kevo_lens_row *a, const kevo_lens_row *b, int n, double *paper,
+                          double *jsd)
+{
+    double sum_paper = 0, sum_jsd = 0, dl = b->logsum - a->logsum;
     for (int v = 0; v < n; v++) {
-        double la = a[v] - lse_a, lb = b[v] - lse_b;   // log-softmax, as the authors' code
-        double p = pa[v], q = pb[v], m = 0.5 * (p + q);
+        double m = 0.5 * (a->p[v] + b->p[v]);
         if (m == 0)
             continue;   // xlogy: both probabilities underflow, nothing to add
-        double lm = log(m);
-        // KL(M||P) + KL(M||Q) terms: M (log M - log P) + M (log M - log Q)
-        sum_paper += m * (2 * lm - la - lb);
-        // KL(P||M) + KL(Q||M) terms; p = 0 gives 0 * finite = 0, xlogy's value
-        sum_jsd += p * (la - lm) + q * (lb - lm);
+        // log q - log p from the logits' offsets to their maxima (exact in double) and the
+        // difference of the two logsums (exact when both rows are peaked)
+        double r = ((double)b->z[v] - b->max) - ((double)a->z[v] - a->max) - dl, g, f;
+        entry_terms(r, &g, &f);
+        sum_paper += m * g;
+        sum_jsd += m * f;
     }
-    *paper = sum_paper / (2.0 * n);
-    *jsd = 0.5 * sum_jsd / M_LN2;
+    *paper = sum_paper / (2.0 * n);   // (KL(M||P) + KL(M||Q)) / 2, each .mean(-1) over n entries
+    *jsd = 0.5 * sum_jsd / M_LN2;     // in bits
 }
 
 kevo_status kevo_scale_parse(const char *name, kevo_scale_mode *out, kevo_error *err)

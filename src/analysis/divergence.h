@@ -23,11 +23,26 @@ typedef enum kevo_divergence_kind {
 kevo_status kevo_divergence_parse(const char *name, kevo_divergence_kind *out, kevo_error *err);
 const char *kevo_divergence_name(kevo_divergence_kind kind);
 
-// Both divergences between the distributions of two logit rows a, b of n entries, given their
-// log-sum-exps and probabilities pa = softmax(a), pb = softmax(b) in double (the lens has them).
-// Sums in double in index order; one log per entry.
-void kevo_divergence_pair(const float *a, double lse_a, const double *pa, const float *b,
-                          double lse_b, const double *pb, int n, double *paper, double *jsd);
+// One lens distribution as the lens holds it: the logits z (n entries), their maximum, logsum =
+// log sum_v exp(z_v - max) computed as log1p of the sum over every entry but the (first)
+// maximal one, so that it stays exact for a peaked row whose other entries add up to less than a
+// double's epsilon, and the probabilities p_v = exp(z_v - max - logsum) in double.
+typedef struct kevo_lens_row {
+    const float *z;
+    double max, logsum;
+    const double *p;
+} kevo_lens_row;
+
+// Both divergences between two lens distributions of n entries. Evaluated without cancellation
+// (docs/analyses.md, "Accuracy"): with r_v = log q_v - log p_v, m_v = (p_v + q_v) / 2 and
+// t_v = tanh(r_v / 2),
+//   M (2 log M - log P - log Q) = m_v 2 log cosh(r_v / 2),
+//   P log(P / M) + Q log(Q / M) = m_v [(1 - t) log(1 - t) + (1 + t) log(1 + t)],
+// sums of non-negative terms, so two nearly equal distributions (the stable layers, where the
+// divergence can be 1e-18) get their divergence to double precision instead of to the rounding
+// error of terms of order 1. Sums in double in index order.
+void kevo_divergence_pair(const kevo_lens_row *a, const kevo_lens_row *b, int n, double *paper,
+                          double *jsd);
 
 // How the heatmap's matrix is scaled before it is drawn:
 //   column — the authors' sklearn MaxAbsScaler: each column divided by its largest |value| over

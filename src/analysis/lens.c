@@ -52,22 +52,27 @@ void kevo_lens_result_free(kevo_lens_result *r)
     free(r);
 }
 
-// Per row: the first maximal logit, the log-sum-exp in double (max subtracted, as
-// torch.logsumexp), the probabilities (prob, double) and those of the top and generated token.
-static void row_stats(const float *z, int n, int generated, double *prob, double *lse, int *top,
-                      double *top_p, double *generated_p)
+// Per row: the first maximal logit, logsum = log sum exp(z - max) as log1p of the other entries'
+// sum (exact for peaked rows, see divergence.h), the log-sum-exp max + logsum in double, the
+// probabilities (prob, double) and those of the top and the generated token.
+static void row_stats(const float *z, int n, int generated, double *prob, double *max_out,
+                      double *logsum, double *lse, int *top, double *top_p, double *generated_p)
 {
     int best = 0;
     for (int v = 1; v < n; v++)
         if (z[v] > z[best])
             best = v;
-    double max = z[best], sum = 0;
+    double max = z[best], tail = 0;
     for (int v = 0; v < n; v++)
-        sum += prob[v] = exp(z[v] - max);
-    double inv = 1.0 / sum;
+        if (v != best)
+            tail += prob[v] = exp(z[v] - max);
+    prob[best] = 1;
+    *logsum = log1p(tail);
+    double inv = 1.0 / (1.0 + tail);
     for (int v = 0; v < n; v++)
         prob[v] *= inv;
-    *lse = max + log(sum);
+    *max_out = max;
+    *lse = max + *logsum;
     *top = best;
     *top_p = prob[best];
     *generated_p = prob[generated];
@@ -149,24 +154,31 @@ static const float *chunk_states(const kevo_lens_head *head, kevo_lens_mode mode
 }
 
 // Everything read from the logits of steps [t0, t0 + nt) while they are in memory.
-// prob: (nt * S, V) doubles of scratch, filled with the rows' probabilities.
-static void chunk_analyses(kevo_lens_result *r, const float *logits, double *prob, int t0, int nt,
-                           const int *generated_ids, kevo_window window)
+// Scratch for one chunk's rows: probabilities (rows, V), maxima and logsums (rows).
+typedef struct chunk_scratch {
+    double *prob, *max, *logsum;
+} chunk_scratch;
+
+static void chunk_analyses(kevo_lens_result *r, const float *logits, const chunk_scratch *cs,
+                           int t0, int nt, const int *generated_ids, kevo_window window)
 {
     int S = r->n_states, L = S - 1, V = r->vocab;
+    double *prob = cs->prob;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < nt * S; i++) {
         size_t k = (size_t)t0 * S + i;
         row_stats(logits + (size_t)i * V, V, generated_ids[t0 + i / S], prob + (size_t)i * V,
-                  &r->lse[k], &r->top_id[k], &r->top_p[k], &r->generated_p[k]);
+                  &cs->max[i], &cs->logsum[i], &r->lse[k], &r->top_id[k], &r->top_p[k],
+                  &r->generated_p[k]);
     }
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < nt * L; i++) {
         int s = i / L, l = i % L;
-        size_t a = (size_t)s * S + l, k = (size_t)t0 * S + a;
-        kevo_divergence_pair(logits + a * V, r->lse[k], prob + a * V, logits + (a + 1) * V,
-                             r->lse[k + 1], prob + (a + 1) * V, V,
-                             &r->div_paper[(size_t)(t0 + s) * L + l],
+        size_t a = (size_t)s * S + l;
+        kevo_lens_row ra = {logits + a * V, cs->max[a], cs->logsum[a], prob + a * V};
+        kevo_lens_row rb = {logits + (a + 1) * V, cs->max[a + 1], cs->logsum[a + 1],
+                            prob + (a + 1) * V};
+        kevo_divergence_pair(&ra, &rb, V, &r->div_paper[(size_t)(t0 + s) * L + l],
                              &r->div_jsd[(size_t)(t0 + s) * L + l]);
     }
     for (int s = 0; s < nt; s++) {
@@ -203,14 +215,17 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
 
     kevo_lens_result *r = result_alloc(T, S, V, p->window.hi - p->window.lo + 1);
     float *logits = malloc((size_t)chunk * S * V * sizeof *logits);
-    double *prob = malloc((size_t)chunk * S * V * sizeof *prob);
+    chunk_scratch cs = {malloc((size_t)chunk * S * V * sizeof *cs.prob),
+                        malloc((size_t)chunk * S * sizeof *cs.max),
+                        malloc((size_t)chunk * S * sizeof *cs.logsum)};
     float *normed = p->mode == KEVO_LENS_NORM ? malloc((size_t)chunk * S * D * sizeof *normed)
                                               : NULL;
     // F32 products, as the reference; the scratch is 64-byte aligned for the GEMM's panels.
     size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, omp_get_max_threads()) + 63) & ~63ul;
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
                            .compute = KEVO_COMPUTE_F32};
-    if (!r || !logits || !prob || (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
+    if (!r || !logits || !cs.prob || !cs.max || !cs.logsum ||
+        (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens (%d steps x %d states, "
                        "vocabulary %d, chunks of %d steps)", T, S, V, chunk);
         goto done;
@@ -222,7 +237,7 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
         double t1 = now();
         kevo_linear(logits, V, x, D, nt * S, head->lm_head, NULL, &ctx);
         double t2 = now();
-        chunk_analyses(r, logits, prob, t0, nt, generated_ids, p->window);
+        chunk_analyses(r, logits, &cs, t0, nt, generated_ids, p->window);
         r->seconds_products += t2 - t1;
         r->seconds_reductions += now() - t2;
         r->n_chunks++;
@@ -234,7 +249,9 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
 done:
     kevo_lens_result_free(r);
     free(logits);
-    free(prob);
+    free(cs.prob);
+    free(cs.max);
+    free(cs.logsum);
     free(normed);
     free(ctx.scratch);
     return st;
