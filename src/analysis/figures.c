@@ -45,10 +45,16 @@ int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], ch
     kevo_stage_range r[3];
     int n = kevo_stages_ranges(s, r), k = 0;
     for (int i = 0; i < n; i++) {
-        // On the transition axis a stage [a, b] covers transitions a-1 .. b-1 (the change into
-        // its first state is still the previous stage's): rapid evolution starts at 0.
-        int from = transitions ? (i == 0 ? 0 : r[i].from - 1) : r[i].from;
-        int to = transitions ? r[i].to - 1 : r[i].to;
+        // On the transition axis (transition i: state i to i+1): rapid evolution keeps the change
+        // into the critical layer, stabilisation the changes among its own states, and the
+        // mutation stage the jump into the mutation layer.
+        int from = r[i].from, to = r[i].to;
+        if (transitions) {
+            int mutation = !strcmp(r[i].name, "mutation");
+            from -= mutation;
+            to -= strcmp(r[i].name, "rapid evolution") != 0;
+            to = to > s->n_layers - 1 ? s->n_layers - 1 : to;
+        }
         if (from > to)
             continue;
         out[k] = (kevo_band){from, to, kevo_stage_label(&r[i], labels[k], 96),
@@ -261,6 +267,10 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
         ADD("Note: %s.\n", s->note);
     kevo_stage_range r[3];
     int k = kevo_stages_ranges(s, r);
+    ADD("Median log10 divergence per transition (what the rule reads):");
+    for (int i = 0; i < s->n_layers; i++)
+        ADD(" %.1f", s->profile[i]);
+    ADD("\n");
     char label[96];
     ADD("Stages:");
     for (int i = 0; i < k; i++)

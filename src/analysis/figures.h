@@ -21,8 +21,9 @@ uint32_t kevo_stage_rgb(const kevo_stage_range *r);
 const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size);
 
 // Bands for the stages over hidden states (x = 0..L, the area charts) or over transitions
-// (x = 0..L-1, transition i between states i and i+1, the heatmap: the transition into a stage's
-// first state belongs to the stage before it). labels: 3 buffers of 96 bytes. Returns the count.
+// (x = 0..L-1, transition i between states i and i+1, the heatmap: the change into the critical
+// layer is still rapid evolution, the jump into the mutation layer is the mutation). labels: 3
+// buffers of 96 bytes. Returns the count.
 int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], char labels[3][96]);
 
 // A token's piece for a row label when the model has no tokenizer to display it: SentencePiece's

@@ -68,13 +68,15 @@ static double mean_range(const double *v, int from, int to)
     return sum / (to - from + 1);
 }
 
-// The split i in [2, L-1] (stabilisation starting at state i; rapid evolution keeps states
-// 1..i-1) with the largest fall of the profile from the w transitions before i to the w from i.
+// The split i (stabilisation starting at state i; rapid evolution keeps states 0..i-1) with the
+// largest fall of the profile from the w transitions before i to the w from i. Splits run from 1
+// to L-2, so that stabilisation holds at least two transitions and the last one (which under
+// the raw lens mixes in the final norm) never stands alone; a 2-layer model can only split at 1.
 static void find_critical(kevo_stages *s, const kevo_stage_params *p)
 {
-    int L = s->n_layers, w = s->window;
+    int L = s->n_layers, w = s->window, last = L == 2 ? 1 : L - 2;
     s->best_split = -1;
-    for (int i = 2; i <= L - 1; i++) {
+    for (int i = 1; i <= last; i++) {
         int b0 = i - w < 0 ? 0 : i - w, a1 = i + w - 1 > L - 1 ? L - 1 : i + w - 1;
         double drop = mean_range(s->profile, b0, i - 1) - mean_range(s->profile, i, a1);
         if (s->best_split < 0 || drop > s->critical_drop) {
@@ -83,7 +85,7 @@ static void find_critical(kevo_stages *s, const kevo_stage_params *p)
         }
     }
     if (s->best_split < 0) {
-        snprintf(s->note, sizeof s->note, "no clear critical layer: a model needs at least 3 "
+        snprintf(s->note, sizeof s->note, "no clear critical layer: a model needs at least 2 "
                  "layers for rapid evolution and stabilisation to be told apart (this one has "
                  "%d)", L);
     } else if (s->critical_drop >= p->min_drop) {
@@ -127,9 +129,9 @@ static void token_layers(kevo_token_stage *ts, const kevo_stage_input *in, int t
 
 static kevo_status check_overrides(const kevo_stage_params *p, int L, kevo_error *err)
 {
-    if (p->critical > 0 && (p->critical < 2 || p->critical > L))
-        return kevo_fail(err, KEVO_ERR_ARG, "--critical %d: needs 2 <= C <= %d (rapid evolution "
-                         "keeps at least layer 1)", p->critical, L);
+    if (p->critical > 0 && p->critical > L)
+        return kevo_fail(err, KEVO_ERR_ARG, "--critical %d: needs 1 <= C <= %d (this model has "
+                         "%d layers)", p->critical, L, L);
     if (p->mutation > 0 && p->critical > 0 && (p->mutation <= p->critical || p->mutation > L))
         return kevo_fail(err, KEVO_ERR_ARG, "--mutation %d: needs --critical %d < M <= %d",
                          p->mutation, p->critical, L);
@@ -167,7 +169,8 @@ kevo_status kevo_stages_detect(const kevo_stage_input *runs, int n_runs,
     s->n_layers = L;
     s->n_tokens = N;
     s->n_runs = n_runs;
-    s->window = p->window > 0 ? p->window : (3 * L + 16) / 32 > 0 ? (3 * L + 16) / 32 : 1;
+    // round(3L/32): the spec's 3 for 32 layers; at least 2, so one transition makes no stage
+    s->window = p->window > 0 ? p->window : (3 * L + 16) / 32 > 2 ? (3 * L + 16) / 32 : 2;
     s->critical = s->mutation = -1;
     typical_profile(s, runs, n_runs, scratch);
     find_critical(s, p);
@@ -242,11 +245,11 @@ int kevo_stages_ranges(const kevo_stages *s, kevo_stage_range out[3])
 {
     int L = s->n_layers;
     if (s->critical < 0) {
-        out[0] = (kevo_stage_range){"undivided", 1, L};
+        out[0] = (kevo_stage_range){"undivided", 0, L};
         return 1;
     }
     int end = s->mutation > 0 ? s->mutation - 1 : L;
-    out[0] = (kevo_stage_range){"rapid evolution", 1, s->critical - 1};
+    out[0] = (kevo_stage_range){"rapid evolution", 0, s->critical - 1};
     out[1] = (kevo_stage_range){"stabilisation", s->critical, end};
     if (s->mutation < 0)
         return 2;

@@ -5,16 +5,17 @@
 // The rule, why it is built this way and how it behaves on models without stages:
 // docs/stages.md. In short, with J the divergence between consecutive states (either kind) and
 // hidden-state indices l = 0..L:
-//   critical layer C (run): the transition where the typical divergence (median over tokens of
-//       log10 J) falls most between the w transitions before and the w after it, w = round(3L/32)
-//       (3 for 32 layers); reported only when it falls by at least `min_drop` decades;
+//   critical layer C (run): the split 1 <= C <= L-2 where the typical divergence (median over
+//       tokens of log10 J) falls most between the w transitions before and the w from it,
+//       w = max(2, round(3L/32)) (3 for 32 layers); reported only when it falls by at least
+//       `min_drop` decades;
 //   token critical layer c_t: the first state l >= 1 whose top token has probability >= theta;
 //   token mutation layer m_t = i + 1 for the transition i in [C+1, L-1] with the largest J, when
 //       J there is at least kappa times the token's median J over [C, L-1] and the top token
 //       changes across it;
 //   mutation layer M (run): the most frequent m_t (the shallowest of equally frequent ones),
 //       reported only when at least `min_mutated` of the tokens mutate.
-// Stages over states 1..L: rapid evolution [1, C-1], stabilisation [C, M-1], mutation [M, L].
+// Stages over states 0..L: rapid evolution [0, C-1], stabilisation [C, M-1], mutation [M, L].
 #ifndef KEVO_ANALYSIS_STAGES_H
 #define KEVO_ANALYSIS_STAGES_H
 
@@ -25,7 +26,7 @@ typedef struct kevo_stage_params {
     double min_drop;       // 1.0: decades the typical divergence must fall at C
     double kappa;          // 10: a mutation's divergence over the token's post-critical median
     double min_mutated;    // 0.1: share of tokens that must mutate for a run mutation layer
-    int window;            // 0: round(3L/32), at least 1
+    int window;            // 0: round(3L/32), at least 2
     int critical;          // > 0: take this critical layer instead of detecting it
     int mutation;          // > 0: take this mutation layer instead of detecting it
 } kevo_stage_params;
@@ -67,7 +68,7 @@ typedef struct kevo_stages {
 } kevo_stages;
 
 // runs: n_runs runs of models with the same L. Fails with KEVO_ERR_ARG on mismatched depths
-// or overrides outside 2 <= critical <= L, critical < mutation <= L (or a mutation override
+// or overrides outside 1 <= critical <= L, critical < mutation <= L (or a mutation override
 // without any critical layer).
 kevo_status kevo_stages_detect(const kevo_stage_input *runs, int n_runs,
                                const kevo_stage_params *p, kevo_stages **out, kevo_error *err);
@@ -79,11 +80,12 @@ typedef struct kevo_stage_range {
     int from, to;
 } kevo_stage_range;
 
-// The stages over states 1..L; without a mutation layer stabilisation runs to L, without a
-// critical layer there is one "undivided" range. Returns how many (1 to 3).
+// The stages over states 0..L (0 = the embeddings, where rapid evolution starts); without a
+// mutation layer stabilisation runs to L, without a critical layer there is one "undivided"
+// range. Returns how many (1 to 3).
 int kevo_stages_ranges(const kevo_stages *s, kevo_stage_range out[3]);
 
-// The stage (index into kevo_stages_ranges' output) that state l >= 1 belongs to.
+// The stage (index into kevo_stages_ranges' output) that state l belongs to.
 int kevo_stages_of_state(const kevo_stages *s, int l);
 
 #endif

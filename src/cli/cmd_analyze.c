@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, analyze_args *a)
                 return EXIT_USAGE;
             break;
         case OPT_CRITICAL:
-            if (!cli_parse_int("analyze", "--critical", optarg, 2, 1 << 20, &a->opt.stage.critical))
+            if (!cli_parse_int("analyze", "--critical", optarg, 1, 1 << 20, &a->opt.stage.critical))
                 return EXIT_USAGE;
             break;
         case OPT_MUTATION:
