@@ -2,16 +2,15 @@
 // folder per image, resumable, a failing image reported and skipped, a summary at the end.
 #include <getopt.h>
 #include <omp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
+#include "cli/generation.h"
 #include "io/runfolder.h"
 #include "model/llava.h"
 #include "model/model.h"
@@ -28,27 +27,8 @@ static const char usage[] =
     "  -m, --model DIR      a llava-hf model folder\n"
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        where the run folders go\n"
-    "  -n, --max-new N      new tokens at most (default 256)\n"
-    "  --template NAME      llava_v1 (default) or llava-hf\n"
-    "  --image-mode MODE    pad (default) or crop\n"
-    "  --threads N          threads (default: all cores)\n"
-    "  --compute P          f32 (default) or bf16\n"
+    CLI_GENERATION_HELP
     "  -q, --quiet          no progress bar\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct item {
     const char *image;
@@ -137,16 +117,13 @@ static void summarize(const item *items, int n, const char *out)
 int cmd_batch(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},      {"prompt", required_argument, 0, 'p'},
-        {"out", required_argument, 0, 'o'},        {"max-new", required_argument, 0, 'n'},
-        {"template", required_argument, 0, 'T'},   {"image-mode", required_argument, 0, 'M'},
-        {"threads", required_argument, 0, 't'},    {"compute", required_argument, 0, 'c'},
-        {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
+        {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
+        {"out", required_argument, 0, 'o'},   {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        CLI_GENERATION_OPTIONS,
         {0, 0, 0, 0},
     };
-    const char *model_dir = NULL, *out = NULL, *question = NULL;
-    kevo_template tpl = KEVO_TEMPLATE_LLAVA_V1;
-    kevo_image_mode mode = KEVO_IMAGE_MODE_PAD;
+    const char *model_dir = NULL, *out = NULL;
+    kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
     int quiet = 0, c;
     kevo_error err;
@@ -155,39 +132,22 @@ int cmd_batch(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "m:p:o:n:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_dir = optarg; break;
-        case 'p': question = optarg; break;
+        case 'p': q.question = optarg; break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
-        case 'n':
-            if (!cli_parse_int("batch", "--max-new", optarg, 1, 1 << 20, &params.max_new_tokens))
-                return EXIT_USAGE;
-            break;
-        case 't':
-            if (!cli_parse_int("batch", "--threads", optarg, 1, 1024, &params.n_threads))
-                return EXIT_USAGE;
-            break;
-        case 'T':
-            if (kevo_template_parse(optarg, &tpl, &err) != KEVO_OK)
-                return cli_usage_error("batch", "%s", err.msg);
-            break;
-        case 'M':
-            if (kevo_image_mode_parse(optarg, &mode, &err) != KEVO_OK)
-                return cli_usage_error("batch", "%s", err.msg);
-            break;
-        case 'c':
-            if (strcmp(optarg, "f32") && strcmp(optarg, "bf16"))
-                return cli_usage_error("batch", "--compute expects f32 or bf16, not '%s'",
-                                       optarg);
-            params.compute = strcmp(optarg, "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
-            break;
         case 'h':
             fputs(usage, stdout);
             return EXIT_OK;
-        default:
-            return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
+        default: {
+            int done = cli_generation_option("batch", c, optarg, &q, &params);
+            if (done < 0)
+                return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
+            if (done == 0)
+                return EXIT_USAGE;
+        }
         }
     }
-    if (!model_dir || !question || !out)
+    if (!model_dir || !q.question || !out)
         return cli_usage_error("batch", "needs -m MODEL_DIR, -p PROMPT and -o OUT_DIR");
     if (optind == argc)
         return cli_usage_error("batch", "needs at least one IMAGE");
@@ -199,10 +159,10 @@ int cmd_batch(int argc, char **argv)
     for (int i = 0; i < n; i++)
         items[i].image = argv[optind + i];
     name_runs(items, n, out);
-    params.interrupt = &interrupted;
-    signal(SIGINT, on_sigint);
+    const volatile sig_atomic_t *interrupted = cli_catch_interrupt();
+    params.interrupt = interrupted;
 
-    double t0 = now();
+    double t0 = cli_now();
     kevo_model *m = NULL;
     kevo_run *run = NULL;
     int code = EXIT_OK;
@@ -211,19 +171,19 @@ int cmd_batch(int argc, char **argv)
         code = cli_report(&err);
         goto done;
     }
-    double load_s = now() - t0;
+    double load_s = cli_now() - t0;
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
-    for (int i = 0; i < n && !interrupted; i++) {
+    for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
         if (bar)
             progress_bar(i, n, it->image);
-        if (already_done(it, question)) {
+        if (already_done(it, q.question)) {
             it->status = "skipped (already done)";
             continue;
         }
-        kevo_request q = {it->image, question, tpl, mode};
+        q.image_path = it->image;
         kevo_answer a = {0};
-        double t1 = now();
+        double t1 = cli_now();
         if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
             kevo_llava_save(m, run, &q, &a, it->dir, threads, load_s, &err) != KEVO_OK) {
             if (err.status == KEVO_ERR_INTERRUPTED)
@@ -239,7 +199,7 @@ int cmd_batch(int argc, char **argv)
             it->answer = strdup(a.text);
             it->tokens = kevo_run_n_generated(run);
         }
-        it->seconds = now() - t1;
+        it->seconds = cli_now() - t1;
         kevo_answer_clear(&a);
     }
     if (bar) {
@@ -250,7 +210,7 @@ int cmd_batch(int argc, char **argv)
         if (!items[i].status)
             items[i].status = "not run (interrupted)";
     summarize(items, n, out);
-    if (interrupted) {
+    if (*interrupted) {
         fprintf(stderr, "kevo: interrupted; run the same command again to resume\n");
         code = EXIT_RUNTIME;
     } else if (failed) {

@@ -1,16 +1,15 @@
 // cmd_run.c — `kevo run`: one image, one question; prints the answer and writes the run folder.
 #include <getopt.h>
 #include <omp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
+#include "cli/generation.h"
 #include "model/llava.h"
 #include "model/model.h"
 
@@ -21,32 +20,13 @@ static const char usage[] =
     "layer's hidden state for every generated token in a run folder (run.json +\n"
     "hidden.safetensors) for `kevo analyze`.\n"
     "\n"
-    "  -m, --model DIR         a llava-hf model folder\n"
-    "  -i, --image FILE        a JPEG or PNG image\n"
-    "  -p, --prompt TEXT       the question\n"
-    "  -n, --max-new N         new tokens at most (default 256, as the paper)\n"
-    "  -o, --out DIR           the run folder (default runs/<image name>); an existing run\n"
-    "                          folder is replaced, any other non-empty folder is refused\n"
-    "  --template NAME         llava_v1 (default: original LLaVA, system prompt) or llava-hf\n"
-    "  --image-mode MODE       pad (default: original LLaVA) or crop (llava-hf)\n"
-    "  --threads N             threads (default: all cores)\n"
-    "  --compute P             f32 (default) or bf16 (AVX512-BF16 products in the prefill)\n"
-    "  -q, --quiet             no progress line on stderr\n";
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+    "  -m, --model DIR      a llava-hf model folder\n"
+    "  -i, --image FILE     a JPEG or PNG image\n"
+    "  -p, --prompt TEXT    the question\n"
+    "  -o, --out DIR        the run folder (default runs/<image name>); an existing run\n"
+    "                       folder is replaced, any other non-empty folder is refused\n"
+    CLI_GENERATION_HELP
+    "  -q, --quiet          no progress line on stderr\n";
 
 // One live line on a terminal: the phase, its time, and the speed.
 static void show_progress(const kevo_progress *p, void *user)
@@ -86,11 +66,9 @@ int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},  {"image", required_argument, 0, 'i'},
-        {"prompt", required_argument, 0, 'p'}, {"max-new", required_argument, 0, 'n'},
-        {"out", required_argument, 0, 'o'},    {"template", required_argument, 0, 'T'},
-        {"image-mode", required_argument, 0, 'M'}, {"threads", required_argument, 0, 't'},
-        {"compute", required_argument, 0, 'c'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"prompt", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        CLI_GENERATION_OPTIONS,                {0, 0, 0, 0},
     };
     const char *model_dir = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
@@ -106,32 +84,16 @@ int cmd_run(int argc, char **argv)
         case 'p': q.question = optarg; break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
-        case 'n':
-            if (!cli_parse_int("run", "--max-new", optarg, 1, 1 << 20, &params.max_new_tokens))
-                return EXIT_USAGE;
-            break;
-        case 't':
-            if (!cli_parse_int("run", "--threads", optarg, 1, 1024, &params.n_threads))
-                return EXIT_USAGE;
-            break;
-        case 'T':
-            if (kevo_template_parse(optarg, &q.template_kind, &err) != KEVO_OK)
-                return cli_usage_error("run", "%s", err.msg);
-            break;
-        case 'M':
-            if (kevo_image_mode_parse(optarg, &q.image_mode, &err) != KEVO_OK)
-                return cli_usage_error("run", "%s", err.msg);
-            break;
-        case 'c':
-            if (strcmp(optarg, "f32") && strcmp(optarg, "bf16"))
-                return cli_usage_error("run", "--compute expects f32 or bf16, not '%s'", optarg);
-            params.compute = strcmp(optarg, "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
-            break;
         case 'h':
             fputs(usage, stdout);
             return EXIT_OK;
-        default:
-            return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+        default: {
+            int done = cli_generation_option("run", c, optarg, &q, &params);
+            if (done < 0)
+                return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+            if (done == 0)
+                return EXIT_USAGE;
+        }
         }
     }
     if (optind != argc)
@@ -145,10 +107,9 @@ int cmd_run(int argc, char **argv)
     }
     if (!quiet && isatty(STDERR_FILENO))
         params.progress = show_progress;
-    params.interrupt = &interrupted;
-    signal(SIGINT, on_sigint);
+    params.interrupt = cli_catch_interrupt();
 
-    double t0 = now();
+    double t0 = cli_now();
     kevo_model *m = NULL;
     kevo_run *run = NULL;
     kevo_answer a = {0};
@@ -158,7 +119,7 @@ int cmd_run(int argc, char **argv)
         code = cli_report(&err);
         goto done;
     }
-    double load_s = now() - t0;
+    double load_s = cli_now() - t0;
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
     if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
         kevo_llava_save(m, run, &q, &a, out, threads, load_s, &err) != KEVO_OK) {
