@@ -26,5 +26,6 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo,
 const char *cli_bytes(char *buf, unsigned long size, double bytes);
 
 int cmd_info(int argc, char **argv);
+int cmd_tsne(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"tsne", cmd_tsne, "--input X.npy|X.safetensors: t-SNE of a matrix's rows (sklearn's)"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
