@@ -84,12 +84,19 @@ static kevo_status check_input(const float *X, int n, int d, kevo_error *err)
             return kevo_fail(err, KEVO_ERR_ARG,
                              "t-SNE: X[%zu][%zu] is %s; the input must be finite", t / (size_t)d,
                              t % (size_t)d, isnan(X[t]) ? "NaN" : "infinite");
-    return KEVO_OK;
+    // All rows equal: no distance, no principal component, nothing to embed (sklearn divides
+    // by a zero standard deviation and returns NaN).
+    size_t row = (size_t)d;
+    for (size_t t = row; t < (size_t)n * (size_t)d; t++)
+        if (X[t] != X[t % row])
+            return KEVO_OK;
+    return kevo_fail(err, KEVO_ERR_ARG, "t-SNE: all %d rows of X are identical; there is nothing "
+                     "to embed", n);
 }
 
 // The state of one run: P in either form and the objective's workspaces.
 typedef struct run {
-    int n, dim, dof, exact;
+    int n, dim, dof, exact, simd;
     float angle;
     double *P;           // exact: (n, n) joint probabilities
     double *work;        // exact: n (n + 1)
@@ -112,6 +119,14 @@ static void scale_p(run *r, double factor, int divide)
             r->Pf[t] = (float)v[t];
 }
 
+// The AVX-512 kernels unless KEVO_ISA asks for another path (as the engine's kernels honour it:
+// tests run every path on one machine).
+static int simd_allowed(void)
+{
+    const char *isa = getenv("KEVO_ISA");
+    return !isa || !*isa || strcmp(isa, "avx512") == 0;
+}
+
 static kevo_status objective(run *r, const float *Y, int compute_error, double *error,
                              kevo_error *err)
 {
@@ -120,8 +135,8 @@ static kevo_status objective(run *r, const float *Y, int compute_error, double *
                                           r->work);
         return KEVO_OK;
     }
-    return kevo_tsne_bh_gradient(r->bh, &r->csr, r->Pf, Y, r->angle, r->dof, compute_error, 1,
-                                 r->grad, error, err);
+    return kevo_tsne_bh_gradient(r->bh, &r->csr, r->Pf, Y, r->angle, r->dof, compute_error,
+                                 r->simd, r->grad, error, err);
 }
 
 // _gradient_descent: iterations it .. n_iter - 1 of batch gradient descent with momentum and
@@ -255,7 +270,8 @@ done:
 static kevo_status fit(const float *X, int n, int d, const kevo_tsne_params *p, float *Y,
                        kevo_tsne_result *res, kevo_error *err)
 {
-    run r = {.n = n, .dim = p->n_components, .exact = p->exact, .angle = (float)p->angle};
+    run r = {.n = n, .dim = p->n_components, .exact = p->exact, .angle = (float)p->angle,
+             .simd = simd_allowed()};
     r.dof = r.dim - 1 > 1 ? r.dim - 1 : 1;
     const size_t m = (size_t)n * (size_t)r.dim;
     kevo_status st;

@@ -2,6 +2,7 @@
 // MaxAbs-scaled per column first unless --no-scale, with scikit-learn's TSNE defaults as the
 // authors call it. The embedding is written as CSV (with a header line), .npy or safetensors.
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,19 @@ static kevo_status matrix_from_tensor(const kevo_tensor *t, float **X, int *n, i
             (*X)[i] = (float)((const double *)t->data)[i];
     else
         kevo_convert_to_f32(*X, t->data, t->dtype, t->n_elems);
+    // Refused here rather than by kevo_tsne_run so that the message names the file (and so that
+    // a value too large for float32 is caught too).
+    for (uint64_t i = 0; i < t->n_elems; i++)
+        if (!isfinite((*X)[i])) {
+            kevo_fail(err, KEVO_ERR_FORMAT,
+                      "%s: tensor '%s' [%llu][%llu] is %s%s; t-SNE needs finite values", t->path,
+                      t->name, (unsigned long long)(i / (uint64_t)*d),
+                      (unsigned long long)(i % (uint64_t)*d), isnan((*X)[i]) ? "NaN" : "infinite",
+                      t->dtype == KEVO_DTYPE_F64 ? " (in float32)" : "");
+            free(*X);
+            *X = NULL;
+            return err->status;
+        }
     return KEVO_OK;
 }
 
