@@ -12,8 +12,9 @@ For each size: Gaussian blobs (sklearn.datasets.make_blobs, 10 centres, seed 0) 
 Printed per size: wall times and their ratio, the KL divergence each reports and their ratio,
 the KL of both embeddings recomputed here with one formula (the exact KL against sklearn's sparse
 P, so the two are judged identically), and the 10-nearest-neighbour preservation of each
-embedding. Both run with the same thread count (OMP_NUM_THREADS / --threads). The machine may be
-shared: compare the ratios, which are measured in the same run.
+embedding. Both run with the same thread count (OMP_NUM_THREADS / --threads) and the same
+OpenMP wait policy (OMP_WAIT_POLICY, passive unless set: on a machine shared with other work,
+threads spinning at barriers slow both programs down). Compare the ratios, measured in one run.
 """
 import argparse
 import os
@@ -22,12 +23,16 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-from sklearn.datasets import make_blobs
-from sklearn.manifold import TSNE
-from sklearn.manifold._t_sne import _joint_probabilities_nn
-from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import MaxAbsScaler
+# Before the OpenMP runtime loads with sklearn: it reads the policy once.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.manifold import TSNE  # noqa: E402
+from sklearn.manifold._t_sne import _joint_probabilities_nn  # noqa: E402
+from sklearn.neighbors import NearestNeighbors  # noqa: E402
+from sklearn.preprocessing import MaxAbsScaler  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 PERPLEXITY = 40
 
@@ -66,7 +71,8 @@ def main():
     dim, threads = a.dim, a.threads
     os.environ["OMP_NUM_THREADS"] = threads
     print(f"t-SNE: kevo vs scikit-learn {__import__('sklearn').__version__}, blobs of dimension "
-          f"{dim}, MaxAbs-scaled, perplexity {PERPLEXITY}, 2000 iterations, {threads} threads")
+          f"{dim}, MaxAbs-scaled, perplexity {PERPLEXITY}, 2000 iterations, {threads} threads, "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     print(f"{'points':>7} {'sklearn s':>10} {'kevo s':>8} {'speed-up':>9} "
           f"{'KL sklearn':>11} {'KL kevo':>9} {'KL ratio':>9} {'exact KL sk':>12} "
           f"{'exact KL kevo':>14} {'ratio':>6} {'10-NN sk':>9} {'10-NN kevo':>11}")
@@ -77,11 +83,12 @@ def main():
             path = os.path.join(tmp, f"x{n}.npy")
             np.save(path, X)
 
-            t0 = time.perf_counter()
             tsne = TSNE(n_components=2, perplexity=PERPLEXITY, learning_rate=200, n_iter=2000,
                         random_state=0)
-            Y_sk = tsne.fit_transform(X)
-            t_sk = time.perf_counter() - t0
+            with threadpool_limits(limits=int(threads)):   # OpenMP and BLAS alike
+                t0 = time.perf_counter()
+                Y_sk = tsne.fit_transform(X)
+                t_sk = time.perf_counter() - t0
 
             out = os.path.join(tmp, f"y{n}.npy")
             t0 = time.perf_counter()

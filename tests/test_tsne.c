@@ -328,7 +328,7 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
         float *grad[2] = {malloc(sizeof(float) * (size_t)n * 2), malloc(sizeof(float) * n * 2)};
         double kl[2], want = result(res, NULL, "kl_bh_y0");
         for (int simd = 0; simd < 2; simd++) {
-            if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, 1, 1, simd, grad[simd],
+            if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, 1, 1, simd, 1, grad[simd],
                                                 &kl[simd], &err), &err))
                 continue;
             // The tree's barycentres are exact means here and running float32 means in
@@ -386,10 +386,12 @@ KEVO_TEST(tsne_simd_matches_scalar)
         double kl0, kl1;
         for (int a = 0; a < 2; a++) {   // two opening angles: the default and a coarse one
             float angle = a ? 0.8f : 0.5f;
-            CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 0, g0, &kl0, &err), &err);
-            CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 1, g1, &kl1, &err), &err);
+            CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 0, 1, g0, &kl0, &err),
+                     &err);
+            CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 1, 2, g1, &kl1, &err),
+                     &err);
             CHECK(memcmp(g0, g1, sizeof *g0 * (size_t)n * 2) == 0 && kl0 == kl1,
-                  "angle %g: AVX-512 and scalar gradients differ", angle);
+                  "angle %g: AVX-512 on 2 threads and scalar on 1 differ", angle);
         }
         if (!__builtin_cpu_supports("avx512f"))
             printf("    (no AVX-512F here: both runs took the scalar path)\n");

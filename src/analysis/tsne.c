@@ -2,7 +2,6 @@
 // sklearn/manifold/_t_sne.py (TSNE._fit, TSNE._tsne, _gradient_descent) in scikit-learn 1.2.
 #include "analysis/tsne.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -19,6 +18,9 @@
 #define EXPLORATION_N_ITER 250   // TSNE._EXPLORATION_N_ITER
 #define N_ITER_CHECK 50          // TSNE._N_ITER_CHECK
 #define MIN_GAIN 0.01f
+// Below this size the Barnes-Hut gradient runs on one thread: its three barriers per iteration
+// would cost more than the second thread saves.
+#define PARALLEL_MIN_POINTS 2048
 
 kevo_tsne_params kevo_tsne_default_params(void)
 {
@@ -104,6 +106,7 @@ typedef struct run {
     float *Pf;           // Barnes-Hut: csr values as float32, times the current exaggeration
     kevo_tsne_bh *bh;
     float *grad, *update, *gains;   // (n, dim)
+    int threads;         // of the Barnes-Hut gradient
 } run;
 
 // P *= factor (or /= when dividing), in place and in double as sklearn does between the phases;
@@ -136,7 +139,7 @@ static kevo_status objective(run *r, const float *Y, int compute_error, double *
         return KEVO_OK;
     }
     return kevo_tsne_bh_gradient(r->bh, &r->csr, r->Pf, Y, r->angle, r->dof, compute_error,
-                                 r->simd, r->grad, error, err);
+                                 r->simd, r->threads, r->grad, error, err);
 }
 
 // _gradient_descent: iterations it .. n_iter - 1 of batch gradient descent with momentum and
@@ -272,6 +275,7 @@ static kevo_status fit(const float *X, int n, int d, const kevo_tsne_params *p, 
 {
     run r = {.n = n, .dim = p->n_components, .exact = p->exact, .angle = (float)p->angle,
              .simd = simd_allowed()};
+    r.threads = n >= PARALLEL_MIN_POINTS ? omp_get_max_threads() : 1;
     r.dof = r.dim - 1 > 1 ? r.dim - 1 : 1;
     const size_t m = (size_t)n * (size_t)r.dim;
     kevo_status st;
@@ -339,15 +343,12 @@ kevo_status kevo_tsne_run(const float *X, int n, int d, const kevo_tsne_params *
     // sklearn raises "perplexity must be less than n_samples"; lower it instead.
     res->perplexity_used = p->perplexity < n ? p->perplexity : fmax(1.0, (n - 1) / 3.0);
 
-    int omp_before = omp_get_max_threads(), blas_before = openblas_get_num_threads();
-    if (p->n_threads > 0) {
+    // Every product runs OpenBLAS single-threaded inside kevo's own OpenMP loops (tsne_blas.h),
+    // so the OpenMP thread count is the only one to set.
+    int before = omp_get_max_threads();
+    if (p->n_threads > 0)
         omp_set_num_threads(p->n_threads);
-        openblas_set_num_threads(p->n_threads);
-    }
     st = fit(X, n, d, p, Y, res, err);
-    if (p->n_threads > 0) {
-        omp_set_num_threads(omp_before);
-        openblas_set_num_threads(blas_before);
-    }
+    omp_set_num_threads(before);
     return st;
 }

@@ -14,13 +14,14 @@
 #define PERPLEXITY_TOLERANCE ((double)1e-5f)
 #define EPSILON_DBL ((double)1e-8f)
 #define N_STEPS 100
+#define PARALLEL_MIN (1u << 16)   // smaller loops run on one thread: a team costs more
 
 void kevo_tsne_conditional_p(const float *sqd, int n, int k, double perplexity, double *P)
 {
     int using_neighbors = k < n;
     // The Cython signature takes the perplexity as a C float.
     double desired_entropy = log((double)(float)perplexity);
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) if ((size_t)n * k > PARALLEL_MIN)
     for (int i = 0; i < n; i++) {
         const float *d = sqd + (size_t)i * (size_t)k;
         double *p = P + (size_t)i * (size_t)k;
@@ -141,7 +142,7 @@ kevo_status kevo_tsne_joint_sparse(const int32_t *idx, const double *cond, int n
     int64_t *len = malloc(sizeof *len * (size_t)n);
     if (!len)
         goto nomem;
-#pragma omp parallel for schedule(dynamic, 256)
+#pragma omp parallel for schedule(dynamic, 256) if (nk > PARALLEL_MIN)
     for (int i = 0; i < n; i++) {
         entry *r = e + start[i];
         int64_t m = start[i + 1] - start[i], w = 0;

@@ -15,8 +15,7 @@
 
 #include "base/error.h"
 
-// Below these sizes one thread is faster than two meeting at barriers.
-#define PARALLEL_MIN_POINTS 2048
+// Below this size one thread is faster than two meeting at barriers.
 #define PARALLEL_MIN_POINTS_EXACT 256
 
 double kevo_tsne_exact_gradient(const double *P, const float *Y, int n, int dim, int dof,
@@ -190,7 +189,8 @@ static double row_kl(const kevo_tsne_csr *P, const float *Pf, const float *Y, in
 
 kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, const float *Pf,
                                   const float *Y, float angle, int dof, int compute_error,
-                                  int simd, float *grad, double *kl, kevo_error *err)
+                                  int simd, int n_threads, float *grad, double *kl,
+                                  kevo_error *err)
 {
     const int n = bh->n, dim = bh->dim;
     const int simd_pos = simd && dim == 2 && dof == 1 && __builtin_cpu_supports("avx512f");
@@ -205,8 +205,8 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
     kevo_status st = KEVO_OK;
     // One parallel region per gradient, with three barriers. Every output row or point has a
     // single owner and the sums over points run in index order, so the schedule cannot change a
-    // bit. Small problems stay on one thread: there the barriers would cost more than they save.
-#pragma omp parallel num_threads(n >= PARALLEL_MIN_POINTS ? omp_get_max_threads() : 1)
+    // bit.
+#pragma omp parallel num_threads(n_threads)
     {
         // The tree (serial) is built while the other threads compute the attraction, which does
         // not need it: work item 0 is the tree, items 1.. are chunks of rows.

@@ -27,10 +27,11 @@ void kevo_tsne_bh_free(kevo_tsne_bh *bh);   // accepts NULL
 // exaggeration, as sklearn's val_P), positions Y (n, dim) -> grad (n, dim). *kl receives the KL
 // divergence estimate sklearn reports (over the nonzeros of P, with the tree's normaliser) when
 // compute_error, else NaN. simd = 0 forces the scalar code paths (the AVX-512 ones, used for
-// dim 2 when the CPU has them, give the same bits). Threads: OpenMP's current setting.
+// dim 2 when the CPU has them, give the same bits). n_threads (>= 1) changes the speed only.
 kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, const float *Pf,
                                   const float *Y, float angle, int dof, int compute_error,
-                                  int simd, float *grad, double *kl, kevo_error *err);
+                                  int simd, int n_threads, float *grad, double *kl,
+                                  kevo_error *err);
 
 // ---- internals shared with tsne_gradient_avx512.c
 //

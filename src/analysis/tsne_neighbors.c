@@ -18,6 +18,7 @@
 #include "base/error.h"
 
 #define TILE 512
+#define PARALLEL_MIN (1u << 20)   // smaller loops run on one thread: a team costs more
 
 // The tiles (I, J >= I) of an n x n problem, numbered in a fixed order.
 typedef struct tiles {
@@ -40,7 +41,7 @@ static kevo_status tiles_init(tiles *t, const float *X, int n, int d, kevo_error
         free(t->G);
         return kevo_fail(err, KEVO_ERR_NOMEM, "t-SNE: out of memory for the distance tiles");
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * d > PARALLEL_MIN)
     for (int i = 0; i < n; i++) {
         const float *x = X + (size_t)i * (size_t)d;
         double s = 0;
@@ -103,7 +104,7 @@ kevo_status kevo_tsne_sqdist_full(const float *X, int n, int d, float *D, kevo_e
         return st;
     int blas = kevo_blas_serial_begin();
     // Each tile pair writes its own two blocks of D.
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_pairs(&t) > 1)
     for (int p = 0; p < n_pairs(&t); p++) {
         int i0, bi, j0, bj;
         pair_at(&t, p, &i0, &bi, &j0, &bj);
@@ -214,7 +215,7 @@ kevo_status kevo_tsne_knn(const float *X, int n, int d, int k, int32_t *idx, flo
     // Tile pairs run in parallel. A row's heap is fed by one tile at a time (its lock is held
     // for the tile's whole row or column); the k best candidates do not depend on the order the
     // tiles come in.
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_pairs(&t) > 1)
     for (int p = 0; p < n_pairs(&t); p++) {
         int i0, bi, j0, bj;
         pair_at(&t, p, &i0, &bi, &j0, &bj);
@@ -235,7 +236,7 @@ kevo_status kevo_tsne_knn(const float *X, int n, int d, int k, int32_t *idx, flo
             }
     }
     kevo_blas_serial_end(blas);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * k > PARALLEL_MIN)
     for (int i = 0; i < n; i++)
         heap_sort_row(sqd + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, k);
     for (int i = 0; i < n; i++)

@@ -18,6 +18,7 @@
 
 #define OVERSAMPLES 10
 #define BLOCK 256      // rows or columns of X per sgemm call (fixed: the bits depend on it)
+#define PARALLEL_MIN (1u << 20)   // smaller products run on one thread: a team costs more
 #define MAX_BLOCK 64   // k + OVERSAMPLES; t-SNE asks for k <= 3
 
 typedef struct rng {
@@ -53,7 +54,7 @@ typedef struct pca {
 static void mul_xc(pca *p, double *out)
 {
     const int n = p->n, d = p->d, b = p->b;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((size_t)n * d > PARALLEL_MIN)
     for (int i0 = 0; i0 < n; i0 += BLOCK)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n - i0 < BLOCK ? n - i0 : BLOCK, b,
                     d, 1.0f, p->X + (size_t)i0 * d, d, p->in, b, 0.0f, p->prod + (size_t)i0 * b,
@@ -74,7 +75,7 @@ static void mul_xc(pca *p, double *out)
 static void mul_xct(pca *p, double *out)
 {
     const int n = p->n, d = p->d, b = p->b;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((size_t)n * d > PARALLEL_MIN)
     for (int j0 = 0; j0 < d; j0 += BLOCK)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d - j0 < BLOCK ? d - j0 : BLOCK, b, n,
                     1.0f, p->X + j0, d, p->in, b, 0.0f, p->prod + (size_t)j0 * b, b);
