@@ -102,7 +102,7 @@ kevo_status kevo_tsne_sqdist_full(const float *X, int n, int d, float *D, kevo_e
     kevo_status st = tiles_init(&t, X, n, d, err);
     if (st != KEVO_OK)
         return st;
-    int blas = kevo_blas_serial_begin();
+    kevo_blas_single_thread();
     // Each tile pair writes its own two blocks of D.
 #pragma omp parallel for schedule(dynamic, 1) if (n_pairs(&t) > 1)
     for (int p = 0; p < n_pairs(&t); p++) {
@@ -116,7 +116,6 @@ kevo_status kevo_tsne_sqdist_full(const float *X, int n, int d, float *D, kevo_e
                 D[(size_t)(j0 + b) * (size_t)n + (size_t)(i0 + a)] = v;
             }
     }
-    kevo_blas_serial_end(blas);
     tiles_free(&t);
     return KEVO_OK;
 }
@@ -211,7 +210,7 @@ kevo_status kevo_tsne_knn(const float *X, int n, int d, int k, int32_t *idx, flo
     }
     for (int i = 0; i < n; i++)
         omp_init_lock(&locks[i]);
-    int blas = kevo_blas_serial_begin();
+    kevo_blas_single_thread();
     // Tile pairs run in parallel. A row's heap is fed by one tile at a time (its lock is held
     // for the tile's whole row or column); the k best candidates do not depend on the order the
     // tiles come in.
@@ -235,7 +234,6 @@ kevo_status kevo_tsne_knn(const float *X, int n, int d, int k, int32_t *idx, flo
                 omp_unset_lock(&locks[j0 + b]);
             }
     }
-    kevo_blas_serial_end(blas);
 #pragma omp parallel for schedule(static) if ((size_t)n * k > PARALLEL_MIN)
     for (int i = 0; i < n; i++)
         heap_sort_row(sqd + (size_t)i * (size_t)k, idx + (size_t)i * (size_t)k, k);

@@ -224,7 +224,7 @@ kevo_status kevo_tsne_pca_scores(const float *X, int n, int d, int k, uint64_t s
             p.mu[j] += X[i * (size_t)d + j];
     for (int j = 0; j < d; j++)
         p.mu[j] /= n;
-    int blas = kevo_blas_serial_begin();
+    kevo_blas_single_thread();
 
     // randomized_range_finder: M V then M^T U, n_iter times, then Q = orth(M V). With
     // M = Xc^T, M V is Xc^T V and M^T U is Xc U.
@@ -239,7 +239,6 @@ kevo_status kevo_tsne_pca_scores(const float *X, int n, int d, int k, uint64_t s
     apply(&p, transpose, V, cols, U);
     orthonormalise(&p, U, rows);          // Q
     apply(&p, !transpose, U, rows, V);    // B^T = M^T Q, (cols, b)
-    kevo_blas_serial_end(blas);
     // B B^T = Uhat S^2 Uhat^T.
     for (int a = 0; a < b; a++)
         for (int c = a; c < b; c++) {
