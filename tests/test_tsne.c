@@ -176,7 +176,7 @@ KEVO_TEST(tsne_knn_matches_sklearn)
     float *sqd = malloc(sizeof *sqd * (size_t)n * k);
     kevo_error err;
     if (CHECK_OK(kevo_tsne_knn(X, n, d, k, idx, sqd, &err), &err)) {
-        CHECK_CLOSE("squared distances", sqd, ref_sqd, (size_t)n * k, 1e-5, 1e-4);
+        CHECK_CLOSE("squared distances", sqd, ref_sqd, (size_t)n * k, 1e-6, 1e-5);
         int differ = 0;
         for (int i = 0; i < n; i++)
             for (int a = 0; a < k; a++)
@@ -200,7 +200,7 @@ KEVO_TEST(tsne_sqdist_matches_sklearn)
         // sklearn computes in float64 and casts; the float32 Gram leaves ~1e-6 of ||x||^2.
         for (int i = 0; i < n; i++)
             ref[(size_t)i * n + i] = 0.0f;
-        CHECK_CLOSE("squared distances", D, ref, (size_t)n * n, 1e-5, 1e-4);
+        CHECK_CLOSE("squared distances", D, ref, (size_t)n * n, 1e-6, 1e-5);
         int asym = 0;
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
@@ -298,7 +298,7 @@ KEVO_TEST(tsne_gradient_exact_matches_sklearn)
         double kl = kevo_tsne_exact_gradient(P, y0, n, 2, 1, 1, grad, work);
         double want = result(res, NULL, "kl_exact_y0");
         CHECK(fabs(kl - want) <= 1e-12 * want, "KL %.17g, sklearn %.17g", kl, want);
-        CHECK_CLOSE("exact gradient", grad, ref, (size_t)n * 2, 1e-9, 1e-5);
+        CHECK_CLOSE("exact gradient", grad, ref, (size_t)n * 2, 0, 1e-6);
         CHECK(isnan(kevo_tsne_exact_gradient(P, y0, n, 2, 1, 0, grad, work)),
               "KL computed when not asked");
         free(grad), free(work);
@@ -335,7 +335,7 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
             // sklearn; that moves the summarised forces by float32 rounding.
             CHECK(fabs(kl[simd] - want) <= 1e-5 * want, "KL %.9g, sklearn %.9g", kl[simd], want);
             CHECK_CLOSE(simd ? "BH gradient (AVX-512)" : "BH gradient (scalar)", grad[simd], ref,
-                        (size_t)n * 2, 1e-6, 1e-3);
+                        (size_t)n * 2, 1e-8, 1e-4);
         }
         CHECK(memcmp(grad[0], grad[1], sizeof(float) * (size_t)n * 2) == 0 && kl[0] == kl[1],
               "the AVX-512 gradient differs from the scalar one");
@@ -425,7 +425,7 @@ KEVO_TEST(tsne_pca_matches_exact_pca)
         float top = 0;
         for (int t = 0; t < 80; t++)
             top = fabsf(ref_w[t]) > top ? fabsf(ref_w[t]) : top;
-        CHECK_CLOSE("PCA scores, n < d", s, ref_w, 80, 1e-4 * top, 0);
+        CHECK_CLOSE("PCA scores, n < d", s, ref_w, 80, 1e-4 * top, 0);   // float32 products
     }
     // The initialisation: first column rescaled to standard deviation 1e-4.
     if (CHECK_OK(kevo_tsne_pca_init(X, n, d, 2, 0, s, &err), &err)) {
@@ -718,7 +718,7 @@ KEVO_TEST(tsne_cli_refusals)
         {2, "--perplexity", ""}, {2, "--iters", ""}, {2, "--method", ""}, {2, "--angle", ""},
         {2, "--input", ""}, {1, "cannot open", ""}, {1, "[7][5] is NaN", ""},
         {1, "2-D matrix", ""}, {2, "--tensor", ""}, {2, "no tensor named", ""},
-        {2, "unexpected argument", ""},
+        {2, "unexpected argument", ""}, {2, "must end in", ""},
     };
     snprintf(cases[0].args, 1024, "tsne --input '%s' --perplexity -3", npy);
     snprintf(cases[1].args, 1024, "tsne --input '%s' --iters 10", npy);
@@ -731,6 +731,7 @@ KEVO_TEST(tsne_cli_refusals)
     snprintf(cases[8].args, 1024, "tsne --input '%s'", tmp_path("two.safetensors"));
     snprintf(cases[9].args, 1024, "tsne --input '%s' --tensor c", tmp_path("two.safetensors"));
     snprintf(cases[10].args, 1024, "tsne RUN_DIR --input '%s'", npy);
+    snprintf(cases[11].args, 1024, "tsne --input '%s' -o '%s'", npy, tmp_path("e.txt"));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *errs = NULL;
         int rc = kevo_test_cli(NULL, &errs, "%s", cases[i].args);

@@ -294,6 +294,10 @@ int cmd_tsne(int argc, char **argv)
         case 'o':
             if (o.n_outputs == MAX_OUTPUTS)
                 return cli_usage_error("tsne", "at most %d outputs", MAX_OUTPUTS);
+            if (!ends_with(optarg, ".csv") && !ends_with(optarg, ".npy") &&
+                !ends_with(optarg, ".safetensors"))
+                return cli_usage_error("tsne", "-o %s: the name must end in .csv, .npy or "
+                                       ".safetensors", optarg);
             o.outputs[o.n_outputs++] = optarg;
             break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
