@@ -520,8 +520,8 @@ KEVO_TEST(tsne_small_input_lowers_perplexity)
     against_sklearn("small_x.npy", "small", "emb_small.npy", 0, 40, 32.0 / 3.0);
 }
 
-// Identical bits for 1 and 2 threads, through every parallel path (n above the sizes where the
-// gradients go parallel).
+// Identical bits for 1, 2 and 3 threads, through every parallel path (n above the sizes where
+// the gradients go parallel).
 KEVO_TEST(tsne_threads_identical)
 {
     struct { int n, d, exact; } cases[] = {{2600, 12, 0}, {300, 12, 1}};
@@ -529,21 +529,24 @@ KEVO_TEST(tsne_threads_identical)
         int n = cases[c].n, d = cases[c].d;
         float *X = clustered(n, d, 7, 5);
         kevo_maxabs_scale_columns(X, n, d);
-        float *Y[2] = {malloc(sizeof(float) * (size_t)n * 2), malloc(sizeof(float) * n * 2)};
-        kevo_tsne_result r[2];
+        float *Y[3];
+        kevo_tsne_result r[3];
         kevo_error err;
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < 3; t++) {   // 3 threads oversubscribe this 2-core machine: still equal
             kevo_tsne_params p = kevo_tsne_default_params();
             p.n_iter = 300;
             p.exact = cases[c].exact;
             p.n_threads = t + 1;
+            Y[t] = malloc(sizeof(float) * (size_t)n * 2);
             CHECK_OK(kevo_tsne_run(X, n, d, &p, Y[t], &r[t], &err), &err);
         }
-        CHECK(memcmp(Y[0], Y[1], sizeof(float) * (size_t)n * 2) == 0 &&
-              r[0].kl_divergence == r[1].kl_divergence,
-              "%s: 1 and 2 threads differ (KL %.17g vs %.17g)", cases[c].exact ? "exact" : "BH",
-              r[0].kl_divergence, r[1].kl_divergence);
-        free(X), free(Y[0]), free(Y[1]);
+        for (int t = 1; t < 3; t++)
+            CHECK(memcmp(Y[0], Y[t], sizeof(float) * (size_t)n * 2) == 0 &&
+                  r[0].kl_divergence == r[t].kl_divergence,
+                  "%s: 1 and %d threads differ (KL %.17g vs %.17g)",
+                  cases[c].exact ? "exact" : "BH", t + 1, r[0].kl_divergence,
+                  r[t].kl_divergence);
+        free(X), free(Y[0]), free(Y[1]), free(Y[2]);
     }
 }
 
@@ -673,7 +676,8 @@ KEVO_TEST(tsne_cli_writes_embeddings)
     free(Y), free(out), free(errs);
 }
 
-// The same matrix from .npy and from .safetensors, and OMP_NUM_THREADS=1 vs 2: the same bytes.
+// The same matrix from .npy and from .safetensors, OMP_NUM_THREADS=1 vs 2, and the scalar code
+// (KEVO_ISA=ref) vs AVX-512: the same bytes.
 KEVO_TEST(tsne_cli_inputs_and_threads_agree)
 {
     int n, d;
@@ -691,13 +695,20 @@ KEVO_TEST(tsne_cli_inputs_and_threads_agree)
     setenv("OMP_NUM_THREADS", "2", 1);
     int rc2 = kevo_test_cli(NULL, NULL, "tsne --input '%s' --iters 300 -o '%s'",
                             tmp_path("x.safetensors"), tmp_path("b.npy"));
+    setenv("KEVO_ISA", "ref", 1);
+    int rc3 = kevo_test_cli(NULL, NULL, "tsne --input '%s' --iters 300 -o '%s'", npy,
+                            tmp_path("c.npy"));
+    unsetenv("KEVO_ISA");
     unsetenv("OMP_NUM_THREADS");
-    CHECK(rc1 == 0 && rc2 == 0, "exit %d / %d", rc1, rc2);
-    size_t la, lb;
+    CHECK(rc1 == 0 && rc2 == 0 && rc3 == 0, "exit %d / %d / %d", rc1, rc2, rc3);
+    size_t la, lb, lc;
     char *a = kevo_test_slurp(tmp_path("a.npy"), &la), *b = kevo_test_slurp(tmp_path("b.npy"), &lb);
+    char *c = kevo_test_slurp(tmp_path("c.npy"), &lc);
     CHECK(a && b && la == lb && !memcmp(a, b, la), ".npy input with 1 thread and .safetensors "
           "input with 2 threads give different embeddings");
-    free(a), free(b), free(X);
+    CHECK(a && c && la == lc && !memcmp(a, c, la), "the scalar code (KEVO_ISA=ref) and the "
+          "AVX-512 code give different embeddings");
+    free(a), free(b), free(c), free(X);
 }
 
 KEVO_TEST(tsne_cli_refusals)
