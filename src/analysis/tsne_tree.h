@@ -13,7 +13,9 @@
 //   of the point (the point itself and its duplicates) is skipped.
 // Where this differs: the tree is built top-down from the points in index order instead of by
 // insertion, and internal barycentres are exact means (in double, rounded to float) instead of
-// running float32 means; a duplicate group that straddles a cell boundary is split.
+// running float32 means; a duplicate group that straddles a cell boundary is split; points that
+// float32 centres can no longer separate (sklearn would recurse until the stack overflows) stay
+// together in one leaf, as do points below KEVO_TSNE_MAX_DEPTH.
 #ifndef KEVO_ANALYSIS_TSNE_TREE_H
 #define KEVO_ANALYSIS_TSNE_TREE_H
 
