@@ -285,65 +285,93 @@ KEVO_TEST(tsne_joint_p_matches_sklearn)
         free(p_exact);
 }
 
+// y0 file, gradient files and KL keys of the 1-, 2- and 3-D cases.
+static void case_names(int dim, const char *what, char *y, char *grad, char *kl)
+{
+    const char *sfx = dim == 2 ? "" : dim == 1 ? "_1d" : "_3d";
+    sprintf(y, "y0%s.npy", sfx);
+    sprintf(grad, "grad_%s%s.npy", what, sfx);
+    sprintf(kl, "kl_%s_y0%s", what, sfx);
+}
+
 KEVO_TEST(tsne_gradient_exact_matches_sklearn)
 {
     cJSON *res = results();
     int n, r, c;
     double *P = load("p_exact.npy", KEVO_DTYPE_F64, &n, &c);
-    float *y0 = load("y0.npy", KEVO_DTYPE_F32, &r, &c);
-    float *ref = load("grad_exact.npy", KEVO_DTYPE_F32, &r, &c);
-    if (P && y0 && ref) {
-        float *grad = malloc(sizeof *grad * (size_t)n * 2);
-        double *work = malloc(sizeof *work * (size_t)n * (n + 1));
-        double kl = kevo_tsne_exact_gradient(P, y0, n, 2, 1, 1, grad, work);
-        double want = result(res, NULL, "kl_exact_y0");
-        CHECK(fabs(kl - want) <= 1e-12 * want, "KL %.17g, sklearn %.17g", kl, want);
-        CHECK_CLOSE("exact gradient", grad, ref, (size_t)n * 2, 0, 1e-6);
-        CHECK(isnan(kevo_tsne_exact_gradient(P, y0, n, 2, 1, 0, grad, work)),
-              "KL computed when not asked");
-        free(grad), free(work);
+    for (int dim = 1; P && dim <= 3; dim++) {
+        char yname[32], gname[32], klname[32];
+        case_names(dim, "exact", yname, gname, klname);
+        float *y0 = load(yname, KEVO_DTYPE_F32, &r, &c);
+        float *ref = load(gname, KEVO_DTYPE_F32, &r, &c);
+        if (y0 && ref) {
+            int dof = dim > 2 ? dim - 1 : 1;
+            float *grad = malloc(sizeof *grad * (size_t)n * dim);
+            double *work = malloc(sizeof *work * (size_t)n * (n + 1));
+            double kl = kevo_tsne_exact_gradient(P, y0, n, dim, dof, 1, grad, work);
+            double want = result(res, NULL, klname);
+            CHECK(fabs(kl - want) <= 1e-12 * want, "%d-D: KL %.17g, sklearn %.17g", dim, kl,
+                  want);
+            CHECK_CLOSE(gname, grad, ref, (size_t)n * dim, 0, 1e-6);
+            CHECK(isnan(kevo_tsne_exact_gradient(P, y0, n, dim, dof, 0, grad, work)),
+                  "KL computed when not asked");
+            free(grad), free(work);
+        }
+        free(y0), free(ref);
     }
     cJSON_Delete(res);
-    free(P), free(y0), free(ref);
+    free(P);
 }
 
-// The Barnes-Hut gradient of sklearn's P at y0, scalar and AVX-512.
+// The Barnes-Hut gradient of sklearn's P at y0 in 1, 2 and 3 dimensions; in 2-D both the scalar
+// and the AVX-512 code, which must agree bit for bit.
 KEVO_TEST(tsne_gradient_bh_matches_sklearn)
 {
     cJSON *res = results();
     int n, r, c, nnz;
-    int64_t *indptr = load("p_indptr.npy", KEVO_DTYPE_I64, &r, &c);
+    int64_t *indptr = load("p_indptr.npy", KEVO_DTYPE_I64, &n, &c);
     int32_t *indices = load("p_indices.npy", KEVO_DTYPE_I32, &nnz, &c);
     double *data = load("p_data.npy", KEVO_DTYPE_F64, &r, &c);
-    float *y0 = load("y0.npy", KEVO_DTYPE_F32, &n, &c);
-    float *ref = load("grad_bh.npy", KEVO_DTYPE_F32, &r, &c);
-    kevo_error err;
-    kevo_tsne_bh *bh = NULL;
-    if (indptr && indices && data && y0 && ref &&
-        CHECK_OK(kevo_tsne_bh_create(n, 2, &bh, &err), &err)) {
-        kevo_tsne_csr P = {n, indptr, indices, data};
-        float *Pf = malloc(sizeof *Pf * (size_t)nnz);
-        for (int t = 0; t < nnz; t++)
-            Pf[t] = (float)data[t];
-        float *grad[2] = {malloc(sizeof(float) * (size_t)n * 2), malloc(sizeof(float) * n * 2)};
-        double kl[2], want = result(res, NULL, "kl_bh_y0");
-        for (int simd = 0; simd < 2; simd++) {
-            if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, 1, 1, simd, 1, grad[simd],
-                                                &kl[simd], &err), &err))
-                continue;
-            // The tree's barycentres are exact means here and running float32 means in
-            // sklearn; that moves the summarised forces by float32 rounding.
-            CHECK(fabs(kl[simd] - want) <= 1e-5 * want, "KL %.9g, sklearn %.9g", kl[simd], want);
-            CHECK_CLOSE(simd ? "BH gradient (AVX-512)" : "BH gradient (scalar)", grad[simd], ref,
-                        (size_t)n * 2, 1e-8, 1e-4);
+    n -= 1;
+    for (int dim = 1; indptr && indices && data && dim <= 3; dim++) {
+        char yname[32], gname[32], klname[32];
+        case_names(dim, "bh", yname, gname, klname);
+        float *y0 = load(yname, KEVO_DTYPE_F32, &r, &c);
+        float *ref = load(gname, KEVO_DTYPE_F32, &r, &c);
+        kevo_error err;
+        kevo_tsne_bh *bh = NULL;
+        if (y0 && ref && CHECK_OK(kevo_tsne_bh_create(n, dim, &bh, &err), &err)) {
+            int dof = dim > 2 ? dim - 1 : 1;
+            kevo_tsne_csr P = {n, indptr, indices, data};
+            float *Pf = malloc(sizeof *Pf * (size_t)nnz);
+            for (int t = 0; t < nnz; t++)
+                Pf[t] = (float)data[t];
+            float *grad[2] = {malloc(sizeof(float) * (size_t)n * dim),
+                              malloc(sizeof(float) * (size_t)n * dim)};
+            double kl[2] = {0, 0}, want = result(res, NULL, klname);
+            for (int simd = 0; simd < 2; simd++) {
+                char label[64];
+                snprintf(label, sizeof label, "%d-D BH gradient (%s)", dim,
+                         simd ? "AVX-512 where it applies" : "scalar");
+                if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, dof, 1, simd, 1,
+                                                    grad[simd], &kl[simd], &err), &err))
+                    continue;
+                // The tree's barycentres are exact means here and running float32 means in
+                // sklearn; that moves the summarised forces by float32 rounding.
+                CHECK(fabs(kl[simd] - want) <= 1e-5 * want, "%s: KL %.9g, sklearn %.9g", label,
+                      kl[simd], want);
+                CHECK_CLOSE(label, grad[simd], ref, (size_t)n * dim, 1e-8, 1e-4);
+            }
+            CHECK(memcmp(grad[0], grad[1], sizeof(float) * (size_t)n * dim) == 0 &&
+                  kl[0] == kl[1], "%d-D: the AVX-512 gradient differs from the scalar one",
+                  dim);
+            free(Pf), free(grad[0]), free(grad[1]);
         }
-        CHECK(memcmp(grad[0], grad[1], sizeof(float) * (size_t)n * 2) == 0 && kl[0] == kl[1],
-              "the AVX-512 gradient differs from the scalar one");
-        free(Pf), free(grad[0]), free(grad[1]);
+        kevo_tsne_bh_free(bh);
+        free(y0), free(ref);
     }
-    kevo_tsne_bh_free(bh);
     cJSON_Delete(res);
-    free(indptr), free(indices), free(data), free(y0), free(ref);
+    free(indptr), free(indices), free(data);
 }
 
 // The grouped AVX-512 walk and the attraction kernel give the scalar bits, on awkward points:
@@ -669,11 +697,23 @@ KEVO_TEST(tsne_cli_writes_embeddings)
         free(csv);
     }
     free(out), free(errs);
-    // Without -o the CSV goes to stdout; --no-scale changes the input and so the result.
+    // Without -o the CSV goes to stdout and the summary to stderr.
     rc = kevo_test_cli(&out, &errs, "tsne --input '%s' --iters 250 --no-scale", in);
     CHECK(rc == 0 && !strncmp(out, "x,y\n", 4) && kevo_test_contains(errs, "KL divergence"),
           "stdout mode: exit %d, stdout %.40s, stderr %s", rc, out, errs);
-    free(Y), free(out), free(errs);
+    free(out), free(errs);
+    // Three output dimensions (an octree), exact and Barnes-Hut.
+    for (int exact = 0; exact < 2; exact++) {
+        rc = kevo_test_cli(&out, &errs, "tsne --input '%s' --iters 250 --components 3 "
+                           "--method %s", in, exact ? "exact" : "barnes-hut");
+        int rows = 0;
+        for (const char *q = out ? out : ""; *q; q++)
+            rows += *q == '\n';
+        CHECK(rc == 0 && !strncmp(out, "x,y,z\n", 6) && rows == n + 1,
+              "3-D %s: exit %d, %d lines, stderr %s", exact ? "exact" : "BH", rc, rows, errs);
+        free(out), free(errs);
+    }
+    free(Y);
 }
 
 // The same matrix from .npy and from .safetensors, OMP_NUM_THREADS=1 vs 2, and the scalar code

@@ -22,6 +22,9 @@ Writes DATA_DIR/oracle/tsne/ (read by tests/test_tsne.c and tests/test_npy.c):
   y0.npy                    a fixed float32 embedding (200, 2)
   grad_bh.npy, grad_exact.npy
                             _kl_divergence_bh (angle 0.5) and _kl_divergence at y0
+  y0_1d.npy, y0_3d.npy, grad_{bh,exact}_{1d,3d}.npy
+                            the same in 1 and 3 output dimensions (a binary tree and an octree;
+                            3-D has 2 degrees of freedom)
   pca_scores.npy, pca_wide_x.npy, pca_wide_scores.npy
                             exact PCA scores (numpy SVD of the centred data in float64, signs by
                             svd_flip) of blobs.npy and of a 40 x 100 matrix (n < d)
@@ -150,6 +153,16 @@ def main():
     kl_ex, g_ex = _t_sne._kl_divergence(y0.ravel().copy(), Pe, 1, n, 2)
     save(out, "grad_exact.npy", g_ex.reshape(n, 2).astype(np.float32))
     res["kl_bh_y0"], res["kl_exact_y0"] = float(kl_bh), float(kl_ex)
+    for dim in (1, 3):
+        y = (np.random.default_rng(dim).standard_normal((n, dim)) * 5).astype(np.float32)
+        dof = max(dim - 1, 1)
+        save(out, f"y0_{dim}d.npy", y)
+        kl_bh, g_bh = _t_sne._kl_divergence_bh(y.ravel().copy(), P, dof, n, dim, angle=0.5,
+                                               compute_error=True, num_threads=1)
+        kl_ex, g_ex = _t_sne._kl_divergence(y.ravel().copy(), Pe, dof, n, dim)
+        save(out, f"grad_bh_{dim}d.npy", g_bh.reshape(n, dim).astype(np.float32))
+        save(out, f"grad_exact_{dim}d.npy", g_ex.reshape(n, dim).astype(np.float32))
+        res[f"kl_bh_y0_{dim}d"], res[f"kl_exact_y0_{dim}d"] = float(kl_bh), float(kl_ex)
 
     # PCA initialisation references (exact), both orientations of randomized_svd.
     save(out, "pca_scores.npy", exact_pca(X))
