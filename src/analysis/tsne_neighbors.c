@@ -12,7 +12,6 @@
 
 #include <omp.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "analysis/tsne_blas.h"
 #include "base/error.h"
