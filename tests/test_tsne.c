@@ -763,7 +763,8 @@ KEVO_TEST(tsne_cli_refusals)
     int64_t shape[2] = {n, d}, flat[1] = {n};
     CHECK_OK(kevo_npy_write(tmp_path("nan.npy"), KEVO_DTYPE_F32, 2, shape, X, &err), &err);
     CHECK_OK(kevo_npy_write(tmp_path("flat.npy"), KEVO_DTYPE_F32, 1, flat, X, &err), &err);
-    kevo_tensor_out two[] = {{"a", KEVO_DTYPE_F32, 2, {n, d}, X}, {"b", KEVO_DTYPE_F32, 2, {n, d}, X}};
+    kevo_tensor_out two[] = {{"a", KEVO_DTYPE_F32, 2, {n, d}, X},
+                             {"b", KEVO_DTYPE_F32, 2, {n, d}, X}};
     CHECK_OK(kevo_safetensors_write(tmp_path("two.safetensors"), two, 2, NULL, 0, &err), &err);
     struct { int rc; const char *needle; char args[1024]; } cases[] = {
         {2, "--perplexity", ""}, {2, "--iters", ""}, {2, "--method", ""}, {2, "--angle", ""},
