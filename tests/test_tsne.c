@@ -342,30 +342,36 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
         kevo_tsne_bh *bh = NULL;
         if (y0 && ref && CHECK_OK(kevo_tsne_bh_create(n, dim, &bh, &err), &err)) {
             int dof = dim > 2 ? dim - 1 : 1;
-            kevo_tsne_csr P = {n, indptr, indices, data};
+            // Scalar, AVX-512 with int32 indices, AVX-512 with the 16-bit copy.
+            uint16_t *idx16 = malloc(sizeof *idx16 * (size_t)nnz);
+            for (int t = 0; t < nnz; t++)
+                idx16[t] = (uint16_t)indices[t];
+            kevo_tsne_csr P = {n, indptr, indices, data, NULL};
             float *Pf = malloc(sizeof *Pf * (size_t)nnz);
             for (int t = 0; t < nnz; t++)
                 Pf[t] = (float)data[t];
-            float *grad[2] = {malloc(sizeof(float) * (size_t)n * dim),
-                              malloc(sizeof(float) * (size_t)n * dim)};
-            double kl[2] = {0, 0}, want = result(res, NULL, klname);
-            for (int simd = 0; simd < 2; simd++) {
+            float *grad[3];
+            double kl[3] = {0, 0, 0}, want = result(res, NULL, klname);
+            for (int v = 0; v < 3; v++) {
                 char label[64];
                 snprintf(label, sizeof label, "%d-D BH gradient (%s)", dim,
-                         simd ? "AVX-512 where it applies" : "scalar");
-                if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, dof, 1, simd, 1,
-                                                    grad[simd], &kl[simd], &err), &err))
+                         v == 0 ? "scalar" : v == 1 ? "AVX-512, int32" : "AVX-512, uint16");
+                grad[v] = malloc(sizeof(float) * (size_t)n * dim);
+                P.indices16 = v == 2 ? idx16 : NULL;
+                if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, dof, 1, v > 0, 1,
+                                                    grad[v], &kl[v], &err), &err))
                     continue;
                 // The tree's barycentres are exact means here and running float32 means in
                 // sklearn; that moves the summarised forces by float32 rounding.
-                CHECK(fabs(kl[simd] - want) <= 1e-5 * want, "%s: KL %.9g, sklearn %.9g", label,
-                      kl[simd], want);
-                CHECK_CLOSE(label, grad[simd], ref, (size_t)n * dim, 1e-8, 1e-4);
+                CHECK(fabs(kl[v] - want) <= 1e-5 * want, "%s: KL %.9g, sklearn %.9g", label,
+                      kl[v], want);
+                CHECK_CLOSE(label, grad[v], ref, (size_t)n * dim, 1e-8, 1e-4);
             }
-            CHECK(memcmp(grad[0], grad[1], sizeof(float) * (size_t)n * dim) == 0 &&
-                  kl[0] == kl[1], "%d-D: the AVX-512 gradient differs from the scalar one",
-                  dim);
-            free(Pf), free(grad[0]), free(grad[1]);
+            for (int v = 1; v < 3; v++)
+                CHECK(memcmp(grad[0], grad[v], sizeof(float) * (size_t)n * dim) == 0 &&
+                      kl[0] == kl[v], "%d-D: AVX-512 variant %d differs from the scalar code",
+                      dim, v);
+            free(Pf), free(grad[0]), free(grad[1]), free(grad[2]), free(idx16);
         }
         kevo_tsne_bh_free(bh);
         free(y0), free(ref);

@@ -89,6 +89,7 @@ void kevo_tsne_csr_free(kevo_tsne_csr *P)
     free(P->indptr);
     free(P->indices);
     free(P->values);
+    free(P->indices16);
     memset(P, 0, sizeof *P);
 }
 
@@ -172,6 +173,12 @@ kevo_status kevo_tsne_joint_sparse(const int32_t *idx, const double *cond, int n
     sum = fmax(sum, DBL_EPSILON);
     for (int64_t t = 0; t < nnz; t++)
         out->values[t] /= sum;
+    if (n <= 65536) {
+        if (!(out->indices16 = malloc(sizeof *out->indices16 * (size_t)nnz)))
+            goto nomem;
+        for (int64_t t = 0; t < nnz; t++)
+            out->indices16[t] = (uint16_t)out->indices[t];
+    }
     free(start);
     free(e);
     return KEVO_OK;

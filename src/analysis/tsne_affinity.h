@@ -24,9 +24,11 @@ void kevo_tsne_joint_dense(double *P, int n);
 // with its columns in increasing order (scipy's canonical CSR, as sklearn builds it).
 typedef struct kevo_tsne_csr {
     int n;
-    int64_t *indptr;    // (n + 1)
-    int32_t *indices;   // (nnz)
-    double *values;     // (nnz)
+    int64_t *indptr;      // (n + 1)
+    int32_t *indices;     // (nnz)
+    double *values;       // (nnz)
+    uint16_t *indices16;  // (nnz) the same as uint16 when n <= 65536, else NULL: a quarter less
+                          // to stream at every gradient step (the AVX-512 attraction reads it)
 } kevo_tsne_csr;
 
 // idx, cond: (n, k) neighbour indices and their conditional probabilities. The arrays of *out

@@ -193,7 +193,8 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
                                   kevo_error *err)
 {
     const int n = bh->n, dim = bh->dim;
-    const int simd_pos = simd && dim == 2 && dof == 1 && __builtin_cpu_supports("avx512f");
+    const int simd_pos = simd && dim == 2 && dof == 1 && __builtin_cpu_supports("avx512f") &&
+                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
     const int simd_neg = simd && kevo_tsne_tree_simd(bh->tree, dof);
     const int n_chunks = (n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
     const float c = (float)(2.0 * (dof + 1.0) / dof);

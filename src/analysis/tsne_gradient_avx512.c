@@ -1,5 +1,5 @@
 // tsne_gradient_avx512.c — the Barnes-Hut attraction of t-SNE, 16 neighbours at a time (2-D,
-// AVX-512F). Lane l of a row takes its entries l, l + 16, l + 32, ... and the lanes are folded
+// AVX-512F, and BW + VL for the 16-bit indices). Lane l of a row takes its entries l, l + 16, l + 32, ... and the lanes are folded
 // pairwise at the end, exactly as positive_rows() in tsne_gradient.c adds them, with the same
 // float32 operations (no fused multiply-add): the two give identical bits.
 #include <immintrin.h>
@@ -27,7 +27,9 @@ void kevo_tsne_positive_avx512(const kevo_tsne_csr *P, const float *Pf, const fl
         for (; k < end; k += KEVO_TSNE_LANES) {
             __mmask16 m = end - k >= KEVO_TSNE_LANES ? 0xffff
                                                      : (__mmask16)((1u << (end - k)) - 1);
-            __m512i j = _mm512_maskz_loadu_epi32(m, P->indices + k);
+            __m512i j = P->indices16
+                            ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, P->indices16 + k))
+                            : _mm512_maskz_loadu_epi32(m, P->indices + k);
             __m512 dx = _mm512_sub_ps(xi, _mm512_mask_i32gather_ps(xi, m, j, yx, 4));
             __m512 dy = _mm512_sub_ps(yi, _mm512_mask_i32gather_ps(yi, m, j, yy, 4));
             __m512 d = _mm512_add_ps(_mm512_mul_ps(dx, dx), _mm512_mul_ps(dy, dy));
