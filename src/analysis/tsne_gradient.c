@@ -5,7 +5,9 @@
 // Precision follows sklearn: the exact method measures distances in double (scipy's pdist
 // converts the float32 embedding) and differences in float32; Barnes-Hut works in float32 except
 // for the normaliser sum_Q. Where sklearn sums in parallel with an unordered reduction (sum_Q,
-// the KL error) the sum here runs per point and then over points in index order, in double.
+// the KL error) the sum here runs per point and then over points in index order, in double. A
+// row's attraction is summed in 16 interleaved float32 partial sums (the SIMD layout, described
+// in tsne_gradient.h) instead of one running sum: rounding-level differences, always the same.
 #include "analysis/tsne_gradient.h"
 
 #include <float.h>
