@@ -30,5 +30,6 @@ int cmd_run(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
+int cmd_tsne(int argc, char **argv);
 
 #endif

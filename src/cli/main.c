@@ -14,6 +14,7 @@ static const struct {
     {"tokenize", cmd_tokenize, "MODEL_DIR TEXT: token ids and pieces, prompt ids, decoding"},
     {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"tsne", cmd_tsne, "--input X.npy|X.safetensors: t-SNE of a matrix's rows (sklearn's)"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
