@@ -17,11 +17,12 @@ BF16 when asked, for the fidelity of kevo's --compute bf16 path).
 import json
 import math
 import os
-import struct
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+import safetensors_np as st
 
 IMAGE_SLOT = -200   # original LLaVA's IMAGE_TOKEN_INDEX: where the image features go
 
@@ -31,25 +32,7 @@ IMAGE_SLOT = -200   # original LLaVA's IMAGE_TOKEN_INDEX: where the image featur
 
 def read_safetensors(path):
     """{name: float32 numpy array} of a safetensors file (F32, F16 and BF16 widened exactly)."""
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = h["data_offsets"]
-        buf = raw[8 + n + b:8 + n + e]
-        if h["dtype"] == "F32":
-            a = np.frombuffer(buf, "<f4")
-        elif h["dtype"] == "F16":
-            a = np.frombuffer(buf, "<f2").astype(np.float32)
-        elif h["dtype"] == "BF16":
-            a = (np.frombuffer(buf, "<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise ValueError(f"{path}: {name}: dtype {h['dtype']}")
-        out[name] = a.reshape(h["shape"]).copy()
-    return out
+    return {k: v.astype(np.float32) for k, v in st.read(path)[0].items()}
 
 
 def canonical(name):
@@ -292,22 +275,8 @@ class Llava:
 
 
 def write_safetensors(path, tensors, metadata=None):
-    """tensors: {name: numpy array (float32 or int64)}, written with an 8-byte padded header."""
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        dt = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}[a.dtype]
-        b = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-    os.replace(tmp, path)
+    """tensors: {name: numpy array (float32 or int64)}, written atomically."""
+    st.write(path, tensors, metadata=metadata)
 
 
 def write_run_folder(run_dir, model_dir, sp, image_path, image_size, question, template, prompt,

@@ -13,9 +13,10 @@ import argparse
 import json
 import os
 import shutil
-import struct
 
 import numpy as np
+
+import safetensors_np as st
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LLAMA_TOKENIZER = os.path.join(HERE, "..", "tests", "data", "llama2-tokenizer", "tokenizer.model")
@@ -54,15 +55,6 @@ def tensors(layers):
     return out
 
 
-def encode(a, dtype):
-    if dtype == "F32":
-        return a.astype("<f4").tobytes()
-    if dtype == "F16":
-        return a.astype("<f2").tobytes()
-    u = a.astype("<f4").view("<u4").astype(np.uint64)
-    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype("<u2").tobytes()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
@@ -73,23 +65,17 @@ def main():
     rng = np.random.default_rng(7)
     names = tensors(args.layers)
     size = {"F32": 4, "F16": 2, "BF16": 2}[args.dtype]
-    header, off = {}, 0
-    for name, shape in names:
-        n = int(np.prod(shape)) * size
-        header[name] = {"dtype": args.dtype, "shape": list(shape), "data_offsets": [off, off + n]}
-        off += n
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
     path = os.path.join(args.out_dir, "model.safetensors")
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h)
+    with open(path + ".tmp", "wb") as f:   # tensor by tensor: the file is gigabytes
+        f.write(st.header_bytes([(name, args.dtype, shape, int(np.prod(shape)) * size)
+                                 for name, shape in names]))
         for name, shape in names:
             if name.endswith(("layernorm.weight", "layer_norm1.weight", "layer_norm2.weight",
                               "layrnorm.weight", "norm.weight")):
                 a = np.ones(shape, np.float32)
             else:
                 a = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
-            f.write(encode(a, args.dtype))
+            f.write(st.to_bytes(a, args.dtype))
     os.replace(path + ".tmp", path)
     config = {
         "architectures": ["LlavaForConditionalGeneration"], "image_token_index": 32000,

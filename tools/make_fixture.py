@@ -23,11 +23,11 @@ import argparse
 import json
 import os
 import shutil
-import struct
 
 import numpy as np
 
 import make_tokenizer_json
+import safetensors_np as st
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOKENIZER_DIR = os.path.join(HERE, "..", "tests", "data", "tiny-tokenizer")
@@ -178,36 +178,6 @@ def new_name(name):
     return name
 
 
-def to_dtype(a, dtype):
-    """Bytes of a float32 array in F32, F16 or BF16 (round to nearest even, like torch)."""
-    if dtype == "F32":
-        return a.astype("<f4").tobytes()
-    if dtype == "F16":
-        return a.astype("<f2").tobytes()
-    u = a.astype("<f4").view("<u4").astype(np.uint64)
-    rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
-    return rounded.astype("<u2").tobytes()
-
-
-def write_safetensors(path, tensors, dtype):
-    """tensors: list of (name, float32 array). Header padded with spaces to 8 bytes."""
-    header, blobs, offset = {}, [], 0
-    for name, a in tensors:
-        b = to_dtype(a, dtype)
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    return offset
-
-
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=True)
@@ -246,7 +216,8 @@ def make(variant, out_dir):
 
     items = list(tensors.items())
     if spec["shards"] == 1:
-        write_safetensors(os.path.join(out_dir, "model.safetensors"), items, spec["dtype"])
+        st.write(os.path.join(out_dir, "model.safetensors"), dict(items), spec["dtype"],
+                 {"format": "pt"})
         return
     # Shard like save_pretrained: vision tower + projector in the first file, the LLM in the second.
     first = [(k, v) for k, v in items if "language_model" not in k]
@@ -255,7 +226,7 @@ def make(variant, out_dir):
     total = 0
     weight_map = {}
     for shard, part in zip(names, (first, second)):
-        total += write_safetensors(os.path.join(out_dir, shard), part, spec["dtype"])
+        total += st.write(os.path.join(out_dir, shard), dict(part), spec["dtype"], {"format": "pt"})
         weight_map.update({k: shard for k, _ in part})
     write_json(os.path.join(out_dir, "model.safetensors.index.json"),
                {"metadata": {"total_size": total}, "weight_map": weight_map})

@@ -39,6 +39,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
+import safetensors_np as st
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEST_IMAGES = os.path.join(ROOT, "tests", "data", "images")
 RAM_LIMIT_PIXELS = 1 << 20     # store the decoded "rgb" only for images up to this size
@@ -156,19 +158,7 @@ def full_config(name):
 # Writing safetensors with numpy alone
 
 def save_safetensors(path, tensors):
-    dtypes = {np.dtype(np.uint8): "U8", np.dtype(np.float32): "F32"}
-    header, offset, blobs = {}, 0, []
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        raw = arr.tobytes()
-        header[name] = {"dtype": dtypes[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    st.write(path, tensors)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,5 +31,6 @@ int cmd_batch(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_tsne(int argc, char **argv);
 
 #endif

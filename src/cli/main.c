@@ -15,6 +15,7 @@ static const struct {
     {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
     {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
+    {"tsne", cmd_tsne, "--input X.npy|X.safetensors: t-SNE of a matrix's rows (sklearn's)"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
