@@ -849,7 +849,8 @@ KEVO_TEST(analyze_cli_writes_figures_and_report)
     CHECK(rc == 0, "exit %d: %s", rc, errs);
     free(out);
     free(errs);
-    // 20 steps: 20 charts however many were asked for, a heatmap, a report holding all of them.
+    // 20 steps: 20 charts however many were asked for, a heatmap, the t-SNE map, a report holding
+    // all of them.
     for (int t = 0; t < 21; t++) {
         snprintf(path, sizeof path, "%s/analysis/area/step_%03d.png", run, t);
         CHECK(kevo_file_exists(path) == (t < 20), "%s: exists %d", path, kevo_file_exists(path));
@@ -864,7 +865,8 @@ KEVO_TEST(analyze_cli_writes_figures_and_report)
     int images = 0;
     for (const char *s = html; s && (s = strstr(s, "data:image/png;base64,")); s++)
         images++;
-    CHECK(images == 21, "report embeds %d PNG figures, expected 21", images);
+    CHECK(images == 22, "report embeds %d PNG figures, expected 22 (20 charts, heatmap, map)",
+          images);
     CHECK(kevo_test_contains(html, "Please describe this image in detail.") &&
           kevo_test_contains(html, "raw lens") && kevo_test_contains(html, "no clear stages") &&
           kevo_test_contains(html, "Stages"), "report lacks the question, options or stages");

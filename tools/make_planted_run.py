@@ -28,6 +28,7 @@ import sentencepiece as spm
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llava_torch as lt  # noqa: E402
 import make_fixture as mf  # noqa: E402
+import safetensors_np as st  # noqa: E402
 
 CAPTION = ("The image features a small child standing in a grassy field wearing a striped shirt "
            "and a tie.")
@@ -68,8 +69,8 @@ def write_run(run_dir, model_dir, head, sp, L, seed):
     ids = sp.encode(CAPTION)[:40]
     hidden = planted_states(unit, ids, L, np.random.default_rng(seed))
     os.makedirs(run_dir, exist_ok=True)
-    lt.write_safetensors(os.path.join(run_dir, "hidden.safetensors"), {"hidden": hidden},
-                         {"format": "kevo-run", "kevo_version": "planted"})
+    st.write(os.path.join(run_dir, "hidden.safetensors"), {"hidden": hidden},
+             metadata={"format": "kevo-run", "kevo_version": "planted"})
     run = {
         "format": "kevo-run", "kevo_version": "planted",
         "model": {"path": model_dir,
@@ -100,7 +101,7 @@ def main():
     model_dir = os.path.join(args.out_dir, f"model{L}")
     mf.DIMS["t_layers"] = L
     mf.make("tiny-gqa", model_dir)
-    head = lt.read_safetensors(os.path.join(model_dir, "model.safetensors"))["lm_head.weight"]
+    head = st.read(os.path.join(model_dir, "model.safetensors"))[0]["lm_head.weight"]
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
     for i in range(args.runs):
         name = f"run{L}" if args.runs == 1 else f"run{L}-{i}"

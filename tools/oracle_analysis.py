@@ -36,6 +36,7 @@ from sklearn.preprocessing import MaxAbsScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llava_torch as lt  # noqa: E402
+import safetensors_np as st  # noqa: E402
 
 FIXTURES = ["tiny-f32", "tiny-f16", "tiny-bf16", "tiny-gqa"]
 CASES = ["color", "describe"]
@@ -61,7 +62,8 @@ def safetensors_header(path):
 
 
 def read_tensor(path, name):
-    """One tensor of a safetensors file as float64 (F32/F16/BF16 widened exactly)."""
+    """One tensor of a safetensors file as float64 (F32/F16/BF16 widened exactly), mapped rather
+    than read whole (safetensors_np.read would read a 7B checkpoint's shards to get its head)."""
     header, base = safetensors_header(path)
     h = header[name]
     b, e = h["data_offsets"]
@@ -77,22 +79,6 @@ def read_tensor(path, name):
     else:
         raise ValueError(f"{path}: {name}: dtype {h['dtype']}")
     return np.asarray(a, np.float64).reshape(h["shape"])
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        dt = {np.dtype("float64"): "F64", np.dtype("int64"): "I64"}[a.dtype]
-        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-    os.replace(path + ".tmp", path)
 
 
 def model_head(model_dir):
@@ -320,8 +306,8 @@ def write_peaked_run(data_dir):
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
     out = os.path.join(data_dir, "oracle", "analysis", "tiny-f32", "peaked.run")
     os.makedirs(out, exist_ok=True)
-    lt.write_safetensors(os.path.join(out, "hidden.safetensors"), {"hidden": h},
-                         {"format": "kevo-run", "kevo_version": "python-reference"})
+    st.write(os.path.join(out, "hidden.safetensors"), {"hidden": h},
+             metadata={"format": "kevo-run", "kevo_version": "python-reference"})
     run["generated_ids"] = [int(i) for i in ids]
     run["generated_pieces"] = [sp.id_to_piece(int(i)) if i < sp.get_piece_size()
                                else f"<extra_{i}>" for i in ids]
@@ -352,7 +338,7 @@ def write_oracles(data_dir):
             pairs = {np.unravel_index(np.argmin(out[k]), out[k].shape)
                      for k in ("div_paper", "div_jsd")}
             verify_with_mpmath(logits, out, sorted(pairs))
-            write_safetensors(os.path.join(out_dir, f"{case}.{lens}.safetensors"), out)
+            st.write(os.path.join(out_dir, f"{case}.{lens}.safetensors"), out)
 
 
 def read_csv(path):

@@ -108,10 +108,11 @@ static kevo_status figure_path(char *path, size_t size, const char *dir, const c
                                                  name);
 }
 
-// One figure to draw: the analysis, and the step an area chart shows.
+// One figure to draw: the analysis, and the step (area charts) or the map (t-SNE) it shows.
 typedef struct figure_job {
     const kevo_analysis *a;
     int step;
+    const kevo_map *map;
 } figure_job;
 
 static kevo_status draw_heatmap(const figure_job *j, const char *path, const kevo_figure_opts *o,
@@ -199,6 +200,16 @@ static kevo_status draw_area(const figure_job *j, const char *path, const kevo_f
     free(buf);
     free(labels);
     return st;
+}
+
+static kevo_status draw_map(const figure_job *j, const char *path, const kevo_figure_opts *o,
+                            kevo_error *err)
+{
+    char title[512];
+    snprintf(title, sizeof title, "t-SNE of the hidden states, %d steps x layers 1-%d "
+             "(perplexity %g)", j->a->run->n_steps, j->a->run->n_states - 1,
+             j->map->tsne.perplexity_used);
+    return kevo_map_draw(j->map, j->a->stages, title, path, o, err);
 }
 
 // Draws one figure in the chosen format and, for PDF, a PNG copy; report_path gets the file the
@@ -291,12 +302,13 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
 #undef ADD
 }
 
-kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
+kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, const char *dir,
                                   const kevo_figure_opts *o, kevo_error *err)
 {
-    int n_items = 3 + a->chart_steps;
+    int n_items = 4 + a->chart_steps;
     kevo_report_item *items = calloc((size_t)n_items, sizeof *items);
-    char(*paths)[4400] = calloc((size_t)a->chart_steps + 1, sizeof *paths);
+    char(*paths)[4400] = calloc((size_t)a->chart_steps + 2, sizeof *paths);
+    char map_text[512] = "";
     char *run = malloc(TEXT_MAX), *stages = malloc(TEXT_MAX), area_dir[4400], name[64];
     kevo_status st = KEVO_OK;
     if (!items || !paths || !run || !stages) {
@@ -306,14 +318,25 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
     // Charts from an earlier analysis with more steps would otherwise linger.
     snprintf(area_dir, sizeof area_dir, "%s/area", dir);
     if ((st = kevo_remove_tree(area_dir, err)) || (st = kevo_mkdirs(area_dir, err)) ||
-        (st = draw_both(draw_heatmap, &(figure_job){a, 0}, dir, "heatmap", o, paths[0],
+        (st = draw_both(draw_heatmap, &(figure_job){a, 0, map}, dir, "heatmap", o, paths[0],
                         sizeof paths[0], err)))
         goto done;
     for (int t = 0; t < a->chart_steps; t++) {
         snprintf(name, sizeof name, "step_%03d", t);
-        if ((st = draw_both(draw_area, &(figure_job){a, t}, area_dir, name, o, paths[t + 1],
+        if ((st = draw_both(draw_area, &(figure_job){a, t, map}, area_dir, name, o, paths[t + 1],
                             sizeof paths[t + 1], err)))
             goto done;
+    }
+    if (map && map->xy) {
+        char csv[4400];
+        const kevo_runfolder *runs[1] = {a->run};
+        if ((st = draw_both(draw_map, &(figure_job){a, 0, map}, dir, "tsne", o,
+                            paths[a->chart_steps + 1], sizeof paths[0], err)) ||
+            (st = kevo_path_join(csv, sizeof csv, dir, "tsne.csv", err)) ||
+            (st = kevo_map_write_csv(map, runs, a->stages, csv, err)))
+            goto done;
+    } else if (map) {
+        snprintf(map_text, sizeof map_text, "%s.", map->note);
     }
     run_text(a, run, TEXT_MAX);
     stages_text(a, stages, TEXT_MAX);
@@ -333,6 +356,15 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
                      "layers, with its probability at every layer. A token rising out of the "
                      "vocabulary marks the critical layer; a late swap of the top token is a "
                      "mutation." : NULL};
+    if (map)
+        items[k++] = (kevo_report_item){
+            "Level 3: t-SNE of the hidden states", map_text[0] ? map_text : NULL,
+            map->xy ? paths[a->chart_steps + 1] : NULL,
+            "Every step's hidden states at layers 1..L (MaxAbs-scaled per feature, as the "
+            "authors), one point each, coloured by the stage of its layer. In the authors' 7B "
+            "map the first layers of all tokens form one central blob and each token's deeper "
+            "layers leave it as an arm. Distances between far-apart clusters mean little in "
+            "t-SNE; neighbourhoods do. Coordinates: tsne.csv."};
     char path[4400], title[512];
     snprintf(title, sizeof title, "kevo analysis: %s", a->run->question);
     if (!(st = kevo_path_join(path, sizeof path, dir, "report.html", err)))

@@ -1,8 +1,8 @@
 // figures.h — the figures of one analysis and the HTML report that gathers them.
 //
 // Written into the analysis folder: heatmap.<ext> (Level 2), area/step_NNN.<ext> (Level 1, one
-// per step of the first `steps`), and report.html (every figure with the run's question, answer,
-// stages and the options used). Stage bands, their colours and legend text come from the
+// per step of the first `steps`), tsne.<ext> and tsne.csv (Level 3), and report.html (every
+// figure with the run's question, answer, stages and the options used). Stage bands, their colours and legend text come from the
 // detected (or given) critical and mutation layers; nothing here knows a layer number.
 #ifndef KEVO_ANALYSIS_FIGURES_H
 #define KEVO_ANALYSIS_FIGURES_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "analysis/analysis.h"
+#include "analysis/maps.h"
 #include "analysis/stages.h"
 #include "kevo.h"
 #include "plot/plot.h"
@@ -31,9 +32,10 @@ int kevo_stage_bands(const kevo_stages *s, int transitions, kevo_band out[3], ch
 // Written into buf.
 const char *kevo_piece_label(const char *piece, char *buf, size_t size);
 
-// Draws the heatmap and the area charts into dir in format o->format (PNG copies are made for the
-// report when the format is PDF), then writes dir/report.html with every figure.
-kevo_status kevo_analysis_figures(const kevo_analysis *a, const char *dir,
+// Draws the heatmap, the area charts and (map not NULL and not skipped) the t-SNE map into dir in
+// format o->format (PNG copies are made for the report when the format is PDF), writes tsne.csv
+// for the map, then dir/report.html with every figure.
+kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, const char *dir,
                                   const kevo_figure_opts *o, kevo_error *err);
 
 #endif

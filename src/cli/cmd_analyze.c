@@ -7,6 +7,7 @@
 
 #include "analysis/analysis.h"
 #include "analysis/figures.h"
+#include "analysis/maps.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -39,18 +40,26 @@ static const char usage[] =
     "                         20:32 for a 32-layer model)\n"
     "  --format png|svg|pdf   figure format (default png; the report embeds PNG copies of PDFs)\n"
     "  --dpi N                PNG resolution in pixels per inch (default 150)\n"
+    "  --perplexity P         t-SNE perplexity (default 40, the authors'; lowered when the run\n"
+    "                         has too few points)\n"
+    "  --iters N              t-SNE iterations (default 2000)\n"
+    "  --seed S               t-SNE seed (default 0)\n"
+    "  --no-tsne              skip the t-SNE map (the slowest part for long runs)\n"
     "  --critical N           take N as the critical layer instead of detecting it\n"
     "  --mutation N           take N as the mutation layer instead of detecting it\n"
     "  --threads N            threads for the products (default: all cores)\n";
 
 enum { OPT_LENS = 256, OPT_DIVERGENCE, OPT_SCALE, OPT_ROWS, OPT_STEPS, OPT_WINDOW, OPT_CRITICAL,
-       OPT_MUTATION, OPT_THREADS, OPT_FORMAT, OPT_DPI };
+       OPT_MUTATION, OPT_THREADS, OPT_FORMAT, OPT_DPI, OPT_PERPLEXITY, OPT_ITERS, OPT_SEED,
+       OPT_NO_TSNE };
 
 typedef struct analyze_args {
     const char *run_dir, *model_dir, *out_dir;
     int threads;
     kevo_analysis_options opt;
     kevo_figure_opts fig;
+    kevo_tsne_params tsne;
+    int no_tsne;
 } analyze_args;
 
 // Parses argv into a; returns -1 to go on, else the exit code.
@@ -65,7 +74,10 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         {"critical", required_argument, 0, OPT_CRITICAL},
         {"mutation", required_argument, 0, OPT_MUTATION},
         {"threads", required_argument, 0, OPT_THREADS}, {"format", required_argument, 0, OPT_FORMAT},
-        {"dpi", required_argument, 0, OPT_DPI}, {"help", no_argument, 0, 'h'},
+        {"dpi", required_argument, 0, OPT_DPI},
+        {"perplexity", required_argument, 0, OPT_PERPLEXITY},
+        {"iters", required_argument, 0, OPT_ITERS}, {"seed", required_argument, 0, OPT_SEED},
+        {"no-tsne", no_argument, 0, OPT_NO_TSNE}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     kevo_error err;
@@ -81,6 +93,22 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         case OPT_SCALE: st = kevo_scale_parse(optarg, &a->opt.scale, &err); break;
         case OPT_WINDOW: a->opt.window = optarg; break;
         case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->fig.format, &err); break;
+        case OPT_PERPLEXITY:
+            if (!cli_parse_double("analyze", "--perplexity", optarg, 1, 1e4, &a->tsne.perplexity))
+                return EXIT_USAGE;
+            break;
+        case OPT_ITERS:
+            if (!cli_parse_int("analyze", "--iters", optarg, 250, 1 << 20, &a->tsne.n_iter))
+                return EXIT_USAGE;
+            break;
+        case OPT_SEED: {
+            int seed;
+            if (!cli_parse_int("analyze", "--seed", optarg, 0, 1 << 30, &seed))
+                return EXIT_USAGE;
+            a->tsne.seed = (uint64_t)seed;
+            break;
+        }
+        case OPT_NO_TSNE: a->no_tsne = 1; break;
         case OPT_DPI:
             if (!cli_parse_double("analyze", "--dpi", optarg, 10, 2400, &a->fig.dpi))
                 return EXIT_USAGE;
@@ -117,7 +145,7 @@ static int parse_args(int argc, char **argv, analyze_args *a)
     return -1;
 }
 
-static void print_summary(const kevo_analysis *a, const char *out_dir,
+static void print_summary(const kevo_analysis *a, const kevo_map *map, const char *out_dir,
                           const kevo_figure_opts *fig)
 {
     const kevo_stages *s = a->stages;
@@ -144,15 +172,24 @@ static void print_summary(const kevo_analysis *a, const char *out_dir,
     for (int i = 0; i < n; i++)
         printf("%s %s", i ? "," : "", kevo_stage_label(&rg[i], label, sizeof label));
     const char *ext = kevo_figure_format_ext(fig->format);
-    printf("\nwrote %s/: report.html, heatmap.%s, area/step_000..%03d.%s, lens.csv, "
+    char tsne[64] = "";
+    if (map && map->xy)
+        snprintf(tsne, sizeof tsne, "tsne.%s, tsne.csv, ", ext);
+    printf("\nwrote %s/: report.html, heatmap.%s, area/step_000..%03d.%s, %slens.csv, "
            "divergence.csv, heatmap.csv, candidates.csv, stages.json\n", out_dir, ext,
-           a->chart_steps - 1, ext);
+           a->chart_steps - 1, ext, tsne);
+    if (map && !map->xy)
+        printf("note: %s\n", map->note);
+    else if (map)
+        printf("t-SNE: %d points, perplexity %g, KL %.4f after %d iterations\n", map->n,
+               map->tsne.perplexity_used, map->tsne.kl_divergence, map->tsne.n_iter_run);
 }
 
 int cmd_analyze(int argc, char **argv)
 {
     analyze_args a = {.opt = kevo_analysis_default_options(),
-                      .fig = {.format = KEVO_FIGURE_PNG, .dpi = 150}};
+                      .fig = {.format = KEVO_FIGURE_PNG, .dpi = 150},
+                      .tsne = kevo_tsne_default_params()};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
@@ -162,6 +199,7 @@ int cmd_analyze(int argc, char **argv)
     kevo_runfolder *run = NULL;
     kevo_model *model = NULL;
     kevo_analysis *an = NULL;
+    kevo_map *map = NULL;
     char out_dir[4300];
     kevo_status st = kevo_runfolder_load(a.run_dir, &run, &err);
     if (st == KEVO_OK && !a.model_dir && !kevo_dir_exists(run->model_dir))
@@ -178,10 +216,16 @@ int cmd_analyze(int argc, char **argv)
                        : kevo_path_join(out_dir, sizeof out_dir, a.run_dir, "analysis", &err);
     if (st == KEVO_OK)
         st = kevo_analysis_write_tables(an, out_dir, &err);
+    if (st == KEVO_OK && !a.no_tsne) {
+        a.tsne.n_threads = a.threads;
+        const kevo_runfolder *runs[1] = {run};
+        st = kevo_map_compute(runs, 1, NULL, &a.tsne, &map, &err);
+    }
     if (st == KEVO_OK)
-        st = kevo_analysis_figures(an, out_dir, &a.fig, &err);
+        st = kevo_analysis_figures(an, map, out_dir, &a.fig, &err);
     if (st == KEVO_OK)
-        print_summary(an, out_dir, &a.fig);
+        print_summary(an, map, out_dir, &a.fig);
+    kevo_map_free(map);
     kevo_analysis_free(an);
     kevo_model_free(model);
     kevo_runfolder_free(run);
