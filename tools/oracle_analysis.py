@@ -228,7 +228,8 @@ def verify_with_mpmath(logits, out, pairs):
             kl1 += m * (lm - la)
             kl2 += m * (lm - lb)
             js += p * (la - lm) + q * (lb - lm)
-        for key, exact in (("div_paper", (kl1 + kl2) / (2 * V)), ("div_jsd", js / 2 / mpmath.log(2))):
+        exact_values = (("div_paper", (kl1 + kl2) / (2 * V)), ("div_jsd", js / 2 / mpmath.log(2)))
+        for key, exact in exact_values:
             got = out[key][t, i]
             if abs(got - exact) > 1e-12 * abs(exact) + 1e-300:
                 raise SystemExit(f"oracle_analysis: {key}[{t}, {i}] = {got!r} but 60 digits give "

@@ -2,8 +2,9 @@
 //
 // Written into the analysis folder: heatmap.<ext> (Level 2), area/step_NNN.<ext> (Level 1, one
 // per step of the first `steps`), tsne.<ext> and tsne.csv (Level 3), and report.html (every
-// figure with the run's question, answer, stages and the options used). Stage bands, their colours and legend text come from the
-// detected (or given) critical and mutation layers; nothing here knows a layer number.
+// figure with the run's question, answer, stages and the options used). Stage bands, their
+// colours and legend text come from the detected (or given) critical and mutation layers;
+// nothing here knows a layer number.
 #ifndef KEVO_ANALYSIS_FIGURES_H
 #define KEVO_ANALYSIS_FIGURES_H
 

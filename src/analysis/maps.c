@@ -74,15 +74,16 @@ kevo_status kevo_map_compute(const kevo_runfolder *const *runs, int n_runs, cons
         *out = m;
         return KEVO_OK;
     }
-    if (!(X = malloc((size_t)n * D * sizeof *X)) || !(m->xy = malloc((size_t)n * 2 * sizeof *m->xy))) {
+    if (!(X = malloc((size_t)n * D * sizeof *X)) ||
+        !(m->xy = malloc((size_t)n * 2 * sizeof *m->xy))) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for a map of %d points of width %d",
                        n, D);
         goto fail;
     }
     for (int i = 0; i < n; i++) {
         const kevo_runfolder *rf = runs[m->run[i]];
-        memcpy(X + (size_t)i * D, rf->hidden + ((size_t)m->step[i] * rf->n_states + m->layer[i]) * D,
-               (size_t)D * sizeof *X);
+        size_t state = (size_t)m->step[i] * rf->n_states + (size_t)m->layer[i];
+        memcpy(X + (size_t)i * D, rf->hidden + state * D, (size_t)D * sizeof *X);
     }
     kevo_maxabs_scale_columns(X, n, D);
     kevo_tsne_params q = *p;

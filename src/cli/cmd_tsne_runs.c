@@ -95,14 +95,18 @@ static int parse_args(int argc, char **argv, runs_args *a)
         case OPT_PERPLEXITY:
             ok = cli_parse_double("tsne", "--perplexity", optarg, 1, 1e4, &a->tsne.perplexity);
             break;
-        case OPT_ITERS: ok = cli_parse_int("tsne", "--iters", optarg, 250, 1 << 24, &a->tsne.n_iter); break;
+        case OPT_ITERS:
+            ok = cli_parse_int("tsne", "--iters", optarg, 250, 1 << 24, &a->tsne.n_iter);
+            break;
         case OPT_SEED:
             ok = cli_parse_int("tsne", "--seed", optarg, 0, 2147483647, &seed);
             a->tsne.seed = (uint64_t)seed;
             break;
         case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->fig.format, &err); break;
         case OPT_DPI: ok = cli_parse_double("tsne", "--dpi", optarg, 10, 2400, &a->fig.dpi); break;
-        case OPT_THREADS: ok = cli_parse_int("tsne", "--threads", optarg, 1, 1024, &a->threads); break;
+        case OPT_THREADS:
+            ok = cli_parse_int("tsne", "--threads", optarg, 1, 1024, &a->threads);
+            break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: return cli_usage_error("tsne", "unknown option");
         }
