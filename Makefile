@@ -97,7 +97,8 @@ $(DATA)/oracles.stamp: $(DATA)/fixtures.stamp $(ORACLE_INPUTS)
 test: deps-test
 	@$(MAKE) --no-print-directory all $(BUILD)/kevo-test
 	@$(MAKE) --no-print-directory oracles
-	KEVO_BIN=$(BUILD)/kevo KEVO_DATA=$(DATA) $(BUILD)/kevo-test
+	KEVO_BIN=$(BUILD)/kevo KEVO_DATA=$(DATA) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	    $(BUILD)/kevo-test
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan SAN=1

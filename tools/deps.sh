@@ -7,7 +7,8 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev libpng-dev
             libcairo2-dev fonts-dejavu-core)
-test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn)
+test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn
+           python3-scipy python3-mpmath)
 
 case "${1:-build}" in
     build) want=("${build_pkgs[@]}") ;;

@@ -30,6 +30,8 @@ int cmd_run(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 int cmd_tsne(int argc, char **argv);
+int cmd_tsne_runs(int argc, char **argv);   // cmd_tsne_runs.c: kevo tsne RUN_DIR...
 
 #endif

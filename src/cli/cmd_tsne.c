@@ -20,6 +20,7 @@
 
 static const char usage[] =
     "usage: kevo tsne --input X.npy|X.safetensors [options] [-o OUT]...\n"
+    "       (kevo tsne RUN_DIR... maps run folders: kevo tsne --help)\n"
     "\n"
     "t-SNE of the rows of a 2-D matrix (F32, F64, F16 or BF16), with scikit-learn 1.2's\n"
     "TSNE semantics: PCA initialisation, early exaggeration 12 for 250 iterations, momentum\n"
@@ -226,8 +227,19 @@ done:
     return rc;
 }
 
+// Without --input the arguments are run folders: cmd_tsne_runs.c.
+static int has_input(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--input") || !strncmp(argv[i], "--input=", 8))
+            return 1;
+    return 0;
+}
+
 int cmd_tsne(int argc, char **argv)
 {
+    if (!has_input(argc, argv))
+        return cmd_tsne_runs(argc, argv);
     enum { O_INPUT = 256, O_TENSOR, O_PERP, O_ITERS, O_LR, O_EE, O_METHOD, O_ANGLE, O_COMP,
            O_SEED, O_NOSCALE, O_THREADS };
     static const struct option opts[] = {
@@ -307,8 +319,8 @@ int cmd_tsne(int argc, char **argv)
             return EXIT_USAGE;
     }
     if (optind != argc)
-        return cli_usage_error("tsne", "unexpected argument '%s' (run folders are not "
-                               "supported yet; use --input)", argv[optind]);
+        return cli_usage_error("tsne", "unexpected argument '%s' (run folders go without "
+                               "--input: kevo tsne RUN_DIR...)", argv[optind]);
     if (!o.input)
         return cli_usage_error("tsne", "expects --input X.npy|X.safetensors");
     return tsne_input(&o);

@@ -13,6 +13,7 @@ static const struct {
     {"batch", cmd_batch, "-m MODEL -p PROMPT -o OUT IMAGE...: many images, one run folder each"},
     {"tokenize", cmd_tokenize, "MODEL_DIR TEXT: token ids and pieces, prompt ids, decoding"},
     {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
+    {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
     {"tsne", cmd_tsne, "--input X.npy|X.safetensors: t-SNE of a matrix's rows (sklearn's)"},
 };

@@ -1,0 +1,114 @@
+// answer.c — the step of the answer word (see answer.h).
+#include "analysis/answer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WORD_MAX 64
+#define SPACE_MARK "\xe2\x96\x81"   // U+2581, SentencePiece's word-start mark
+
+// Words that frame an answer without being it, in their compared form (no apostrophes).
+static const char *const function_words[] = {
+    "a", "an", "the", "this", "that", "these", "those", "there", "here", "it", "its", "they",
+    "them", "their", "he", "she", "his", "her", "we", "our", "you", "your", "i", "me", "my",
+    "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "has", "have",
+    "had", "can", "could", "will", "would", "may", "might", "should", "must", "of", "in", "on",
+    "at", "to", "for", "with", "by", "from", "as", "into", "onto", "about", "over", "under",
+    "near", "behind", "above", "below", "between", "and", "or", "but", "so", "nor", "also",
+    "too", "very", "quite", "rather", "mostly", "mainly", "primarily", "predominantly",
+    "likely", "probably", "possibly", "appears", "appear", "seems", "seem", "looks", "look",
+    "shows", "show", "shown", "depicts", "depicted", "features", "image", "picture", "photo",
+    "photograph", "not",
+};
+
+// Appends the compared form of s to w (length *n, capacity WORD_MAX): ASCII letters in lower
+// case, digits and non-ASCII bytes kept, the word-start mark and everything else dropped.
+static void append_compared(char *w, int *n, const char *s)
+{
+    for (; *s; s++) {
+        if (!strncmp(s, SPACE_MARK, 3)) {
+            s += 2;
+            continue;
+        }
+        unsigned char c = (unsigned char)*s;
+        int keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a'), keep = 1;
+        if (keep && *n < WORD_MAX - 1)
+            w[(*n)++] = (char)c;
+    }
+    w[*n] = '\0';
+}
+
+static int is_function_word(const char *w)
+{
+    for (size_t i = 0; i < sizeof function_words / sizeof function_words[0]; i++)
+        if (!strcmp(w, function_words[i]))
+            return 1;
+    return 0;
+}
+
+// Whether w is one of the question's words (split at anything but letters, digits, non-ASCII).
+static int in_question(const char *question, const char *w)
+{
+    const char *s = question;
+    while (*s) {
+        char q[WORD_MAX] = "";
+        int n = 0;
+        for (; *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            int part = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                       (c >= '0' && c <= '9') || c >= 0x80 || c == '\'';
+            if (!part)
+                break;
+            char one[2] = {(char)c, 0};
+            append_compared(q, &n, one);
+        }
+        if (n && !strcmp(q, w))
+            return 1;
+        if (*s)
+            s++;
+    }
+    return 0;
+}
+
+// Control and byte pieces ("</s>", "<unk>", "<0x0A>") are not part of any word.
+static int is_special(const char *piece)
+{
+    size_t n = strlen(piece);
+    return n >= 3 && piece[0] == '<' && piece[n - 1] == '>';
+}
+
+// Whether a word (compared form w, n bytes) can be the answer.
+static int answer_word(const char *question, const char *w, int n)
+{
+    return n > 0 && !is_function_word(w) && !in_question(question, w);
+}
+
+int kevo_answer_step(const char *question, const char *const *pieces, int n, char *word,
+                     int word_size)
+{
+    char w[WORD_MAX] = "";
+    int len = 0, start = -1;
+    for (int t = 0; t <= n; t++) {
+        int boundary = t == n || is_special(pieces[t]) || !strncmp(pieces[t], SPACE_MARK, 3);
+        if (boundary && start >= 0) {
+            if (answer_word(question, w, len)) {
+                if (word && word_size > 0) {
+                    strncpy(word, w, (size_t)word_size - 1);
+                    word[word_size - 1] = '\0';
+                }
+                return start;
+            }
+            start = -1;
+            len = 0;
+            w[0] = '\0';
+        }
+        if (t == n || is_special(pieces[t]))
+            continue;
+        if (start < 0)
+            start = t;
+        append_compared(w, &len, pieces[t]);
+    }
+    return -1;
+}

@@ -1,0 +1,77 @@
+// lens.h — the logit lens: the vocabulary distribution every recorded hidden state implies, and
+// what the analyses read from it, computed without ever holding T x (L+1) x V logits.
+//
+// For step t and hidden-state index l (0 = embeddings, L = after the final norm, see
+// docs/run-folder.md) the lens distribution is P_t^l = softmax(W_U h), W_U the LM head (V, D):
+//   raw  — h = hidden[t][l] as recorded, the authors' lens (their scripts apply lm_head to HF's
+//          hidden states: the raw residual stream for l < L, the normed state for l = L);
+//   norm — h = RMSNorm(hidden[t][l]) for l < L (the model's final norm and weight), l = L as is.
+//
+// Streaming: steps are taken in chunks whose (chunk x (L+1), V) F32 logits and double
+// probabilities fit a byte budget (512 MiB by default; one chunk for short runs). Each chunk costs
+// one batched product with the head (kevo_linear in F32: fixed blocks, F16/BF16 rows widened block
+// by block, every logit summed in the same order whatever the chunk or thread count), and
+// everything is read from the chunk while it is in memory: per row the log-sum-exp and the
+// probabilities in double (one exp per logit), the top token, the generated token's probability;
+// per pair of consecutive states both divergences (analysis/divergence.h, one log per entry); per
+// step the candidate tokens and their probability at every state (analysis/candidates.h). One
+// product per chunk instead of the two a vocabulary-blocked scheme needs (one pass for the
+// log-sum-exps, a second for everything that needs them).
+#ifndef KEVO_ANALYSIS_LENS_H
+#define KEVO_ANALYSIS_LENS_H
+
+#include <stddef.h>
+
+#include "analysis/candidates.h"
+#include "io/safetensors.h"
+#include "kevo.h"
+
+typedef enum kevo_lens_mode { KEVO_LENS_RAW, KEVO_LENS_NORM } kevo_lens_mode;
+
+// "raw" | "norm"; anything else fails with KEVO_ERR_ARG.
+kevo_status kevo_lens_mode_parse(const char *name, kevo_lens_mode *out, kevo_error *err);
+const char *kevo_lens_mode_name(kevo_lens_mode mode);
+
+// The model parts the lens reads. Borrowed.
+typedef struct kevo_lens_head {
+    const kevo_tensor *lm_head;      // (V, D) F32, F16 or BF16
+    const float *final_norm;         // (D), used by the norm lens
+    float eps;                       // the final norm's epsilon
+} kevo_lens_head;
+
+typedef struct kevo_lens_params {
+    kevo_lens_mode mode;
+    kevo_window window;              // hidden-state indices whose top tokens are the candidates
+    size_t budget_bytes;             // logits + probabilities held at once; 0 = 512 MiB (at
+                                     // least one step)
+} kevo_lens_params;
+
+// What the lens hands to the analyses. Every array is owned; index [t * S + l] for (T, S)
+// arrays, S = L + 1 states, [t * L + i] for the (T, L) transition arrays.
+typedef struct kevo_lens_result {
+    int n_steps, n_states, vocab;    // T, S = L + 1, V
+    double *lse;                     // (T, S) log-sum-exp of the logits, in double
+    int *top_id;                     // (T, S) argmax (the first of equal maxima)
+    double *top_p;                   // (T, S) its probability
+    double *generated_p;             // (T, S) probability of the token generated at step t
+    double *generated_gap;           // (T) top logit - generated token's logit at state L
+    double *div_paper;               // (T, L) the authors' divergence (analysis/divergence.h)
+    double *div_jsd;                 // (T, L) Jensen-Shannon divergence in bits
+    int *cand_start;                 // (T + 1) candidates of step t: [cand_start[t], [t + 1])
+    int *cand_id;                    // (n_cand) token ids, in order of first appearance
+    double *cand_p;                  // (n_cand, S) probability of each candidate at each state
+    int n_cand;
+    int n_chunks;                    // how many chunks the steps were taken in
+    double seconds;                  // in all
+    double seconds_products;         // of which the products with the head
+    double seconds_reductions;       // and the per-row and per-pair reductions
+} kevo_lens_result;
+
+// hidden: (T, S, D) F32; generated_ids: (T). Fails with KEVO_ERR_ARG when the dimensions do
+// not agree with the head or the window is outside [0, L], KEVO_ERR_NOMEM on allocation.
+kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n_steps,
+                          int n_states, int dim, const int *generated_ids,
+                          const kevo_lens_params *p, kevo_lens_result **out, kevo_error *err);
+void kevo_lens_result_free(kevo_lens_result *r);
+
+#endif
