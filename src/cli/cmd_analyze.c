@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
 #include "analysis/figures.h"
-#include "analysis/maps.h"
+#include "analysis/pipeline.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -56,10 +55,7 @@ enum { OPT_LENS = 256, OPT_DIVERGENCE, OPT_SCALE, OPT_ROWS, OPT_STEPS, OPT_WINDO
 typedef struct analyze_args {
     const char *run_dir, *model_dir, *out_dir;
     int threads;
-    kevo_analysis_options opt;
-    kevo_figure_opts fig;
-    kevo_tsne_params tsne;
-    int no_tsne;
+    kevo_analyze_params p;
 } analyze_args;
 
 // Parses argv into a; returns -1 to go on, else the exit code.
@@ -89,45 +85,45 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         switch (c) {
         case 'm': a->model_dir = optarg; break;
         case 'o': a->out_dir = optarg; break;
-        case OPT_LENS: st = kevo_lens_mode_parse(optarg, &a->opt.lens, &err); break;
-        case OPT_DIVERGENCE: st = kevo_divergence_parse(optarg, &a->opt.divergence, &err); break;
-        case OPT_SCALE: st = kevo_scale_parse(optarg, &a->opt.scale, &err); break;
-        case OPT_WINDOW: a->opt.window = optarg; break;
-        case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->fig.format, &err); break;
+        case OPT_LENS: st = kevo_lens_mode_parse(optarg, &a->p.analysis.lens, &err); break;
+        case OPT_DIVERGENCE: st = kevo_divergence_parse(optarg, &a->p.analysis.divergence, &err); break;
+        case OPT_SCALE: st = kevo_scale_parse(optarg, &a->p.analysis.scale, &err); break;
+        case OPT_WINDOW: a->p.analysis.window = optarg; break;
+        case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->p.figure.format, &err); break;
         case OPT_PERPLEXITY:
-            if (!cli_parse_double("analyze", "--perplexity", optarg, 1, 1e4, &a->tsne.perplexity))
+            if (!cli_parse_double("analyze", "--perplexity", optarg, 1, 1e4, &a->p.tsne.perplexity))
                 return EXIT_USAGE;
             break;
         case OPT_ITERS:
-            if (!cli_parse_int("analyze", "--iters", optarg, 250, 1 << 20, &a->tsne.n_iter))
+            if (!cli_parse_int("analyze", "--iters", optarg, 250, 1 << 20, &a->p.tsne.n_iter))
                 return EXIT_USAGE;
             break;
         case OPT_SEED: {
             int seed;
             if (!cli_parse_int("analyze", "--seed", optarg, 0, 1 << 30, &seed))
                 return EXIT_USAGE;
-            a->tsne.seed = (uint64_t)seed;
+            a->p.tsne.seed = (uint64_t)seed;
             break;
         }
-        case OPT_NO_TSNE: a->no_tsne = 1; break;
+        case OPT_NO_TSNE: a->p.no_tsne = 1; break;
         case OPT_DPI:
-            if (!cli_parse_double("analyze", "--dpi", optarg, 10, 2400, &a->fig.dpi))
+            if (!cli_parse_double("analyze", "--dpi", optarg, 10, 2400, &a->p.figure.dpi))
                 return EXIT_USAGE;
             break;
         case OPT_ROWS:
-            if (!cli_parse_int("analyze", "--rows", optarg, 1, 1 << 20, &a->opt.rows))
+            if (!cli_parse_int("analyze", "--rows", optarg, 1, 1 << 20, &a->p.analysis.rows))
                 return EXIT_USAGE;
             break;
         case OPT_STEPS:
-            if (!cli_parse_int("analyze", "--steps", optarg, 1, 1 << 20, &a->opt.steps))
+            if (!cli_parse_int("analyze", "--steps", optarg, 1, 1 << 20, &a->p.analysis.steps))
                 return EXIT_USAGE;
             break;
         case OPT_CRITICAL:
-            if (!cli_parse_int("analyze", "--critical", optarg, 1, 1 << 20, &a->opt.stage.critical))
+            if (!cli_parse_int("analyze", "--critical", optarg, 1, 1 << 20, &a->p.analysis.stage.critical))
                 return EXIT_USAGE;
             break;
         case OPT_MUTATION:
-            if (!cli_parse_int("analyze", "--mutation", optarg, 2, 1 << 20, &a->opt.stage.mutation))
+            if (!cli_parse_int("analyze", "--mutation", optarg, 2, 1 << 20, &a->p.analysis.stage.mutation))
                 return EXIT_USAGE;
             break;
         case OPT_THREADS:
@@ -188,13 +184,12 @@ static void print_summary(const kevo_analysis *a, const kevo_map *map, const cha
 
 int cmd_analyze(int argc, char **argv)
 {
-    analyze_args a = {.opt = kevo_analysis_default_options(),
-                      .fig = {.format = KEVO_FIGURE_PNG, .dpi = 150},
-                      .tsne = kevo_tsne_default_params()};
+    analyze_args a = {.p = kevo_analyze_default_params()};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
     kevo_set_threads(a.threads);
+    a.p.tsne.n_threads = a.threads;
 
     kevo_error err;
     kevo_runfolder *run = NULL;
@@ -209,23 +204,14 @@ int cmd_analyze(int argc, char **argv)
     if (st == KEVO_OK)
         st = kevo_model_load(a.model_dir ? a.model_dir : run->model_dir, &model, &err);
     if (st == KEVO_OK)
-        st = kevo_analysis_compute(run, model, &a.opt, &an, &err);
-    if (st == KEVO_OK && an->warning[0])
-        fprintf(stderr, "kevo analyze: warning: %s\n", an->warning);
-    if (st == KEVO_OK)
         st = a.out_dir ? (snprintf(out_dir, sizeof out_dir, "%s", a.out_dir), KEVO_OK)
                        : kevo_path_join(out_dir, sizeof out_dir, a.run_dir, "analysis", &err);
     if (st == KEVO_OK)
-        st = kevo_analysis_write_tables(an, out_dir, &err);
-    if (st == KEVO_OK && !a.no_tsne) {
-        a.tsne.n_threads = a.threads;
-        const kevo_runfolder *runs[1] = {run};
-        st = kevo_map_compute(runs, 1, NULL, &a.tsne, &map, &err);
-    }
+        st = kevo_analyze_run(run, model, &a.p, out_dir, &an, &map, &err);
+    if (st == KEVO_OK && an->warning[0])
+        fprintf(stderr, "kevo analyze: warning: %s\n", an->warning);
     if (st == KEVO_OK)
-        st = kevo_analysis_figures(an, map, out_dir, &a.fig, &err);
-    if (st == KEVO_OK)
-        print_summary(an, map, out_dir, &a.fig);
+        print_summary(an, map, out_dir, &a.p.figure);
     kevo_map_free(map);
     kevo_analysis_free(an);
     kevo_model_free(model);

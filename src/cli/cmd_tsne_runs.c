@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
 #include "analysis/answer.h"
 #include "analysis/figures.h"
-#include "analysis/maps.h"
+#include "analysis/pipeline.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -48,9 +47,7 @@ typedef struct runs_args {
     const char *model_dir, *out_dir;
     int step;                     // -1: the answer step of each run
     int threads;
-    kevo_analysis_options opt;
-    kevo_tsne_params tsne;
-    kevo_figure_opts fig;
+    kevo_analyze_params p;
     char **dirs;
     int n_runs;
 } runs_args;
@@ -84,26 +81,26 @@ static int parse_args(int argc, char **argv, runs_args *a)
         case OPT_ANSWER: answer_given = 1; break;
         case 'm': a->model_dir = optarg; break;
         case 'o': a->out_dir = optarg; break;
-        case OPT_LENS: st = kevo_lens_mode_parse(optarg, &a->opt.lens, &err); break;
-        case OPT_DIVERGENCE: st = kevo_divergence_parse(optarg, &a->opt.divergence, &err); break;
+        case OPT_LENS: st = kevo_lens_mode_parse(optarg, &a->p.analysis.lens, &err); break;
+        case OPT_DIVERGENCE: st = kevo_divergence_parse(optarg, &a->p.analysis.divergence, &err); break;
         case OPT_CRITICAL:
-            ok = cli_parse_int("tsne", "--critical", optarg, 2, 1 << 20, &a->opt.stage.critical);
+            ok = cli_parse_int("tsne", "--critical", optarg, 2, 1 << 20, &a->p.analysis.stage.critical);
             break;
         case OPT_MUTATION:
-            ok = cli_parse_int("tsne", "--mutation", optarg, 2, 1 << 20, &a->opt.stage.mutation);
+            ok = cli_parse_int("tsne", "--mutation", optarg, 2, 1 << 20, &a->p.analysis.stage.mutation);
             break;
         case OPT_PERPLEXITY:
-            ok = cli_parse_double("tsne", "--perplexity", optarg, 1, 1e4, &a->tsne.perplexity);
+            ok = cli_parse_double("tsne", "--perplexity", optarg, 1, 1e4, &a->p.tsne.perplexity);
             break;
         case OPT_ITERS:
-            ok = cli_parse_int("tsne", "--iters", optarg, 250, 1 << 24, &a->tsne.n_iter);
+            ok = cli_parse_int("tsne", "--iters", optarg, 250, 1 << 24, &a->p.tsne.n_iter);
             break;
         case OPT_SEED:
             ok = cli_parse_int("tsne", "--seed", optarg, 0, 2147483647, &seed);
-            a->tsne.seed = (uint64_t)seed;
+            a->p.tsne.seed = (uint64_t)seed;
             break;
-        case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->fig.format, &err); break;
-        case OPT_DPI: ok = cli_parse_double("tsne", "--dpi", optarg, 10, 2400, &a->fig.dpi); break;
+        case OPT_FORMAT: st = kevo_figure_format_parse(optarg, &a->p.figure.format, &err); break;
+        case OPT_DPI: ok = cli_parse_double("tsne", "--dpi", optarg, 10, 2400, &a->p.figure.dpi); break;
         case OPT_THREADS:
             ok = cli_parse_int("tsne", "--threads", optarg, 1, 1024, &a->threads);
             break;
@@ -125,110 +122,15 @@ static int parse_args(int argc, char **argv, runs_args *a)
 }
 
 // Every run's step: the one given, or its answer word's.
-static kevo_status choose_steps(kevo_runfolder **runs, const runs_args *a, int *steps,
-                                kevo_error *err)
-{
-    for (int r = 0; r < a->n_runs; r++) {
-        char word[64] = "";
-        if (a->step >= 0) {
-            steps[r] = a->step;
-            if (a->step >= runs[r]->n_steps)
-                return kevo_fail(err, KEVO_ERR_ARG, "--step %d: %s has only %d steps", a->step,
-                                 runs[r]->dir, runs[r]->n_steps);
-        } else {
-            steps[r] = kevo_answer_step(runs[r]->question, (const char *const *)runs[r]->pieces,
-                                        runs[r]->n_steps, word, sizeof word);
-            if (steps[r] < 0)
-                return kevo_fail(err, KEVO_ERR_ARG, "%s: no answer word in \"%s\" (every word is "
-                                 "in the question or a function word); give --step N",
-                                 runs[r]->dir, runs[r]->text);
-        }
-        printf("run %d: %s, step %d \"%s\"%s%s\n", r, runs[r]->dir, steps[r],
-               runs[r]->pieces[steps[r]], word[0] ? ", answer word " : "", word);
-    }
-    return KEVO_OK;
-}
-
-// The stages over every token of every run, from each run's lens.
-static kevo_status pooled_stages(kevo_runfolder **runs, const kevo_model *model,
-                                 const runs_args *a, kevo_stages **out, kevo_error *err)
-{
-    kevo_analysis **an = calloc((size_t)a->n_runs, sizeof *an);
-    kevo_stage_input *in = calloc((size_t)a->n_runs, sizeof *in);
-    kevo_analysis_options o = a->opt;
-    o.stage.critical = o.stage.mutation = 0;   // overrides apply to the pooled stages only
-    kevo_status st = an && in ? KEVO_OK : kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
-    for (int r = 0; st == KEVO_OK && r < a->n_runs; r++) {
-        st = kevo_analysis_compute(runs[r], model, &o, &an[r], err);
-        if (st == KEVO_OK && an[r]->warning[0])
-            fprintf(stderr, "kevo tsne: warning: %s: %s\n", runs[r]->dir, an[r]->warning);
-        if (st == KEVO_OK)
-            in[r] = (kevo_stage_input){runs[r]->n_steps, runs[r]->n_states - 1, an[r]->div,
-                                       an[r]->lens->top_id, an[r]->lens->top_p};
-    }
-    if (st == KEVO_OK)
-        st = kevo_stages_detect(in, a->n_runs, &a->opt.stage, out, err);
-    for (int r = 0; an && r < a->n_runs; r++)
-        kevo_analysis_free(an[r]);
-    free(an);
-    free(in);
-    return st;
-}
-
-static kevo_status write_outputs(const kevo_map *map, kevo_runfolder **runs, const int *steps,
-                                 const kevo_stages *s, const runs_args *a, kevo_error *err)
-{
-    char path[4400], png[4400], title[512];
-    const kevo_runfolder *const *rc = (const kevo_runfolder *const *)runs;
-    kevo_status st = kevo_mkdirs(a->out_dir, err);
-    if (st == KEVO_OK)
-        st = kevo_path_join(path, sizeof path, a->out_dir, "tsne.csv", err);
-    if (st == KEVO_OK)
-        st = kevo_map_write_csv(map, rc, s, path, err);
-    if (st == KEVO_OK)
-        st = kevo_path_join(path, sizeof path, a->out_dir, "stages.json", err);
-    if (st == KEVO_OK)
-        st = kevo_stages_write_json(s, rc, a->n_runs, steps, &a->opt, path, err);
-    if (st != KEVO_OK || !map->xy)
-        return st;
-    snprintf(title, sizeof title, "t-SNE across %d runs: one step each, layers 1-%d "
-             "(perplexity %g)", a->n_runs, s->n_layers, map->tsne.perplexity_used);
-    snprintf(path, sizeof path, "%s/tsne.%s", a->out_dir, kevo_figure_format_ext(a->fig.format));
-    if ((st = kevo_map_draw(map, s, title, path, &a->fig, err)))
-        return st;
-    snprintf(png, sizeof png, "%s", path);
-    if (a->fig.format == KEVO_FIGURE_PDF) {
-        kevo_figure_opts p = {KEVO_FIGURE_PNG, a->fig.dpi};
-        snprintf(png, sizeof png, "%s/tsne.png", a->out_dir);
-        if ((st = kevo_map_draw(map, s, title, png, &p, err)))
-            return st;
-    }
-    char text[4096];
-    size_t n = 0;
-    for (int r = 0; r < a->n_runs && n < sizeof text; r++)
-        n += (size_t)snprintf(text + n, sizeof text - n, "%s: \"%s\" (step %d, \"%s\")\n",
-                              runs[r]->dir, runs[r]->text, steps[r], runs[r]->pieces[steps[r]]);
-    kevo_report_item items[] = {
-        {"Runs", text, NULL, NULL},
-        {"t-SNE of one step per run", s->note[0] ? s->note : NULL, png,
-         "Each run's hidden states at layers 1..L for its chosen step, joined in layer order and "
-         "coloured by the stages detected over every token of every run (stages.json)."},
-    };
-    st = kevo_path_join(path, sizeof path, a->out_dir, "report.html", err);
-    return st ? st : kevo_report_write(path, "kevo: t-SNE across runs", items, 2, err);
-}
-
 int cmd_tsne_runs(int argc, char **argv)
 {
-    runs_args a = {.out_dir = "tsne", .step = -1, .opt = kevo_analysis_default_options(),
-                   .tsne = kevo_tsne_default_params(),
-                   .fig = {.format = KEVO_FIGURE_PNG, .dpi = 150}};
-    a.tsne.perplexity = 35;   // combined_tsne.py
+    runs_args a = {.out_dir = "tsne", .step = -1, .p = kevo_analyze_default_params()};
+    a.p.tsne.perplexity = 35;   // combined_tsne.py
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
     kevo_set_threads(a.threads);
-    a.tsne.n_threads = a.threads;
+    a.p.tsne.n_threads = a.threads;
 
     kevo_error err;
     kevo_runfolder **runs = calloc((size_t)a.n_runs, sizeof *runs);
@@ -237,26 +139,30 @@ int cmd_tsne_runs(int argc, char **argv)
     kevo_stages *stages = NULL;
     kevo_map *map = NULL;
     kevo_status st = runs && steps ? KEVO_OK : kevo_fail(&err, KEVO_ERR_NOMEM, "out of memory");
-    for (int r = 0; st == KEVO_OK && r < a.n_runs; r++)
+    for (int r = 0; st == KEVO_OK && r < a.n_runs; r++) {
+        steps[r] = a.step;
         st = kevo_runfolder_load(a.dirs[r], &runs[r], &err);
+    }
     if (st == KEVO_OK)
         st = kevo_model_load(a.model_dir ? a.model_dir : runs[0]->model_dir, &model, &err);
     if (st == KEVO_OK)
-        st = choose_steps(runs, &a, steps, &err);
-    if (st == KEVO_OK)
-        st = pooled_stages(runs, model, &a, &stages, &err);
-    if (st == KEVO_OK)
-        st = kevo_map_compute((const kevo_runfolder *const *)runs, a.n_runs, steps, &a.tsne,
-                              &map, &err);
-    if (st == KEVO_OK)
-        st = write_outputs(map, runs, steps, stages, &a, &err);
+        st = kevo_analyze_across((const kevo_runfolder *const *)runs, a.n_runs, model, steps,
+                                 &a.p, a.out_dir, &stages, &map, &err);
     if (st == KEVO_OK) {
-        kevo_stage_range r[3];
+        for (int r = 0; r < a.n_runs; r++) {
+            char word[64] = "";
+            if (a.step < 0)   // say which word the rule found
+                kevo_answer_step(runs[r]->question, (const char *const *)runs[r]->pieces,
+                                 runs[r]->n_steps, word, sizeof word);
+            printf("run %d: %s, step %d \"%s\"%s%s\n", r, runs[r]->dir, steps[r],
+                   runs[r]->pieces[steps[r]], word[0] ? ", answer word " : "", word);
+        }
+        kevo_stage_range rg[3];
         char label[96];
-        int n = kevo_stages_ranges(stages, r);
+        int n = kevo_stages_ranges(stages, rg);
         printf("stages over %d tokens of %d runs:", stages->n_tokens, a.n_runs);
         for (int i = 0; i < n; i++)
-            printf("%s %s", i ? "," : "", kevo_stage_label(&r[i], label, sizeof label));
+            printf("%s %s", i ? "," : "", kevo_stage_label(&rg[i], label, sizeof label));
         printf("\n");
         if (stages->note[0])
             printf("note: %s\n", stages->note);
