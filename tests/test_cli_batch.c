@@ -58,3 +58,28 @@ KEVO_TEST(cli_batch_runs_skips_and_resumes)
     CHECK(code == 2 && kevo_test_contains(se, "needs at least one IMAGE"), "no images: %d", code);
     free(se);
 }
+
+KEVO_TEST(cli_batch_analyze)
+{
+    char out[1024], *so = NULL, *se = NULL;
+    snprintf(out, sizeof out, "%s/batch", kevo_test_tmpdir());
+    int code = kevo_test_cli(&so, &se, "batch --analyze -m tests/fixtures/tiny-f32 -p 'What is "
+                             "the color of the flower?' -n 8 -o '%s' '%s' '%s' -q", out,
+                             kevo_test_data("oracle/engine/tiny-f32/color.png"),
+                             "tests/data/images/flower3.jpg");
+    CHECK(code == 0 && kevo_test_contains(so, "stages over 16 tokens of 2 runs"),
+          "exit %d: %s %s", code, so ? so : "", se ? se : "");
+    const char *files[] = {"color/analysis/report.html", "color/analysis/heatmap.png",
+                           "flower3/analysis/stages.json", "tsne/tsne.png", "tsne/report.html",
+                           "tsne/stages.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", out, files[i]);
+        FILE *f = fopen(path, "r");
+        CHECK(f != NULL, "%s missing", files[i]);
+        if (f)
+            fclose(f);
+    }
+    free(so);
+    free(se);
+}

@@ -11,6 +11,8 @@
 #include "base/fs.h"
 #include "cli/cli.h"
 #include "cli/generation.h"
+#include "analysis/figures.h"
+#include "analysis/pipeline.h"
 #include "io/runfolder.h"
 #include "model/llava.h"
 #include "model/model.h"
@@ -22,12 +24,15 @@ static const char usage[] =
     "image, OUT_DIR/<image name>. Images whose run folder is already complete (same question)\n"
     "are skipped, so an interrupted batch resumes where it stopped. An image that fails is\n"
     "reported and skipped. A summary (image, answer, tokens, seconds) is printed and written to\n"
-    "OUT_DIR/summary.csv.\n"
+    "OUT_DIR/summary.csv. With --analyze, every run is also analysed (RUN/analysis/, as kevo\n"
+    "analyze) and the runs' answer words are mapped together (OUT_DIR/tsne/, as kevo tsne\n"
+    "--answer).\n"
     "\n"
     "  -m, --model DIR      a llava-hf model folder\n"
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        where the run folders go\n"
     CLI_GENERATION_HELP
+    "  --analyze            analyse every run and map the runs together\n"
     "  -q, --quiet          no progress bar\n";
 
 typedef struct item {
@@ -114,18 +119,77 @@ static void summarize(const item *items, int n, const char *out)
         fprintf(stderr, "kevo: %s\n", err.msg);
 }
 
+// --analyze: each finished run into RUN/analysis, then the runs together into OUT_DIR/tsne.
+static kevo_status analyze_all(const item *items, int n, const kevo_model *m, const char *out,
+                               int bar)
+{
+    kevo_analyze_params p = kevo_analyze_default_params();
+    kevo_runfolder **runs = calloc((size_t)n + 1, sizeof *runs);
+    int *steps = calloc((size_t)n + 1, sizeof *steps), n_runs = 0;
+    kevo_status worst = runs && steps ? KEVO_OK : KEVO_ERR_NOMEM;
+    kevo_error err;
+    char dir[4200];
+    for (int i = 0; runs && steps && i < n; i++) {
+        if (!items[i].answer)   // failed or not run
+            continue;
+        if (bar)
+            progress_bar(i, n, "analysing");
+        kevo_runfolder *rf = NULL;
+        snprintf(dir, sizeof dir, "%s/analysis", items[i].dir);
+        kevo_status st = kevo_runfolder_load(items[i].dir, &rf, &err);
+        if (st == KEVO_OK)
+            st = kevo_analyze_run(rf, m, &p, dir, NULL, NULL, &err);
+        if (st != KEVO_OK) {
+            fprintf(stderr, "%skevo: %s: analysis skipped: %s\n", bar ? "\n" : "", items[i].dir,
+                    err.msg);
+            kevo_runfolder_free(rf);
+            worst = st;
+            continue;
+        }
+        steps[n_runs] = -1;   // each run's answer word
+        runs[n_runs++] = rf;
+    }
+    if (bar)
+        progress_bar(n, n, NULL), fputc('\n', stderr);
+    if (n_runs > 0) {
+        p.tsne.perplexity = 35;   // combined_tsne.py
+        snprintf(dir, sizeof dir, "%s/tsne", out);
+        kevo_stages *s = NULL;
+        if (kevo_analyze_across((const kevo_runfolder *const *)runs, n_runs, m, steps, &p, dir,
+                                &s, NULL, &err) != KEVO_OK) {
+            fprintf(stderr, "kevo: the runs' map was not made: %s\n", err.msg);
+            worst = err.status;
+        } else {
+            kevo_stage_range rg[3];
+            char label[96];
+            int k = kevo_stages_ranges(s, rg);
+            printf("stages over %d tokens of %d runs:", s->n_tokens, n_runs);
+            for (int i = 0; i < k; i++)
+                printf("%s %s", i ? "," : "", kevo_stage_label(&rg[i], label, sizeof label));
+            printf("\nanalyses in each run folder's analysis/, the runs' map in %s/\n", dir);
+        }
+        kevo_stages_free(s);
+    }
+    for (int i = 0; i < n_runs; i++)
+        kevo_runfolder_free(runs[i]);
+    free(runs);
+    free(steps);
+    return worst;
+}
+
 int cmd_batch(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},   {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        CLI_GENERATION_OPTIONS,
+        {"help", no_argument, 0, 'h'},        {"analyze", no_argument, 0, 'A'},
+        CLI_GENERATION_OPTIONS,
         {0, 0, 0, 0},
     };
     const char *model_dir = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
-    int quiet = 0, c;
+    int quiet = 0, analyze = 0, c;
     kevo_error err;
     optind = 1;
     opterr = 0;
@@ -135,6 +199,7 @@ int cmd_batch(int argc, char **argv)
         case 'p': q.question = optarg; break;
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
+        case 'A': analyze = 1; break;
         case 'h':
             fputs(usage, stdout);
             return EXIT_OK;
@@ -210,6 +275,8 @@ int cmd_batch(int argc, char **argv)
         if (!items[i].status)
             items[i].status = "not run (interrupted)";
     summarize(items, n, out);
+    if (analyze && !*interrupted && analyze_all(items, n, m, out, bar) != KEVO_OK)
+        failed++;
     if (*interrupted) {
         fprintf(stderr, "kevo: interrupted; run the same command again to resume\n");
         code = EXIT_RUNTIME;
