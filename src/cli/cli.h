@@ -28,6 +28,7 @@ const char *cli_bytes(char *buf, unsigned long size, double bytes);
 int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);

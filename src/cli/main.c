@@ -10,12 +10,13 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"run", cmd_run, "-m MODEL -i IMAGE -p PROMPT: answer, and record every layer's state"},
+    {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
+    {"tsne", cmd_tsne, "RUN_DIR... | --input X: t-SNE maps of hidden states (or any matrix)"},
     {"batch", cmd_batch, "-m MODEL -p PROMPT -o OUT IMAGE...: many images, one run folder each"},
+    {"demo", cmd_demo, "[-o OUT]: the bundled model on the bundled images, every figure"},
+    {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
     {"tokenize", cmd_tokenize, "MODEL_DIR TEXT: token ids and pieces, prompt ids, decoding"},
     {"preprocess", cmd_preprocess, "MODEL_DIR IMAGE -o PIXELS: the vision tower's pixel_values"},
-    {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
-    {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
-    {"tsne", cmd_tsne, "--input X.npy|X.safetensors: t-SNE of a matrix's rows (sklearn's)"},
 };
 
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
