@@ -69,7 +69,7 @@ def generate(model, sp, d, samples, batch=32):
             ids = torch.tensor([prompts[i] for i in part])
             pixels = torch.from_numpy(np.stack([data.preprocess(samples[i]["image"], d["image"])
                                                 for i in part]))
-            logits, past = model(ids, pixels)
+            logits, past = model(ids, model.image_embeds(pixels))
             new = []
             for _ in range(MAX_NEW):
                 new.append(logits[:, -1].argmax(-1, keepdim=True))
@@ -93,7 +93,8 @@ def score(samples, replies):
 
 
 def print_table(table):
-    for task, (ok, n) in table.items():
+    for task in [t for t in data.TASKS if t in table] + ["all"]:
+        ok, n = table[task]
         print(f"{task:9s} {ok:5d} / {n:5d}  {100.0 * ok / n:6.2f}%")
 
 

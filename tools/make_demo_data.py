@@ -68,7 +68,7 @@ PLACES = {   # name -> (phrase, centre x range, centre y range) as fractions of 
     "middle": ("in the middle", (0.44, 0.56), (0.44, 0.56)),
 }
 NUMBERS = ["zero", "one", "two", "three", "four"]
-TASKS = {"color": 0.35, "object": 0.1, "shape": 0.08, "count": 0.15, "position": 0.14,
+TASKS = {"color": 0.4, "object": 0.1, "shape": 0.08, "count": 0.12, "position": 0.12,
          "describe": 0.18}   # training mix
 DESCRIBE_PROMPT = "Please describe this image in detail."
 
@@ -241,7 +241,7 @@ def task_color(rng, scene):
     kind = pick(rng, KINDS)
     colour = colour_for(rng, scene["background"])
     add(rng, scene, kind, colour, pick(rng, list(SIZES)))
-    add_distractors(rng, scene, int(rng.integers(0, 3)), avoid_kinds={kind})
+    add_distractors(rng, scene, int(rng.choice(3, p=[0.5, 0.3, 0.2])), avoid_kinds={kind})
     q = (f"What is the color of the {kind}?" if rng.random() < 0.75
          else f"What color is the {kind}?")
     return q, f"The color of the {kind} is {colour}."
@@ -304,7 +304,7 @@ def task_describe(rng, scene):
 
 
 def make_sample(stream, index, task=None):
-    """The sample `index` of `stream`: dict(image=PIL RGB, task, question, answer)."""
+    """The sample `index` of `stream`: dict(image=PIL RGB, task, question, answer, scene)."""
     rng = np.random.default_rng([stream, index])
     if task is None:
         task = str(rng.choice(list(TASKS), p=list(TASKS.values())))
@@ -321,7 +321,7 @@ def make_sample(stream, index, task=None):
         q, a = task_describe(rng, scene)
     else:
         raise ValueError(f"unknown task {task!r}")
-    return dict(image=render(scene, rng), task=task, question=q, answer=a)
+    return dict(image=render(scene, rng), task=task, question=q, answer=a, scene=scene)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,6 +347,28 @@ def preprocess(img, image_size):
     x = (np.asarray(img, dtype=np.uint8).astype(np.float64) * (1 / 255)).astype(np.float32)
     x = (x - np.array(CLIP_MEAN, dtype=np.float32)) / np.array(CLIP_STD, dtype=np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def patch_labels(sample, image_size, patch):
+    """Per patch of the model's input grid (row-major): the index of the colour and of the kind
+    of the object drawn there, 0 for background (colours and kinds count from 1 in COLOURS and
+    KINDS order). A patch belongs to an object when its centre lies within the object's radius
+    (or half a patch of its centre, for objects smaller than a patch); later objects win."""
+    scene = sample["scene"]
+    w, h = scene["width"], scene["height"]
+    side = max(w, h)
+    scale = image_size / side
+    grid = image_size // patch
+    colours, kinds = [0] * grid * grid, [0] * grid * grid
+    for o in scene["objects"]:
+        cx, cy = (o["x"] + (side - w) // 2) * scale, (o["y"] + (side - h) // 2) * scale
+        reach = max(o["r"] * scale, patch / 2)
+        for i in range(grid):
+            for j in range(grid):
+                if math.hypot((j + 0.5) * patch - cx, (i + 0.5) * patch - cy) < reach:
+                    colours[i * grid + j] = 1 + list(COLOURS).index(o["colour"])
+                    kinds[i * grid + j] = 1 + KINDS.index(o["kind"])
+    return colours, kinds
 
 
 def prompt_chunks(question):

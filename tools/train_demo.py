@@ -18,15 +18,15 @@ Recipe (every number is a default below; models/demo/README.md records the run):
      with the image features in the <image> slot, pixels from LLaVA's pad path; the reply
      " {answer}</s>" is the only part with a loss (cross-entropy, mean over the batch's reply
      tokens).
-  4. Optimisation: AdamW (betas 0.9/0.98, weight decay 0.01 on matrices), lr 2e-3 with 100
-     warm-up steps then cosine decay to 10%, gradient clipping at 1.0, batch 32, 1200 steps,
+  4. Optimisation: AdamW (betas 0.9/0.98, weight decay 0.01 on matrices), lr 1.5e-3 with 100
+     warm-up steps then cosine decay to 10%, gradient clipping at 1.0, batch 16, 2800 steps,
      float32, seeded. One thread by default: on a machine whose two cores are shared, two
      OpenMP threads waiting on each other ran 2-5x slower than one.
   5. Output: weights rounded to float16 (like the published llava-hf checkpoint) under the hub's
      legacy tensor names in one model.safetensors, the JSON configs, tokenizer.model and the
      tokenizer's JSON side files, and training.json (command, wall time, loss curve).
 
-usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--steps 1200] [--batch 32] [--threads 1]
+usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--steps 2800] [--batch 16] [--threads 1]
 """
 import argparse
 import io
@@ -51,7 +51,7 @@ IMAGE_ID, PAD_ID = SPM_VOCAB, SPM_VOCAB + 1
 VOCAB_ROWS = 576          # 514 tokens padded to a multiple of 64, as llava-hf pads 32002 to 32064
 
 DIMS = dict(v_hidden=128, v_inter=512, v_layers=4, v_heads=4, image=96, patch=16,
-            t_hidden=160, t_inter=432, t_layers=12, t_heads=5, max_pos=512,
+            t_hidden=128, t_inter=352, t_layers=12, t_heads=4, max_pos=512,
             rms_eps=1e-5, ln_eps=1e-5, rope_theta=10000.0)
 
 
@@ -284,19 +284,42 @@ class LlavaForConditionalGeneration(nn.Module):
         self.multi_modal_projector = LlavaMultiModalProjector(d)
         self.language_model = LlamaForCausalLM(d)
 
-    def image_features(self, pixel_values):                # (B, 3, S, S) -> (B, P, D_text)
-        feats = self.vision_tower.vision_model.penultimate(pixel_values)[:, 1:]
-        return self.multi_modal_projector(feats)
+    def vision_features(self, pixel_values):              # (B, 3, S, S) -> (B, P, D_vision)
+        return self.vision_tower.vision_model.penultimate(pixel_values)[:, 1:]
 
-    def forward(self, input_ids, pixel_values=None, past=None):
-        """logits (B, T, VOCAB_ROWS) of the new ids and the cache; pixel_values fill the
-        <image> positions among input_ids (all of them, or none when pixel_values is None)."""
+    def forward(self, input_ids, image_embeds=None, past=None):
+        """logits (B, T, VOCAB_ROWS) of the new ids and the cache. image_embeds (B, P, D_text)
+        = multi_modal_projector(vision_features(pixels)) fill the <image> positions among
+        input_ids (all of them, or none when image_embeds is None)."""
         embeds = self.language_model.model.embed_tokens(input_ids)
-        if pixel_values is not None:
+        if image_embeds is not None:
             slots = (input_ids == IMAGE_ID).unsqueeze(-1).expand_as(embeds)
-            embeds = embeds.masked_scatter(slots, self.image_features(pixel_values))
+            embeds = embeds.masked_scatter(slots, image_embeds)
         hidden, present = self.language_model.model(embeds, past)
         return self.language_model.lm_head(hidden), present
+
+    def image_embeds(self, pixel_values):
+        return self.multi_modal_projector(self.vision_features(pixel_values))
+
+
+class PatchProbe(nn.Module):
+    """Training only, never saved: a linear read-out of every patch's vision features that
+    predicts the colour and the kind of the object under it (make_demo_data.patch_labels).
+    LLaVA starts from a pretrained CLIP tower; this dense loss gives ours the same head start,
+    so that the decoder finds objects in the image tokens instead of only learning the
+    answers' wording."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.n_colours, self.n_kinds = 1 + len(data.COLOURS), 1 + len(data.KINDS)
+        self.proj = nn.Linear(d["v_hidden"], self.n_colours + self.n_kinds)
+
+    def loss(self, features, colours, kinds):              # (B, P, Dv), (B, P), (B, P)
+        out = self.proj(features)
+        return (F.cross_entropy(out[..., :self.n_colours].reshape(-1, self.n_colours),
+                                colours.reshape(-1)) +
+                F.cross_entropy(out[..., self.n_colours:].reshape(-1, self.n_kinds),
+                                kinds.reshape(-1)))
 
 
 def init_weights(model, d):
@@ -329,9 +352,9 @@ def encode_sample(sp, sample, n_image_tokens):
 
 
 def make_batch(sp, samples, d):
-    """The prefix ids (1, P), identical for every sample, and the rest of each sequence (B, T),
-    right-padded with <pad>: padding only follows a sequence, so the causal mask keeps it out
-    of every real position, and its labels are ignored."""
+    """The prefix ids (1, P), identical for every sample; the rest of each sequence (B, T),
+    right-padded with <pad> (padding only follows a sequence, so the causal mask keeps it out
+    of every real position, and its labels are ignored); pixels; per-patch probe labels."""
     n_img = (d["image"] // d["patch"]) ** 2
     prefix = torch.tensor([data.encode_prompt(sp, "")[0]])
     rows = [encode_sample(sp, s, n_img) for s in samples]
@@ -342,18 +365,37 @@ def make_batch(sp, samples, d):
         ids[i, :len(x)] = torch.tensor(x)
         labels[i, :len(y)] = torch.tensor(y)
     pixels = torch.from_numpy(np.stack([data.preprocess(s["image"], d["image"]) for s in samples]))
-    return prefix, ids, labels, pixels
+    patches = [data.patch_labels(s, d["image"], d["patch"]) for s in samples]
+    colours = torch.tensor([c for c, _ in patches])
+    kinds = torch.tensor([k for _, k in patches])
+    return prefix, ids, labels, pixels, colours, kinds
 
 
-def batch_loss(model, prefix, ids, labels, pixels):
-    """Mean cross-entropy over the reply tokens. The prefix runs once (batch 1) and the batch
-    attends to its cached keys and values: the same numbers as running every full sequence,
-    since causal attention makes the prefix's states independent of what follows."""
+def batch_loss(model, probe, prefix, ids, labels, pixels, colours, kinds):
+    """(reply loss, probe loss). The reply loss is the mean cross-entropy over the reply
+    tokens. The prefix runs once (batch 1) and the batch attends to its cached keys and
+    values: the same numbers as running every full sequence, since causal attention makes the
+    prefix's states independent of what follows."""
+    features = model.vision_features(pixels)
     _, past = model(prefix)
-    logits, _ = model(ids, pixels, past)
+    logits, _ = model(ids, model.multi_modal_projector(features), past)
     # position P-1 (the prefix's last) predicts ids[:, 0], an image slot without a label
-    return F.cross_entropy(logits[:, :-1].reshape(-1, VOCAB_ROWS), labels[:, 1:].reshape(-1),
-                           ignore_index=-100)
+    reply = F.cross_entropy(logits[:, :-1].reshape(-1, VOCAB_ROWS), labels[:, 1:].reshape(-1),
+                            ignore_index=-100)
+    return reply, probe.loss(features, colours, kinds)
+
+
+@torch.no_grad()
+def colour_accuracy(model, sp, d, samples):
+    """Share of held-out colour questions whose whole reply is the argmax at every position
+    (teacher-forced: a cheap progress signal; tools/eval_demo.py decodes for real)."""
+    model.eval()
+    prefix, ids, labels, pixels, _, _ = make_batch(sp, samples, d)
+    _, past = model(prefix)
+    logits, _ = model(ids, model.image_embeds(pixels), past)
+    model.train()
+    wrong = (logits[:, :-1].argmax(-1) != labels[:, 1:]) & (labels[:, 1:] != -100)
+    return 1.0 - wrong.any(1).float().mean().item()
 
 
 def check_reply_tokenization(sp, n=500):
@@ -531,16 +573,34 @@ def learning_rate(step, steps, peak, warmup):
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def adamw(params, lr):
+    params = list(params)
+    return torch.optim.AdamW([{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.01},
+                              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}],
+                             lr=lr, betas=(0.9, 0.98), eps=1e-8)
+
+
+def optimise(opt, params, step, steps, peak, warmup, loss):
+    for g in opt.param_groups:
+        g["lr"] = learning_rate(step, steps, peak, warmup)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--steps", type=int, default=1200)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--vision-steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, default=1800)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--probe-weight", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--log-every", type=int, default=50)
     args = ap.parse_args()
 
     start = time.time()
@@ -553,34 +613,43 @@ def main():
     sp_proto = train_tokenizer()
     sp = spm.SentencePieceProcessor(model_proto=sp_proto)
     check_reply_tokenization(sp)
-
     model = LlavaForConditionalGeneration(d)
     init_weights(model, d)
+    probe = PatchProbe(d)
     n_params = sum(p.numel() for p in model.parameters())
-    matrices = [p for p in model.parameters() if p.dim() >= 2]
-    vectors = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": matrices, "weight_decay": 0.01},
-                             {"params": vectors, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     print(f"{n_params} parameters; tokenizer and checks {time.time() - start:.0f} s", flush=True)
 
+    # Stage 1: the vision tower and the probe alone (stream 5), twice the batch: it is cheap.
+    vision = list(model.vision_tower.parameters()) + list(probe.parameters())
+    opt = adamw(vision, args.lr)
+    for step in range(args.vision_steps):
+        samples = [data.make_sample(5, step * 2 * args.batch + j) for j in range(2 * args.batch)]
+        *_, pixels, colours, kinds = make_batch(sp, samples, d)
+        probe_loss = probe.loss(model.vision_features(pixels), colours, kinds)
+        optimise(opt, vision, step, args.vision_steps, args.lr, args.warmup, probe_loss)
+        if (step + 1) % args.log_every == 0:
+            print(f"vision {step + 1:5d}  probe loss {probe_loss.item():.4f}  "
+                  f"{(time.time() - start) / 60:.1f} min", flush=True)
+    vision_loss = probe_loss.item()
+
+    # Stage 2: everything on the reply loss, the probe loss kept as a regulariser.
+    params = list(model.parameters()) + list(probe.parameters())
+    opt = adamw(params, args.lr)
+    held_out = [data.make_sample(4, i, "color") for i in range(64)]
     curve, window, t_log = [], [], time.time()
     for step in range(args.steps):
-        lr = learning_rate(step, args.steps, args.lr, args.warmup)
-        for g in opt.param_groups:
-            g["lr"] = lr
         samples = [data.make_sample(0, step * args.batch + j) for j in range(args.batch)]
-        loss = batch_loss(model, *make_batch(sp, samples, d))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        window.append(loss.item())
+        reply_loss, probe_loss = batch_loss(model, probe, *make_batch(sp, samples, d))
+        optimise(opt, params, step, args.steps, args.lr, args.warmup,
+                 reply_loss + args.probe_weight * probe_loss)
+        window.append((reply_loss.item(), probe_loss.item()))
         if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            mean = sum(window) / len(window)
-            curve.append(dict(step=step + 1, loss=round(mean, 5), lr=lr))
-            print(f"step {step + 1:5d}  loss {mean:.4f}  lr {lr:.2e}  "
-                  f"{(time.time() - t_log) / len(window):.2f} s/step  "
+            reply, probe_mean = (sum(w[i] for w in window) / len(window) for i in range(2))
+            acc = colour_accuracy(model, sp, d, held_out)
+            curve.append(dict(step=step + 1, loss=round(reply, 5), probe_loss=round(probe_mean, 5),
+                              colour=round(acc, 4)))
+            print(f"step {step + 1:5d}  loss {reply:.4f}  probe {probe_mean:.4f}  "
+                  f"colour {acc:.3f}  {(time.time() - t_log) / len(window):.2f} s/step  "
                   f"{(time.time() - start) / 60:.1f} min", flush=True)
             window, t_log = [], time.time()
 
@@ -589,7 +658,8 @@ def main():
     write_json(os.path.join(args.out_dir, "training.json"), {
         "command": "/usr/bin/python3 tools/train_demo.py " + " ".join(sys.argv[1:]),
         "args": vars(args), "dims": d, "parameters": n_params, "torch": torch.__version__,
-        "wall_seconds": round(wall, 1), "final_loss": curve[-1]["loss"], "loss_curve": curve})
+        "wall_seconds": round(wall, 1), "vision_probe_loss": round(vision_loss, 5),
+        "final_loss": curve[-1]["loss"], "loss_curve": curve})
     print(f"wrote {args.out_dir} in {wall / 60:.1f} min; final loss {curve[-1]['loss']:.4f}")
 
 
