@@ -59,7 +59,7 @@ CLASHES = {("black", "dark"), ("white", "beige")}   # (colour, background) pairs
 THINGS = ["flower", "fruit", "ball", "car", "house", "cup"]
 SHAPES = ["star", "heart", "square", "triangle"]
 KINDS = THINGS + SHAPES
-SIZES = {"small": (0.11, 0.14), "large": (0.18, 0.23)}   # radius as a fraction of min(W, H)
+SIZES = {"small": (0.14, 0.17), "large": (0.2, 0.25)}   # radius as a fraction of min(W, H)
 PLACES = {   # name -> (phrase, centre x range, centre y range) as fractions of the canvas
     "left": ("on the left", (0.18, 0.3), (0.4, 0.6)),
     "right": ("on the right", (0.7, 0.82), (0.4, 0.6)),
@@ -241,7 +241,7 @@ def task_color(rng, scene):
     kind = pick(rng, KINDS)
     colour = colour_for(rng, scene["background"])
     add(rng, scene, kind, colour, pick(rng, list(SIZES)))
-    add_distractors(rng, scene, int(rng.choice(3, p=[0.5, 0.3, 0.2])), avoid_kinds={kind})
+    add_distractors(rng, scene, int(rng.choice(3, p=[0.6, 0.25, 0.15])), avoid_kinds={kind})
     q = (f"What is the color of the {kind}?" if rng.random() < 0.75
          else f"What color is the {kind}?")
     return q, f"The color of the {kind} is {colour}."

@@ -13,20 +13,25 @@ Recipe (every number is a default below; models/demo/README.md records the run):
      quick_gelu) whose penultimate layer's patch tokens (vision_feature_layer -2, CLS dropped) go
      through the 2-layer erf-GELU projector into a LLaMA decoder (RMSNorm, rotate_half RoPE,
      SwiGLU, untied head). The classes below mirror transformers' modeling files line by line.
-  3. Data: training stream 0 of tools/make_demo_data.py, sample s*batch+j at step s, presented
-     exactly as kevo does at inference: the llava_v1 prompt tokenised like tokenizer_image_token
-     with the image features in the <image> slot, pixels from LLaVA's pad path; the reply
-     " {answer}</s>" is the only part with a loss (cross-entropy, mean over the batch's reply
-     tokens).
-  4. Optimisation: AdamW (betas 0.9/0.98, weight decay 0.01 on matrices), lr 1.5e-3 with 100
-     warm-up steps then cosine decay to 10%, gradient clipping at 1.0, batch 16, 2800 steps,
-     float32, seeded. One thread by default: on a machine whose two cores are shared, two
-     OpenMP threads waiting on each other ran 2-5x slower than one.
-  5. Output: weights rounded to float16 (like the published llava-hf checkpoint) under the hub's
+  3. Data: tools/make_demo_data.py, presented exactly as kevo does at inference: the llava_v1
+     prompt tokenised like tokenizer_image_token with the image features in the <image> slot,
+     pixels from LLaVA's pad path; the reply " {answer}</s>" is the only text with a loss
+     (cross-entropy, mean over the batch's reply tokens).
+  4. Stage 1, the vision tower alone (LLaVA starts from a pretrained CLIP; ours starts here):
+     1500 steps of 32 images (stream 5) on a dense loss, a linear probe that reads the colour
+     and the kind of the object under every patch (PatchProbe, training only, not saved).
+     Without it the decoder learned the answers' wording but no more than chance on what the
+     image shows.
+  5. Stage 2, everything: 2000 steps of 16 samples (stream 0) on the reply loss plus 0.5 x the
+     probe loss. Both stages: AdamW (betas 0.9/0.98, weight decay 0.01 on matrices), lr 1.5e-3,
+     100 warm-up steps, cosine decay to 10%, gradient clipping at 1.0, float32, seeded. One
+     thread by default: on a machine whose two cores are shared, two OpenMP threads waiting on
+     each other ran 2-5x slower than one.
+  6. Output: weights rounded to float16 (like the published llava-hf checkpoint) under the hub's
      legacy tensor names in one model.safetensors, the JSON configs, tokenizer.model and the
      tokenizer's JSON side files, and training.json (command, wall time, loss curve).
 
-usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--steps 2800] [--batch 16] [--threads 1]
+usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--vision-steps 1500] [--steps 2000] [--threads 1]
 """
 import argparse
 import io
@@ -50,7 +55,7 @@ SPM_VOCAB = 512
 IMAGE_ID, PAD_ID = SPM_VOCAB, SPM_VOCAB + 1
 VOCAB_ROWS = 576          # 514 tokens padded to a multiple of 64, as llava-hf pads 32002 to 32064
 
-DIMS = dict(v_hidden=128, v_inter=512, v_layers=4, v_heads=4, image=96, patch=16,
+DIMS = dict(v_hidden=128, v_inter=512, v_layers=6, v_heads=4, image=96, patch=16,
             t_hidden=128, t_inter=352, t_layers=12, t_heads=4, max_pos=512,
             rms_eps=1e-5, ln_eps=1e-5, rope_theta=10000.0)
 
@@ -592,8 +597,8 @@ def optimise(opt, params, step, steps, peak, warmup, loss):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--vision-steps", type=int, default=400)
-    ap.add_argument("--steps", type=int, default=1800)
+    ap.add_argument("--vision-steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=100)
