@@ -428,7 +428,9 @@ def example_samples():
     flowers = []
     colours = list(COLOURS) + ["red", "blue"]
     for i, colour in enumerate(colours):
-        scene = dict(width=144, height=144, background=list(BACKGROUNDS)[i % 4], objects=[])
+        backgrounds = [b for b in list(BACKGROUNDS)[:4] if (colour, b) not in CLASHES]
+        scene = dict(width=144, height=144, background=backgrounds[i % len(backgrounds)],
+                     objects=[])
         add(rng, scene, "flower", colour, "large" if i % 3 else "small", "middle")
         flowers.append(dict(image=render(scene, rng), task="color",
                             question="What is the color of the flower?",
