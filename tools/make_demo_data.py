@@ -4,7 +4,7 @@
 A scene is a canvas of 112..160 x 112..160 pixels with a named background (plain colour, a soft
 gradient, Gaussian noise) and a few objects drawn with Pillow. Object kinds are things (flower,
 fruit, ball, car, house, cup) and shapes (star, heart, square, triangle); each gets one of ten
-named colours (jittered per object), a size (small or large) and a position. Five tasks, each a
+named colours (jittered per object), a size (small or large) and a position. Six tasks, each a
 question in LLaVA's style with a one-sentence answer:
 
   color     "What is the color of the flower?"        "The color of the flower is red."
