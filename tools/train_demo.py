@@ -18,11 +18,11 @@ Recipe (every number is a default below; models/demo/README.md records the run):
      pixels from LLaVA's pad path; the reply " {answer}</s>" is the only text with a loss
      (cross-entropy, mean over the batch's reply tokens).
   4. Stage 1, the vision tower alone (LLaVA starts from a pretrained CLIP; ours starts here):
-     1500 steps of 32 images (stream 5) on a dense loss, a linear probe that reads the colour
+     3000 steps of 32 images (stream 5) on a dense loss, a linear probe that reads the colour
      and the kind of the object under every patch (PatchProbe, training only, not saved).
      Without it the decoder learned the answers' wording but no more than chance on what the
      image shows.
-  5. Stage 2, everything: 2000 steps of 16 samples (stream 0) on the reply loss plus 0.5 x the
+  5. Stage 2, everything: 3000 steps of 16 samples (stream 0) on the reply loss plus 0.5 x the
      probe loss. Both stages: AdamW (betas 0.9/0.98, weight decay 0.01 on matrices), lr 1.5e-3,
      100 warm-up steps, cosine decay to 10%, gradient clipping at 1.0, float32, seeded. One
      thread by default: on a machine whose two cores are shared, two OpenMP threads waiting on
@@ -31,7 +31,7 @@ Recipe (every number is a default below; models/demo/README.md records the run):
      legacy tensor names in one model.safetensors, the JSON configs, tokenizer.model and the
      tokenizer's JSON side files, and training.json (command, wall time, loss curve).
 
-usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--vision-steps 1500] [--steps 2000] [--threads 1]
+usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--vision-steps 3000] [--steps 3000] [--threads 1]
 """
 import argparse
 import io
@@ -597,8 +597,8 @@ def optimise(opt, params, step, steps, peak, warmup, loss):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--vision-steps", type=int, default=1500)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--vision-steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=100)
