@@ -106,10 +106,10 @@ asan:
 bench: all $(BENCH_BIN)
 	@tools/run_benches.sh $(BUILD)
 
-# Until the trained demo model lands, the main job runs on the committed test fixture.
+# The main job: the bundled demo model on the bundled images, every analysis, out/demo/report.html.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/kevo info tests/fixtures/tiny-f32
+	$(BUILD)/kevo demo -o out/demo
 
 clean:
 	rm -rf build build-*

@@ -50,6 +50,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import make_demo_data as data
+import make_tokenizer_json
 
 SPM_VOCAB = 512
 IMAGE_ID, PAD_ID = SPM_VOCAB, SPM_VOCAB + 1
@@ -565,6 +566,9 @@ def save(out_dir, model, d, sp_proto):
     write_json(os.path.join(out_dir, "special_tokens_map.json"), special)
     with open(os.path.join(out_dir, "tokenizer.model"), "wb") as f:
         f.write(sp_proto)
+    # tokenizer.json as transformers' LlamaConverter derives it (the legacy normaliser, as in
+    # tools/make_fixture.py), so the folder is complete in the llava-hf layout.
+    make_tokenizer_json.write(out_dir, os.path.join(out_dir, "tokenizer.json"), legacy=True)
     write_safetensors_f16(os.path.join(out_dir, "model.safetensors"), model.state_dict())
 
 
