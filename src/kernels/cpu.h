@@ -16,11 +16,6 @@ typedef struct kevo_kernels {
     float (*dot_f32)(const float *x, const float *w, int n);
     float (*dot_f16)(const float *x, const uint16_t *w, int n);
     float (*dot_bf16)(const float *x, const uint16_t *w, int n);
-    // Four weight rows (w, w + stride, ...) against the same x: out[0..3]. Reading x once for
-    // four rows is what makes a memory-bound matrix-vector product approach DRAM bandwidth.
-    void (*dot4_f32)(float out[4], const float *x, const float *w, size_t stride, int n);
-    void (*dot4_f16)(float out[4], const float *x, const uint16_t *w, size_t stride, int n);
-    void (*dot4_bf16)(float out[4], const float *x, const uint16_t *w, size_t stride, int n);
     // Exact widening of n stored elements.
     void (*f16_to_f32)(float *dst, const uint16_t *src, size_t n);
     void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);

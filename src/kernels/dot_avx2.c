@@ -3,7 +3,6 @@
 // after checking the CPU. AVX2 has no 16-bit masked loads, so tails (n % 8 elements) are widened
 // through a small stack buffer; the summation order depends only on n.
 #include <immintrin.h>
-#include <string.h>
 
 #include "kernels/convert.h"
 #include "kernels/cpu.h"
@@ -50,19 +49,19 @@ static inline float hsum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-static inline size_t elem_size(enum wtype t)
-{
-    return t == W_F32 ? 4 : 2;
-}
-
+// One row: four accumulators over 32-element steps (enough loads in flight to stream a row at
+// DRAM speed), then 8-element steps and a zero-padded tail.
 static inline __attribute__((always_inline)) float dot(const float *x, const void *w, int n,
                                                        enum wtype t)
 {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 32 <= n; i += 32) {
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), load_w(w, (size_t)i, t), a0);
         a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), load_w(w, (size_t)i + 8, t), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), load_w(w, (size_t)i + 16, t), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), load_w(w, (size_t)i + 24, t), a3);
     }
     for (; i + 8 <= n; i += 8)
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), load_w(w, (size_t)i, t), a0);
@@ -71,40 +70,7 @@ static inline __attribute__((always_inline)) float dot(const float *x, const voi
         load_tail(x, w, (size_t)i, n - i, t, &xv, &wv);
         a1 = _mm256_fmadd_ps(xv, wv, a1);
     }
-    return hsum(_mm256_add_ps(a0, a1));
-}
-
-static inline __attribute__((always_inline)) void dot4(float out[4], const float *x,
-                                                       const void *w, size_t stride, int n,
-                                                       enum wtype t)
-{
-    const char *r0 = w;
-    size_t s = stride * elem_size(t);
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 xv = _mm256_loadu_ps(x + i);
-        a0 = _mm256_fmadd_ps(xv, load_w(r0, (size_t)i, t), a0);
-        a1 = _mm256_fmadd_ps(xv, load_w(r0 + s, (size_t)i, t), a1);
-        a2 = _mm256_fmadd_ps(xv, load_w(r0 + 2 * s, (size_t)i, t), a2);
-        a3 = _mm256_fmadd_ps(xv, load_w(r0 + 3 * s, (size_t)i, t), a3);
-    }
-    if (i < n) {
-        __m256 xv, wv;
-        load_tail(x, r0, (size_t)i, n - i, t, &xv, &wv);
-        a0 = _mm256_fmadd_ps(xv, wv, a0);
-        load_tail(x, r0 + s, (size_t)i, n - i, t, &xv, &wv);
-        a1 = _mm256_fmadd_ps(xv, wv, a1);
-        load_tail(x, r0 + 2 * s, (size_t)i, n - i, t, &xv, &wv);
-        a2 = _mm256_fmadd_ps(xv, wv, a2);
-        load_tail(x, r0 + 3 * s, (size_t)i, n - i, t, &xv, &wv);
-        a3 = _mm256_fmadd_ps(xv, wv, a3);
-    }
-    out[0] = hsum(a0);
-    out[1] = hsum(a1);
-    out[2] = hsum(a2);
-    out[3] = hsum(a3);
+    return hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
 static inline __attribute__((always_inline)) void widen(float *dst, const uint16_t *src, size_t n,
@@ -121,27 +87,11 @@ static float dot_f32(const float *x, const float *w, int n) { return dot(x, w, n
 static float dot_f16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_F16); }
 static float dot_bf16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_BF16); }
 
-static void dot4_f32(float o[4], const float *x, const float *w, size_t s, int n)
-{
-    dot4(o, x, w, s, n, W_F32);
-}
-
-static void dot4_f16(float o[4], const float *x, const uint16_t *w, size_t s, int n)
-{
-    dot4(o, x, w, s, n, W_F16);
-}
-
-static void dot4_bf16(float o[4], const float *x, const uint16_t *w, size_t s, int n)
-{
-    dot4(o, x, w, s, n, W_BF16);
-}
-
 static void f16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_F16); }
 static void bf16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_BF16); }
 
 const kevo_kernels kevo_kernels_avx2 = {
     .isa = "avx2",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
-    .dot4_f32 = dot4_f32, .dot4_f16 = dot4_f16, .dot4_bf16 = dot4_bf16,
     .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
 };

@@ -30,50 +30,28 @@ static inline __attribute__((always_inline)) __m512 load_w(const void *w, size_t
     }
 }
 
-static inline size_t elem_size(enum wtype t)
-{
-    return t == W_F32 ? 4 : 2;
-}
-
-// One row: two accumulators over 32-element steps, then a masked tail.
+// One row: four accumulators over 64-element steps (enough loads in flight to stream a row at
+// DRAM speed), then a masked tail.
 static inline __attribute__((always_inline)) float dot(const float *x, const void *w, int n,
                                                        enum wtype t)
 {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     int i = 0;
-    for (; i + 32 <= n; i += 32) {
+    for (; i + 64 <= n; i += 64) {
         a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), load_w(w, (size_t)i, 0xffff, t), a0);
         a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), load_w(w, (size_t)i + 16, 0xffff, t),
                              a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), load_w(w, (size_t)i + 32, 0xffff, t),
+                             a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), load_w(w, (size_t)i + 48, 0xffff, t),
+                             a3);
     }
     for (; i < n; i += 16) {
         __mmask16 m = tail_mask((size_t)(n - i));
         a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), load_w(w, (size_t)i, m, t), a0);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-}
-
-// Four rows `stride` elements apart against one x: each x vector is loaded once, used four times.
-static inline __attribute__((always_inline)) void dot4(float out[4], const float *x,
-                                                       const void *w, size_t stride, int n,
-                                                       enum wtype t)
-{
-    const char *r0 = w;
-    size_t s = stride * elem_size(t);
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    for (int i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask((size_t)(n - i));
-        __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
-        a0 = _mm512_fmadd_ps(xv, load_w(r0, (size_t)i, m, t), a0);
-        a1 = _mm512_fmadd_ps(xv, load_w(r0 + s, (size_t)i, m, t), a1);
-        a2 = _mm512_fmadd_ps(xv, load_w(r0 + 2 * s, (size_t)i, m, t), a2);
-        a3 = _mm512_fmadd_ps(xv, load_w(r0 + 3 * s, (size_t)i, m, t), a3);
-    }
-    out[0] = _mm512_reduce_add_ps(a0);
-    out[1] = _mm512_reduce_add_ps(a1);
-    out[2] = _mm512_reduce_add_ps(a2);
-    out[3] = _mm512_reduce_add_ps(a3);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 static inline __attribute__((always_inline)) void widen(float *dst, const uint16_t *src, size_t n,
@@ -89,27 +67,11 @@ static float dot_f32(const float *x, const float *w, int n) { return dot(x, w, n
 static float dot_f16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_F16); }
 static float dot_bf16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_BF16); }
 
-static void dot4_f32(float o[4], const float *x, const float *w, size_t s, int n)
-{
-    dot4(o, x, w, s, n, W_F32);
-}
-
-static void dot4_f16(float o[4], const float *x, const uint16_t *w, size_t s, int n)
-{
-    dot4(o, x, w, s, n, W_F16);
-}
-
-static void dot4_bf16(float o[4], const float *x, const uint16_t *w, size_t s, int n)
-{
-    dot4(o, x, w, s, n, W_BF16);
-}
-
 static void f16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_F16); }
 static void bf16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_BF16); }
 
 const kevo_kernels kevo_kernels_avx512 = {
     .isa = "avx512",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
-    .dot4_f32 = dot4_f32, .dot4_f16 = dot4_f16, .dot4_bf16 = dot4_bf16,
     .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
 };

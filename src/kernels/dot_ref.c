@@ -28,24 +28,6 @@ static float dot_bf16(const float *x, const uint16_t *w, int n)
     return (float)s;
 }
 
-static void dot4_f32(float out[4], const float *x, const float *w, size_t stride, int n)
-{
-    for (int r = 0; r < 4; r++)
-        out[r] = dot_f32(x, w + r * stride, n);
-}
-
-static void dot4_f16(float out[4], const float *x, const uint16_t *w, size_t stride, int n)
-{
-    for (int r = 0; r < 4; r++)
-        out[r] = dot_f16(x, w + r * stride, n);
-}
-
-static void dot4_bf16(float out[4], const float *x, const uint16_t *w, size_t stride, int n)
-{
-    for (int r = 0; r < 4; r++)
-        out[r] = dot_bf16(x, w + r * stride, n);
-}
-
 static void f16_to_f32(float *dst, const uint16_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -61,6 +43,5 @@ static void bf16_to_f32(float *dst, const uint16_t *src, size_t n)
 const kevo_kernels kevo_kernels_ref = {
     .isa = "ref",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
-    .dot4_f32 = dot4_f32, .dot4_f16 = dot4_f16, .dot4_bf16 = dot4_bf16,
     .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
 };

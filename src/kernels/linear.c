@@ -26,29 +26,22 @@ size_t kevo_linear_scratch(int m, int k, int n_threads)
     return blas > own ? blas : own;
 }
 
-// One output row per call of dot(), four at a time with dot4() (x read once per four rows).
+// One output row per dot product. Threads take contiguous ranges of rows, so each reads one
+// sequential stream of weights: what the hardware prefetchers follow best (measured: ~1.5x the
+// throughput of interleaving four rows).
 static void gemv(float *y, const float *x, const kevo_tensor *w, int n, int k)
 {
     const kevo_kernels *kk = kevo_kernels_get();
-    int n4 = n / 4;
     kevo_dtype dt = w->dtype;
 #pragma omp parallel for schedule(static)
-    for (int g = 0; g < n4; g++) {
-        size_t r = (size_t)g * 4;
+    for (int r = 0; r < n; r++) {
+        size_t at = (size_t)r * (size_t)k;
         if (dt == KEVO_DTYPE_F32)
-            kk->dot4_f32(y + r, x, (const float *)w->data + r * (size_t)k, (size_t)k, k);
+            y[r] = kk->dot_f32(x, (const float *)w->data + at, k);
         else if (dt == KEVO_DTYPE_F16)
-            kk->dot4_f16(y + r, x, (const uint16_t *)w->data + r * (size_t)k, (size_t)k, k);
+            y[r] = kk->dot_f16(x, (const uint16_t *)w->data + at, k);
         else
-            kk->dot4_bf16(y + r, x, (const uint16_t *)w->data + r * (size_t)k, (size_t)k, k);
-    }
-    for (size_t r = (size_t)n4 * 4; r < (size_t)n; r++) {
-        if (dt == KEVO_DTYPE_F32)
-            y[r] = kk->dot_f32(x, (const float *)w->data + r * (size_t)k, k);
-        else if (dt == KEVO_DTYPE_F16)
-            y[r] = kk->dot_f16(x, (const uint16_t *)w->data + r * (size_t)k, k);
-        else
-            y[r] = kk->dot_bf16(x, (const uint16_t *)w->data + r * (size_t)k, k);
+            y[r] = kk->dot_bf16(x, (const uint16_t *)w->data + at, k);
     }
 }
 
