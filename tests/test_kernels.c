@@ -88,6 +88,32 @@ KEVO_TEST(kernels_dot_products_every_isa)
     }
 }
 
+KEVO_TEST(kernels_axpy_every_isa)
+{
+    for (size_t ii = 0; ii < 3; ii++) {
+        const kevo_kernels *k = kevo_kernels_for(isas[ii]);
+        if (!k)
+            continue;
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            int n = sizes[si];
+            float *y = malloc((size_t)n * sizeof *y), *x = malloc((size_t)n * sizeof *x);
+            double *want = malloc((size_t)n * sizeof *want);
+            for (int i = 0; i < n; i++) {
+                x[i] = frand(), y[i] = frand();
+                want[i] = (double)y[i] + 0.37 * (double)x[i];
+            }
+            k->axpy_f32(y, 0.37f, x, n);
+            int bad = 0;
+            for (int i = 0; i < n; i++)
+                bad += !(fabs(y[i] - want[i]) <= 1e-6);
+            CHECK(bad == 0, "%s axpy n=%d: %d values off", isas[ii], n, bad);
+            free(x);
+            free(y);
+            free(want);
+        }
+    }
+}
+
 KEVO_TEST(kernels_widening_is_exact_on_every_isa)
 {
     uint16_t all[65536];

@@ -43,11 +43,8 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
                 sc[j] = kk->dot_f32(qi, kh + (size_t)j * s->kv_row_stride, e) * s->scale;
             kevo_softmax(sc, n);
             memset(oi, 0, (size_t)e * sizeof *oi);
-            for (int j = 0; j < n; j++) {
-                const float *vj = vh + (size_t)j * s->kv_row_stride;
-                for (int d = 0; d < e; d++)
-                    oi[d] += sc[j] * vj[d];
-            }
+            for (int j = 0; j < n; j++)
+                kk->axpy_f32(oi, sc[j], vh + (size_t)j * s->kv_row_stride, e);
         }
     }
 }

@@ -16,6 +16,8 @@ typedef struct kevo_kernels {
     float (*dot_f32)(const float *x, const float *w, int n);
     float (*dot_f16)(const float *x, const uint16_t *w, int n);
     float (*dot_bf16)(const float *x, const uint16_t *w, int n);
+    // y += a * x over n floats (attention's weighted sum of value rows).
+    void (*axpy_f32)(float *y, float a, const float *x, int n);
     // Exact widening of n stored elements.
     void (*f16_to_f32)(float *dst, const uint16_t *src, size_t n);
     void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);

@@ -87,11 +87,22 @@ static float dot_f32(const float *x, const float *w, int n) { return dot(x, w, n
 static float dot_f16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_F16); }
 static float dot_bf16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_BF16); }
 
+static void axpy_f32(float *y, float a, const float *x, int n)
+{
+    __m256 av = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+
 static void f16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_F16); }
 static void bf16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_BF16); }
 
 const kevo_kernels kevo_kernels_avx2 = {
     .isa = "avx2",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
-    .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
+    .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
 };

@@ -67,11 +67,21 @@ static float dot_f32(const float *x, const float *w, int n) { return dot(x, w, n
 static float dot_f16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_F16); }
 static float dot_bf16(const float *x, const uint16_t *w, int n) { return dot(x, w, n, W_BF16); }
 
+static void axpy_f32(float *y, float a, const float *x, int n)
+{
+    __m512 av = _mm512_set1_ps(a);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask((size_t)(n - i));
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i),
+                                                        _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
 static void f16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_F16); }
 static void bf16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_BF16); }
 
 const kevo_kernels kevo_kernels_avx512 = {
     .isa = "avx512",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
-    .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
+    .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
 };

@@ -28,6 +28,12 @@ static float dot_bf16(const float *x, const uint16_t *w, int n)
     return (float)s;
 }
 
+static void axpy_f32(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
 static void f16_to_f32(float *dst, const uint16_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -43,5 +49,5 @@ static void bf16_to_f32(float *dst, const uint16_t *src, size_t n)
 const kevo_kernels kevo_kernels_ref = {
     .isa = "ref",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
-    .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
+    .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
 };
