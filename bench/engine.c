@@ -3,6 +3,7 @@
 // Prints key=value lines for bench/engine.py, which runs PyTorch on the same weights beside it.
 //
 // usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--compute bf16]
+//                                    [--repeat N]
 //        build/bench/engine --floors [--threads N]
 #include <cblas.h>
 #include <omp.h>
@@ -100,7 +101,7 @@ static double openblas_gflops(int t, int threads)
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int threads = 2, n_text = 24, n_new = 16, floors = 0;
+    int threads = 2, n_text = 24, n_new = 16, floors = 0, repeat = 3;
     kevo_compute compute = KEVO_COMPUTE_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
             n_text = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--new") && i + 1 < argc)
             n_new = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+            repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--floors"))
             floors = 1;
         else if (!strcmp(argv[i], "--compute") && i + 1 < argc)
@@ -153,9 +156,10 @@ int main(int argc, char **argv)
     ids[0] = 1;
     ids[n_ids / 2] = KEVO_IMAGE_SLOT;
 
-    // Each run object generates twice: the first pass touches every weight page and the run's
-    // own memory (first-touch page faults), the second is timed. Then the same without the
-    // recorder, to measure what recording costs.
+    // Each run object generates 1 + repeat times: the first pass touches every weight page and
+    // the run's own memory (first-touch page faults); the best of the others is reported (the
+    // host's memory bandwidth drifts between runs). Then the same without the recorder, to
+    // measure what recording costs.
     for (int record = 1; record >= 0; record--) {
         kevo_run_params p = kevo_run_default_params();
         p.max_new_tokens = n_new;
@@ -167,22 +171,35 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: %s\n", err.msg);
             return 1;
         }
-        for (int pass = 0; pass < 2; pass++) {
+        kevo_timings best = {0};
+        for (int pass = 0; pass <= repeat; pass++) {
             double t1 = now();
             if (kevo_run_generate(run, px, ids, n_ids, &err) != KEVO_OK) {
                 fprintf(stderr, "bench: %s\n", err.msg);
                 return 1;
             }
             kevo_timings t = kevo_run_timings(run);
-            const char *tag = !record ? "norecord" : pass == 0 ? "first" : "steady";
-            if (!record && pass == 0)
+            if (pass == 0) {
+                if (record)
+                    printf("first_total_s=%.3f\n", now() - t1);
                 continue;
-            printf("%s_total_s=%.3f\n", tag, now() - t1);
-            printf("%s_vision_s=%.3f\n%s_prefill_s=%.3f\n%s_decode_tok_s=%.3f\n", tag,
-                   t.vision_s, tag, t.prefill_s, tag, t.decode_tokens_per_s);
-            printf("positions=%d\ngenerated=%d\n", kevo_run_n_positions(run),
-                   kevo_run_n_generated(run));
+            }
+            if (pass == 1 || t.vision_s < best.vision_s)
+                best.vision_s = t.vision_s;
+            if (pass == 1 || t.prefill_s < best.prefill_s)
+                best.prefill_s = t.prefill_s;
+            if (pass == 1 || t.record_s < best.record_s)
+                best.record_s = t.record_s, best.decode_s = t.decode_s;
+            if (t.decode_tokens_per_s > best.decode_tokens_per_s)
+                best.decode_tokens_per_s = t.decode_tokens_per_s;
         }
+        const char *tag = record ? "steady" : "norecord";
+        printf("%s_vision_s=%.3f\n%s_prefill_s=%.3f\n%s_decode_tok_s=%.3f\n", tag,
+               best.vision_s, tag, best.prefill_s, tag, best.decode_tokens_per_s);
+        printf("positions=%d\ngenerated=%d\n", kevo_run_n_positions(run),
+               kevo_run_n_generated(run));
+        if (record)   // the recorder's share, measured directly (copies timed in the engine)
+            printf("record_s=%.6f\nrecord_decode_s=%.6f\n", best.record_s, best.decode_s);
         kevo_run_free(run);
     }
     struct rusage ru;

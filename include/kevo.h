@@ -163,6 +163,7 @@ typedef enum kevo_stop {
 typedef struct kevo_timings {
     double vision_s, prefill_s, decode_s;
     double decode_tokens_per_s;   // tokens after the first, per second of decoding
+    double record_s;              // of all the above, the time spent recording hidden states
 } kevo_timings;
 
 typedef struct kevo_progress {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -227,7 +228,7 @@ int cmd_batch(int argc, char **argv)
     const volatile sig_atomic_t *interrupted = cli_catch_interrupt();
     params.interrupt = interrupted;
 
-    double t0 = cli_now();
+    double t0 = kevo_now();
     kevo_model *m = NULL;
     kevo_run *run = NULL;
     int code = EXIT_OK;
@@ -236,7 +237,7 @@ int cmd_batch(int argc, char **argv)
         code = cli_report(&err);
         goto done;
     }
-    double load_s = cli_now() - t0;
+    double load_s = kevo_now() - t0;
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
@@ -248,7 +249,7 @@ int cmd_batch(int argc, char **argv)
         }
         q.image_path = it->image;
         kevo_answer a = {0};
-        double t1 = cli_now();
+        double t1 = kevo_now();
         if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
             kevo_llava_save(m, run, &q, &a, it->dir, threads, load_s, &err) != KEVO_OK) {
             if (err.status == KEVO_ERR_INTERRUPTED)
@@ -264,7 +265,7 @@ int cmd_batch(int argc, char **argv)
             it->answer = strdup(a.text);
             it->tokens = kevo_run_n_generated(run);
         }
-        it->seconds = cli_now() - t1;
+        it->seconds = kevo_now() - t1;
         kevo_answer_clear(&a);
     }
     if (bar) {

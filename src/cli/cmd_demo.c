@@ -17,6 +17,7 @@
 #include "analysis/answer.h"
 #include "analysis/figures.h"
 #include "analysis/pipeline.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -314,7 +315,7 @@ int cmd_demo(int argc, char **argv)
     int n = 0;
     kevo_model *m = NULL;
     char flower_stages[1024] = "", describe_text[1024] = "";
-    double t0 = cli_now();
+    double t0 = kevo_now();
     kevo_status st = read_examples(examples, items, &n, &err);
     if (st == KEVO_OK)
         st = kevo_model_load(model_dir, &m, &err);
@@ -334,7 +335,7 @@ int cmd_demo(int argc, char **argv)
         st = write_report(items, n, out, flower_stages, describe_text, m, &err);
     if (st == KEVO_OK)
         printf("colour answers: %s\ndescriptions:   %s\nreport: %s/report.html (%.1f s)\n",
-               flower_stages, describe_text, out, cli_now() - t0);
+               flower_stages, describe_text, out, kevo_now() - t0);
     for (int i = 0; i < n; i++) {
         free(items[i].question);
         free(items[i].expected);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
@@ -109,7 +110,7 @@ int cmd_run(int argc, char **argv)
         params.progress = show_progress;
     params.interrupt = cli_catch_interrupt();
 
-    double t0 = cli_now();
+    double t0 = kevo_now();
     kevo_model *m = NULL;
     kevo_run *run = NULL;
     kevo_answer a = {0};
@@ -119,7 +120,7 @@ int cmd_run(int argc, char **argv)
         code = cli_report(&err);
         goto done;
     }
-    double load_s = cli_now() - t0;
+    double load_s = kevo_now() - t0;
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
     if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
         kevo_llava_save(m, run, &q, &a, out, threads, load_s, &err) != KEVO_OK) {

@@ -2,8 +2,8 @@
 #include "cli/generation.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "cli/cli.h"
 
 int cli_generation_option(const char *cmd, int opt, const char *arg, kevo_request *q,
@@ -35,13 +35,6 @@ int cli_generation_option(const char *cmd, int opt, const char *arg, kevo_reques
     default:
         return -1;
     }
-}
-
-double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static volatile sig_atomic_t interrupted;

@@ -1,5 +1,5 @@
-// generation.h — what the generating subcommands (run, batch, demo) share: their options, the
-// clock, and Ctrl-C.
+// generation.h — what the generating subcommands (run, batch, demo) share: their options and
+// Ctrl-C.
 #ifndef KEVO_CLI_GENERATION_H
 #define KEVO_CLI_GENERATION_H
 
@@ -24,9 +24,6 @@
 // -1 not a shared option.
 int cli_generation_option(const char *cmd, int opt, const char *arg, kevo_request *q,
                           kevo_run_params *p);
-
-// Seconds on a monotonic clock.
-double cli_now(void);
 
 // Installs a SIGINT handler and returns the flag it sets (for kevo_run_params.interrupt).
 const volatile sig_atomic_t *cli_catch_interrupt(void);

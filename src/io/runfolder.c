@@ -82,6 +82,7 @@ static cJSON *record_json(const kevo_run_record *r, const char *digest)
     cJSON_AddNumberToObject(o, "prefill_s", r->timings.prefill_s);
     cJSON_AddNumberToObject(o, "decode_s", r->timings.decode_s);
     cJSON_AddNumberToObject(o, "tokens_per_s", r->timings.decode_tokens_per_s);
+    cJSON_AddNumberToObject(o, "record_s", r->timings.record_s);
     o = cJSON_AddObjectToObject(root, "hidden");
     cJSON_AddStringToObject(o, "file", HIDDEN_FILE);
     cJSON_AddStringToObject(o, "tensor", "hidden");

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/linear.h"
@@ -101,8 +102,11 @@ kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo
         kevo_status st = kevo_run_check_interrupt(r, err);
         if (st != KEVO_OK)
             return st;
-        if (states)
+        if (states) {   // the recorder: the state entering layer l
+            double t0 = kevo_now();
             memcpy(states + (size_t)l * d, last, d * sizeof *states);
+            r->timings.record_s += kevo_now() - t0;
+        }
         const kevo_llama_layer_weights *lw = &w->text[l];
         kevo_rmsnorm(xn, x, n, (int)d, lw->attn_norm.f32, c->rms_norm_eps);
         attention_block(r, lw, l, n, pos0);
@@ -114,8 +118,11 @@ kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo
     // Only the last row needs the final norm and the LM head.
     float *normed = xn + (size_t)(n - 1) * d;
     kevo_rmsnorm(normed, last, 1, (int)d, w->final_norm.f32, c->rms_norm_eps);
-    if (states)
+    if (states) {
+        double t0 = kevo_now();
         memcpy(states + (size_t)c->text_layers * d, normed, d * sizeof *states);
+        r->timings.record_s += kevo_now() - t0;
+    }
     kevo_linear(r->buf[KEVO_BUF_LOGITS], c->text_vocab, normed, (int)d, 1, w->lm_head.t, NULL,
                 NULL);
     return KEVO_OK;

@@ -10,20 +10,13 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/memory.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "model/run.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 kevo_run_params kevo_run_default_params(void)
 {
@@ -203,12 +196,12 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
     kevo_rope_tables(r->buf[KEVO_BUF_COS], r->buf[KEVO_BUF_SIN], r->plan.n_ctx,
                      c->text_head_dim, c->rope_theta);
 
-    double t0 = now();
+    double t0 = kevo_now();
     report(r, KEVO_PHASE_VISION, n_prompt);
     if ((st = kevo_clip_encode(r, pixels, err)) != KEVO_OK)
         return st;
     kevo_projector_forward(r);
-    double t1 = now();
+    double t1 = kevo_now();
     r->timings.vision_s = t1 - t0;
 
     // The prompt's input embeddings, the image's in its slot.
@@ -230,7 +223,7 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
     size_t step_floats = ((size_t)c->text_layers + 1) * d;
     if ((st = kevo_llama_forward(r, n_prompt, 0, r->params.no_record ? NULL : record, err)))
         return st;
-    double t2 = now();
+    double t2 = kevo_now();
     r->timings.prefill_s = t2 - t1;
 
     report(r, KEVO_PHASE_DECODE, n_prompt);
@@ -239,7 +232,7 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
         if ((st = greedy(r->buf[KEVO_BUF_LOGITS], c->text_vocab, r->n_generated, &next, err)))
             return st;
         r->generated[r->n_generated++] = next;
-        r->timings.decode_s = now() - t2;
+        r->timings.decode_s = kevo_now() - t2;
         if (r->n_generated > 1)
             r->timings.decode_tokens_per_s = (r->n_generated - 1) / r->timings.decode_s;
         report(r, KEVO_PHASE_DECODE, n_prompt);
@@ -256,7 +249,7 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
             break;
         }
         if (r->n_generated == 1)   // decoding speed is measured from the second token on
-            t2 = now();
+            t2 = kevo_now();
         kevo_llama_embed(r, next, x);
         float *states = r->params.no_record ? NULL : record + (size_t)r->n_generated * step_floats;
         if ((st = kevo_llama_forward(r, 1, pos, states, err)) != KEVO_OK)
