@@ -11,6 +11,7 @@
 #include "kernels/cpu.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "kernels/parallel.h"
 
 size_t kevo_attention_scratch(int n_queries, int n_keys, int n_threads)
 {
@@ -30,7 +31,8 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
 {
     const kevo_kernels *kk = kevo_kernels_get();
     int group = s->n_heads / s->n_kv_heads, e = s->head_dim;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) \
+    if ((size_t)s->n_heads * s->n_queries * s->n_keys * e >= KEVO_PARALLEL_MIN_WORK)
     for (int h = 0; h < s->n_heads; h++) {
         float *sc = scores + (size_t)omp_get_thread_num() * s->n_keys;
         const float *kh = k + (size_t)(h / group) * s->kv_head_stride;
@@ -55,7 +57,8 @@ static void attention_blocks(float *out, const float *q, const float *k, const f
                              const kevo_attention_shape *s, float *scores_all)
 {
     int group = s->n_heads / s->n_kv_heads, e = s->head_dim, nq = s->n_queries, nk = s->n_keys;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) \
+    if ((size_t)s->n_heads * nq * nk * e >= KEVO_PARALLEL_MIN_WORK)
     for (int h = 0; h < s->n_heads; h++) {
         float *scores = scores_all + (size_t)omp_get_thread_num() * nq * nk;
         const float *kh = k + (size_t)(h / group) * s->kv_head_stride;

@@ -17,6 +17,7 @@
 #include "kernels/convert.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
+#include "kernels/parallel.h"
 
 #define MR 12      // rows of x per micro-tile
 #define NR 32      // rows of W (columns of y) per micro-tile: two zmm
@@ -47,7 +48,8 @@ static float *a_panel_f32(float *ap, int m_pad, int s, int p, int kc_s)
 static void pack_x_f32(float *ap, const float *x, int ldx, int m, int k)
 {
     int m_pad = (int)round_up((size_t)m, MR), n_slices = (k + KC - 1) / KC;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if ((size_t)m_pad * k >= KEVO_PARALLEL_MIN_WORK)
     for (int s = 0; s < n_slices; s++)
         for (int p = 0; p < m_pad / MR; p++) {
             int k0 = s * KC, kc = k - k0 < KC ? k - k0 : KC;
@@ -69,7 +71,8 @@ static uint32_t *a_panel_bf16(uint32_t *ap, int m_pad, int s, int p, int kc_pair
 static void pack_x_bf16(uint32_t *ap, const float *x, int ldx, int m, int k)
 {
     int m_pad = (int)round_up((size_t)m, MR), n_slices = (k + KC - 1) / KC;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) \
+    if ((size_t)m_pad * k >= KEVO_PARALLEL_MIN_WORK)
     for (int s = 0; s < n_slices; s++)
         for (int p = 0; p < m_pad / MR; p++) {
             int k0 = s * KC, kc = k - k0 < KC ? k - k0 : KC, pairs = (kc + 1) / 2;
@@ -268,7 +271,7 @@ void kevo_gemm_avx512(float *y, int ldy, const float *x, int ldx, int m, const k
     else
         pack_x_f32((float *)ap, x, ldx, m, k);
 
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int blk = 0; blk < n_blocks; blk++) {
         void *bp = bp_all + (size_t)omp_get_thread_num() * KC * NC * sizeof(float);
         int n0 = blk * NC, nb = n - n0 < NC ? n - n0 : NC;

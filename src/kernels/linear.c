@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "kernels/cpu.h"
+#include "kernels/parallel.h"
 
 void kevo_set_threads(int n)
 {
@@ -33,7 +34,7 @@ static void gemv(float *y, const float *x, const kevo_tensor *w, int n, int k)
 {
     const kevo_kernels *kk = kevo_kernels_get();
     kevo_dtype dt = w->dtype;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int r = 0; r < n; r++) {
         size_t at = (size_t)r * (size_t)k;
         if (dt == KEVO_DTYPE_F32)
@@ -77,7 +78,7 @@ void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_t
         kevo_gemm(y, ldy, x, ldx, m, w, ctx->compute, ctx->scratch);
     } else {
         int n_blocks = (n + KEVO_CONVERT_ROWS - 1) / KEVO_CONVERT_ROWS;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
         for (int b = 0; b < n_blocks; b++) {
             int r0 = b * KEVO_CONVERT_ROWS;
             int rows = n - r0 < KEVO_CONVERT_ROWS ? n - r0 : KEVO_CONVERT_ROWS;
@@ -86,7 +87,7 @@ void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_t
         }
     }
     if (bias)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)m * n >= KEVO_PARALLEL_MIN_WORK)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 y[(size_t)i * ldy + j] += bias[j];

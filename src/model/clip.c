@@ -13,6 +13,7 @@
 #include "kernels/attention.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "kernels/parallel.h"
 #include "model/run.h"
 
 // (C, G*P, G*P) pixels -> (G*G, C*P*P) patch rows in (c, ky, kx) order, row-major over the grid:
@@ -20,7 +21,7 @@
 static void cut_patches(float *patches, const float *pixels, int channels, int grid, int p)
 {
     int side = grid * p, cpp = channels * p * p;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)grid * grid * cpp >= KEVO_PARALLEL_MIN_WORK)
     for (int g = 0; g < grid * grid; g++) {
         int py = g / grid, px = g % grid;
         float *row = patches + (size_t)g * cpp;

@@ -17,6 +17,7 @@
 #include "kernels/convert.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "kernels/parallel.h"
 #include "model/run.h"
 
 void kevo_llama_embed(const kevo_run *r, int id, float *dst)
@@ -56,7 +57,7 @@ static void attention_block(kevo_run *r, const kevo_llama_layer_weights *lw, int
     kevo_linear(k, hk * e, xn, d, n, lw->k.t, NULL, cv);
     kevo_linear(v, hk * e, xn, d, n, lw->v.t, NULL, cv);
     float *kc = cache_keys(r, l), *vc = cache_values(r, l);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)n * (hq + hk) * e >= KEVO_PARALLEL_MIN_WORK)
     for (int i = 0; i < n; i++) {
         kevo_rope_apply(q + (size_t)i * hq * e, hq, e, r->buf[KEVO_BUF_COS], r->buf[KEVO_BUF_SIN],
                         pos0 + i);
