@@ -1,10 +1,11 @@
 #!/bin/sh
 # Runs every reference oracle (tools/oracle_*.py) with Debian's Python; each writes what the C
-# tests compare against into DATA_DIR/oracle/<name>/. usage: tools/make_oracles.sh DATA_DIR
+# tests compare against into DATA_DIR/oracle/<name>/. The engine oracle runs first: the analysis
+# oracle reads the run folders it writes. usage: tools/make_oracles.sh DATA_DIR
 set -eu
 data=${1:?usage: tools/make_oracles.sh DATA_DIR}
-for script in "$(dirname "$0")"/oracle_*.py; do
-    [ -e "$script" ] || continue
+dir=$(dirname "$0")
+for script in "$dir/oracle_engine.py" $(ls "$dir"/oracle_*.py | grep -v '/oracle_engine\.py$'); do
     name=$(basename "$script" .py)
     /usr/bin/python3 "$script" "$data" || { echo "make_oracles: $name failed" >&2; exit 1; }
 done
