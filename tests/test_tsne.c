@@ -722,15 +722,18 @@ KEVO_TEST(tsne_cli_writes_embeddings)
     free(Y);
 }
 
-// The same matrix from .npy and from .safetensors, OMP_NUM_THREADS=1 vs 2, and the scalar code
-// (KEVO_ISA=ref) vs AVX-512: the same bytes.
+// The same matrix from .npy and from .safetensors (stored 3-D, as a run's hidden states, whose
+// leading dimensions become rows), OMP_NUM_THREADS=1 vs 2, and the scalar code (KEVO_ISA=ref) vs
+// AVX-512: the same bytes.
 KEVO_TEST(tsne_cli_inputs_and_threads_agree)
 {
     int n, d;
     float *X = load("blobs.npy", KEVO_DTYPE_F32, &n, &d);
-    if (!X)
+    if (!X || !CHECK(n % 4 == 0, "blobs.npy has %d rows, not a multiple of 4", n)) {
+        free(X);
         return;
-    kevo_tensor_out t[] = {{"points", KEVO_DTYPE_F32, 2, {n, d}, X},
+    }
+    kevo_tensor_out t[] = {{"points", KEVO_DTYPE_F32, 3, {n / 4, 4, d}, X},
                            {"labels", KEVO_DTYPE_F32, 1, {n}, X}};
     kevo_error err;
     CHECK_OK(kevo_safetensors_write(tmp_path("x.safetensors"), t, 2, NULL, 0, &err), &err);

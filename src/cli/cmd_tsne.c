@@ -22,15 +22,16 @@ static const char usage[] =
     "usage: kevo tsne --input X.npy|X.safetensors [options] [-o OUT]...\n"
     "       (kevo tsne RUN_DIR... maps run folders: kevo tsne --help)\n"
     "\n"
-    "t-SNE of the rows of a 2-D matrix (F32, F64, F16 or BF16), with scikit-learn 1.2's\n"
-    "TSNE semantics: PCA initialisation, early exaggeration 12 for 250 iterations, momentum\n"
-    "0.5 then 0.8, gains, stopping after 300 iterations without progress. The columns are\n"
-    "MaxAbs-scaled first (sklearn's MaxAbsScaler), as the authors do. The output does not\n"
-    "depend on --threads.\n"
+    "t-SNE of the rows of a matrix (F32, F64, F16 or BF16; a tensor of more dimensions is\n"
+    "read as rows of its last one, so a run's hidden [T, L+1, D] gives T*(L+1) points, step\n"
+    "by step), with scikit-learn 1.2's TSNE semantics: PCA initialisation, early\n"
+    "exaggeration 12 for 250 iterations, momentum 0.5 then 0.8, gains, stopping after 300\n"
+    "iterations without progress. The columns are MaxAbs-scaled first (sklearn's\n"
+    "MaxAbsScaler), as the authors do. The output does not depend on --threads.\n"
     "\n"
     "  --input FILE          the matrix: .npy, or .safetensors (see --tensor)\n"
     "  --tensor NAME         the tensor to read from a .safetensors file (default: its only\n"
-    "                        2-D tensor)\n"
+    "                        tensor of 2 or more dimensions)\n"
     "  --perplexity P        (default 40; lowered to max(1, (n-1)/3) when >= n points)\n"
     "  --iters N             iterations, at least 250 (default 2000)\n"
     "  --learning-rate LR    (default 200)\n"
@@ -61,24 +62,28 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-// Copies a stored 2-D F32/F64/F16/BF16 tensor into a new float matrix (caller frees).
+// Copies a stored F32/F64/F16/BF16 tensor of rank >= 2 into a new float matrix (caller frees):
+// the last dimension is the features, the leading ones are flattened into rows in C order, so a
+// run's hidden [T, L+1, D] gives T * (L+1) points, step by step.
 static kevo_status matrix_from_tensor(const kevo_tensor *t, float **X, int *n, int *d,
                                       kevo_error *err)
 {
-    if (t->n_dims != 2)
+    if (t->n_dims < 2)
         return kevo_fail(err, KEVO_ERR_FORMAT,
-                         "%s: tensor '%s' has %d dimensions; t-SNE needs a 2-D matrix "
-                         "(rows = points)", t->path, t->name, t->n_dims);
+                         "%s: tensor '%s' has %d dimension%s; t-SNE needs a 2-D matrix "
+                         "(rows = points) or a tensor whose last dimension is the features",
+                         t->path, t->name, t->n_dims, t->n_dims == 1 ? "" : "s");
     if (t->dtype != KEVO_DTYPE_F32 && t->dtype != KEVO_DTYPE_F64 &&
         t->dtype != KEVO_DTYPE_F16 && t->dtype != KEVO_DTYPE_BF16)
         return kevo_fail(err, KEVO_ERR_FORMAT,
                          "%s: tensor '%s' is %s; t-SNE reads F32, F64, F16 or BF16", t->path,
                          t->name, kevo_dtype_name(t->dtype));
-    if (t->shape[0] > 1 << 30 || t->shape[1] > 1 << 30)
+    int64_t cols = t->shape[t->n_dims - 1], rows = cols ? (int64_t)t->n_elems / cols : 0;
+    if (rows > 1 << 30 || cols > 1 << 30)
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s: tensor '%s' of %lld x %lld is too large",
-                         t->path, t->name, (long long)t->shape[0], (long long)t->shape[1]);
-    *n = (int)t->shape[0];
-    *d = (int)t->shape[1];
+                         t->path, t->name, (long long)rows, (long long)cols);
+    *n = (int)rows;
+    *d = (int)cols;
     *X = malloc(sizeof **X * (t->n_elems ? t->n_elems : 1));
     if (!*X)
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory for %llu values", t->path,
@@ -130,12 +135,12 @@ static kevo_status load_matrix(const tsne_opts *o, float **X, int *n, int *d, ke
     } else {
         int n2 = 0;
         for (size_t i = 0; i < kevo_safetensors_count(f); i++)
-            if (kevo_safetensors_at(f, i)->n_dims == 2)
+            if (kevo_safetensors_at(f, i)->n_dims >= 2)
                 t = kevo_safetensors_at(f, i), n2++;
         if (n2 != 1)
             st = kevo_fail(err, KEVO_ERR_ARG,
-                           "%s: holds %d 2-D tensors; name the one to embed with --tensor",
-                           o->input, n2);
+                           "%s: holds %d tensors of 2 or more dimensions; name the one to embed "
+                           "with --tensor", o->input, n2);
     }
     if (st == KEVO_OK)
         st = matrix_from_tensor(t, X, n, d, err);
