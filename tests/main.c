@@ -69,6 +69,35 @@ const char *kevo_test_tmpdir(void)
     return test_dir;
 }
 
+const char *kevo_test_tmp(const char *name)
+{
+    static char path[4][2100];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", test_dir, name);
+    return p;
+}
+
+const char *kevo_test_copy_run(const char *fixture, const char *run_case, const char *dst)
+{
+    char cmd[4400], src[2100];
+    const char *to = kevo_test_tmp(dst);
+    snprintf(src, sizeof src, "%s%s/%s.run", kevo_test_data("oracle/engine/"), fixture, run_case);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, src, to);
+    CHECK(system(cmd) == 0, "cannot copy %s", src);
+    return to;
+}
+
+int kevo_test_count_lines(const char *path)
+{
+    char *text = kevo_test_slurp(path, NULL);
+    int n = 0;
+    for (char *s = text; s && *s; s++)
+        n += *s == '\n';
+    free(text);
+    return n;
+}
+
 const char *kevo_test_data(const char *rel)
 {
     static char buf[2048];

@@ -42,6 +42,13 @@ int kevo_check_close(const char *name, const float *got, const float *want, size
 
 // A fresh empty directory for this test (removed after the run when everything passed).
 const char *kevo_test_tmpdir(void);
+// NAME inside this test's directory, in one of 4 static buffers (reused every 4th call).
+const char *kevo_test_tmp(const char *name);
+// A copy of the oracle run folder oracle/engine/FIXTURE/CASE.run at kevo_test_tmp(DST), so that
+// outputs written into it never touch the oracle; returns its path (as kevo_test_tmp).
+const char *kevo_test_copy_run(const char *fixture, const char *run_case, const char *dst);
+// The number of '\n' in a file (0 when it cannot be read).
+int kevo_test_count_lines(const char *path);
 // $KEVO_DATA/rel into a static buffer (overwritten by the next call).
 const char *kevo_test_data(const char *rel);
 // Runs `$KEVO_BIN <args>` through /bin/sh; captures stdout and stderr (heap strings the

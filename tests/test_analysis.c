@@ -587,36 +587,6 @@ KEVO_TEST(analysis_degrades_on_two_layer_models_and_single_steps)
 // ---------------------------------------------------------------------------------------------
 // `kevo analyze` from the command line
 
-static const char *tmp_path(const char *name)
-{
-    static char path[4][2100];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", kevo_test_tmpdir(), name);
-    return p;
-}
-
-// A copy of an oracle run folder under the test's directory (outputs never touch the oracle).
-static const char *copy_run(const char *fx, const char *name, const char *dst)
-{
-    char cmd[4400], src[2100];
-    const char *to = tmp_path(dst);
-    snprintf(src, sizeof src, "%s%s/%s.run", kevo_test_data("oracle/engine/"), fx, name);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, src, to);
-    CHECK(system(cmd) == 0, "cannot copy %s", src);
-    return to;
-}
-
-static int count_lines(const char *path)
-{
-    char *text = kevo_test_slurp(path, NULL);
-    int n = 0;
-    for (char *s = text; s && *s; s++)
-        n += *s == '\n';
-    free(text);
-    return n;
-}
-
 // Column `col` (0-based) of every data line of a CSV whose text fields hold no commas.
 static double *csv_column(const char *path, int col, int *n_rows)
 {
@@ -639,7 +609,7 @@ static double *csv_column(const char *path, int col, int *n_rows)
 
 KEVO_TEST(analyze_cli_writes_tables_that_match_the_reference)
 {
-    const char *run = copy_run("tiny-f16", "describe", "run");
+    const char *run = kevo_test_copy_run("tiny-f16", "describe", "run");
     char *out = NULL, *errs = NULL;
     int rc = kevo_test_cli(&out, &errs, "analyze '%s'", run);
     CHECK(rc == 0, "exit %d: %s", rc, errs);
@@ -654,8 +624,8 @@ KEVO_TEST(analyze_cli_writes_tables_that_match_the_reference)
         snprintf(path, sizeof path, "%s/analysis/%s", run, files[i]);
         CHECK(kevo_file_exists(path), "%s missing", path);
         if (lines[i] > 0)
-            CHECK(count_lines(path) == lines[i], "%s: %d lines, expected %d", files[i],
-                  count_lines(path), lines[i]);
+            CHECK(kevo_test_count_lines(path) == lines[i], "%s: %d lines, expected %d", files[i],
+                  kevo_test_count_lines(path), lines[i]);
     }
     // The CSV values are the reference's within the tolerance of the library test.
     kevo_safetensors *f = NULL;
@@ -688,7 +658,7 @@ KEVO_TEST(analyze_cli_writes_tables_that_match_the_reference)
     CHECK(rc == 0, "variants: exit %d: %s", rc, errs);
     free(errs);
     snprintf(path, sizeof path, "%s/analysis/heatmap.csv", run);
-    CHECK(count_lines(path) == 6, "--rows 5: %d lines", count_lines(path));
+    CHECK(kevo_test_count_lines(path) == 6, "--rows 5: %d lines", kevo_test_count_lines(path));
     snprintf(path, sizeof path, "%s/analysis/stages.json", run);
     char *json = kevo_test_slurp(path, NULL);
     CHECK(kevo_test_contains(json, "\"lens\":\t\"norm\"") &&
@@ -724,7 +694,7 @@ static const char *write_run(const char *name, int T, int layers)
     kevo_error err;
     kevo_runfolder *rf = NULL;
     kevo_model *m = NULL;
-    const char *dir = tmp_path(name);
+    const char *dir = kevo_test_tmp(name);
     if (!CHECK_OK(kevo_runfolder_load(kevo_test_data("oracle/engine/tiny-f32/describe.run"), &rf,
                                       &err), &err) ||
         !CHECK_OK(kevo_model_load(kevo_test_data("fixtures/tiny-f32"), &m, &err), &err))
@@ -782,9 +752,10 @@ KEVO_TEST(analyze_cli_single_step_run)
     int rc = kevo_test_cli(&out, &errs, "analyze '%s'", run);
     CHECK(rc == 0, "exit %d: %s", rc, errs);
     snprintf(path, sizeof path, "%s/analysis/divergence.csv", run);
-    CHECK(count_lines(path) == 2, "divergence.csv: %d lines", count_lines(path));
+    int lines = kevo_test_count_lines(path);
+    CHECK(lines == 2, "divergence.csv: %d lines", lines);
     snprintf(path, sizeof path, "%s/analysis/heatmap.csv", run);
-    CHECK(count_lines(path) == 2, "heatmap.csv: %d lines", count_lines(path));
+    CHECK(kevo_test_count_lines(path) == 2, "heatmap.csv: %d lines", kevo_test_count_lines(path));
     snprintf(path, sizeof path, "%s/analysis/stages.json", run);
     CHECK(kevo_file_exists(path), "no stages.json");
     free(out);
@@ -796,14 +767,14 @@ KEVO_TEST(analyze_cli_refuses_bad_runs)
     // Another model's run: different dimensions, or the same dimensions and other weights.
     const char *shallow = write_run("shallow", 3, 2);
     expect_failure(1, "recorded with a model of 2 layers", "analyze '%s'%s", shallow, "");
-    const char *run = copy_run("tiny-f32", "color", "other-model");
+    const char *run = kevo_test_copy_run("tiny-f32", "color", "other-model");
     char gqa[2100];
     snprintf(gqa, sizeof gqa, " -m '%s'", kevo_test_data("fixtures/tiny-gqa"));
     expect_failure(1, "another model", "analyze '%s'%s", run, gqa);
 
     // Broken files (the run folder reader's checks, reported with exit 1).
     char path[2300];
-    run = copy_run("tiny-f32", "color", "truncated");
+    run = kevo_test_copy_run("tiny-f32", "color", "truncated");
     snprintf(path, sizeof path, "%s/hidden.safetensors", run);
     rewrite(path, "\x01\x02\x03 never there", "", 64);
     expect_failure(1, "hidden.safetensors", "analyze '%s'%s", run, "");
@@ -816,7 +787,7 @@ KEVO_TEST(analyze_cli_refuses_bad_runs)
     kevo_test_write(path, bytes, len);
     free(bytes);
     expect_failure(1, "is not finite", "analyze '%s'%s", run, "");
-    run = copy_run("tiny-f32", "color", "no-model");
+    run = kevo_test_copy_run("tiny-f32", "color", "no-model");
     snprintf(path, sizeof path, "%s/run.json", run);
     rewrite(path, "\"path\": \"build/data/fixtures/tiny-f32\"", "\"path\": \"/nonexistent/model\"",
             0);
@@ -826,7 +797,7 @@ KEVO_TEST(analyze_cli_refuses_bad_runs)
 
 KEVO_TEST(analyze_cli_refuses_bad_options)
 {
-    const char *run = copy_run("tiny-f32", "color", "options");
+    const char *run = kevo_test_copy_run("tiny-f32", "color", "options");
     const char *bad[][2] = {
         {"--rows 0", "--rows"},       {"--steps 0", "--steps"},
         {"--window 9:3", "--window"}, {"--window 0:9", "--window"},
@@ -843,7 +814,7 @@ KEVO_TEST(analyze_cli_refuses_bad_options)
 
 KEVO_TEST(analyze_cli_writes_figures_and_report)
 {
-    const char *run = copy_run("tiny-f32", "describe", "figures");
+    const char *run = kevo_test_copy_run("tiny-f32", "describe", "figures");
     char *out = NULL, *errs = NULL, path[2300];
     int rc = kevo_test_cli(&out, &errs, "analyze '%s' --steps 25 --dpi 40", run);
     CHECK(rc == 0, "exit %d: %s", rc, errs);

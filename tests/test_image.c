@@ -211,15 +211,6 @@ KEVO_TEST(image_mode_and_config)
 // ---------------------------------------------------------------------------------------------
 // Hostile files
 
-static const char *tmp_path(const char *name)
-{
-    static char path[2][1200];
-    static int which;
-    which ^= 1;
-    snprintf(path[which], sizeof path[which], "%s/%s", kevo_test_tmpdir(), name);
-    return path[which];
-}
-
 // A copy of `src` keeping `keep` bytes (all when keep < 0) with bytes [at, at + n) set to `fill`.
 static const char *mangled(const char *name, const char *src, long keep, long at, long n,
                            int fill)
@@ -233,7 +224,7 @@ static const char *mangled(const char *name, const char *src, long keep, long at
         len = (size_t)keep;
     for (long i = at; i < at + n && (size_t)i < len; i++)
         data[i] = (char)fill;
-    const char *path = tmp_path(name);
+    const char *path = kevo_test_tmp(name);
     kevo_test_write(path, data, len);
     free(data);
     return path;
@@ -278,7 +269,7 @@ KEVO_TEST(image_hostile_files)
     expect_refused(mangled("text.jpg", "tests/data/images/README.md", -1, 0, 0, 0),
                    KEVO_ERR_FORMAT, "not a JPEG or PNG");
     expect_refused(mangled("empty.png", png, 0, 0, 0, 0), KEVO_ERR_FORMAT, "not a JPEG or PNG");
-    expect_refused(tmp_path("missing.jpg"), KEVO_ERR_IO, "cannot open");
+    expect_refused(kevo_test_tmp("missing.jpg"), KEVO_ERR_IO, "cannot open");
     expect_refused(kevo_test_tmpdir(), KEVO_ERR_IO, "cannot read");
 }
 
@@ -298,7 +289,7 @@ KEVO_TEST(image_corruptions_fail_cleanly)
         if (!CHECK(orig != NULL && len > 1000, "cannot read %s", files[f]))
             continue;
         char *buf = malloc(len);
-        const char *path = tmp_path(strstr(files[f], ".png") ? "x.png" : "x.jpg");
+        const char *path = kevo_test_tmp(strstr(files[f], ".png") ? "x.png" : "x.jpg");
         for (int trial = 0; trial < 300; trial++) {
             memcpy(buf, orig, len);
             size_t keep = len;
@@ -352,7 +343,7 @@ KEVO_TEST(image_cli_preprocess)
         free(cases);
         return;
     }
-    const char *out = tmp_path("px.safetensors"), *png = tmp_path("shown.png");
+    const char *out = kevo_test_tmp("px.safetensors"), *png = kevo_test_tmp("shown.png");
     char *sout = NULL, *serr = NULL;
     int rc = kevo_test_cli(&sout, &serr, "preprocess '%s' '%s' -o '%s' --png '%s' "
                            "--image-mode crop", c->config, c->image, out, png);
@@ -383,7 +374,7 @@ KEVO_TEST(image_cli_preprocess)
 
     // Failures: a clear message, the right exit code, and no output file.
     const char *bad = mangled("cut.jpg", c->image, 9000, 0, 0, 0);
-    const char *out2 = tmp_path("none.safetensors");
+    const char *out2 = kevo_test_tmp("none.safetensors");
     rc = kevo_test_cli(NULL, &serr, "preprocess '%s' '%s' -o '%s'", c->config, bad, out2);
     CHECK(rc == 1 && kevo_test_contains(serr, bad) && kevo_test_contains(serr, "truncated"),
           "truncated: exit %d, %s", rc, serr);
@@ -396,7 +387,7 @@ KEVO_TEST(image_cli_preprocess)
     rc = kevo_test_cli(NULL, &serr, "preprocess '%s' '%s'", c->config, c->image);
     CHECK(rc == 2 && kevo_test_contains(serr, "-o"), "no -o: exit %d, %s", rc, serr);
     free(serr);
-    const char *cfg_path = tmp_path("preprocessor_config.json");
+    const char *cfg_path = kevo_test_tmp("preprocessor_config.json");
     const char *cfg_text = "{\"resample\": 2, \"size\": {\"shortest_edge\": 336}}";
     kevo_test_write(cfg_path, cfg_text, strlen(cfg_text));
     rc = kevo_test_cli(NULL, &serr, "preprocess '%s' '%s' -o '%s'", kevo_test_tmpdir(),
@@ -418,7 +409,7 @@ KEVO_TEST(image_memory_large_jpeg)
         free(cases);
         return;
     }
-    const char *out = tmp_path("big.safetensors");
+    const char *out = kevo_test_tmp("big.safetensors");
     char *serr = NULL;
     int rc = kevo_test_cli(NULL, &serr, "preprocess '%s' '%s' -o '%s' --image-mode pad",
                            c->config, c->image, out);

@@ -10,35 +10,6 @@
 #include "io/runfolder.h"
 #include "test.h"
 
-static const char *tmp_path(const char *name)
-{
-    static char path[4][2100];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", kevo_test_tmpdir(), name);
-    return p;
-}
-
-static const char *copy_run(const char *fx, const char *name, const char *dst)
-{
-    char cmd[4400], src[2100];
-    const char *to = tmp_path(dst);
-    snprintf(src, sizeof src, "%s%s/%s.run", kevo_test_data("oracle/engine/"), fx, name);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, src, to);
-    CHECK(system(cmd) == 0, "cannot copy %s", src);
-    return to;
-}
-
-static int count_lines(const char *path)
-{
-    char *text = kevo_test_slurp(path, NULL);
-    int n = 0;
-    for (char *s = text; s && *s; s++)
-        n += *s == '\n';
-    free(text);
-    return n;
-}
-
 KEVO_TEST(maps_points_follow_the_authors_layout)
 {
     kevo_error err;
@@ -90,7 +61,7 @@ done:
 KEVO_TEST(maps_cli_analyze_and_tsne_runs)
 {
     // kevo analyze draws the single-run map and writes its coordinates.
-    const char *run = copy_run("tiny-f32", "describe", "run");
+    const char *run = kevo_test_copy_run("tiny-f32", "describe", "run");
     char *out = NULL, *errs = NULL, path[2300];
     int rc = kevo_test_cli(&out, &errs, "analyze '%s' --steps 1 --iters 250 --dpi 30", run);
     CHECK(rc == 0 && kevo_test_contains(out, "t-SNE: 80 points"), "analyze: exit %d: %s %s",
@@ -98,7 +69,8 @@ KEVO_TEST(maps_cli_analyze_and_tsne_runs)
     free(out);
     free(errs);
     snprintf(path, sizeof path, "%s/analysis/tsne.csv", run);
-    CHECK(count_lines(path) == 1 + 20 * 4, "tsne.csv: %d lines", count_lines(path));
+    int lines = kevo_test_count_lines(path);
+    CHECK(lines == 1 + 20 * 4, "tsne.csv: %d lines", lines);
     snprintf(path, sizeof path, "%s/analysis/tsne.png", run);
     CHECK(kevo_file_exists(path), "no tsne.png");
     snprintf(path, sizeof path, "%s/analysis/report.html", run);
@@ -110,8 +82,8 @@ KEVO_TEST(maps_cli_analyze_and_tsne_runs)
     CHECK(rc == 0 && !kevo_file_exists(path), "--no-tsne: exit %d, tsne.csv written", rc);
 
     // kevo tsne RUN...: one step per run, the answer word's by default.
-    const char *other = copy_run("tiny-f32", "color", "run2");
-    const char *dir = tmp_path("map");
+    const char *other = kevo_test_copy_run("tiny-f32", "color", "run2");
+    const char *dir = kevo_test_tmp("map");
     rc = kevo_test_cli(&out, &errs, "tsne '%s' '%s' --iters 250 --dpi 30 -o '%s'", run, other,
                        dir);
     CHECK(rc == 0 && kevo_test_contains(out, "answer word"), "tsne: exit %d: %s %s", rc, out,
@@ -124,7 +96,8 @@ KEVO_TEST(maps_cli_analyze_and_tsne_runs)
         CHECK(kevo_file_exists(path), "%s missing", path);
     }
     snprintf(path, sizeof path, "%s/tsne.csv", dir);
-    CHECK(count_lines(path) == 1 + 2 * 4, "tsne.csv: %d lines", count_lines(path));
+    lines = kevo_test_count_lines(path);
+    CHECK(lines == 1 + 2 * 4, "tsne.csv: %d lines", lines);
     snprintf(path, sizeof path, "%s/stages.json", dir);
     char *json = kevo_test_slurp(path, NULL);
     CHECK(kevo_test_contains(json, "\"map_step\"") && kevo_test_contains(json, "\"runs\""),

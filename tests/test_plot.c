@@ -22,15 +22,6 @@
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][2048];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", kevo_test_tmpdir(), name);
-    return p;
-}
-
 static cJSON *load_reference(void)
 {
     cJSON *ref = NULL;
@@ -469,14 +460,14 @@ KEVO_TEST(plot_every_figure_every_format)
         char name[64];
         const char *ext = kevo_figure_format_ext(formats[f]);
         snprintf(name, sizeof name, "heatmap.%s", ext);
-        if (CHECK_OK(kevo_plot_heatmap(tmp_path(name), &o, &h, &err), &err))
-            check_file_format(tmp_path(name), formats[f], lh.width, lh.height, o.dpi);
+        if (CHECK_OK(kevo_plot_heatmap(kevo_test_tmp(name), &o, &h, &err), &err))
+            check_file_format(kevo_test_tmp(name), formats[f], lh.width, lh.height, o.dpi);
         snprintf(name, sizeof name, "area.%s", ext);
-        if (CHECK_OK(kevo_plot_area(tmp_path(name), &o, &a, &err), &err))
-            check_file_format(tmp_path(name), formats[f], la.width, la.height, o.dpi);
+        if (CHECK_OK(kevo_plot_area(kevo_test_tmp(name), &o, &a, &err), &err))
+            check_file_format(kevo_test_tmp(name), formats[f], la.width, la.height, o.dpi);
         snprintf(name, sizeof name, "scatter.%s", ext);
-        if (CHECK_OK(kevo_plot_scatter(tmp_path(name), &o, &s, &err), &err))
-            check_file_format(tmp_path(name), formats[f], ls.width, ls.height, o.dpi);
+        if (CHECK_OK(kevo_plot_scatter(kevo_test_tmp(name), &o, &s, &err), &err))
+            check_file_format(kevo_test_tmp(name), formats[f], ls.width, ls.height, o.dpi);
     }
     CHECK(file_count(kevo_test_tmpdir()) == 9, "%d files in the output folder, want 9 (no "
           "temporary files)", file_count(kevo_test_tmpdir()));
@@ -507,8 +498,8 @@ KEVO_TEST(plot_heatmap_cell_colours)
     kevo_figure_opts o = {KEVO_FIGURE_PNG, dpi};
     image im = {0};
     if (!CHECK_OK(kevo_heatmap_layout(&h, &lay, &err), &err) ||
-        !CHECK_OK(kevo_plot_heatmap(tmp_path("cells.png"), &o, &h, &err), &err) ||
-        !image_load(&im, tmp_path("cells.png"))) {
+        !CHECK_OK(kevo_plot_heatmap(kevo_test_tmp("cells.png"), &o, &h, &err), &err) ||
+        !image_load(&im, kevo_test_tmp("cells.png"))) {
         cJSON_Delete(ref);
         return;
     }
@@ -570,7 +561,7 @@ KEVO_TEST(plot_heatmap_layout_sizes)
     double *v = matrix(40, 32);
     kevo_heatmap h = heatmap_of(v, 40, 32);
     kevo_figure_opts o = {KEVO_FIGURE_PNG, 30};
-    CHECK_OK(kevo_plot_heatmap(tmp_path("authors.png"), &o, &h, &err), &err);
+    CHECK_OK(kevo_plot_heatmap(kevo_test_tmp("authors.png"), &o, &h, &err), &err);
     free(v);
 }
 
@@ -592,13 +583,13 @@ KEVO_TEST(plot_heatmap_awkward_labels)
         kevo_figure_opts o = {formats[f], 50};
         char name[32];
         snprintf(name, sizeof name, "awkward.%s", kevo_figure_format_ext(formats[f]));
-        CHECK_OK(kevo_plot_heatmap(tmp_path(name), &o, &h, &err), &err);
+        CHECK_OK(kevo_plot_heatmap(kevo_test_tmp(name), &o, &h, &err), &err);
     }
     // No row labels at all: rows are numbered. A constant scale (vmin == vmax) still draws.
     h.row_labels = NULL;
     h.vmin = h.vmax = 0.5;
     kevo_figure_opts o = {KEVO_FIGURE_PNG, 50};
-    CHECK_OK(kevo_plot_heatmap(tmp_path("numbered.png"), &o, &h, &err), &err);
+    CHECK_OK(kevo_plot_heatmap(kevo_test_tmp("numbered.png"), &o, &h, &err), &err);
 }
 
 // Wrong input is refused with a message naming the problem, and leaves no file behind.
@@ -633,7 +624,7 @@ KEVO_TEST(plot_heatmap_bad_input)
     // The huge case needs a large figure: 80 columns at 2400 dpi exceed 32767 pixels.
     double *wide = matrix(4, 80);
     cases[9].h = heatmap_of(wide, 4, 80);
-    const char *path = tmp_path("bad.png");
+    const char *path = kevo_test_tmp("bad.png");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         kevo_error err = {0};
         kevo_status st = kevo_plot_heatmap(path, &cases[i].o, &cases[i].h, &err);
@@ -649,11 +640,11 @@ KEVO_TEST(plot_heatmap_bad_input)
     kevo_heatmap ok = heatmap_of(v, 2, 2);
     CHECK(kevo_plot_heatmap(path, NULL, &ok, &err) == KEVO_ERR_ARG, "no options accepted");
     // An unwritable place: a folder that does not exist, and a folder in the way of the file.
-    CHECK(kevo_plot_heatmap(tmp_path("no/such/dir/x.png"), &o, &ok, &err) == KEVO_ERR_IO &&
+    CHECK(kevo_plot_heatmap(kevo_test_tmp("no/such/dir/x.png"), &o, &ok, &err) == KEVO_ERR_IO &&
               kevo_test_contains(err.msg, "no/such/dir/x.png"),
           "missing folder: %s", err.msg);
-    CHECK(mkdir(tmp_path("in-the-way.png"), 0755) == 0, "mkdir");
-    CHECK(kevo_plot_heatmap(tmp_path("in-the-way.png"), &o, &ok, &err) == KEVO_ERR_IO,
+    CHECK(mkdir(kevo_test_tmp("in-the-way.png"), 0755) == 0, "mkdir");
+    CHECK(kevo_plot_heatmap(kevo_test_tmp("in-the-way.png"), &o, &ok, &err) == KEVO_ERR_IO,
           "a folder in the way: %s", err.msg);
     CHECK(file_count(kevo_test_tmpdir()) == 1, "%d entries left (want only the folder)",
           file_count(kevo_test_tmpdir()));
@@ -684,8 +675,8 @@ KEVO_TEST(plot_area_fill_colours)
     kevo_error err;
     image im = {0};
     if (!CHECK_OK(kevo_area_layout(&a, &lay, &err), &err) ||
-        !CHECK_OK(kevo_plot_area(tmp_path("area.png"), &o, &a, &err), &err) ||
-        !image_load(&im, tmp_path("area.png"))) {
+        !CHECK_OK(kevo_plot_area(kevo_test_tmp("area.png"), &o, &a, &err), &err) ||
+        !image_load(&im, kevo_test_tmp("area.png"))) {
         cJSON_Delete(ref);
         return;
     }
@@ -733,7 +724,7 @@ KEVO_TEST(plot_area_bad_input)
 {
     double y[6] = {0, 0.5, 1, 0.2, NAN, 0};
     kevo_figure_opts o = {KEVO_FIGURE_SVG, 0};
-    const char *path = tmp_path("bad.svg");
+    const char *path = kevo_test_tmp("bad.svg");
     struct {
         const char *what, *needle;
         kevo_area_chart a;
@@ -788,8 +779,8 @@ KEVO_TEST(plot_scatter_group_colours)
     kevo_error err;
     image im = {0};
     if (!CHECK_OK(kevo_scatter_layout(&s, &lay, &err), &err) ||
-        !CHECK_OK(kevo_plot_scatter(tmp_path("scatter.png"), &o, &s, &err), &err) ||
-        !image_load(&im, tmp_path("scatter.png")))
+        !CHECK_OK(kevo_plot_scatter(kevo_test_tmp("scatter.png"), &o, &s, &err), &err) ||
+        !image_load(&im, kevo_test_tmp("scatter.png")))
         return;
     CHECK(fabs(lay.data.w / lay.data.h - (20 + 3) / (8 + 2.4)) < 0.05,
           "frame %g x %g: the axes do not share one scale", lay.data.w, lay.data.h);
@@ -802,8 +793,8 @@ KEVO_TEST(plot_scatter_group_colours)
     s.group_rgb = four, s.n_groups = 4;
     image_free(&im);
     if (CHECK_OK(kevo_scatter_layout(&s, &lay, &err), &err) &&
-        CHECK_OK(kevo_plot_scatter(tmp_path("scatter4.png"), &o, &s, &err), &err) &&
-        image_load(&im, tmp_path("scatter4.png"))) {
+        CHECK_OK(kevo_plot_scatter(kevo_test_tmp("scatter4.png"), &o, &s, &err), &err) &&
+        image_load(&im, kevo_test_tmp("scatter4.png"))) {
         int n = count_pixels(&im, dpi, lay.data, over_white(kevo_rgb_hex(four[3]), 0.7), 3);
         CHECK(n == 0, "an empty group has %d pixels inside the frame", n);
         image_free(&im);
@@ -815,7 +806,7 @@ KEVO_TEST(plot_scatter_bad_input)
     float xy[6] = {0, 0, 1, NAN, 2, 2};
     int group[3] = {0, 1, 0}, bad_group[3] = {0, 2, 0};
     kevo_figure_opts o = {KEVO_FIGURE_PDF, 0};
-    const char *path = tmp_path("bad.pdf");
+    const char *path = kevo_test_tmp("bad.pdf");
     struct {
         const char *what, *needle;
         kevo_scatter s;
@@ -876,14 +867,14 @@ KEVO_TEST(plot_report_embeds_and_escapes)
     h.n_bands = 0;
     kevo_error err;
     kevo_figure_opts png = {KEVO_FIGURE_PNG, 40}, svg = {KEVO_FIGURE_SVG, 0};
-    if (!CHECK_OK(kevo_plot_heatmap(tmp_path("a.png"), &png, &h, &err), &err) ||
-        !CHECK_OK(kevo_plot_heatmap(tmp_path("b.svg"), &svg, &h, &err), &err) ||
-        !CHECK_OK(kevo_plot_heatmap(tmp_path("c.svg"), &svg, &h, &err), &err))
+    if (!CHECK_OK(kevo_plot_heatmap(kevo_test_tmp("a.png"), &png, &h, &err), &err) ||
+        !CHECK_OK(kevo_plot_heatmap(kevo_test_tmp("b.svg"), &svg, &h, &err), &err) ||
+        !CHECK_OK(kevo_plot_heatmap(kevo_test_tmp("c.svg"), &svg, &h, &err), &err))
         return;
     char pa[2048], pb[2048], pc[2048];
-    snprintf(pa, sizeof pa, "%s", tmp_path("a.png"));
-    snprintf(pb, sizeof pb, "%s", tmp_path("b.svg"));
-    snprintf(pc, sizeof pc, "%s", tmp_path("c.svg"));
+    snprintf(pa, sizeof pa, "%s", kevo_test_tmp("a.png"));
+    snprintf(pb, sizeof pb, "%s", kevo_test_tmp("b.svg"));
+    snprintf(pc, sizeof pc, "%s", kevo_test_tmp("c.svg"));
     kevo_report_item items[] = {
         {"Intro <script>alert(1)</script>", "Tom & \"Jerry\" <b>bold</b>\nbad \xff byte", NULL,
          NULL},
@@ -891,7 +882,7 @@ KEVO_TEST(plot_report_embeds_and_escapes)
         {NULL, "no heading", pb, NULL},
         {"second SVG", NULL, pc, "two"},
     };
-    const char *out = tmp_path("report.html");
+    const char *out = kevo_test_tmp("report.html");
     if (!CHECK_OK(kevo_report_write(out, "Report <title>", items, 4, &err), &err))
         return;
     size_t n;
@@ -942,10 +933,10 @@ KEVO_TEST(plot_report_embeds_and_escapes)
 KEVO_TEST(plot_report_bad_figures)
 {
     kevo_error err;
-    CHECK(kevo_test_write(tmp_path("fake.png"), "not a png at all, just some text", 33),
+    CHECK(kevo_test_write(kevo_test_tmp("fake.png"), "not a png at all, just some text", 33),
           "write fake.png");
-    CHECK(kevo_test_write(tmp_path("fake.svg"), "<html></html>", 13), "write fake.svg");
-    CHECK(kevo_test_write(tmp_path("x.pdf"), "%PDF-1.5\n%%EOF\n", 15), "write x.pdf");
+    CHECK(kevo_test_write(kevo_test_tmp("fake.svg"), "<html></html>", 13), "write fake.svg");
+    CHECK(kevo_test_write(kevo_test_tmp("x.pdf"), "%PDF-1.5\n%%EOF\n", 15), "write x.pdf");
     struct {
         const char *file, *needle;
         kevo_status status;
@@ -956,10 +947,10 @@ KEVO_TEST(plot_report_bad_figures)
         {"x.pdf", ".png and .svg", KEVO_ERR_ARG},
     };
     char out[2048];
-    snprintf(out, sizeof out, "%s", tmp_path("report.html"));
+    snprintf(out, sizeof out, "%s", kevo_test_tmp("report.html"));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char fig[2048];
-        snprintf(fig, sizeof fig, "%s", tmp_path(cases[i].file));
+        snprintf(fig, sizeof fig, "%s", kevo_test_tmp(cases[i].file));
         kevo_report_item items[2] = {{"text first", "written before the figure fails", NULL, NULL},
                                      {"figure", NULL, fig, NULL}};
         kevo_status st = kevo_report_write(out, "t", items, 2, &err);

@@ -639,15 +639,6 @@ KEVO_TEST(tsne_rejects_bad_input)
 
 // ---- the command
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][1024];
-    static int next;
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", kevo_test_tmpdir(), name);
-    return b;
-}
-
 static float *read_npy(const char *path, int *n, int *c)
 {
     kevo_error err;
@@ -671,24 +662,25 @@ KEVO_TEST(tsne_cli_writes_embeddings)
     const char *in = kevo_test_data("oracle/tsne/blobs.npy");
     char *out = NULL, *errs = NULL;
     int rc = kevo_test_cli(&out, &errs, "tsne --input '%s' --iters 300 -o '%s' -o '%s' -o '%s'",
-                           in, tmp_path("e.csv"), tmp_path("e.npy"), tmp_path("e.safetensors"));
+                           in, kevo_test_tmp("e.csv"), kevo_test_tmp("e.npy"),
+                           kevo_test_tmp("e.safetensors"));
     CHECK(rc == 0, "exit %d: %s", rc, errs);
     CHECK(kevo_test_contains(out, "KL divergence"), "no summary: %s", out);
     int n = 0, c = 0;
-    float *Y = read_npy(tmp_path("e.npy"), &n, &c);
+    float *Y = read_npy(kevo_test_tmp("e.npy"), &n, &c);
     int n_in = 0, d_in = 0;
     free(load("blobs.npy", KEVO_DTYPE_F32, &n_in, &d_in));
     if (Y && CHECK(n == n_in && c == 2, "embedding is %d x %d", n, c)) {
         kevo_error err;
         kevo_safetensors *st;
-        if (CHECK_OK(kevo_safetensors_open(tmp_path("e.safetensors"), &st, &err), &err)) {
+        if (CHECK_OK(kevo_safetensors_open(kevo_test_tmp("e.safetensors"), &st, &err), &err)) {
             const kevo_tensor *t = kevo_safetensors_find(st, "embedding");
             CHECK(t && t->n_bytes == sizeof(float) * 2 * n && !memcmp(t->data, Y, t->n_bytes),
                   "safetensors embedding differs from the .npy");
             CHECK(kevo_safetensors_metadata(st, "kl_divergence") != NULL, "no KL metadata");
             kevo_safetensors_free(st);
         }
-        char *csv = kevo_test_slurp(tmp_path("e.csv"), NULL);
+        char *csv = kevo_test_slurp(kevo_test_tmp("e.csv"), NULL);
         if (CHECK(csv && !strncmp(csv, "x,y\n", 4), "CSV header: %.20s", csv ? csv : "")) {
             char *line = csv + 4;
             int rows = 0, exact = 1;
@@ -736,23 +728,24 @@ KEVO_TEST(tsne_cli_inputs_and_threads_agree)
     kevo_tensor_out t[] = {{"points", KEVO_DTYPE_F32, 3, {n / 4, 4, d}, X},
                            {"labels", KEVO_DTYPE_F32, 1, {n}, X}};
     kevo_error err;
-    CHECK_OK(kevo_safetensors_write(tmp_path("x.safetensors"), t, 2, NULL, 0, &err), &err);
+    CHECK_OK(kevo_safetensors_write(kevo_test_tmp("x.safetensors"), t, 2, NULL, 0, &err), &err);
     const char *npy = kevo_test_data("oracle/tsne/blobs.npy");
     setenv("OMP_NUM_THREADS", "1", 1);
     int rc1 = kevo_test_cli(NULL, NULL, "tsne --input '%s' --iters 300 -o '%s'", npy,
-                            tmp_path("a.npy"));
+                            kevo_test_tmp("a.npy"));
     setenv("OMP_NUM_THREADS", "2", 1);
     int rc2 = kevo_test_cli(NULL, NULL, "tsne --input '%s' --iters 300 -o '%s'",
-                            tmp_path("x.safetensors"), tmp_path("b.npy"));
+                            kevo_test_tmp("x.safetensors"), kevo_test_tmp("b.npy"));
     setenv("KEVO_ISA", "ref", 1);
     int rc3 = kevo_test_cli(NULL, NULL, "tsne --input '%s' --iters 300 -o '%s'", npy,
-                            tmp_path("c.npy"));
+                            kevo_test_tmp("c.npy"));
     unsetenv("KEVO_ISA");
     unsetenv("OMP_NUM_THREADS");
     CHECK(rc1 == 0 && rc2 == 0 && rc3 == 0, "exit %d / %d / %d", rc1, rc2, rc3);
     size_t la, lb, lc;
-    char *a = kevo_test_slurp(tmp_path("a.npy"), &la), *b = kevo_test_slurp(tmp_path("b.npy"), &lb);
-    char *c = kevo_test_slurp(tmp_path("c.npy"), &lc);
+    char *a = kevo_test_slurp(kevo_test_tmp("a.npy"), &la);
+    char *b = kevo_test_slurp(kevo_test_tmp("b.npy"), &lb);
+    char *c = kevo_test_slurp(kevo_test_tmp("c.npy"), &lc);
     CHECK(a && b && la == lb && !memcmp(a, b, la), ".npy input with 1 thread and .safetensors "
           "input with 2 threads give different embeddings");
     CHECK(a && c && la == lc && !memcmp(a, c, la), "the scalar code (KEVO_ISA=ref) and the "
@@ -770,11 +763,11 @@ KEVO_TEST(tsne_cli_refusals)
     kevo_error err;
     X[7 * d + 5] = NAN;
     int64_t shape[2] = {n, d}, flat[1] = {n};
-    CHECK_OK(kevo_npy_write(tmp_path("nan.npy"), KEVO_DTYPE_F32, 2, shape, X, &err), &err);
-    CHECK_OK(kevo_npy_write(tmp_path("flat.npy"), KEVO_DTYPE_F32, 1, flat, X, &err), &err);
+    CHECK_OK(kevo_npy_write(kevo_test_tmp("nan.npy"), KEVO_DTYPE_F32, 2, shape, X, &err), &err);
+    CHECK_OK(kevo_npy_write(kevo_test_tmp("flat.npy"), KEVO_DTYPE_F32, 1, flat, X, &err), &err);
     kevo_tensor_out two[] = {{"a", KEVO_DTYPE_F32, 2, {n, d}, X},
                              {"b", KEVO_DTYPE_F32, 2, {n, d}, X}};
-    CHECK_OK(kevo_safetensors_write(tmp_path("two.safetensors"), two, 2, NULL, 0, &err), &err);
+    CHECK_OK(kevo_safetensors_write(kevo_test_tmp("two.safetensors"), two, 2, NULL, 0, &err), &err);
     struct { int rc; const char *needle; char args[1024]; } cases[] = {
         {2, "--perplexity", ""}, {2, "--iters", ""}, {2, "--method", ""}, {2, "--angle", ""},
         {2, "--input", ""}, {1, "cannot open", ""}, {1, "[7][5] is NaN", ""},
@@ -785,14 +778,14 @@ KEVO_TEST(tsne_cli_refusals)
     snprintf(cases[1].args, 1024, "tsne --input '%s' --iters 10", npy);
     snprintf(cases[2].args, 1024, "tsne --input '%s' --method pca", npy);
     snprintf(cases[3].args, 1024, "tsne --input '%s' --angle 2", npy);
-    snprintf(cases[4].args, 1024, "tsne -o '%s'", tmp_path("o.csv"));
-    snprintf(cases[5].args, 1024, "tsne --input '%s'", tmp_path("missing.npy"));
-    snprintf(cases[6].args, 1024, "tsne --input '%s'", tmp_path("nan.npy"));
-    snprintf(cases[7].args, 1024, "tsne --input '%s'", tmp_path("flat.npy"));
-    snprintf(cases[8].args, 1024, "tsne --input '%s'", tmp_path("two.safetensors"));
-    snprintf(cases[9].args, 1024, "tsne --input '%s' --tensor c", tmp_path("two.safetensors"));
+    snprintf(cases[4].args, 1024, "tsne -o '%s'", kevo_test_tmp("o.csv"));
+    snprintf(cases[5].args, 1024, "tsne --input '%s'", kevo_test_tmp("missing.npy"));
+    snprintf(cases[6].args, 1024, "tsne --input '%s'", kevo_test_tmp("nan.npy"));
+    snprintf(cases[7].args, 1024, "tsne --input '%s'", kevo_test_tmp("flat.npy"));
+    snprintf(cases[8].args, 1024, "tsne --input '%s'", kevo_test_tmp("two.safetensors"));
+    snprintf(cases[9].args, 1024, "tsne --input '%s' --tensor c", kevo_test_tmp("two.safetensors"));
     snprintf(cases[10].args, 1024, "tsne RUN_DIR --input '%s'", npy);
-    snprintf(cases[11].args, 1024, "tsne --input '%s' -o '%s'", npy, tmp_path("e.txt"));
+    snprintf(cases[11].args, 1024, "tsne --input '%s' -o '%s'", npy, kevo_test_tmp("e.txt"));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *errs = NULL;
         int rc = kevo_test_cli(NULL, &errs, "%s", cases[i].args);
