@@ -87,27 +87,6 @@ def preprocessor_json():
     }
 
 
-def tokenizer_jsons():
-    added = {"<image>": IMAGE_ID, "<pad>": PAD_ID}
-
-    def tok(content, special=True):
-        return {"content": content, "lstrip": False, "normalized": False, "rstrip": False,
-                "single_word": False, "special": special}
-    config = {
-        "add_bos_token": True, "add_eos_token": False,
-        "added_tokens_decoder": {"0": tok("<unk>"), "1": tok("<s>"), "2": tok("</s>"),
-                                 str(IMAGE_ID): tok("<image>"), str(PAD_ID): tok("<pad>")},
-        "bos_token": "<s>", "clean_up_tokenization_spaces": False, "eos_token": "</s>",
-        "legacy": False, "model_max_length": 1000000000000000019884624838656,
-        "pad_token": "<pad>", "padding_side": "left", "processor_class": "LlavaProcessor",
-        "sp_model_kwargs": {}, "tokenizer_class": "LlamaTokenizer", "unk_token": "<unk>",
-        "use_default_system_prompt": False,
-    }
-    special = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
-               "additional_special_tokens": ["<image>"]}
-    return added, config, special
-
-
 def weights(rng, kv_heads):
     """Float32 tensors under the hub's (legacy) names, in a fixed order."""
     d = DIMS
@@ -201,7 +180,7 @@ def make(variant, out_dir):
                {"_from_model_config": True, "bos_token_id": 1, "eos_token_id": 2,
                 "pad_token_id": PAD_ID})
     write_json(os.path.join(out_dir, "preprocessor_config.json"), preprocessor_json())
-    added, tok_config, special = tokenizer_jsons()
+    added, tok_config, special = make_tokenizer_json.side_files(IMAGE_ID, PAD_ID)
     write_json(os.path.join(out_dir, "added_tokens.json"), added)
     write_json(os.path.join(out_dir, "tokenizer_config.json"), tok_config)
     write_json(os.path.join(out_dir, "special_tokens_map.json"), special)

@@ -129,6 +129,28 @@ def convert(src, legacy=None):
     }
 
 
+def side_files(image_id, pad_id):
+    """(added_tokens.json, tokenizer_config.json, special_tokens_map.json) as llava-hf ships
+    them, with <image> and <pad> at the given ids."""
+    def tok(content):
+        return {"content": content, "lstrip": False, "normalized": False, "rstrip": False,
+                "single_word": False, "special": True}
+    added = {"<image>": image_id, "<pad>": pad_id}
+    config = {
+        "add_bos_token": True, "add_eos_token": False,
+        "added_tokens_decoder": {"0": tok("<unk>"), "1": tok("<s>"), "2": tok("</s>"),
+                                 str(image_id): tok("<image>"), str(pad_id): tok("<pad>")},
+        "bos_token": "<s>", "clean_up_tokenization_spaces": False, "eos_token": "</s>",
+        "legacy": False, "model_max_length": 1000000000000000019884624838656,
+        "pad_token": "<pad>", "padding_side": "left", "processor_class": "LlavaProcessor",
+        "sp_model_kwargs": {}, "tokenizer_class": "LlamaTokenizer", "unk_token": "<unk>",
+        "use_default_system_prompt": False,
+    }
+    special = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
+               "additional_special_tokens": ["<image>"]}
+    return added, config, special
+
+
 def write(src, out_file, legacy=None):
     tok = convert(src, legacy)
     tmp = out_file + ".tmp"
