@@ -11,6 +11,7 @@
 #define KEVO_ANALYSIS_ANALYSIS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "analysis/divergence.h"
 #include "analysis/lens.h"
@@ -64,6 +65,9 @@ void kevo_analysis_free(kevo_analysis *a);
 // The raw piece of a token id, for labels: the model's tokenizer's, else the run's own piece
 // when the id was generated, else "<id N>" written into buf.
 const char *kevo_analysis_piece(const kevo_analysis *a, int id, char *buf, size_t size);
+
+// Writes s as one CSV text field: always quoted, inner quotes doubled (RFC 4180).
+void kevo_csv_text(FILE *f, const char *s);
 
 // Writes into dir (created when missing), each file atomically: lens.csv, divergence.csv,
 // heatmap.csv, candidates.csv, stages.json.

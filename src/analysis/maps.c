@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "analysis/figures.h"
 #include "analysis/scaling.h"
 #include "base/error.h"
@@ -99,17 +100,6 @@ fail:
     return st;
 }
 
-static void csv_text(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 kevo_status kevo_map_write_csv(const kevo_map *m, const kevo_runfolder *const *runs,
                                const kevo_stages *s, const char *path, kevo_error *err)
 {
@@ -124,9 +114,9 @@ kevo_status kevo_map_write_csv(const kevo_map *m, const kevo_runfolder *const *r
     for (int i = 0; m->xy && i < m->n; i++) {
         const kevo_runfolder *rf = runs[m->run[i]];
         fprintf(f, "%d,%d,%d,", m->run[i], m->step[i], rf->generated_ids[m->step[i]]);
-        csv_text(f, rf->pieces[m->step[i]]);
+        kevo_csv_text(f, rf->pieces[m->step[i]]);
         fprintf(f, ",%d,", m->layer[i]);
-        csv_text(f, r[kevo_stages_of_state(s, m->layer[i])].name);
+        kevo_csv_text(f, r[kevo_stages_of_state(s, m->layer[i])].name);
         fprintf(f, ",%.9g,%.9g\n", (double)m->xy[2 * i], (double)m->xy[2 * i + 1]);
     }
     return kevo_outfile_commit(o, err);

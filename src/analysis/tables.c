@@ -12,7 +12,7 @@
 #include "base/fs.h"
 #include "model/model.h"
 
-static void csv_text(FILE *f, const char *s)
+void kevo_csv_text(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -27,7 +27,7 @@ static void csv_text(FILE *f, const char *s)
 static void csv_step(FILE *f, const kevo_analysis *a, int t)
 {
     fprintf(f, "%d,%d,", t, a->run->generated_ids[t]);
-    csv_text(f, a->run->pieces[t]);
+    kevo_csv_text(f, a->run->pieces[t]);
 }
 
 static kevo_status open_table(const char *dir, const char *name, kevo_outfile **out,
@@ -52,7 +52,7 @@ static kevo_status write_lens(const kevo_analysis *a, const char *dir, kevo_erro
         for (int l = 0; l < r->n_states; l++) {
             size_t k = (size_t)t * r->n_states + l;
             fprintf(f, "%d,%d,%d,", t, l, r->top_id[k]);
-            csv_text(f, kevo_analysis_piece(a, r->top_id[k], buf, sizeof buf));
+            kevo_csv_text(f, kevo_analysis_piece(a, r->top_id[k], buf, sizeof buf));
             fprintf(f, ",%.17g,%.17g,%.17g\n", r->top_p[k], r->generated_p[k], r->lse[k]);
         }
     return kevo_outfile_commit(o, err);
@@ -99,7 +99,7 @@ static kevo_status write_candidates(const kevo_analysis *a, const char *dir, kev
         for (int c = r->cand_start[t]; c < r->cand_start[t + 1]; c++) {
             csv_step(f, a, t);
             fprintf(f, ",%d,", r->cand_id[c]);
-            csv_text(f, kevo_analysis_piece(a, r->cand_id[c], buf, sizeof buf));
+            kevo_csv_text(f, kevo_analysis_piece(a, r->cand_id[c], buf, sizeof buf));
             for (int l = 0; l < S; l++)
                 fprintf(f, ",%.17g", r->cand_p[(size_t)c * S + l]);
             fputc('\n', f);
