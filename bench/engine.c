@@ -11,18 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "kernels/linear.h"
 #include "kevo.h"
 #include "model/plan.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 // Reading a buffer much larger than the caches, threads splitting it: a GEMV's access pattern.
 static double read_bandwidth(int threads)
@@ -36,12 +29,12 @@ static double read_bandwidth(int threads)
         a[i] = (float)(i & 7);
     double best = 0, sink = 0;
     for (int rep = 0; rep < 5; rep++) {
-        double t0 = now(), s = 0;
+        double t0 = kevo_now(), s = 0;
 #pragma omp parallel for num_threads(threads) reduction(+ : s)
         for (size_t i = 0; i < n; i += 16) {   // one touch per cache line, summed
             s += a[i];
         }
-        double gbs = (double)n * sizeof *a / (now() - t0) / 1e9;
+        double gbs = (double)n * sizeof *a / (kevo_now() - t0) / 1e9;
         best = gbs > best ? gbs : best;
         sink += s;
     }
@@ -64,9 +57,9 @@ static double gemm_gflops(int t)
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, (kevo_linear_scratch(t, k, 64) + 63) / 64 * 64)};
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = kevo_now();
         kevo_linear(y, n, x, k, t, &wt, NULL, &ctx);
-        double g = 2.0 * t * n * k / (now() - t0) / 1e9;
+        double g = 2.0 * t * n * k / (kevo_now() - t0) / 1e9;
         best = g > best ? g : best;
     }
     free(ctx.scratch);
@@ -85,10 +78,10 @@ static double openblas_gflops(int t, int threads)
     openblas_set_num_threads(threads);
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = now();
+        double t0 = kevo_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, n, k, 1.0f, x, k, w, k, 0.0f, y,
                     n);
-        double g = 2.0 * t * n * k / (now() - t0) / 1e9;
+        double g = 2.0 * t * n * k / (kevo_now() - t0) / 1e9;
         best = g > best ? g : best;
     }
     openblas_set_num_threads(1);
@@ -131,12 +124,12 @@ int main(int argc, char **argv)
 
     kevo_error err;
     kevo_model *m;
-    double t0 = now();
+    double t0 = kevo_now();
     if (kevo_model_load(dir, &m, &err) != KEVO_OK) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    printf("load_s=%.3f\n", now() - t0);
+    printf("load_s=%.3f\n", kevo_now() - t0);
     const kevo_config *c = kevo_model_config(m);
     // What a 32-layer model with these dimensions needs besides its weights (256 new tokens).
     kevo_config c32 = *c;
@@ -173,7 +166,7 @@ int main(int argc, char **argv)
         }
         kevo_timings best = {0};
         for (int pass = 0; pass <= repeat; pass++) {
-            double t1 = now();
+            double t1 = kevo_now();
             if (kevo_run_generate(run, px, ids, n_ids, &err) != KEVO_OK) {
                 fprintf(stderr, "bench: %s\n", err.msg);
                 return 1;
@@ -181,7 +174,7 @@ int main(int argc, char **argv)
             kevo_timings t = kevo_run_timings(run);
             if (pass == 0) {
                 if (record)
-                    printf("first_total_s=%.3f\n", now() - t1);
+                    printf("first_total_s=%.3f\n", kevo_now() - t1);
                 continue;
             }
             if (pass == 1 || t.vision_s < best.vision_s)

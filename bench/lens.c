@@ -9,20 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "analysis/lens.h"
+#include "base/clock.h"
 #include "io/safetensors.h"
 #include "kernels/convert.h"
 #include "kernels/linear.h"
 #include "kevo.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float uniform(void)   // in [-1, 1)
@@ -72,12 +65,12 @@ int main(int argc, char **argv)
     kevo_error err;
     for (int rep = 0; rep < repeats; rep++) {
         kevo_lens_result_free(r);
-        double t0 = now();
+        double t0 = kevo_now();
         if (kevo_lens_run(&lh, hidden, T, S, D, ids, &p, &r, &err) != KEVO_OK) {
             fprintf(stderr, "lens: %s\n", err.msg);
             return 1;
         }
-        double s = now() - t0;
+        double s = kevo_now() - t0;
         if (s < best) {
             best = s;
             products = r->seconds_products;

@@ -6,18 +6,11 @@
 // Pillow + numpy and prints the ratios.
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "io/image.h"
 #include "model/config.h"
 #include "model/preprocess.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -38,7 +31,7 @@ int main(int argc, char **argv)
             kevo_image_mode mode = m ? KEVO_IMAGE_MODE_CROP : KEVO_IMAGE_MODE_PAD;
             double best = 1e30;
             for (int r = 0; r < repeats; r++) {
-                double t0 = now();
+                double t0 = kevo_now();
                 kevo_image *img;
                 if (kevo_image_load(argv[i], &img, &err) != KEVO_OK ||
                     kevo_preprocess(img, &cfg, mode, pixels, NULL, &err) != KEVO_OK) {
@@ -46,7 +39,7 @@ int main(int argc, char **argv)
                     return 1;
                 }
                 kevo_image_free(img);
-                double t = now() - t0;
+                double t = kevo_now() - t0;
                 best = t < best ? t : best;
             }
             printf("%.6f %s %s\n", best, kevo_image_mode_name(mode), argv[i]);

@@ -5,17 +5,10 @@
 // to IDS_OUT so that the driver can check they are sentencepiece's.
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "model/tokenizer.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -36,12 +29,12 @@ int main(int argc, char **argv)
     double best = 1e30;
     for (int r = 0; r < repeats; r++) {
         free(ids);
-        double t0 = now();
+        double t0 = kevo_now();
         if (kevo_tokenizer_encode(t, text, len, 0, &ids, &n, &err) != KEVO_OK) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
-        double dt = now() - t0;
+        double dt = kevo_now() - t0;
         if (dt < best)
             best = dt;
     }

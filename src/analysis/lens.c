@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "analysis/divergence.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
@@ -102,13 +102,6 @@ static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_s
                              "the LM head (%lld rows)", generated_ids[t], t,
                              (long long)w->shape[0]);
     return KEVO_OK;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static kevo_lens_result *result_alloc(int T, int S, int V, int wsize)
@@ -204,7 +197,7 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
     kevo_status st = check_inputs(head, n_steps, n_states, dim, generated_ids, p, err);
     if (st != KEVO_OK)
         return st;
-    double t_start = now();
+    double t_start = kevo_now();
     int T = n_steps, S = n_states, D = dim, V = (int)head->lm_head->shape[0];
     size_t budget = p->budget_bytes ? p->budget_bytes : DEFAULT_BUDGET;
     // Per step: F32 logits and their double probabilities.
@@ -234,16 +227,16 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
         int nt = T - t0 < chunk ? T - t0 : chunk;
         const float *x = chunk_states(head, p->mode, hidden + (size_t)t0 * S * D, nt, S, D,
                                       normed);
-        double t1 = now();
+        double t1 = kevo_now();
         kevo_linear(logits, V, x, D, nt * S, head->lm_head, NULL, &ctx);
-        double t2 = now();
+        double t2 = kevo_now();
         chunk_analyses(r, logits, &cs, t0, nt, generated_ids, p->window);
         r->seconds_products += t2 - t1;
-        r->seconds_reductions += now() - t2;
+        r->seconds_reductions += kevo_now() - t2;
         r->n_chunks++;
     }
     r->n_cand = r->cand_start[T];
-    r->seconds = now() - t_start;
+    r->seconds = kevo_now() - t_start;
     *out = r;
     r = NULL;
 done:

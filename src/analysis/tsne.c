@@ -7,12 +7,12 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "analysis/tsne_affinity.h"
 #include "analysis/tsne_gradient.h"
 #include "analysis/tsne_neighbors.h"
 #include "analysis/tsne_pca.h"
+#include "base/clock.h"
 #include "base/error.h"
 
 #define EXPLORATION_N_ITER 250   // TSNE._EXPLORATION_N_ITER
@@ -37,13 +37,6 @@ kevo_tsne_params kevo_tsne_default_params(void)
         .seed = 0,
         .n_threads = 0,
     };
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static kevo_status check_params(const kevo_tsne_params *p, kevo_error *err)
@@ -215,7 +208,7 @@ static kevo_status affinities(run *r, const float *X, int d, double perplexity,
                               kevo_tsne_result *res, kevo_error *err)
 {
     const int n = r->n;
-    double t0 = now();
+    double t0 = kevo_now();
     kevo_status st;
     if (r->exact) {
         float *D = malloc(sizeof *D * (size_t)n * (size_t)n);
@@ -230,13 +223,13 @@ static kevo_status affinities(run *r, const float *X, int d, double perplexity,
             free(D);
             return st;
         }
-        double t1 = now();
+        double t1 = kevo_now();
         kevo_tsne_conditional_p(D, n, n, perplexity, r->P);
         kevo_tsne_joint_dense(r->P, n);
         free(D);
         res->n_neighbors = n - 1;
         res->seconds_neighbors = t1 - t0;
-        res->seconds_affinities = now() - t1;
+        res->seconds_affinities = kevo_now() - t1;
         return KEVO_OK;
     }
     // LvdM's 3 perplexity neighbours, as int(3.0 * perplexity + 1) in TSNE._fit.
@@ -251,7 +244,7 @@ static kevo_status affinities(run *r, const float *X, int d, double perplexity,
     }
     if ((st = kevo_tsne_knn(X, n, d, k, idx, sqd, err)) != KEVO_OK)
         goto done;
-    double t1 = now();
+    double t1 = kevo_now();
     kevo_tsne_conditional_p(sqd, n, k, perplexity, cond);
     if ((st = kevo_tsne_joint_sparse(idx, cond, n, k, &r->csr, err)) != KEVO_OK)
         goto done;
@@ -262,7 +255,7 @@ static kevo_status affinities(run *r, const float *X, int d, double perplexity,
     }
     res->n_neighbors = k;
     res->seconds_neighbors = t1 - t0;
-    res->seconds_affinities = now() - t1;
+    res->seconds_affinities = kevo_now() - t1;
 done:
     free(idx);
     free(sqd);
@@ -281,10 +274,10 @@ static kevo_status fit(const float *X, int n, int d, const kevo_tsne_params *p, 
     kevo_status st;
     if ((st = affinities(&r, X, d, res->perplexity_used, res, err)) != KEVO_OK)
         goto done;
-    double t0 = now();
+    double t0 = kevo_now();
     if ((st = kevo_tsne_pca_init(X, n, d, r.dim, p->seed, Y, err)) != KEVO_OK)
         goto done;
-    double t1 = now();
+    double t1 = kevo_now();
     res->seconds_init = t1 - t0;
 
     r.grad = malloc(sizeof *r.grad * m);
@@ -320,7 +313,7 @@ static kevo_status fit(const float *X, int n, int d, const kevo_tsne_params *p, 
     }
     res->kl_divergence = error;
     res->n_iter_run = last + 1;
-    res->seconds_optimize = now() - t1;
+    res->seconds_optimize = kevo_now() - t1;
 done:
     run_free(&r);
     return st;
