@@ -8,6 +8,10 @@
 
 enum wtype { W_F32, W_F16, W_BF16 };
 
+#ifndef PREFETCH_ELEMS
+#define PREFETCH_ELEMS 1024   // weights ahead of the current 64 that a row's dot prefetches
+#endif
+
 static inline __mmask16 tail_mask(size_t left)
 {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
@@ -37,8 +41,13 @@ static inline __attribute__((always_inline)) float dot(const float *x, const voi
 {
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    const size_t bytes = t == W_F32 ? 4 : 2;
     int i = 0;
     for (; i + 64 <= n; i += 64) {
+        // Ahead of the hardware prefetchers, which stop at 4 KiB page boundaries; rows are
+        // contiguous, so running past this row's end fetches the next one's start.
+        for (size_t b = 0; b < 64 * bytes; b += 64)
+            _mm_prefetch((const char *)w + (i + PREFETCH_ELEMS) * bytes + b, _MM_HINT_T0);
         a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), load_w(w, (size_t)i, 0xffff, t), a0);
         a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), load_w(w, (size_t)i + 16, 0xffff, t),
                              a1);
