@@ -92,7 +92,8 @@ def kevo_row(build, models, dtype, threads, compute, new):
     m = run(cmd)
     generated = m["generated"]
     return scaled({"record_per_token_s": m["record_s"] / generated,
-                   "record_share": m["record_s"] / (m["record_decode_s"] + m["steady_prefill_s"]),"load_s": m["load_s"], "vision_s": m["steady_vision_s"],
+                   "record_share": m["record_s"] / (m["record_decode_s"] + m["steady_prefill_s"]),
+                   "load_s": m["load_s"], "vision_s": m["steady_vision_s"],
                    "prefill_s": m["steady_prefill_s"], "decode_s": 1 / m["steady_decode_tok_s"],
                    "decode_norec_s": 1 / m["norecord_decode_tok_s"],
                    "rss_gb": m["peak_rss_mb"] / 1024, "plan32_gb": m["plan32_mb"] / 1024},
