@@ -348,9 +348,13 @@ static void draw_colorbar(cairo_t *cr, const kevo_heatmap *h, const layout *l)
         kevo_text_draw(cr, kevo_font_tick, num, l->cbar_tick_x, y, KEVO_LEFT, KEVO_MIDDLE, 0);
     }
     if (has_text(h->colorbar_label)) {
-        kevo_text_fit(cr, kevo_font_label, h->colorbar_label, l->cbar.h, buf);
-        kevo_text_draw(cr, kevo_font_label, buf, l->cbar_label_x, l->cbar.y + l->cbar.h / 2,
-                       KEVO_CENTER, KEVO_MIDDLE, 1);
+        // Centred on the bar, but free to run past its ends up to the margins: a heatmap of a
+        // few rows has a short bar.
+        double mid = l->cbar.y + l->cbar.h / 2;
+        double room = 2 * fmin(mid - KEVO_MARGIN, l->height - KEVO_MARGIN - mid);
+        kevo_text_fit(cr, kevo_font_label, h->colorbar_label, fmax(l->cbar.h, room), buf);
+        kevo_text_draw(cr, kevo_font_label, buf, l->cbar_label_x, mid, KEVO_CENTER, KEVO_MIDDLE,
+                       1);
     }
 }
 
