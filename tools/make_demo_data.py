@@ -237,11 +237,16 @@ def add_distractors(rng, scene, count, avoid_kinds, avoid_colours=()):
             "small" if rng.random() < 0.6 else "large")
 
 
-def task_color(rng, scene):
+# How many other objects a colour question's picture has (0, 1, 2): the scenes kevo is
+# evaluated on. Training may ask for more distractors (make_sample's color_distractors).
+COLOR_DISTRACTORS = (0.6, 0.25, 0.15)
+
+
+def task_color(rng, scene, distractors=COLOR_DISTRACTORS):
     kind = pick(rng, KINDS)
     colour = colour_for(rng, scene["background"])
     add(rng, scene, kind, colour, pick(rng, list(SIZES)))
-    add_distractors(rng, scene, int(rng.choice(3, p=[0.6, 0.25, 0.15])), avoid_kinds={kind})
+    add_distractors(rng, scene, int(rng.choice(3, p=list(distractors))), avoid_kinds={kind})
     q = (f"What is the color of the {kind}?" if rng.random() < 0.75
          else f"What color is the {kind}?")
     return q, f"The color of the {kind} is {colour}."
@@ -303,14 +308,15 @@ def task_describe(rng, scene):
                              f"{right['kind']} on {article(bg)} {bg} background.")
 
 
-def make_sample(stream, index, task=None):
-    """The sample `index` of `stream`: dict(image=PIL RGB, task, question, answer, scene)."""
+def make_sample(stream, index, task=None, color_distractors=COLOR_DISTRACTORS):
+    """The sample `index` of `stream`: dict(image=PIL RGB, task, question, answer, scene).
+    color_distractors: the probabilities of 0, 1, 2 other objects in a colour question."""
     rng = np.random.default_rng([stream, index])
     if task is None:
         task = str(rng.choice(list(TASKS), p=list(TASKS.values())))
     scene = new_scene(rng)
     if task == "color":
-        q, a = task_color(rng, scene)
+        q, a = task_color(rng, scene, color_distractors)
     elif task in ("object", "shape"):
         q, a = task_object(rng, scene, shapes=task == "shape")
     elif task == "count":

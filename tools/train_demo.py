@@ -31,7 +31,12 @@ Recipe (every number is a default below; models/demo/README.md records the run):
      legacy tensor names in one model.safetensors, the JSON configs, tokenizer.model and the
      tokenizer's JSON side files, and training.json (command, wall time, loss curve).
 
+Options for experiments (models/demo/README.md, "Variants tried", gives what they measured):
+--image/--patch (input side and patch), --freeze-vision (stage 2 without the tower, as LLaVA),
+--color-distractors (more two-object colour questions in stage 2), longer stages.
+
 usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--vision-steps 3000] [--steps 3000] [--threads 1]
+           [--image 96] [--patch 16] [--freeze-vision] [--color-distractors 0.6,0.25,0.15]
 """
 import argparse
 import io
@@ -39,7 +44,6 @@ import json
 import math
 import os
 import random
-import struct
 import sys
 import time
 
@@ -51,6 +55,7 @@ import torch.nn.functional as F
 
 import make_demo_data as data
 import make_tokenizer_json
+import safetensors_np as st
 
 SPM_VOCAB = 512
 IMAGE_ID, PAD_ID = SPM_VOCAB, SPM_VOCAB + 1
@@ -377,18 +382,20 @@ def make_batch(sp, samples, d):
     return prefix, ids, labels, pixels, colours, kinds
 
 
-def batch_loss(model, probe, prefix, ids, labels, pixels, colours, kinds):
+def batch_loss(model, probe, tune_vision, prefix, ids, labels, pixels, colours, kinds):
     """(reply loss, probe loss). The reply loss is the mean cross-entropy over the reply
     tokens. The prefix runs once (batch 1) and the batch attends to its cached keys and
     values: the same numbers as running every full sequence, since causal attention makes the
-    prefix's states independent of what follows."""
-    features = model.vision_features(pixels)
+    prefix's states independent of what follows. A frozen tower (LLaVA's recipe) runs without
+    gradients and has no probe loss."""
+    with torch.set_grad_enabled(tune_vision):
+        features = model.vision_features(pixels)
     _, past = model(prefix)
     logits, _ = model(ids, model.multi_modal_projector(features), past)
     # position P-1 (the prefix's last) predicts ids[:, 0], an image slot without a label
     reply = F.cross_entropy(logits[:, :-1].reshape(-1, VOCAB_ROWS), labels[:, 1:].reshape(-1),
                             ignore_index=-100)
-    return reply, probe.loss(features, colours, kinds)
+    return reply, probe.loss(features, colours, kinds) if tune_vision else torch.zeros(())
 
 
 @torch.no_grad()
@@ -468,71 +475,10 @@ def preprocessor_json(d):
     }
 
 
-def tokenizer_jsons():
-    """added_tokens.json, tokenizer_config.json, special_tokens_map.json as llava-hf ships them."""
-    def tok(content):
-        return {"content": content, "lstrip": False, "normalized": False, "rstrip": False,
-                "single_word": False, "special": True}
-    added = {"<image>": IMAGE_ID, "<pad>": PAD_ID}
-    config = {
-        "add_bos_token": True, "add_eos_token": False,
-        "added_tokens_decoder": {"0": tok("<unk>"), "1": tok("<s>"), "2": tok("</s>"),
-                                 str(IMAGE_ID): tok("<image>"), str(PAD_ID): tok("<pad>")},
-        "bos_token": "<s>", "clean_up_tokenization_spaces": False, "eos_token": "</s>",
-        "legacy": False, "model_max_length": 1000000000000000019884624838656,
-        "pad_token": "<pad>", "padding_side": "left", "processor_class": "LlavaProcessor",
-        "sp_model_kwargs": {}, "tokenizer_class": "LlamaTokenizer", "unk_token": "<unk>",
-        "use_default_system_prompt": False,
-    }
-    special = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
-               "additional_special_tokens": ["<image>"]}
-    return added, config, special
-
-
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2, sort_keys=True)
         f.write("\n")
-
-
-def write_safetensors_f16(path, state):
-    """Every tensor as F16 (round to nearest even), in name order; header padded to 8 bytes."""
-    header, blobs, offset = {}, [], 0
-    for name in sorted(state):
-        b = state[name].detach().to(torch.float16).contiguous().numpy().astype("<f2").tobytes()
-        header[name] = {"dtype": "F16", "shape": list(state[name].shape),
-                        "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-    os.replace(path + ".tmp", path)
-
-
-def read_safetensors(path):
-    """{name: float32 tensor}: F16/BF16/F32 weights upcast exactly, as kevo computes with them."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, info in header.items():
-        b0, b1 = info["data_offsets"]
-        buf = raw[8 + n + b0:8 + n + b1]
-        if info["dtype"] == "F16":
-            a = np.frombuffer(buf, "<f2").astype(np.float32)
-        elif info["dtype"] == "BF16":
-            a = (np.frombuffer(buf, "<u2").astype(np.uint32) << 16).view(np.float32)
-        elif info["dtype"] == "F32":
-            a = np.frombuffer(buf, "<f4").copy()
-        else:
-            raise SystemExit(f"{path}: tensor {name!r}: unsupported dtype {info['dtype']}")
-        out[name] = torch.from_numpy(a.reshape(info["shape"]))
-    return out
 
 
 def load_model(model_dir):
@@ -547,7 +493,9 @@ def load_model(model_dir):
              t_heads=t["num_attention_heads"], max_pos=t["max_position_embeddings"],
              rms_eps=t["rms_norm_eps"], rope_theta=t.get("rope_theta", 10000.0))
     model = LlavaForConditionalGeneration(d)
-    model.load_state_dict(read_safetensors(os.path.join(model_dir, "model.safetensors")))
+    # F16/BF16 weights upcast exactly to float32, as kevo computes with them
+    weights, _ = st.read(os.path.join(model_dir, "model.safetensors"))
+    model.load_state_dict({name: torch.tensor(a) for name, a in weights.items()})
     model.eval()
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
     return model, sp, d
@@ -560,7 +508,7 @@ def save(out_dir, model, d, sp_proto):
                {"_from_model_config": True, "bos_token_id": 1, "eos_token_id": 2,
                 "pad_token_id": PAD_ID})
     write_json(os.path.join(out_dir, "preprocessor_config.json"), preprocessor_json(d))
-    added, tok_config, special = tokenizer_jsons()
+    added, tok_config, special = make_tokenizer_json.side_files(IMAGE_ID, PAD_ID)
     write_json(os.path.join(out_dir, "added_tokens.json"), added)
     write_json(os.path.join(out_dir, "tokenizer_config.json"), tok_config)
     write_json(os.path.join(out_dir, "special_tokens_map.json"), special)
@@ -569,7 +517,10 @@ def save(out_dir, model, d, sp_proto):
     # tokenizer.json as transformers' LlamaConverter derives it (the legacy normaliser, as in
     # tools/make_fixture.py), so the folder is complete in the llava-hf layout.
     make_tokenizer_json.write(out_dir, os.path.join(out_dir, "tokenizer.json"), legacy=True)
-    write_safetensors_f16(os.path.join(out_dir, "model.safetensors"), model.state_dict())
+    state = model.state_dict()   # every tensor as F16 (round to nearest even), in name order
+    st.write(os.path.join(out_dir, "model.safetensors"),
+             {name: state[name].detach().numpy() for name in sorted(state)}, dtype="F16",
+             metadata={"format": "pt"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,6 +558,13 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--probe-weight", type=float, default=0.5)
+    ap.add_argument("--image", type=int, default=DIMS["image"], help="input side in pixels")
+    ap.add_argument("--patch", type=int, default=DIMS["patch"], help="ViT patch side in pixels")
+    ap.add_argument("--color-distractors", default="0.6,0.25,0.15",
+                    help="probabilities of 0, 1, 2 other objects in stage 2's colour questions "
+                         "(default: the evaluation scenes')")
+    ap.add_argument("--freeze-vision", action="store_true",
+                    help="keep the vision tower frozen in stage 2, as LLaVA does (worse here)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
@@ -617,7 +575,9 @@ def main():
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    d = DIMS
+    if args.image % args.patch:
+        raise SystemExit(f"--image {args.image} is not a multiple of --patch {args.patch}")
+    d = dict(DIMS, image=args.image, patch=args.patch)
 
     sp_proto = train_tokenizer()
     sp = spm.SentencePieceProcessor(model_proto=sp_proto)
@@ -641,14 +601,29 @@ def main():
                   f"{(time.time() - start) / 60:.1f} min", flush=True)
     vision_loss = probe_loss.item()
 
-    # Stage 2: everything on the reply loss, the probe loss kept as a regulariser.
-    params = list(model.parameters()) + list(probe.parameters())
+    # Stage 2: everything on the reply loss, the probe loss kept as a regulariser (or, with
+    # --freeze-vision, the projector and the decoder alone, as LLaVA trains them: our tower,
+    # pretrained on a probe only, then reads kinds too poorly).
+    tune_vision = not args.freeze_vision
+    # More pictures with a second object than the evaluation has was tried (0.2,0.45,0.35): it
+    # did not help (models/demo/README.md, "Variants tried").
+    distractors = tuple(float(x) for x in args.color_distractors.split(","))
+    if len(distractors) != 3 or abs(sum(distractors) - 1) > 1e-9 or min(distractors) < 0:
+        raise SystemExit(f"--color-distractors {args.color_distractors}: three probabilities "
+                         "summing to 1")
+    if tune_vision:
+        params = list(model.parameters()) + list(probe.parameters())
+    else:
+        model.vision_tower.requires_grad_(False)
+        params = [p for p in model.parameters() if p.requires_grad]
     opt = adamw(params, args.lr)
     held_out = [data.make_sample(4, i, "color") for i in range(64)]
     curve, window, t_log = [], [], time.time()
     for step in range(args.steps):
-        samples = [data.make_sample(0, step * args.batch + j) for j in range(args.batch)]
-        reply_loss, probe_loss = batch_loss(model, probe, *make_batch(sp, samples, d))
+        samples = [data.make_sample(0, step * args.batch + j, color_distractors=distractors)
+                   for j in range(args.batch)]
+        reply_loss, probe_loss = batch_loss(model, probe, tune_vision,
+                                           *make_batch(sp, samples, d))
         optimise(opt, params, step, args.steps, args.lr, args.warmup,
                  reply_loss + args.probe_weight * probe_loss)
         window.append((reply_loss.item(), probe_loss.item()))
