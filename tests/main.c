@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/npy.h"
 #include "test.h"
 
 #define TEST_TIMEOUT_S 900
@@ -86,6 +87,24 @@ const char *kevo_test_copy_run(const char *fixture, const char *run_case, const 
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", to, src, to);
     CHECK(system(cmd) == 0, "cannot copy %s", src);
     return to;
+}
+
+float *kevo_test_read_matrix(const char *path, int *rows, int *cols)
+{
+    kevo_error err;
+    kevo_npy *f;
+    if (!CHECK_OK(kevo_npy_open(path, &f, &err), &err))
+        return NULL;
+    const kevo_tensor *t = kevo_npy_tensor(f);
+    float *v = NULL;
+    if (CHECK(t->dtype == KEVO_DTYPE_F32 && t->n_dims == 2, "%s: not a 2-D F32 array", path) &&
+        CHECK((v = malloc(t->n_bytes ? t->n_bytes : 1)) != NULL, "%s: out of memory", path)) {
+        *rows = (int)t->shape[0];
+        *cols = (int)t->shape[1];
+        memcpy(v, t->data, t->n_bytes);
+    }
+    kevo_npy_free(f);
+    return v;
 }
 
 int kevo_test_count_lines(const char *path)

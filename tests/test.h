@@ -47,6 +47,8 @@ const char *kevo_test_tmp(const char *name);
 // A copy of the oracle run folder oracle/engine/FIXTURE/CASE.run at kevo_test_tmp(DST), so that
 // outputs written into it never touch the oracle; returns its path (as kevo_test_tmp).
 const char *kevo_test_copy_run(const char *fixture, const char *run_case, const char *dst);
+// A 2-D F32 .npy file as a new row-major matrix (caller frees), or NULL after a failed check.
+float *kevo_test_read_matrix(const char *path, int *rows, int *cols);
 // The number of '\n' in a file (0 when it cannot be read).
 int kevo_test_count_lines(const char *path);
 // $KEVO_DATA/rel into a static buffer (overwritten by the next call).

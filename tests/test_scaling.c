@@ -2,30 +2,16 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "analysis/scaling.h"
-#include "io/npy.h"
 #include "test.h"
 
+// oracle/tsne/NAME, a 2-D F32 matrix.
 static float *load_f32(const char *name, int *rows, int *cols)
 {
     char rel[256];
     snprintf(rel, sizeof rel, "oracle/tsne/%s", name);
-    kevo_error err;
-    kevo_npy *f;
-    if (!CHECK_OK(kevo_npy_open(kevo_test_data(rel), &f, &err), &err))
-        return NULL;
-    const kevo_tensor *t = kevo_npy_tensor(f);
-    float *v = NULL;
-    if (CHECK(t->dtype == KEVO_DTYPE_F32 && t->n_dims == 2, "%s: not 2-D F32", name)) {
-        *rows = (int)t->shape[0];
-        *cols = (int)t->shape[1];
-        v = malloc(t->n_bytes);
-        memcpy(v, t->data, t->n_bytes);
-    }
-    kevo_npy_free(f);
-    return v;
+    return kevo_test_read_matrix(kevo_test_data(rel), rows, cols);
 }
 
 // Equal bit for bit (both divide in float32), NaN where sklearn has NaN.

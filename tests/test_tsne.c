@@ -639,24 +639,6 @@ KEVO_TEST(tsne_rejects_bad_input)
 
 // ---- the command
 
-static float *read_npy(const char *path, int *n, int *c)
-{
-    kevo_error err;
-    kevo_npy *f;
-    if (!CHECK_OK(kevo_npy_open(path, &f, &err), &err))
-        return NULL;
-    const kevo_tensor *t = kevo_npy_tensor(f);
-    float *v = NULL;
-    if (CHECK(t->dtype == KEVO_DTYPE_F32 && t->n_dims == 2, "%s: not a 2-D F32 array", path)) {
-        *n = (int)t->shape[0];
-        *c = (int)t->shape[1];
-        v = malloc(t->n_bytes);
-        memcpy(v, t->data, t->n_bytes);
-    }
-    kevo_npy_free(f);
-    return v;
-}
-
 KEVO_TEST(tsne_cli_writes_embeddings)
 {
     const char *in = kevo_test_data("oracle/tsne/blobs.npy");
@@ -667,7 +649,7 @@ KEVO_TEST(tsne_cli_writes_embeddings)
     CHECK(rc == 0, "exit %d: %s", rc, errs);
     CHECK(kevo_test_contains(out, "KL divergence"), "no summary: %s", out);
     int n = 0, c = 0;
-    float *Y = read_npy(kevo_test_tmp("e.npy"), &n, &c);
+    float *Y = kevo_test_read_matrix(kevo_test_tmp("e.npy"), &n, &c);
     int n_in = 0, d_in = 0;
     free(load("blobs.npy", KEVO_DTYPE_F32, &n_in, &d_in));
     if (Y && CHECK(n == n_in && c == 2, "embedding is %d x %d", n, c)) {
