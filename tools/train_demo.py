@@ -602,8 +602,8 @@ def main():
     vision_loss = probe_loss.item()
 
     # Stage 2: everything on the reply loss, the probe loss kept as a regulariser (or, with
-    # --freeze-vision, the projector and the decoder alone, as LLaVA trains them: our tower,
-    # pretrained on a probe only, then reads kinds too poorly).
+    # --freeze-vision, the projector and the decoder alone, as LLaVA trains them: 83.0 % on
+    # colour questions against 87.0 % here, models/demo/README.md "Variants tried").
     tune_vision = not args.freeze_vision
     # More pictures with a second object than the evaluation has was tried (0.2,0.45,0.35): it
     # did not help (models/demo/README.md, "Variants tried").
