@@ -355,25 +355,35 @@ def preprocess(img, image_size):
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def patch_labels(sample, image_size, patch):
-    """Per patch of the model's input grid (row-major): the index of the colour and of the kind
-    of the object drawn there, 0 for background (colours and kinds count from 1 in COLOURS and
-    KINDS order). A patch belongs to an object when its centre lies within the object's radius
-    (or half a patch of its centre, for objects smaller than a patch); later objects win."""
+def object_patches(sample, image_size, patch):
+    """For each object of the scene, in drawing order: the indices of the patches of the model's
+    input grid (row-major) that it covers. A patch belongs to an object when its centre lies
+    within the object's radius (or half a patch of its centre, for objects smaller than a
+    patch)."""
     scene = sample["scene"]
     w, h = scene["width"], scene["height"]
     side = max(w, h)
     scale = image_size / side
     grid = image_size // patch
-    colours, kinds = [0] * grid * grid, [0] * grid * grid
+    covered = []
     for o in scene["objects"]:
         cx, cy = (o["x"] + (side - w) // 2) * scale, (o["y"] + (side - h) // 2) * scale
         reach = max(o["r"] * scale, patch / 2)
-        for i in range(grid):
-            for j in range(grid):
-                if math.hypot((j + 0.5) * patch - cx, (i + 0.5) * patch - cy) < reach:
-                    colours[i * grid + j] = 1 + list(COLOURS).index(o["colour"])
-                    kinds[i * grid + j] = 1 + KINDS.index(o["kind"])
+        covered.append([i * grid + j for i in range(grid) for j in range(grid)
+                        if math.hypot((j + 0.5) * patch - cx, (i + 0.5) * patch - cy) < reach])
+    return covered
+
+
+def patch_labels(sample, image_size, patch):
+    """Per patch of the model's input grid (row-major): the index of the colour and of the kind
+    of the object drawn there, 0 for background (colours and kinds count from 1 in COLOURS and
+    KINDS order); where objects' patches overlap, later objects win, as they are drawn on top."""
+    grid = image_size // patch
+    colours, kinds = [0] * grid * grid, [0] * grid * grid
+    for o, covered in zip(sample["scene"]["objects"], object_patches(sample, image_size, patch)):
+        for k in covered:
+            colours[k] = 1 + list(COLOURS).index(o["colour"])
+            kinds[k] = 1 + KINDS.index(o["kind"])
     return colours, kinds
 
 

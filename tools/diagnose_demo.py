@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Where the demo model fails on colour questions about one of several objects: in the tower or
+in the decoder (PyTorch, F16 weights upcast to float32, greedy decoding as tools/eval_demo.py).
+
+1. Tower: a fresh logistic-regression probe on the vision features averaged over each object's
+   patches, trained on 1500 scenes with one or two distractors (stream 7) and tested on 400
+   others (stream 8). High accuracy means the image tokens carry the objects' kinds.
+2. Decoder: 300 colour questions whose pictures have one or two distractors (stream 9), by the
+   asked object's size and the number of objects, and how many misses name a distractor's
+   colour.
+3. Lone objects: 200 object and 200 shape questions (stream 9), by the number of objects.
+
+models/demo/README.md ("Variants tried") reports what this printed for the bundled model.
+
+usage: /usr/bin/python3 tools/diagnose_demo.py MODEL_DIR
+"""
+import collections
+import sys
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+
+import eval_demo
+import make_demo_data as data
+import train_demo
+
+WITH_DISTRACTORS = (0.0, 0.5, 0.5)
+
+
+def pooled_object_features(model, d, stream, n):
+    """Per object of n colour scenes: the mean of its patches' vision features, and its kind."""
+    samples = [data.make_sample(stream, i, "color", color_distractors=WITH_DISTRACTORS)
+               for i in range(n)]
+    features, kinds = [], []
+    for first in range(0, n, 64):
+        chunk = samples[first:first + 64]
+        pixels = torch.from_numpy(np.stack([data.preprocess(s["image"], d["image"]) for s in chunk]))
+        with torch.no_grad():
+            vision = model.vision_features(pixels)
+        for s, f in zip(chunk, vision):
+            for o, covered in zip(s["scene"]["objects"],
+                                  data.object_patches(s, d["image"], d["patch"])):
+                features.append(f[covered].mean(0).numpy())
+                kinds.append(data.KINDS.index(o["kind"]))
+    return np.array(features), np.array(kinds)
+
+
+def tower_kinds(model, d):
+    x_train, y_train = pooled_object_features(model, d, 7, 1500)
+    x_test, y_test = pooled_object_features(model, d, 8, 400)
+    probe = LogisticRegression(max_iter=3000).fit(x_train, y_train)
+    print(f"tower: a linear probe names the kind of {probe.score(x_test, y_test):.1%} of "
+          f"{len(y_test)} held-out objects (train {probe.score(x_train, y_train):.1%})")
+
+
+def decoder_binding(model, sp, d):
+    samples = [data.make_sample(9, i, "color", color_distractors=WITH_DISTRACTORS)
+               for i in range(300)]
+    replies = eval_demo.generate(model, sp, d, samples)
+    right, asked, misses, to_distractor = collections.Counter(), collections.Counter(), 0, 0
+    for s, reply in zip(samples, replies):
+        objects = s["scene"]["objects"]
+        key = (objects[0]["size"], len(objects))
+        asked[key] += 1
+        if reply == s["answer"]:
+            right[key] += 1
+            continue
+        misses += 1
+        kind = objects[0]["kind"]
+        to_distractor += any(reply == f"The color of the {kind} is {o['colour']}."
+                             for o in objects[1:])
+    print("decoder: colour questions with distractors, right / asked by (size, objects):")
+    for key in sorted(asked):
+        print(f"  {key[0]:5s} {key[1]} objects  {right[key]:3d} / {asked[key]}")
+    print(f"  {sum(right.values())} / 300 right; {to_distractor} of {misses} misses name a "
+          "distractor's colour")
+
+
+def lone_kinds(model, sp, d):
+    for task in ("object", "shape"):
+        samples = [data.make_sample(9, i, task) for i in range(200)]
+        replies = eval_demo.generate(model, sp, d, samples)
+        right, asked = collections.Counter(), collections.Counter()
+        for s, reply in zip(samples, replies):
+            n = len(s["scene"]["objects"])
+            asked[n] += 1
+            right[n] += reply == s["answer"]
+        print(f"{task} questions, right / asked by objects in the picture: " +
+              ", ".join(f"{n}: {right[n]} / {asked[n]}" for n in sorted(asked)))
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__.rsplit("usage: ", 1)[1])
+    torch.set_num_threads(1)
+    model, sp, d = train_demo.load_model(sys.argv[1])
+    tower_kinds(model, d)
+    decoder_binding(model, sp, d)
+    lone_kinds(model, sp, d)
+
+
+if __name__ == "__main__":
+    main()
