@@ -9,6 +9,10 @@ in the decoder (PyTorch, F16 weights upcast to float32, greedy decoding as tools
    asked object's size and the number of objects, and how many misses name a distractor's
    colour.
 3. Lone objects: 200 object and 200 shape questions (stream 9), by the number of objects.
+4. The query side: how well a fresh linear probe reads the asked kind from each decoder layer's
+   hidden state at the position that predicts the colour (the reply's " is"), on colour
+   questions with one or two distractors (train 500 of stream 7, test 150 of stream 8). To
+   pick the asked object's patches, that position must know which kind was asked.
 
 models/demo/README.md ("Variants tried") reports what this printed for the bundled model.
 
@@ -94,6 +98,40 @@ def lone_kinds(model, sp, d):
               ", ".join(f"{n}: {right[n]} / {asked[n]}" for n in sorted(asked)))
 
 
+def asked_kind_at_colour_step(model, sp, d):
+    layers = model.language_model.model.layers
+    states = {}
+    hooks = [layer.register_forward_hook(lambda _m, _in, out, i=i: states.__setitem__(i, out[0]))
+             for i, layer in enumerate(layers)]
+    n_img = (d["image"] // d["patch"]) ** 2
+    prefix = data.encode_prompt(sp, "")[0]
+
+    def states_at_is(stream, n):
+        x, kinds = [[] for _ in layers], []
+        for i in range(n):
+            s = data.make_sample(stream, i, "color", color_distractors=WITH_DISTRACTORS)
+            ids, _ = train_demo.encode_sample(sp, s, n_img)
+            reply = data.encode_answer(sp, s["answer"])
+            pieces = [sp.id_to_piece(t) if t < train_demo.SPM_VOCAB else "" for t in reply]
+            at = len(prefix) + len(ids) - len(reply) + pieces.index("\u2581is")
+            pixels = torch.from_numpy(data.preprocess(s["image"], d["image"])[None])
+            with torch.no_grad():
+                model(torch.tensor([prefix + ids]), model.image_embeds(pixels))
+            kinds.append(data.KINDS.index(s["scene"]["objects"][0]["kind"]))
+            for layer in range(len(layers)):
+                x[layer].append(states[layer][0, at].numpy())
+        return [np.array(a) for a in x], np.array(kinds)
+
+    x_train, y_train = states_at_is(7, 500)
+    x_test, y_test = states_at_is(8, 150)
+    for h in hooks:
+        h.remove()
+    scores = [LogisticRegression(max_iter=5000).fit(a, y_train).score(b, y_test)
+              for a, b in zip(x_train, x_test)]
+    print("query side: the asked kind read by a linear probe from the colour step's state, "
+          "by layer (chance 10 %): " + " ".join(f"{s:.0%}" for s in scores))
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__.rsplit("usage: ", 1)[1])
@@ -102,6 +140,7 @@ def main():
     tower_kinds(model, d)
     decoder_binding(model, sp, d)
     lone_kinds(model, sp, d)
+    asked_kind_at_colour_step(model, sp, d)
 
 
 if __name__ == "__main__":
