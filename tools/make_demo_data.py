@@ -330,33 +330,6 @@ def make_sample(stream, index, task=None, color_distractors=COLOR_DISTRACTORS):
     return dict(image=render(scene, rng), task=task, question=q, answer=a, scene=scene)
 
 
-TEXT_TASKS = {"color": 0.5, "object": 0.2, "shape": 0.1, "count": 0.2}
-TEXT_DISTRACTORS = (0.2, 0.4, 0.4)
-
-
-def make_text_sample(stream, index):
-    """A question about a scene given in words instead of pixels: dict(task="text", question,
-    answer, scene) where the question is the scene's objects in a random order ("The image
-    shows a red flower, a blue car and a yellow heart.") and a colour, object, shape or count
-    question, as the user would type them without an image. Training only: the decoder, which
-    starts from nothing where LLaVA's starts from a pretrained language model, needs text in
-    which the answer depends on finding the asked object among others."""
-    rng = np.random.default_rng([stream, index])
-    task = str(rng.choice(list(TEXT_TASKS), p=list(TEXT_TASKS.values())))
-    scene = new_scene(rng)
-    if task == "color":
-        q, a = task_color(rng, scene, TEXT_DISTRACTORS)
-    elif task in ("object", "shape"):
-        q, a = task_object(rng, scene, shapes=task == "shape")
-    else:
-        q, a = task_count(rng, scene)
-    objects = [scene["objects"][i] for i in rng.permutation(len(scene["objects"]))]
-    named = [f"{article(o['colour'])} {o['colour']} {o['kind']}" for o in objects]
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
-    return dict(image=None, task="text", question=f"The image shows {listed}.\n{q}",
-                answer=a, scene=scene)
-
-
 # ---------------------------------------------------------------------------------------------
 # What the model sees
 

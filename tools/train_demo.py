@@ -354,10 +354,10 @@ def init_weights(model, d):
 
 def encode_sample(sp, sample, n_image_tokens):
     """Ids after the shared prefix [BOS] + system chunk (the <image> slot expanded, as
-    llava-hf's processor does, or empty for a text sample) and their labels."""
+    llava-hf's processor does) and their labels."""
     _, after = data.encode_prompt(sp, sample["question"])
     reply = data.encode_answer(sp, sample["answer"])
-    ids = [IMAGE_ID] * (n_image_tokens if sample["image"] else 0) + after + reply
+    ids = [IMAGE_ID] * n_image_tokens + after + reply
     labels = [-100] * (len(ids) - len(reply)) + reply
     return ids, labels
 
@@ -365,8 +365,7 @@ def encode_sample(sp, sample, n_image_tokens):
 def make_batch(sp, samples, d):
     """The prefix ids (1, P), identical for every sample; the rest of each sequence (B, T),
     right-padded with <pad> (padding only follows a sequence, so the causal mask keeps it out
-    of every real position, and its labels are ignored); pixels and per-patch probe labels of
-    the samples with an image, in batch order (so that masked_scatter fills the right rows)."""
+    of every real position, and its labels are ignored); pixels; per-patch probe labels."""
     n_img = (d["image"] // d["patch"]) ** 2
     prefix = torch.tensor([data.encode_prompt(sp, "")[0]])
     rows = [encode_sample(sp, s, n_img) for s in samples]
@@ -376,9 +375,8 @@ def make_batch(sp, samples, d):
     for i, (x, y) in enumerate(rows):
         ids[i, :len(x)] = torch.tensor(x)
         labels[i, :len(y)] = torch.tensor(y)
-    pictured = [s for s in samples if s["image"]]
-    pixels = torch.from_numpy(np.stack([data.preprocess(s["image"], d["image"]) for s in pictured]))
-    patches = [data.patch_labels(s, d["image"], d["patch"]) for s in pictured]
+    pixels = torch.from_numpy(np.stack([data.preprocess(s["image"], d["image"]) for s in samples]))
+    patches = [data.patch_labels(s, d["image"], d["patch"]) for s in samples]
     colours = torch.tensor([c for c, _ in patches])
     kinds = torch.tensor([k for _, k in patches])
     return prefix, ids, labels, pixels, colours, kinds
@@ -560,8 +558,6 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--probe-weight", type=float, default=0.5)
-    ap.add_argument("--text-samples", type=int, default=0,
-                    help="text-only samples (scenes given in words) added to each stage-2 batch")
     ap.add_argument("--image", type=int, default=DIMS["image"], help="input side in pixels")
     ap.add_argument("--patch", type=int, default=DIMS["patch"], help="ViT patch side in pixels")
     ap.add_argument("--color-distractors", default="0.6,0.25,0.15",
@@ -626,8 +622,6 @@ def main():
     for step in range(args.steps):
         samples = [data.make_sample(0, step * args.batch + j, color_distractors=distractors)
                    for j in range(args.batch)]
-        samples += [data.make_text_sample(6, step * args.text_samples + j)
-                    for j in range(args.text_samples)]
         reply_loss, probe_loss = batch_loss(model, probe, tune_vision,
                                            *make_batch(sp, samples, d))
         optimise(opt, params, step, args.steps, args.lr, args.warmup,
