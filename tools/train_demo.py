@@ -560,6 +560,12 @@ def main():
     ap.add_argument("--probe-weight", type=float, default=0.5)
     ap.add_argument("--image", type=int, default=DIMS["image"], help="input side in pixels")
     ap.add_argument("--patch", type=int, default=DIMS["patch"], help="ViT patch side in pixels")
+    ap.add_argument("--text-hidden", type=int, default=DIMS["t_hidden"],
+                    help="the decoder's width (SwiGLU width 2.75 times it, as 128 -> 352)")
+    ap.add_argument("--vision-hidden", type=int, default=DIMS["v_hidden"],
+                    help="the tower's width (MLP width 4 times it)")
+    ap.add_argument("--rope-theta", type=float, default=DIMS["rope_theta"],
+                    help="the decoder's RoPE base (LLaMA 2 and Vicuna: 10000)")
     ap.add_argument("--color-distractors", default="0.6,0.25,0.15",
                     help="probabilities of 0, 1, 2 other objects in stage 2's colour questions "
                          "(default: the evaluation scenes')")
@@ -577,7 +583,9 @@ def main():
     torch.set_num_threads(args.threads)
     if args.image % args.patch:
         raise SystemExit(f"--image {args.image} is not a multiple of --patch {args.patch}")
-    d = dict(DIMS, image=args.image, patch=args.patch)
+    d = dict(DIMS, image=args.image, patch=args.patch, rope_theta=args.rope_theta,
+             t_hidden=args.text_hidden, t_inter=args.text_hidden * 11 // 4,
+             v_hidden=args.vision_hidden, v_inter=4 * args.vision_hidden)
 
     sp_proto = train_tokenizer()
     sp = spm.SentencePieceProcessor(model_proto=sp_proto)
