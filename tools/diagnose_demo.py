@@ -8,7 +8,8 @@ in the decoder (PyTorch, F16 weights upcast to float32, greedy decoding as tools
 2. Decoder: 300 colour questions whose pictures have one or two distractors (stream 9), by the
    asked object's size and the number of objects, and how many misses name a distractor's
    colour.
-3. Lone objects: 200 object and 200 shape questions (stream 9), by the number of objects.
+3. Lone objects: 200 object and 200 shape questions (stream 9), by the number of objects, and
+   which kinds a lone object is most often mistaken for.
 4. The query side: how well a fresh linear probe reads the asked kind from each decoder layer's
    hidden state at the position that predicts the colour (the reply's " is"), on colour
    questions with one or two distractors (train 500 of stream 7, test 150 of stream 8). To
@@ -89,13 +90,18 @@ def lone_kinds(model, sp, d):
     for task in ("object", "shape"):
         samples = [data.make_sample(9, i, task) for i in range(200)]
         replies = eval_demo.generate(model, sp, d, samples)
-        right, asked = collections.Counter(), collections.Counter()
+        right, asked, confused = collections.Counter(), collections.Counter(), collections.Counter()
         for s, reply in zip(samples, replies):
-            n = len(s["scene"]["objects"])
-            asked[n] += 1
-            right[n] += reply == s["answer"]
+            objects = s["scene"]["objects"]
+            asked[len(objects)] += 1
+            right[len(objects)] += reply == s["answer"]
+            named = [k for k in data.KINDS if f" {k}" in reply]
+            if reply != s["answer"] and len(objects) == 1 and len(named) == 1:
+                confused[f"{objects[0]['kind']} -> {named[0]}"] += 1
         print(f"{task} questions, right / asked by objects in the picture: " +
-              ", ".join(f"{n}: {right[n]} / {asked[n]}" for n in sorted(asked)))
+              ", ".join(f"{n}: {right[n]} / {asked[n]}" for n in sorted(asked)) +
+              "; lone objects' commonest misnamings: " +
+              ", ".join(f"{pair} {n}" for pair, n in confused.most_common(3)))
 
 
 def asked_kind_at_colour_step(model, sp, d):
