@@ -583,6 +583,10 @@ def main():
     torch.set_num_threads(args.threads)
     if args.image % args.patch:
         raise SystemExit(f"--image {args.image} is not a multiple of --patch {args.patch}")
+    for name, width, heads in (("--text-hidden", args.text_hidden, DIMS["t_heads"]),
+                               ("--vision-hidden", args.vision_hidden, DIMS["v_heads"])):
+        if width <= 0 or width % (2 * heads):   # RoPE rotates pairs: an even head dimension
+            raise SystemExit(f"{name} {width} is not a positive multiple of {2 * heads}")
     d = dict(DIMS, image=args.image, patch=args.patch, rope_theta=args.rope_theta,
              t_hidden=args.text_hidden, t_inter=args.text_hidden * 11 // 4,
              v_hidden=args.vision_hidden, v_inter=4 * args.vision_hidden)
