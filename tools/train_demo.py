@@ -580,16 +580,22 @@ def main():
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    for name in ("vision_steps", "steps", "batch", "threads", "image", "patch"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"--{name.replace('_', '-')} {getattr(args, name)}: at least 1")
     if args.image % args.patch:
         raise SystemExit(f"--image {args.image} is not a multiple of --patch {args.patch}")
-    for name, width, heads in (("--text-hidden", args.text_hidden, DIMS["t_heads"]),
-                               ("--vision-hidden", args.vision_hidden, DIMS["v_heads"])):
-        if width <= 0 or width % (2 * heads):   # RoPE rotates pairs: an even head dimension
-            raise SystemExit(f"{name} {width} is not a positive multiple of {2 * heads}")
+    # The heads must split the width evenly, and RoPE rotates pairs: an even decoder head size.
+    for name, width, step in (("--text-hidden", args.text_hidden, 2 * DIMS["t_heads"]),
+                              ("--vision-hidden", args.vision_hidden, DIMS["v_heads"])):
+        if width <= 0 or width % step:
+            raise SystemExit(f"{name} {width} is not a positive multiple of {step}")
+    if not 1 < args.rope_theta < math.inf:
+        raise SystemExit(f"--rope-theta {args.rope_theta}: the RoPE base must be finite and > 1")
     d = dict(DIMS, image=args.image, patch=args.patch, rope_theta=args.rope_theta,
              t_hidden=args.text_hidden, t_inter=args.text_hidden * 11 // 4,
              v_hidden=args.vision_hidden, v_inter=4 * args.vision_hidden)
+    torch.set_num_threads(args.threads)
 
     sp_proto = train_tokenizer()
     sp = spm.SentencePieceProcessor(model_proto=sp_proto)
