@@ -32,11 +32,13 @@ Recipe (every number is a default below; models/demo/README.md records the run):
      tokenizer's JSON side files, and training.json (command, wall time, loss curve).
 
 Options for experiments (models/demo/README.md, "Variants tried", gives what they measured):
---image/--patch (input side and patch), --freeze-vision (stage 2 without the tower, as LLaVA),
---color-distractors (more two-object colour questions in stage 2), longer stages.
+--image/--patch (input side and patch), --text-hidden/--vision-hidden (widths), --rope-theta,
+--freeze-vision (stage 2 without the tower, as LLaVA), --color-distractors (more two-object
+colour questions in stage 2), longer stages, --seed.
 
 usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--vision-steps 3000] [--steps 3000] [--threads 1]
-           [--image 96] [--patch 16] [--freeze-vision] [--color-distractors 0.6,0.25,0.15]
+           [--image 96] [--patch 16] [--text-hidden 128] [--vision-hidden 128]
+           [--rope-theta 10000] [--freeze-vision] [--color-distractors 0.6,0.25,0.15] [--seed 0]
 """
 import argparse
 import io
