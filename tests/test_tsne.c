@@ -479,79 +479,120 @@ KEVO_TEST(tsne_pca_matches_exact_pca)
 // ---- end to end
 
 // Runs kevo on oracle input `xname` and checks KL and trustworthiness against sklearn's.
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// The q-quantile of v[0..n) (sorted in place), interpolated linearly as numpy's default.
+static double quantile(double *v, int n, double q)
+{
+    qsort(v, (size_t)n, sizeof *v, compare_doubles);
+    double at = q * (n - 1);
+    int i = (int)at;
+    return i + 1 < n ? v[i] + (at - i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+// The comparison of kevo's runs with sklearn's over the oracle's seeds (every seed on both sides).
+typedef enum {
+    BY_MEANS,      // three seeds: means, KL within KL_MARGIN, trustworthiness within the range
+    BY_QUARTILES,  // many seeds of a chaotic case: kevo's medians inside sklearn's quartiles
+} comparison;
+
+// Runs kevo on oracle input `xname` and checks KL and trustworthiness against sklearn's.
 static void against_sklearn(const char *xname, const char *section, const char *emb_name,
-                            int exact, double perplexity, double perplexity_used)
+                            int exact, double perplexity, double perplexity_used, comparison how)
 {
     cJSON *res = results();
     int n, d, r, c;
     float *X = load(xname, KEVO_DTYPE_F32, &n, &d);
     float *emb = load(emb_name, KEVO_DTYPE_F32, &r, &c);
-    if (X && emb) {
+    const cJSON *kls = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(res, section), "kl");
+    int seeds = cJSON_GetArraySize(kls);
+    double *v = calloc((size_t)4 * (seeds > 0 ? seeds : 1), sizeof *v);
+    double *sk_kl = v, *sk_trust = v + seeds, *kl = v + 2 * seeds, *trust = v + 3 * seeds;
+    if (X && emb && CHECK(seeds > 0, "no seeds for %s", section)) {
         int k = (int)result(res, NULL, "trust_k");
-        const cJSON *kls = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(res, section), "kl");
-        int seeds = cJSON_GetArraySize(kls);
-        double sk_kl = 0, sk_trust = 0, lo = INFINITY, hi = -INFINITY;
         for (int s = 0; s < seeds; s++) {
-            double t = result_at(res, section, "trust", s);
-            sk_kl += result_at(res, section, "kl", s) / seeds;
-            sk_trust += t / seeds;
-            lo = t < lo ? t : lo;
-            hi = t > hi ? t : hi;
+            sk_kl[s] = result_at(res, section, "kl", s);
+            sk_trust[s] = result_at(res, section, "trust", s);
         }
-        double slack = hi - lo;
         // Our trustworthiness is sklearn's: same value on sklearn's own embedding (seed 0).
         double t_sk = trustworthiness(X, n, d, emb, 2, k);
-        CHECK(fabs(t_sk - result(res, section, "trust")) <= 1e-9, "trustworthiness of "
-              "sklearn's embedding: %.12f here, %.12f in sklearn", t_sk,
-              result(res, section, "trust"));
+        CHECK(fabs(t_sk - sk_trust[0]) <= 1e-9, "trustworthiness of sklearn's embedding: "
+              "%.12f here, %.12f in sklearn", t_sk, sk_trust[0]);
 
         kevo_tsne_params p = kevo_tsne_default_params();
         p.perplexity = perplexity;
         p.n_iter = (int)result(res, NULL, "n_iter");
         p.exact = exact;
         float *Y = malloc(sizeof *Y * (size_t)n * 2);
-        double kl = 0, t = 0;
         for (int s = 0; s < seeds; s++) {
             kevo_tsne_result out;
             kevo_error err;
             p.seed = (uint64_t)s;
             if (!CHECK_OK(kevo_tsne_run(X, n, d, &p, Y, &out, &err), &err))
                 break;
-            kl += out.kl_divergence / seeds;
-            t += trustworthiness(X, n, d, Y, 2, k) / seeds;
+            kl[s] = out.kl_divergence;
+            trust[s] = trustworthiness(X, n, d, Y, 2, k);
             CHECK(out.perplexity_used == perplexity_used, "perplexity used %.17g, want %.17g",
                   out.perplexity_used, perplexity_used);
             CHECK(out.n_iter_run >= 250 && out.n_iter_run <= p.n_iter, "%d iterations",
                   out.n_iter_run);
         }
-        printf("    %s, means over %d seeds: KL %.6f (sklearn %.6f, ratio %.4f), "
-               "trustworthiness %.4f (sklearn %.4f, range %.4f)\n", section, seeds, kl, sk_kl,
-               kl / sk_kl, t, sk_trust, slack);
-        CHECK(kl <= KL_MARGIN * sk_kl, "KL %.6f > %.2f x sklearn's %.6f", kl, KL_MARGIN, sk_kl);
-        CHECK(t >= sk_trust - slack, "trustworthiness %.4f below sklearn's %.4f - %.4f", t,
-              sk_trust, slack);
         free(Y);
+        if (how == BY_MEANS) {
+            double m_kl = 0, m_sk_kl = 0, m_t = 0, m_sk_t = 0;
+            for (int s = 0; s < seeds; s++) {
+                m_kl += kl[s] / seeds, m_sk_kl += sk_kl[s] / seeds;
+                m_t += trust[s] / seeds, m_sk_t += sk_trust[s] / seeds;
+            }
+            double slack = quantile(sk_trust, seeds, 1) - quantile(sk_trust, seeds, 0);
+            printf("    %s, means over %d seeds: KL %.6f (sklearn %.6f, ratio %.4f), "
+                   "trustworthiness %.4f (sklearn %.4f, range %.4f)\n", section, seeds, m_kl,
+                   m_sk_kl, m_kl / m_sk_kl, m_t, m_sk_t, slack);
+            CHECK(m_kl <= KL_MARGIN * m_sk_kl, "KL %.6f > %.2f x sklearn's %.6f", m_kl,
+                  KL_MARGIN, m_sk_kl);
+            CHECK(m_t >= m_sk_t - slack, "trustworthiness %.4f below sklearn's %.4f - %.4f", m_t,
+                  m_sk_t, slack);
+        } else {
+            double med_kl = quantile(kl, seeds, 0.5), med_t = quantile(trust, seeds, 0.5);
+            double sk_kl_q75 = quantile(sk_kl, seeds, 0.75), sk_t_q25 = quantile(sk_trust, seeds,
+                                                                                0.25);
+            printf("    %s, medians over %d seeds: KL %.6f (sklearn's median %.6f, upper quartile "
+                   "%.6f), trustworthiness %.4f (sklearn's median %.4f, lower quartile %.4f)\n",
+                   section, seeds, med_kl, quantile(sk_kl, seeds, 0.5), sk_kl_q75, med_t,
+                   quantile(sk_trust, seeds, 0.5), sk_t_q25);
+            CHECK(med_kl <= sk_kl_q75, "median KL %.6f above sklearn's upper quartile %.6f",
+                  med_kl, sk_kl_q75);
+            CHECK(med_t >= sk_t_q25, "median trustworthiness %.4f below sklearn's lower "
+                  "quartile %.4f", med_t, sk_t_q25);
+        }
     }
     cJSON_Delete(res);
-    free(X), free(emb);
+    free(X), free(emb), free(v);
 }
 
 KEVO_TEST(tsne_exact_vs_sklearn)
 {
-    against_sklearn("blobs.npy", "exact", "emb_exact.npy", 1, 30, 30);
+    against_sklearn("blobs.npy", "exact", "emb_exact.npy", 1, 30, 30, BY_MEANS);
 }
 
 KEVO_TEST(tsne_barnes_hut_vs_sklearn)
 {
-    against_sklearn("blobs.npy", "bh", "emb_bh.npy", 0, 30, 30);
+    against_sklearn("blobs.npy", "bh", "emb_bh.npy", 0, 30, 30, BY_MEANS);
 }
 
 // 33 states at perplexity 40: sklearn refuses; kevo lowers it to 32 / 3 and must then do as well
-// as sklearn run at 32 / 3.
+// as sklearn run at 32 / 3. So few points fall into a poor local minimum for about one seed in
+// five on both sides (measured: sklearn 4 of 20, KL 0.12-0.22 against a median of 0.054), so
+// which three seeds are compared decided the verdict; over 20 seeds, the typical run must lie
+// within sklearn's typical spread.
 KEVO_TEST(tsne_small_input_lowers_perplexity)
 {
-    against_sklearn("small_x.npy", "small", "emb_small.npy", 0, 40, 32.0 / 3.0);
+    against_sklearn("small_x.npy", "small", "emb_small.npy", 0, 40, 32.0 / 3.0, BY_QUARTILES);
 }
 
 // Identical bits for 1, 2 and 3 threads, through every parallel path (n above the sizes where

@@ -36,9 +36,9 @@ Writes DATA_DIR/oracle/tsne/ (read by tests/test_tsne.c and tests/test_npy.c):
                             which sklearn refuses perplexity 40; emb_small is sklearn at the
                             perplexity kevo lowers it to, (33 - 1) / 3
   fortran.npy, f64.npy      arrays numpy stores in Fortran order and as float64 (reader tests)
-  results.json              per case and for random_state 0, 1, 2 (t-SNE is chaotic: a single
-                            run says little about another implementation, so the tests compare
-                            with sklearn's spread): KL divergences, n_iter_, trustworthiness
+  results.json              per case and for random_state 0, 1, 2 (0..19 for small_x; t-SNE
+                            is chaotic: a single run says little about another implementation,
+                            so the tests compare with sklearn's spread): KL divergences, n_iter_, trustworthiness
                             (k = 10); and the scalars above
 Regenerated only when this script changes (a stamp file holds its hash).
 """
@@ -61,6 +61,9 @@ from sklearn.preprocessing import MaxAbsScaler
 PERPLEXITY = 30.0
 N_ITER = 2000
 SEEDS = (0, 1, 2)
+# 33 points fall into a poor local minimum for about one seed in five, in sklearn as in kevo: the
+# small case compares distributions over many seeds instead of three.
+SMALL_SEEDS = tuple(range(20))
 TRUST_K = 10
 
 
@@ -90,10 +93,10 @@ def exact_pca(X):
     return (U * S[:2]).astype(np.float32)
 
 
-def tsne_case(X, method, perplexity):
+def tsne_case(X, method, perplexity, seeds=SEEDS):
     """sklearn's embedding for random_state 0, and KL, n_iter_, trustworthiness for each seed."""
     out, first = {"kl": [], "n_iter": [], "trust": []}, None
-    for seed in SEEDS:
+    for seed in seeds:
         t = TSNE(n_components=2, perplexity=perplexity, learning_rate=200, n_iter=N_ITER,
                  random_state=seed, method=method)
         Y = t.fit_transform(X)
@@ -180,7 +183,7 @@ def main():
     S = np.cumsum(S, axis=0)   # a trajectory, like one token's states through the layers
     S = MaxAbsScaler().fit_transform(S)
     save(out, "small_x.npy", S)
-    emb, res["small"] = tsne_case(S, "barnes_hut", (33 - 1) / 3)
+    emb, res["small"] = tsne_case(S, "barnes_hut", (33 - 1) / 3, SMALL_SEEDS)
     save(out, "emb_small.npy", emb)
 
     # Reader tests.
