@@ -2,6 +2,7 @@
 # Installs the Debian packages kevo needs, and only those that are missing.
 #   tools/deps.sh build   C libraries and fonts for building and running kevo
 #   tools/deps.sh test    the above plus the Python oracles the tests compare against
+#   tools/deps.sh fuzz    the build packages plus clang, libFuzzer and LLVM's OpenMP (make fuzz)
 # Without root it installs nothing and prints the one command to run.
 set -euo pipefail
 
@@ -9,16 +10,19 @@ build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev
             libcairo2-dev fonts-dejavu-core)
 test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn
            python3-scipy python3-mpmath)
+fuzz_pkgs=(clang libclang-rt-14-dev libomp-dev python3)
 
 case "${1:-build}" in
     build) want=("${build_pkgs[@]}") ;;
     test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-    *) echo "usage: $0 build|test" >&2; exit 2 ;;
+    fuzz)  want=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+    *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()
 for p in "${want[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+# A multi-arch package prints one status per installed architecture, run together.
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
