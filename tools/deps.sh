@@ -21,7 +21,7 @@ esac
 
 missing=()
 for p in "${want[@]}"; do
-# A multi-arch package prints one status per installed architecture, run together.
+    # A multi-arch package prints one status per installed architecture, run together.
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
