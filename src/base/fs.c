@@ -13,18 +13,46 @@
 
 #include "base/error.h"
 
+static const char *file_kind(mode_t m)
+{
+    return S_ISFIFO(m) ? "a FIFO" : S_ISDIR(m) ? "a directory" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a plain file";
+}
+
+kevo_status kevo_open_regular(const char *path, int *fd_out, struct stat *st, kevo_error *err)
+{
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It is
+    // cleared again once fstat has shown a regular file, where it changes nothing anyway.
+    *fd_out = -1;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return kevo_fail(err, KEVO_ERR_IO, "%s: not a regular file (%s)", path,
+                         file_kind(st->st_mode));
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    *fd_out = fd;
+    return KEVO_OK;
+}
+
 kevo_status kevo_map_file(const char *path, kevo_mapping *out, kevo_error *err)
 {
     out->data = NULL;
     out->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return kevo_fail(err, KEVO_ERR_IO, "%s: not a regular file", path);
-    }
+    int fd;
+    kevo_status opened = kevo_open_regular(path, &fd, &st, err);
+    if (opened != KEVO_OK)
+        return opened;
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
@@ -54,13 +82,16 @@ kevo_status kevo_read_file(const char *path, size_t max_bytes, char **out, size_
                            kevo_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return kevo_fail(err, KEVO_ERR_IO, "%s: not a regular file", path);
+    int fd;
+    kevo_status opened = kevo_open_regular(path, &fd, &st, err);
+    if (opened != KEVO_OK)
+        return opened;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: cannot open a stream: %s", path,
+                         strerror(errno));
     }
     if ((unsigned long long)st.st_size > max_bytes) {
         fclose(f);

@@ -17,6 +17,11 @@ typedef struct kevo_mapping {
 } kevo_mapping;
 
 kevo_status kevo_map_file(const char *path, kevo_mapping *out, kevo_error *err);
+
+// Opens a file for reading (read-only, close-on-exec) and fills *st; anything but a regular file
+// (a FIFO, a device, a directory) is refused without blocking. The caller closes *fd.
+struct stat;
+kevo_status kevo_open_regular(const char *path, int *fd, struct stat *st, kevo_error *err);
 void kevo_unmap(kevo_mapping *m);   // accepts a zeroed mapping
 
 // Reads a whole file into a NUL-terminated heap buffer (caller frees with free()). Files longer

@@ -7,8 +7,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "io/image_decode.h"
 
 kevo_status kevo_image_create(int width, int height, kevo_image **out, kevo_error *err)
@@ -44,9 +47,16 @@ kevo_status kevo_image_load(const char *path, kevo_image **out, kevo_error *err)
 {
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct stat sb;
+    int fd;
+    kevo_status opened = kevo_open_regular(path, &fd, &sb, err);   // a FIFO would block
+    if (opened != KEVO_OK)
+        return opened;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
         return kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     unsigned char head[8] = {0};
     size_t got = fread(head, 1, sizeof head, f);
     kevo_status st;
