@@ -8,6 +8,7 @@
 // so that nothing downstream has to guess.
 #include "model/config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,9 @@ static kevo_status rd_pos_float(reader *r, const char *key, double def, float *o
         return st;
     if (!(v > 0))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g must be positive", K(r, key), v);
+    if (!isfinite((float)v) || (float)v == 0)   // kevo computes in float
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float", K(r, key), v,
+                         isfinite((float)v) ? "zero" : "infinite");
     *out = (float)v;
     return KEVO_OK;
 }
@@ -109,8 +113,8 @@ static kevo_status read_text(reader *r, reader *top, kevo_config *c)
         (st = rd_false(r, "mlp_bias", "biased MLP projections")) ||
         (st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &c->tie_word_embeddings,
                              r->where, r->err)) ||
-        (st = rd_int(r, "bos_token_id", 1, 1, 0, 1 << 24, &c->bos_id)) ||
-        (st = rd_int(r, "eos_token_id", 1, 2, 0, 1 << 24, &c->eos_ids[0])) ||
+        (st = rd_int(r, "bos_token_id", 1, 1, 0, c->text_vocab - 1, &c->bos_id)) ||
+        (st = rd_int(r, "eos_token_id", 1, 2, 0, c->text_vocab - 1, &c->eos_ids[0])) ||
         (st = rd_int(r, "pad_token_id", 1, -1, -1, 1 << 24, &c->pad_id)))
         return st;
     c->n_eos = 1;
@@ -160,6 +164,10 @@ static kevo_status read_vision(reader *r, int absent, kevo_config *c)
         return st;
     if (!(eps > 0))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be positive", K(r, "layer_norm_eps"));
+    if (!isfinite((float)eps) || (float)eps == 0)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float",
+                         K(r, "layer_norm_eps"), eps,
+                         isfinite((float)eps) ? "zero" : "infinite");
     c->vision_ln_eps = (float)eps;
     if (strcmp(act, "quick_gelu") == 0)
         c->vision_gelu_exact = 0;
@@ -238,7 +246,8 @@ static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *
     reader r = {.obj = root, .err = err};
     snprintf(r.where, sizeof r.where, "%s:", path);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
-    if ((st = rd_int(&r, "bos_token_id", 1, c->bos_id, 0, 1 << 24, &c->bos_id)))
+    // Ids the model has no row for are config errors (the LM head could never yield them).
+    if ((st = rd_int(&r, "bos_token_id", 1, c->bos_id, 0, c->text_vocab - 1, &c->bos_id)))
         goto done;
     if (cJSON_IsArray(eos)) {
         int n = cJSON_GetArraySize(eos);
@@ -255,11 +264,17 @@ static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *
                                path, i);
                 goto done;
             }
+            if (id->valuedouble >= c->text_vocab) {
+                st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: eos_token_id[%d] = %d is outside the "
+                               "vocabulary of %d (vocab_size)", path, i, (int)id->valuedouble,
+                               c->text_vocab);
+                goto done;
+            }
             c->eos_ids[i] = (int)id->valuedouble;
         }
         c->n_eos = n;
     } else if (eos && !cJSON_IsNull(eos)) {
-        if ((st = rd_int(&r, "eos_token_id", 0, 0, 0, 1 << 24, &c->eos_ids[0])))
+        if ((st = rd_int(&r, "eos_token_id", 0, 0, 0, c->text_vocab - 1, &c->eos_ids[0])))
             goto done;
         c->n_eos = 1;
     }
