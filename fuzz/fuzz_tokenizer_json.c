@@ -1,0 +1,22 @@
+// fuzz_tokenizer_json.c — tokenizer.json (src/model/tokenizer_hf.c) and its side files
+// tokenizer_config.json, added_tokens.json, special_tokens_map.json (src/model/tokenizer_load.c)
+// through kevo_tokenizer_load. The input is a container of files (fuzz_common.h); a tokenizer
+// that loads is then used (fuzz_tokenizer.h).
+#include <stdint.h>
+
+#include "fuzz_common.h"
+#include "fuzz_tokenizer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_reset();
+    if (fuzz_unpack(data, size) == 0)
+        return 0;
+    kevo_tokenizer *t;
+    kevo_error err;
+    if (kevo_tokenizer_load(fuzz_dir(), &t, &err) != KEVO_OK)
+        return 0;
+    fuzz_use_tokenizer(t);
+    kevo_tokenizer_free(t);
+    return 0;
+}
