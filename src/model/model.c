@@ -13,11 +13,14 @@ static kevo_status check_tokenizer(const kevo_model *m, kevo_error *err)
 {
     const kevo_config *c = &m->config;
     int n = kevo_tokenizer_n_tokens(m->tokenizer);
-    if (n > c->text_vocab)
+    if (n > c->text_vocab) {
+        const char *last = kevo_tokenizer_piece(m->tokenizer, n - 1);
         return kevo_fail(err, KEVO_ERR_MODEL, "%s: tokenizer and model vocabularies that "
-                         "disagree: %s has %d tokens but embed_tokens has %d rows (vocab_size)",
-                         m->dir, kevo_path_base(kevo_tokenizer_path(m->tokenizer)), n,
-                         c->text_vocab);
+                         "disagree: %s has %d tokens but embed_tokens has %d rows (config.json "
+                         "vocab_size); the last token, id %d, is '%s'", m->dir,
+                         kevo_path_base(kevo_tokenizer_path(m->tokenizer)), n, c->text_vocab,
+                         n - 1, last ? last : "?");
+    }
     int image = kevo_tokenizer_added_id(m->tokenizer, "<image>");
     if (image >= 0 && image != c->image_token_id)
         return kevo_fail(err, KEVO_ERR_MODEL, "%s: the tokenizer's <image> is token %d but "

@@ -180,6 +180,7 @@ static kevo_status read_vocab(kevo_tokenizer *t, const cJSON *vocab, const char 
     if (!cJSON_IsObject(vocab))
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.vocab must be an object", path);
     const cJSON *v;
+    int n_entries = cJSON_GetArraySize(vocab);
     cJSON_ArrayForEach(v, vocab) {
         const char *s = v->string;
         size_t n = strlen(s);
@@ -187,6 +188,10 @@ static kevo_status read_vocab(kevo_tokenizer *t, const cJSON *vocab, const char 
             v->valuedouble != (int)v->valuedouble)
             return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.vocab[\"%s\"] is not a token id",
                              path, s);
+        // The tables are sized by the highest id: ids far past the number of pieces are refused.
+        if (v->valuedouble >= (double)n_entries + TOK_ID_SPAN)
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.vocab[\"%s\"] = %d is far past "
+                             "the %d pieces of the vocabulary", path, s, v->valueint, n_entries);
         if (n == 0)
             return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.vocab has an empty piece", path);
         int id = v->valueint, byte = is_byte_piece(s, n);
@@ -210,7 +215,7 @@ static kevo_status read_added(kevo_tokenizer *t, const cJSON *list, const char *
     const cJSON *a;
     int i = 0;
     cJSON_ArrayForEach(a, list) {
-        char where[64];
+        char where[4200];
         snprintf(where, sizeof where, "%s: added_tokens[%d]", path, i++);
         const cJSON *id = get(a, "id"), *content = get(a, "content");
         if (!cJSON_IsNumber(id) || !cJSON_IsString(content))

@@ -54,6 +54,11 @@ typedef struct tok_added {
     int special;             // skipped by decode; ends the slow tokenizer's leading "▁"
 } tok_added;
 
+// Ids past the model's vocabulary that added tokens may take (and the gaps a tokenizer.json
+// vocab may leave): every table is sized by the highest id, so a 60-byte added_tokens.json with
+// id 500000000 would otherwise cost gigabytes. LLaVA adds two ids; no model adds thousands.
+#define TOK_ID_SPAN (1 << 16)
+
 // Virtual symbols (characters that occur inside pieces without being pieces) are numbered from
 // here, far above any token id.
 #define TOK_VIRTUAL_BASE (1 << 30)

@@ -47,6 +47,10 @@ kevo_status tok_add_token(kevo_tokenizer *t, const char *content, double id_valu
     if (!(id_value >= 0 && id_value < (1 << 29)) || id_value != (int)id_value)
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s: %g is not a token id", where, id_value);
     int id = (int)id_value;
+    if (id >= t->n_vocab + TOK_ID_SPAN)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: id %d is far past the vocabulary of %d "
+                         "pieces (added tokens may take the next %d ids)", where, id, t->n_vocab,
+                         TOK_ID_SPAN);
     size_t n = strlen(content);
     if (n == 0)
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s: added token %d is empty", where, id);
