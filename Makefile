@@ -17,7 +17,7 @@ SAN      ?=
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-            -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -MMD -MP \
+            -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -ffp-contract=off -fopenmp -MMD -MP \
             -Iinclude -Isrc $(WERROR)
 ifneq ($(SAN),)
 CFLAGS   += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -328,73 +328,121 @@ KEVO_TEST(kernels_attention_causal_gqa)
 
 #include "kernels/gemm.h"
 
-// kevo's own blocked GEMM on shapes that straddle every block edge (MR 12, NR 32, KC 512, NC 256).
+// The GEMM of every kernel path this CPU runs (gemm.h), on shapes that straddle every block edge
+// (ref 4 x 16 and AVX2 6 x 16 tiles, KC 256, NC 192; AVX-512 12 x 32 tiles, KC 512, NC 256):
+// close to the double reference, and the same bits for 1 and 3 threads.
 KEVO_TEST(kernels_gemm_blocked_shapes)
 {
-    if (!kevo_gemm_available(KEVO_COMPUTE_F32)) {
-        CHECK(strcmp(kevo_kernels_get()->isa, "avx512") != 0, "AVX-512 present but no GEMM");
-        return;   // not on this CPU: kevo_linear uses OpenBLAS, tested above
-    }
-    const int shapes[][3] = {{1, 1, 1}, {12, 32, 16}, {13, 33, 17}, {37, 290, 1100},
-                             {25, 257, 513}, {4, 600, 64}};
+    const int shapes[][3] = {{1, 1, 1},      {12, 32, 16},  {13, 33, 17}, {37, 290, 1100},
+                             {25, 257, 513}, {4, 600, 64},  {7, 193, 257}, {6, 16, 256}};
     const kevo_dtype dts[] = {KEVO_DTYPE_F32, KEVO_DTYPE_F16, KEVO_DTYPE_BF16};
-    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
-        float *x = malloc((size_t)m * (k + 3) * sizeof *x);   // row stride k + 3
-        for (int i = 0; i < m * (k + 3); i++)
-            x[i] = frand();
-        float *xd = malloc((size_t)m * k * sizeof *xd);
-        for (int i = 0; i < m; i++)
-            memcpy(xd + (size_t)i * k, x + (size_t)i * (k + 3), (size_t)k * sizeof *xd);
-        void *scratch = aligned_alloc(64, (kevo_gemm_scratch(m, k, 4) + 63) / 64 * 64);
-        float *y1 = malloc((size_t)m * (n + 5) * sizeof *y1), *y3 = malloc((size_t)m * (n + 5) * 4);
-        double *want = malloc((size_t)m * n * sizeof *want), *mag = malloc((size_t)m * n * 8);
-        for (size_t di = 0; di < 3; di++) {
-            void *w;
-            float *we;
-            make_weights(dts[di], (size_t)n * k, &w, &we);
-            kevo_tensor t = {.name = "w", .dtype = dts[di], .n_dims = 2, .shape = {n, k},
-                             .n_elems = (uint64_t)n * k, .data = w};
-            linear_ref(want, xd, m, we, NULL, n, k);
+    for (size_t ii = 0; ii < sizeof isas / sizeof isas[0]; ii++) {
+        const kevo_kernels *kk = kevo_kernels_for(isas[ii]);
+        if (!kk)
+            continue;   // this CPU cannot run it
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+            float *x = malloc((size_t)m * (k + 3) * sizeof *x);   // row stride k + 3
+            for (int i = 0; i < m * (k + 3); i++)
+                x[i] = frand();
+            float *xd = malloc((size_t)m * k * sizeof *xd);
             for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++) {
-                    double s = 0;
-                    for (int q = 0; q < k; q++)
-                        s += fabs((double)xd[(size_t)i * k + q] * we[(size_t)j * k + q]);
-                    mag[(size_t)i * n + j] = s;
-                }
-            for (int c = 0; c < 2; c++) {
-                kevo_compute comp = c ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
-                if (!kevo_gemm_available(comp))
-                    continue;
-                kevo_set_threads(1);
-                kevo_gemm(y1, n + 5, x, k + 3, m, &t, comp, scratch);
-                kevo_set_threads(3);
-                kevo_gemm(y3, n + 5, x, k + 3, m, &t, comp, scratch);
-                int same = 1, bad = 0;
-                // F32: float summation error; BF16: each product has at most 2^-8 relative rounding
-                double rel = c ? 1.0 / 128 : 1e-6;
+                memcpy(xd + (size_t)i * k, x + (size_t)i * (k + 3), (size_t)k * sizeof *xd);
+            void *scratch = aligned_alloc(64, (kk->gemm_scratch(m, k, 4) + 63) / 64 * 64);
+            float *y1 = malloc((size_t)m * (n + 5) * sizeof *y1);
+            float *y3 = malloc((size_t)m * (n + 5) * sizeof *y3);
+            double *want = malloc((size_t)m * n * sizeof *want), *mag = malloc((size_t)m * n * 8);
+            for (size_t di = 0; di < 3; di++) {
+                void *w;
+                float *we;
+                make_weights(dts[di], (size_t)n * k, &w, &we);
+                kevo_tensor t = {.name = "w", .dtype = dts[di], .n_dims = 2, .shape = {n, k},
+                                 .n_elems = (uint64_t)n * k, .data = w};
+                linear_ref(want, xd, m, we, NULL, n, k);
                 for (int i = 0; i < m; i++)
                     for (int j = 0; j < n; j++) {
-                        size_t at = (size_t)i * (n + 5) + j;
-                        same &= y1[at] == y3[at];
-                        bad += !(fabs(y1[at] - want[(size_t)i * n + j]) <=
-                                 rel * mag[(size_t)i * n + j] + 1e-30);
+                        double s = 0;
+                        for (int q = 0; q < k; q++)
+                            s += fabs((double)xd[(size_t)i * k + q] * we[(size_t)j * k + q]);
+                        mag[(size_t)i * n + j] = s;
                     }
-                CHECK(same, "gemm %dx%dx%d %s %s: 1 and 3 threads differ", m, n, k,
-                      kevo_dtype_name(dts[di]), c ? "bf16" : "f32");
-                CHECK(bad == 0, "gemm %dx%dx%d %s %s: %d of %d outputs off", m, n, k,
-                      kevo_dtype_name(dts[di]), c ? "bf16" : "f32", bad, m * n);
+                for (int c = 0; c < 2; c++) {
+                    kevo_compute comp = c ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
+                    if (c && !(kk->bf16_products && kevo_cpu_has_bf16_products()))
+                        continue;
+                    kevo_set_threads(1);
+                    kk->gemm(y1, n + 5, x, k + 3, m, &t, comp, scratch);
+                    kevo_set_threads(3);
+                    kk->gemm(y3, n + 5, x, k + 3, m, &t, comp, scratch);
+                    int same = 1, bad = 0;
+                    // F32: float summation error; BF16: each product has at most 2^-8 relative
+                    // rounding
+                    double rel = c ? 1.0 / 128 : 1e-6;
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < n; j++) {
+                            size_t at = (size_t)i * (n + 5) + j;
+                            same &= y1[at] == y3[at];
+                            bad += !(fabs(y1[at] - want[(size_t)i * n + j]) <=
+                                     rel * mag[(size_t)i * n + j] + 1e-30);
+                        }
+                    CHECK(same, "%s gemm %dx%dx%d %s %s: 1 and 3 threads differ", kk->isa, m, n,
+                          k, kevo_dtype_name(dts[di]), c ? "bf16" : "f32");
+                    CHECK(bad == 0, "%s gemm %dx%dx%d %s %s: %d of %d outputs off", kk->isa, m,
+                          n, k, kevo_dtype_name(dts[di]), c ? "bf16" : "f32", bad, m * n);
+                }
+                free(w);
+                free(we);
             }
-            free(w);
-            free(we);
+            free(x);
+            free(xd);
+            free(scratch);
+            free(y1);
+            free(y3);
+            free(want);
+            free(mag);
         }
-        free(x);
-        free(xd);
-        free(scratch);
-        free(y1);
-        free(y3);
-        free(want);
-        free(mag);
     }
+}
+
+// Each row of the GEMM is the same bits whatever rows come with it (the lens's chunking and the
+// engine's prompt lengths rely on it): 41 rows at once against every split into chunks of 1, 2,
+// 5, 6, 12 and 13 rows (below, at and past every tile height), on every path, F32 and BF16
+// products alike.
+KEVO_TEST(kernels_gemm_rows_independent_of_batch)
+{
+    const int m = 41, n = 300, k = 530, chunks[] = {1, 2, 5, 6, 12, 13};
+    float *x = malloc((size_t)m * k * sizeof *x), *whole = malloc((size_t)m * n * sizeof *whole);
+    float *part = malloc((size_t)m * n * sizeof *part);
+    for (int i = 0; i < m * k; i++)
+        x[i] = frand();
+    void *w;
+    float *we;
+    make_weights(KEVO_DTYPE_F16, (size_t)n * k, &w, &we);
+    kevo_tensor t = {.name = "w", .dtype = KEVO_DTYPE_F16, .n_dims = 2, .shape = {n, k},
+                     .n_elems = (uint64_t)n * k, .data = w};
+    for (size_t ii = 0; ii < sizeof isas / sizeof isas[0]; ii++) {
+        const kevo_kernels *kk = kevo_kernels_for(isas[ii]);
+        if (!kk)
+            continue;
+        void *scratch = aligned_alloc(64, (kk->gemm_scratch(m, k, 4) + 63) / 64 * 64);
+        for (int c = 0; c < 2; c++) {
+            kevo_compute comp = c ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
+            if (c && !(kk->bf16_products && kevo_cpu_has_bf16_products()))
+                continue;
+            kevo_set_threads(2);
+            kk->gemm(whole, n, x, k, m, &t, comp, scratch);
+            for (size_t ci = 0; ci < sizeof chunks / sizeof chunks[0]; ci++) {
+                for (int r0 = 0; r0 < m; r0 += chunks[ci]) {
+                    int rows = m - r0 < chunks[ci] ? m - r0 : chunks[ci];
+                    kk->gemm(part + (size_t)r0 * n, n, x + (size_t)r0 * k, k, rows, &t, comp,
+                             scratch);
+                }
+                CHECK(!memcmp(whole, part, (size_t)m * n * sizeof *part),
+                      "%s %s: chunks of %d rows differ from all %d at once", kk->isa,
+                      c ? "bf16" : "f32", chunks[ci], m);
+            }
+        }
+        free(scratch);
+    }
+    free(w), free(we), free(x), free(whole), free(part);
 }

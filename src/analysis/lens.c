@@ -214,9 +214,10 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
     float *normed = p->mode == KEVO_LENS_NORM ? malloc((size_t)chunk * S * D * sizeof *normed)
                                               : NULL;
     // F32 products, as the reference; the scratch is 64-byte aligned for the GEMM's panels.
+    // Batch-invariant: a chunk of one step gives the logits of the whole run to the bit.
     size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, omp_get_max_threads()) + 63) & ~63ul;
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
-                           .compute = KEVO_COMPUTE_F32};
+                           .compute = KEVO_COMPUTE_F32, .batch_invariant = 1};
     if (!r || !logits || !cs.prob || !cs.max || !cs.logsum ||
         (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens (%d steps x %d states, "

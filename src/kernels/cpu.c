@@ -30,6 +30,12 @@ static int has_avx512(void)
            cpu_has("avx512dq");
 }
 
+int kevo_cpu_has_bf16_products(void)
+{
+    cpu_init();
+    return has_avx512() && cpu_has("avx512bf16");
+}
+
 const kevo_kernels *kevo_kernels_for(const char *isa)
 {
     cpu_init();

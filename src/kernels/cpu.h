@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/safetensors.h"
+#include "kevo.h"
+
 typedef struct kevo_kernels {
     const char *isa;   // "ref", "avx2" or "avx512"
     // Dot products of an F32 activation row with a stored weight row of n elements.
@@ -21,6 +24,11 @@ typedef struct kevo_kernels {
     // Exact widening of n stored elements.
     void (*f16_to_f32)(float *dst, const uint16_t *src, size_t n);
     void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);
+    // The blocked matrix product of gemm.h on this path, and the scratch it needs.
+    void (*gemm)(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
+                 kevo_compute compute, void *scratch);
+    size_t (*gemm_scratch)(int m, int k, int n_threads);
+    int bf16_products;   // gemm takes KEVO_COMPUTE_BF16 where the CPU has AVX512-BF16
 } kevo_kernels;
 
 // The kernel table for this CPU (or for KEVO_ISA). Thread-safe; detection runs once.
@@ -29,6 +37,9 @@ const kevo_kernels *kevo_kernels_get(void);
 // The tables that exist in this build, by name, for tests and benchmarks. NULL when the CPU
 // cannot run that ISA.
 const kevo_kernels *kevo_kernels_for(const char *isa);
+
+// Whether the CPU multiplies BF16 pairs into F32 sums (AVX512-BF16 vdpbf16ps).
+int kevo_cpu_has_bf16_products(void);
 
 // What the CPU supports, as "avx2 f16c fma avx512f avx512bf16 ..." (static string).
 const char *kevo_cpu_features(void);

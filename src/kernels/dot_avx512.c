@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "kernels/cpu.h"
+#include "kernels/gemm.h"
 
 enum wtype { W_F32, W_F16, W_BF16 };
 
@@ -93,4 +94,5 @@ const kevo_kernels kevo_kernels_avx512 = {
     .isa = "avx512",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
+    .gemm = kevo_gemm_avx512, .gemm_scratch = kevo_gemm_avx512_scratch, .bf16_products = 1,
 };

@@ -3,6 +3,7 @@
 // (not the fastest) results kevo can give.
 #include "kernels/convert.h"
 #include "kernels/cpu.h"
+#include "kernels/gemm.h"
 
 static float dot_f32(const float *x, const float *w, int n)
 {
@@ -50,4 +51,5 @@ const kevo_kernels kevo_kernels_ref = {
     .isa = "ref",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
+    .gemm = kevo_gemm_ref, .gemm_scratch = kevo_gemm_ref_scratch, .bf16_products = 0,
 };

@@ -2,24 +2,23 @@
 //
 // Few rows (decode: one token) are memory-bound: each output row is a dot product computed by the
 // run-time kernels straight from the mapped weights, threads splitting the outputs. Many rows
-// (prefill, the vision tower) are compute-bound: kevo's own blocked GEMM on AVX-512 (gemm.h,
-// F32 or BF16 products), else OpenBLAS on blocks of KEVO_CONVERT_ROWS weight rows, threads taking
-// whole blocks, each one single-threaded product (F16/BF16 blocks widened first into the thread's
-// own buffer). Either way no weight is ever converted whole, and blocks have fixed sizes, so every
-// output element is computed the same way for any number of threads: results are bit-identical.
+// (prefill, the vision tower, the lens) are compute-bound: kevo's own blocked GEMM (gemm.h) of the
+// chosen kernel path, F32 or BF16 products, which widens F16/BF16 weights while packing, so no
+// weight is ever converted whole. Either way every output element is computed the same way for
+// any number of threads: results are bit-identical. The GEMM's elements also do not depend on how
+// many rows come with them; a caller that splits its rows into chunks of any size asks for
+// batch_invariant, so that chunks of few rows are not sent to the dot products.
 #ifndef KEVO_KERNELS_LINEAR_H
 #define KEVO_KERNELS_LINEAR_H
 
 #include "io/safetensors.h"
 #include "kernels/gemm.h"
 
-// Rows of a weight per block of a matrix product (and per F16/BF16 widening).
-#define KEVO_CONVERT_ROWS 512
-
 // What a many-row product needs besides its operands.
 typedef struct kevo_linear_ctx {
     void *scratch;          // kevo_linear_scratch(m, k, threads) bytes, 64-byte aligned
     kevo_compute compute;   // precision of the products of many-row inputs (F32 by default)
+    int batch_invariant;    // each row exactly as among any other rows: always the GEMM
 } kevo_linear_ctx;
 
 // y: (m, n) row-major with row stride ldy; x: (m, k) row-major with row stride ldx; w: (n, k)
