@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io/npy.h"
+#include "kernels/cpu.h"
 #include "test.h"
 
 #define TEST_TIMEOUT_S 900
@@ -209,11 +210,27 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
+    static const char *const paths[] = {"ref", "avx2", "avx512"};
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (const kevo_test_case *t = kevo_tests; t->name; t++)
             printf("%s\n", t->name);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "--paths") == 0) {   // the kernel paths this CPU runs
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+            if (kevo_kernels_for(paths[i]))
+                printf("%s\n", paths[i]);
+        return 0;
+    }
+    // The library falls back to the best path when KEVO_ISA names one the CPU lacks; a test run
+    // must not, or it would pass while testing another path than the one asked for.
+    const char *forced = getenv("KEVO_ISA");
+    if (forced && !kevo_kernels_for(forced)) {
+        fprintf(stderr, "kevo-test: KEVO_ISA=%s is not a kernel path this CPU runs (see "
+                "kevo-test --paths)\n", forced);
+        return 2;
+    }
+    printf("kernel path: %s%s\n", kevo_kernels_get()->isa, forced ? " (KEVO_ISA)" : "");
     snprintf(tmp_root, sizeof tmp_root, "%s/kevo-test.XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmp_root)) {
