@@ -80,12 +80,43 @@ size_t tok_utf8_encode(uint32_t cp, char *out)
 // ---------------------------------------------------------------------------------------------
 // Piece table
 
+// Piece strings hash as a polynomial modulo the Mersenne prime 2^61 - 1, so that the merge
+// table's builder can hash every prefix and every suffix of a piece in one pass each (see
+// tok_hash_push / tok_hash_prepend): hashing each half of each split afresh was quadratic in the
+// length of a piece, and a tokenizer.model with one piece of 128 KB took 17 s to load.
+#define HASH_P ((1ull << 61) - 1)
+#define HASH_BASE (0x1f3d5b79a2c4e68bull % HASH_P)
+
+__extension__ typedef unsigned __int128 u128;
+
+static uint64_t mul61(uint64_t a, uint64_t b)
+{
+    u128 x = (u128)a * b;
+    uint64_t r = (uint64_t)(x & HASH_P) + (uint64_t)(x >> 61);
+    return r >= HASH_P ? r - HASH_P : r;
+}
+
+uint64_t tok_hash_push(uint64_t h, unsigned char c)
+{
+    uint64_t r = mul61(h, HASH_BASE) + c + 1u;
+    return r >= HASH_P ? r - HASH_P : r;
+}
+
+uint64_t tok_hash_prepend(uint64_t h, unsigned char c, uint64_t *pow)
+{
+    uint64_t r = h + mul61(c + 1u, *pow);
+    *pow = mul61(*pow, HASH_BASE);
+    return r >= HASH_P ? r - HASH_P : r;
+}
+
+static uint64_t hash_finish(uint64_t h, size_t n)
+{
+    return tok_hash64(h ^ (uint64_t)n << 61);
+}
+
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;   // FNV-1a
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    return tok_hash64(h);
+    return hash_finish(tok_hash_raw(s, n), n);
 }
 
 kevo_status tok_set_piece(kevo_tokenizer *t, int id, const char *s, size_t len, int kind,
@@ -139,9 +170,22 @@ kevo_status tok_set_piece(kevo_tokenizer *t, int id, const char *s, size_t len, 
 
 int tok_find(const kevo_tokenizer *t, const char *s, size_t len)
 {
+    return t->n_slots ? tok_find_hashed(t, s, len, tok_hash_raw(s, len)) : -1;
+}
+
+uint64_t tok_hash_raw(const char *s, size_t n)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < n; i++)
+        h = tok_hash_push(h, (unsigned char)s[i]);
+    return h;
+}
+
+int tok_find_hashed(const kevo_tokenizer *t, const char *s, size_t len, uint64_t raw)
+{
     if (!t->n_slots)
         return -1;
-    size_t mask = t->n_slots - 1, j = hash_bytes(s, len) & mask;
+    size_t mask = t->n_slots - 1, j = hash_finish(raw, len) & mask;
     for (;;) {
         int32_t id = t->slots[j];
         if (id < 0)
@@ -209,8 +253,20 @@ int32_t tok_char_symbol(kevo_tokenizer *t, uint32_t cp, int create)
 kevo_status tok_add_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_t merged,
                           uint32_t priority, kevo_error *err)
 {
+    kevo_status st = tok_put_merge(t, left, right, merged, priority, err);
+    return st ? st : tok_add_joins(t, merged, err);
+}
+
+kevo_status tok_put_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_t merged,
+                          uint32_t priority, kevo_error *err)
+{
     if (!tok_map_put(&t->merges, tok_pair_key(left, right), tok_merge_val(priority, merged)))
         return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for merges");
+    return KEVO_OK;
+}
+
+kevo_status tok_add_joins(kevo_tokenizer *t, int32_t merged, kevo_error *err)
+{
     // No word boundary may fall between two characters that sit side by side in a merge result.
     const unsigned char *s = (const unsigned char *)t->arena + t->off[merged];
     size_t n = t->len[merged], i = 0, used;

@@ -118,6 +118,12 @@ kevo_status tok_set_piece(kevo_tokenizer *t, int id, const char *s, size_t len, 
                           kevo_error *err);
 // The id of a piece string, or -1.
 int tok_find(const kevo_tokenizer *t, const char *s, size_t len);
+// The same with the raw hash of s already known (tok_hash_raw, or built a byte at a time: appended
+// with tok_hash_push, or prepended with tok_hash_prepend, whose *pow starts at 1).
+int tok_find_hashed(const kevo_tokenizer *t, const char *s, size_t len, uint64_t raw);
+uint64_t tok_hash_raw(const char *s, size_t len);
+uint64_t tok_hash_push(uint64_t raw, unsigned char c);                   // raw(s + c)
+uint64_t tok_hash_prepend(uint64_t raw, unsigned char c, uint64_t *pow);  // raw(c + s)
 // Builds the piece -> id index over every defined id (call once all pieces are set).
 kevo_status tok_index(kevo_tokenizer *t, kevo_error *err);
 
@@ -125,6 +131,11 @@ kevo_status tok_index(kevo_tokenizer *t, kevo_error *err);
 // the merged piece to the join table. Symbols of single characters may be virtual.
 kevo_status tok_add_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_t merged,
                           uint32_t priority, kevo_error *err);
+// The two halves of tok_add_merge: the merge alone, and the join table for a merged piece (which
+// needs doing once per piece however many splits of it are merges).
+kevo_status tok_put_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_t merged,
+                          uint32_t priority, kevo_error *err);
+kevo_status tok_add_joins(kevo_tokenizer *t, int32_t merged, kevo_error *err);
 // The initial symbol of a one-character string, creating a virtual symbol when `create`.
 int32_t tok_char_symbol(kevo_tokenizer *t, uint32_t cp, int create);
 

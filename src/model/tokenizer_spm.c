@@ -228,10 +228,11 @@ static int by_score_desc(const void *a, const void *b)
     return x->score > y->score ? -1 : x->score < y->score ? 1 : (x->id > y->id) - (x->id < y->id);
 }
 
-// The symbol a merge half can be during encoding: a NORMAL piece, or a single character.
-static int32_t half_symbol(kevo_tokenizer *t, const char *s, size_t n)
+// The symbol a merge half can be during encoding: a NORMAL piece, or a single character. `raw`
+// is the half's hash (tok_hash_raw).
+static int32_t half_symbol(kevo_tokenizer *t, const char *s, size_t n, uint64_t raw)
 {
-    int id = tok_find(t, s, n);
+    int id = tok_find_hashed(t, s, n, raw);
     if (id >= 0 && t->kind[id] == TOK_NORMAL)
         return id;
     size_t used;
@@ -272,20 +273,46 @@ static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error 
             r++;
         rank[order[i].id] = (uint32_t)r;
     }
+    // Every split of every piece: the halves' hashes are carried along (prefixes extended
+    // forwards, suffixes precomputed backwards), so a piece costs time linear in its length.
     kevo_status st = KEVO_OK;
+    uint64_t *suffix = NULL;   // (len + 1) raw hashes of s[b..len)
+    size_t cap_suffix = 0;
     for (int k = 0; k < n && st == KEVO_OK; k++) {
         int id = order[k].id;
         const char *s = t->arena + t->off[id];
         size_t len = t->len[id], used;
+        if (len + 1 > cap_suffix) {
+            free(suffix);
+            cap_suffix = 2 * (len + 1);
+            if (!(suffix = malloc(cap_suffix * sizeof *suffix))) {
+                st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+        }
+        uint64_t pow = 1;
+        suffix[len] = 0;
+        for (size_t b = len; b-- > 0;)
+            suffix[b] = tok_hash_prepend(suffix[b + 1], (unsigned char)s[b], &pow);
+        uint64_t prefix = 0;
+        int merged = 0;
         for (size_t b = 0; b < len && st == KEVO_OK; b += used) {
             tok_utf8_decode((const unsigned char *)s + b, len - b, &used);
-            if (b == 0)
-                continue;
-            int32_t left = half_symbol(t, s, b), right = half_symbol(t, s + b, len - b);
-            if (left >= 0 && right >= 0)
-                st = tok_add_merge(t, left, right, id, rank[id], err);
+            if (b > 0) {
+                int32_t left = half_symbol(t, s, b, prefix);
+                int32_t right = half_symbol(t, s + b, len - b, suffix[b]);
+                if (left >= 0 && right >= 0) {
+                    st = tok_put_merge(t, left, right, id, rank[id], err);
+                    merged = 1;
+                }
+            }
+            for (size_t i = b; i < b + used; i++)
+                prefix = tok_hash_push(prefix, (unsigned char)s[i]);
         }
+        if (st == KEVO_OK && merged)
+            st = tok_add_joins(t, id, err);
     }
+    free(suffix);
     free(order);
     free(rank);
     return st;
