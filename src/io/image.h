@@ -19,6 +19,13 @@
 
 // Images larger than this many pixels are refused before allocation (768 MiB of RGB).
 #define KEVO_IMAGE_MAX_PIXELS (1L << 28)
+// So are images whose decoding would hold more than this many bytes at once (the RGB buffer,
+// libpng's rows, libjpeg's coefficients of a progressive file): 2^28 x 1 pixels of 16-bit grey
+// are within the pixel limit but need 1.8 GB.
+#define KEVO_IMAGE_MAX_BYTES (3LL << 29)
+// And images whose header claims more pixel data than the file could encode: PNG's deflate
+// expands at most 1032-fold; a Huffman-coded JPEG spends at least a bit on each 8 x 8 block it
+// codes (512 pixels a byte; kevo allows 4096, and 65536 for arithmetic coding).
 
 // An RGB8 image, row-major: rgb[3 * (y * width + x) + c]. Owned by whoever created it.
 typedef struct kevo_image {

@@ -12,10 +12,12 @@
 // truncated"), so JWRN_JPEG_EOF is an error here and other warnings are ignored as Pillow does.
 // Scanlines are decoded straight into the RGB buffer (grey is widened in place); only CMYK needs
 // one scratch row.
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>   // before jpeglib.h, which needs FILE and size_t
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jpeglib.h>
 #include <jerror.h>   // JWRN_JPEG_EOF
@@ -94,6 +96,37 @@ static kevo_status decode(jpeg_job *job, FILE *f, kevo_error *err)
         return kevo_fail(err, KEVO_ERR_FORMAT, "JPEG with %d components (Pillow reads 1, 3 or 4)",
                          n);
     ci->out_color_space = n == 1 ? JCS_GRAYSCALE : n == 3 ? JCS_RGB : JCS_CMYK;
+    // Before any allocation: the bytes decoding holds (RGB, and a progressive file's coefficients
+    // of every block: 128 bytes each), and pixels a file of this length could encode.
+    double fw = ci->image_width, h = ci->image_height, pixels = fw * h, hold = 3 * pixels;
+    int max_h = 1, max_v = 1;
+    for (int c = 0; c < n; c++) {
+        max_h = ci->comp_info[c].h_samp_factor > max_h ? ci->comp_info[c].h_samp_factor : max_h;
+        max_v = ci->comp_info[c].v_samp_factor > max_v ? ci->comp_info[c].v_samp_factor : max_v;
+    }
+    if (ci->progressive_mode)
+        for (int c = 0; c < n; c++) {
+            const jpeg_component_info *k = &ci->comp_info[c];
+            double bw = ceil(fw * k->h_samp_factor / (8.0 * max_h));
+            double bh = ceil(h * k->v_samp_factor / (8.0 * max_v));
+            hold += 128 * (bw + 1) * (bh + 1);
+        }
+    int counted = pixels <= (double)KEVO_IMAGE_MAX_PIXELS;   // else kevo_image_create refuses
+    if (counted && hold > (double)KEVO_IMAGE_MAX_BYTES)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "JPEG header claims %.0f x %.0f pixels%s: decoding "
+                         "would hold %.0f bytes, over kevo's limit of %lld", fw, h,
+                         ci->progressive_mode ? " (progressive)" : "", hold,
+                         (long long)KEVO_IMAGE_MAX_BYTES);
+    struct stat sb;
+    // A Huffman code is at least one bit, so a file that codes each 8 x 8 block once gives at
+    // most 512 pixels a byte; allow 8 times that (and 16 times more for arithmetic coding, which
+    // can spend less than a bit on a block) before calling the header a lie.
+    double per_byte = ci->arith_code ? 65536.0 : 4096.0;
+    if (counted && fstat(fileno(f), &sb) == 0 && pixels > per_byte * (double)sb.st_size + 65536)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "JPEG header claims %.0f x %.0f pixels but the "
+                         "file has %lld bytes (kevo allows %.0f pixels a byte of %s-coded "
+                         "JPEG)", fw, h, (long long)sb.st_size, per_byte,
+                         ci->arith_code ? "arithmetic" : "Huffman");
     kevo_status st = kevo_image_create((int)ci->image_width, (int)ci->image_height, &job->img, err);
     if (st != KEVO_OK)
         return st;

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/error.h"
 #include "base/fs.h"
@@ -88,6 +89,20 @@ static kevo_status decode(png_job *job, FILE *f, kevo_error *err)
     png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
     if (w > 0x7fffffff || h > 0x7fffffff)
         return kevo_fail(err, KEVO_ERR_FORMAT, "PNG of %u x %u pixels", w, h);
+    // Before any allocation: what libpng and kevo would hold (the RGB image, libpng's current and
+    // previous rows), and whether the file is long enough to inflate into the raw rows at all.
+    double raw_row = (double)png_get_rowbytes(png, info) + 1, rgb_row = 3.0 * w;
+    double hold = rgb_row * h + 2 * (raw_row > rgb_row ? raw_row : rgb_row) + 96;
+    int counted = (double)w * h <= (double)KEVO_IMAGE_MAX_PIXELS;   // else refused below
+    if (counted && hold > (double)KEVO_IMAGE_MAX_BYTES)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "PNG header claims %u x %u pixels of %d bits "
+                         "(colour type %d): decoding would hold %.0f bytes, over kevo's limit of "
+                         "%lld", w, h, depth, color, hold, (long long)KEVO_IMAGE_MAX_BYTES);
+    struct stat sb;
+    if (counted && fstat(fileno(f), &sb) == 0 && raw_row * h > 1032.0 * (double)sb.st_size + 4096)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "PNG header claims %u x %u pixels (%.0f bytes of "
+                         "rows) but the file has %lld bytes: deflate cannot expand them that "
+                         "far (at most 1032-fold)", w, h, raw_row * h, (long long)sb.st_size);
     kevo_status st = kevo_image_create((int)w, (int)h, &job->img, err);
     if (st != KEVO_OK)
         return st;
