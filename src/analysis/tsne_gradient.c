@@ -195,8 +195,12 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
                                   kevo_error *err)
 {
     const int n = bh->n, dim = bh->dim;
+#if defined(__x86_64__) || defined(__i386__)
     const int simd_pos = simd && dim == 2 && dof == 1 && __builtin_cpu_supports("avx512f") &&
                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+#else
+    const int simd_pos = 0;   // tsne_gradient_avx512.c is compiled for x86 only (Makefile)
+#endif
     const int simd_neg = simd && kevo_tsne_tree_simd(bh->tree, dof);
     const int n_chunks = (n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
     const float c = (float)(2.0 * (dof + 1.0) / dof);
@@ -221,10 +225,13 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
             }
             int i0 = (w - 1) * ROWS_PER_CHUNK;
             int i1 = i0 + ROWS_PER_CHUNK < n ? i0 + ROWS_PER_CHUNK : n;
-            if (simd_pos)
+#if defined(__x86_64__) || defined(__i386__)
+            if (simd_pos) {
                 kevo_tsne_positive_avx512(P, Pf, bh->yx, bh->yy, i0, i1, bh->pos);
-            else
-                positive_rows(P, Pf, Y, dim, dof, i0, i1, bh->pos);
+                continue;
+            }
+#endif
+            positive_rows(P, Pf, Y, dim, dof, i0, i1, bh->pos);
         }
         if (st == KEVO_OK) {
 #pragma omp for schedule(dynamic, 4)
