@@ -230,7 +230,12 @@ int main(int argc, char **argv)
                 "kevo-test --paths)\n", forced);
         return 2;
     }
-    printf("kernel path: %s%s\n", kevo_kernels_get()->isa, forced ? " (KEVO_ISA)" : "");
+    // Named without kevo_kernels_get(), whose choice the forked tests would inherit (some set
+    // KEVO_ISA themselves before their first kernel).
+    const char *path = forced;
+    for (size_t i = 0; !forced && i < sizeof paths / sizeof paths[0]; i++)
+        path = kevo_kernels_for(paths[i]) ? paths[i] : path;
+    printf("kernel path: %s%s\n", path, forced ? " (KEVO_ISA)" : "");
     snprintf(tmp_root, sizeof tmp_root, "%s/kevo-test.XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmp_root)) {
