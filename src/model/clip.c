@@ -14,6 +14,7 @@
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "kernels/parallel.h"
+#include "model/finite.h"
 #include "model/run.h"
 
 // (C, G*P, G*P) pixels -> (G*G, C*P*P) patch rows in (c, ky, kx) order, row-major over the grid:
@@ -84,14 +85,26 @@ kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
         x[i] = w->class_emb.f32[i];
     kevo_add(x, w->pos_emb.f32, (size_t)s * dv);
     kevo_layernorm(x, x, s, dv, w->pre_ln_w.f32, w->pre_ln_b.f32, c->vision_ln_eps);
-
-    for (int l = 0; l < w->n_vision; l++) {
-        kevo_status st = kevo_run_check_interrupt(r, err);
-        if (st != KEVO_OK)
+    // Non-finite values stop the run where they appear, naming the tensor (see finite.h).
+    const kevo_weight *emb[] = {&w->patch_w, &w->class_emb, &w->pos_emb, &w->pre_ln_w,
+                                &w->pre_ln_b};
+    kevo_status st = kevo_check_finite(x, (size_t)s, (size_t)dv, emb, 5, "; the embedding "
+                                       "weights are finite: the pixels are not", err,
+                                       "the vision tower's embeddings");
+    for (int l = 0; l < w->n_vision && st == KEVO_OK; l++) {
+        if ((st = kevo_run_check_interrupt(r, err)) != KEVO_OK)
             return st;
-        encoder_layer(r, &w->vision[l], s);
+        const kevo_clip_layer_weights *lw = &w->vision[l];
+        encoder_layer(r, lw, s);
+        const kevo_weight *ws[] = {&lw->ln1_w, &lw->ln1_b, &lw->q_w, &lw->q_b, &lw->k_w,
+                                   &lw->k_b, &lw->v_w, &lw->v_b, &lw->o_w, &lw->o_b,
+                                   &lw->ln2_w, &lw->ln2_b, &lw->fc1_w, &lw->fc1_b, &lw->fc2_w,
+                                   &lw->fc2_b};
+        st = kevo_check_finite(x, (size_t)s, (size_t)dv, ws, 16, "; the layer's weights are all "
+                               "finite: its activations overflowed", err, "the output of vision "
+                               "tower layer %d (the image, before step 0)", l);
     }
-    return KEVO_OK;
+    return st;
 }
 
 const float *kevo_clip_features(const kevo_run *r)

@@ -18,6 +18,7 @@
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "kernels/parallel.h"
+#include "model/finite.h"
 #include "model/run.h"
 
 void kevo_llama_embed(const kevo_run *r, int id, float *dst)
@@ -91,6 +92,18 @@ static void mlp_block(kevo_run *r, const kevo_llama_layer_weights *lw, int n)
     kevo_linear(xn, d, gate, f, n, lw->down.t, NULL, cv);
 }
 
+// Non-finite values stop the run at the layer and step where they appear, naming the tensor.
+static kevo_status check_layer(const kevo_run *r, const kevo_llama_layer_weights *lw, int l,
+                               int n, int pos0, kevo_error *err)
+{
+    const kevo_weight *ws[] = {&lw->attn_norm, &lw->q, &lw->k, &lw->v, &lw->o,
+                               &lw->ffn_norm, &lw->gate, &lw->up, &lw->down};
+    return kevo_check_finite(r->buf[KEVO_BUF_X], (size_t)n, (size_t)r->model->config.text_hidden,
+                             ws, 9, "; the layer's weights are all finite: its activations "
+                             "overflowed", err, "the output of text layer %d at step %d "
+                             "(positions %d to %d)", l, r->n_generated, pos0, pos0 + n - 1);
+}
+
 kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
@@ -115,10 +128,17 @@ kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo
         kevo_rmsnorm(xn, x, n, (int)d, lw->ffn_norm.f32, c->rms_norm_eps);
         mlp_block(r, lw, n);
         kevo_add(x, xn, (size_t)n * d);
+        if ((st = check_layer(r, lw, l, n, pos0, err)) != KEVO_OK)
+            return st;
     }
     // Only the last row needs the final norm and the LM head.
     float *normed = xn + (size_t)(n - 1) * d;
     kevo_rmsnorm(normed, last, 1, (int)d, w->final_norm.f32, c->rms_norm_eps);
+    const kevo_weight *fn[] = {&w->final_norm};
+    kevo_status st = kevo_check_finite(normed, 1, d, fn, 1, "", err, "the final norm's output at "
+                                       "step %d", r->n_generated);
+    if (st != KEVO_OK)
+        return st;
     if (states) {
         double t0 = kevo_now();
         memcpy(states + (size_t)c->text_layers * d, normed, d * sizeof *states);
@@ -126,5 +146,8 @@ kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo
     }
     kevo_linear(r->buf[KEVO_BUF_LOGITS], c->text_vocab, normed, (int)d, 1, w->lm_head.t, NULL,
                 NULL);
-    return KEVO_OK;
+    const kevo_weight *head[] = {&w->lm_head};
+    return kevo_check_finite(r->buf[KEVO_BUF_LOGITS], 1, (size_t)c->text_vocab, head, 1,
+                             "; lm_head is finite: the logits overflowed", err,
+                             "the logit row at step %d", r->n_generated);
 }

@@ -3,9 +3,10 @@
 // (transformers modeling_llava.py LlavaMultiModalProjector; LLaVA's mlp2x_gelu).
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "model/finite.h"
 #include "model/run.h"
 
-void kevo_projector_forward(kevo_run *r)
+kevo_status kevo_projector_forward(kevo_run *r, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
     const kevo_weights *w = r->model->weights;
@@ -16,4 +17,8 @@ void kevo_projector_forward(kevo_run *r)
                 w->proj1_b.f32, cv);
     kevo_gelu_erf(hidden, (size_t)n * d);
     kevo_linear(r->buf[KEVO_BUF_VEMB], d, hidden, d, n, w->proj2_w.t, w->proj2_b.f32, cv);
+    const kevo_weight *ws[] = {&w->proj1_w, &w->proj1_b, &w->proj2_w, &w->proj2_b};
+    return kevo_check_finite(r->buf[KEVO_BUF_VEMB], (size_t)n, (size_t)d, ws, 4, "; the "
+                             "projector's weights are finite: its activations overflowed", err,
+                             "the multimodal projector's image embeddings (before step 0)");
 }

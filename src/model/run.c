@@ -8,6 +8,7 @@
 // it is part of the arena, sized before generation starts.
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "base/memory.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "model/finite.h"
 #include "model/run.h"
 
 kevo_run_params kevo_run_default_params(void)
@@ -145,7 +147,7 @@ kevo_status kevo_run_encode_image(kevo_run *r, const float *pixels, kevo_error *
     if (st == KEVO_OK)
         st = kevo_clip_encode(r, pixels, err);
     if (st == KEVO_OK)
-        kevo_projector_forward(r);
+        st = kevo_projector_forward(r, err);
     return st;
 }
 
@@ -162,6 +164,27 @@ static kevo_status greedy(const float *logits, int n, int step, int *out, kevo_e
     }
     *out = best;
     return KEVO_OK;
+}
+
+// An embedding row with NaN or Inf (prompt index `at`, or -1 for a generated token).
+static kevo_status check_embedding(const kevo_run *r, int id, const float *row, int at,
+                                   kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    long long k = kevo_first_nonfinite(row, (size_t)c->text_hidden);
+    if (k < 0)
+        return KEVO_OK;
+    const kevo_tensor *e = r->model->weights->embed.t;
+    uint64_t byte = e->file_offset + ((uint64_t)id * (uint64_t)c->text_hidden + (uint64_t)k) *
+                                         kevo_dtype_size(e->dtype);
+    char where[64];
+    if (at >= 0)
+        snprintf(where, sizeof where, "prompt index %d", at);
+    else
+        snprintf(where, sizeof where, "the token generated at step %d", r->n_generated - 1);
+    return kevo_fail(err, KEVO_ERR_MODEL, "row %d of %s (the input of text layer 0 for %s, "
+                     "step %d) holds %s at element %lld (byte %llu of %s)", id, e->name, where, r->n_generated, isnan(row[k]) ? "NaN" : "Inf", k,
+                     (unsigned long long)byte, e->path);
 }
 
 static int is_eos(const kevo_config *c, int id)
@@ -198,9 +221,9 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
 
     double t0 = kevo_now();
     report(r, KEVO_PHASE_VISION, n_prompt);
-    if ((st = kevo_clip_encode(r, pixels, err)) != KEVO_OK)
+    if ((st = kevo_clip_encode(r, pixels, err)) != KEVO_OK ||
+        (st = kevo_projector_forward(r, err)) != KEVO_OK)
         return st;
-    kevo_projector_forward(r);
     double t1 = kevo_now();
     r->timings.vision_s = t1 - t0;
 
@@ -214,7 +237,10 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
             row += c->image_tokens;
             i += run_len - 1;
         } else {
-            kevo_llama_embed(r, ids[i], x + (size_t)row++ * d);
+            kevo_llama_embed(r, ids[i], x + (size_t)row * d);
+            if ((st = check_embedding(r, ids[i], x + (size_t)row * d, i, err)) != KEVO_OK)
+                return st;
+            row++;
         }
     }
 
@@ -251,6 +277,8 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
         if (r->n_generated == 1)   // decoding speed is measured from the second token on
             t2 = kevo_now();
         kevo_llama_embed(r, next, x);
+        if ((st = check_embedding(r, next, x, -1, err)) != KEVO_OK)
+            return st;
         float *states = r->params.no_record ? NULL : record + (size_t)r->n_generated * step_floats;
         if ((st = kevo_llama_forward(r, 1, pos, states, err)) != KEVO_OK)
             return st;

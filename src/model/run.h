@@ -27,7 +27,7 @@ kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err);
 
 // clip.c + projector.c: pixels -> buf[KEVO_BUF_VEMB] (and the features in buf[KEVO_BUF_VX]).
 kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err);
-void kevo_projector_forward(kevo_run *r);
+kevo_status kevo_projector_forward(kevo_run *r, kevo_error *err);   // fails on NaN / Inf
 // The feature-layer features inside buf[KEVO_BUF_VX] (class token skipped unless kept).
 const float *kevo_clip_features(const kevo_run *r);
 
