@@ -319,6 +319,44 @@ def run_seeds(c, data_dir):
             c.add("fuzz_runjson", files[0][1], "oracle")
 
 
+def json_words(value, out):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.add(k)
+            json_words(v, out)
+    elif isinstance(value, list):
+        for v in value[:64]:
+            json_words(v, out)
+    elif isinstance(value, str) and len(value) <= 32:
+        out.add(value)
+
+
+def write_dicts(out):
+    """OUT/<target>.dict for the JSON-reading targets: every key and short string of the seeds'
+    JSON (libFuzzer -dict), so that mutations speak the loaders' vocabulary."""
+    for t in ("fuzz_checkpoint", "fuzz_config", "fuzz_tokenizer_json", "fuzz_runjson",
+              "fuzz_runfolder", "fuzz_safetensors"):
+        words = {"@@file ", "null", "true", "false", "-1", "1e308", "2147483648", "[]", "{}"}
+        d = os.path.join(out, t)
+        for name in os.listdir(d):
+            data = read(os.path.join(d, name))
+            parts = data.split(b"\n@@file ") if data.startswith(b"@@file ") else [data]
+            for part in parts:
+                if data.startswith(b"@@file "):
+                    part = part.split(b"\n", 1)[-1]
+                for text in (part, part[8:8 + struct.unpack("<Q", part[:8])[0]]
+                             if len(part) >= 8 else b""):   # JSON, or a safetensors header
+                    try:
+                        json_words(json.loads(text), words)
+                        break
+                    except (ValueError, UnicodeDecodeError):
+                        pass
+        with open(os.path.join(out, t + ".dict"), "w") as f:
+            for w in sorted(words):
+                if w and all(32 <= ord(ch) < 127 for ch in w):
+                    f.write(json.dumps(w) + "\n")   # printable ASCII: only \" and \\ escaped
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -334,7 +372,8 @@ def main():
     jpeg_seeds(c)
     npy_seeds(c, data_dir)
     run_seeds(c, data_dir)
-    for t in sorted(os.listdir(out)):
+    write_dicts(out)
+    for t in sorted(x for x in os.listdir(out) if not x.endswith(".dict")):
         n = len(os.listdir(os.path.join(out, t)))
         print("fuzz seeds: %-20s %3d files" % (t, n))
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs libFuzzer targets one after another (make fuzz; docs/fuzzing.md).
 #   fuzz/run.sh BUILD_DIR SECONDS "LIBFUZZER ARGS" TARGET...
-# Each target TARGET starts from BUILD_DIR/seeds/TARGET (fuzz/make_corpora.py) and keeps what it
-# finds in BUILD_DIR/corpus/TARGET (kept between runs); crashing inputs go to BUILD_DIR/crashes/.
+# Each target TARGET starts from BUILD_DIR/seeds/TARGET (fuzz/make_corpora.py), with the dictionary
+# BUILD_DIR/seeds/TARGET.dict when there is one, and keeps what it finds in BUILD_DIR/corpus/TARGET
+# (kept between runs); inputs that fail go to BUILD_DIR/crashes/.
 # Prints executions and coverage per target; exits 1 when any target crashed, leaked, timed out,
 # ran out of memory or allocated over the limit (every such input is listed).
 set -uo pipefail
@@ -18,8 +19,10 @@ printf '%-22s %10s %8s %8s %8s  %s\n' target execs cov ft corpus result
 for t in "$@"; do
     bin=$build/$t seeds=$build/seeds/$t corpus=$build/corpus/$t log=$build/logs/$t.log
     mkdir -p "$corpus" "$seeds"
+    dict=()
+    [ -f "$seeds.dict" ] && dict=(-dict="$seeds.dict")
     # shellcheck disable=SC2086
-    "$bin" $args -max_total_time="$seconds" -print_final_stats=1 \
+    "$bin" $args "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 \
         -artifact_prefix="$build/crashes/$t-" "$corpus" "$seeds" >"$log" 2>&1
     rc=$?
     done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED|NEW|REDUCE|pulse)' "$log" | tail -1)
