@@ -144,6 +144,79 @@ def checkpoint_seeds(c):
     c.add("fuzz_checkpoint", pack(small), "small")
 
 
+def micro_model(base_config, dtype="F32", shards=False, bias=False):
+    """tiny-f32's config with every size cut to the least that loads (text width 4, one layer,
+    vision width 4 on a 2x2 patch grid, two layers), and a checkpoint with the tensors it
+    implies: [("config.json", ...), ("model.safetensors", ...)] (or an index and two shards)."""
+    cfg = json.loads(base_config)
+    tc, vc = cfg["text_config"], cfg["vision_config"]
+    tc.update(hidden_size=4, intermediate_size=4, num_attention_heads=1, num_hidden_layers=1)
+    vc.update(hidden_size=4, intermediate_size=4, num_attention_heads=1, num_hidden_layers=2,
+              image_size=28, patch_size=14)
+    V, D, F, E, G = cfg["vocab_size"], 4, 4, 4, 4
+    P = (28 // 14) ** 2 + 1
+    shapes = {"vision_tower.vision_model.embeddings.class_embedding": [E],
+              "vision_tower.vision_model.embeddings.patch_embedding.weight": [E, 3, 14, 14],
+              "vision_tower.vision_model.embeddings.position_embedding.weight": [P, E],
+              "vision_tower.vision_model.pre_layrnorm.weight": [E],
+              "vision_tower.vision_model.pre_layrnorm.bias": [E],
+              "vision_tower.vision_model.post_layernorm.weight": [E],
+              "vision_tower.vision_model.post_layernorm.bias": [E],
+              "multi_modal_projector.linear_1.weight": [D, E],
+              "multi_modal_projector.linear_1.bias": [D],
+              "multi_modal_projector.linear_2.weight": [D, D],
+              "multi_modal_projector.linear_2.bias": [D],
+              "language_model.model.embed_tokens.weight": [V, D],
+              "language_model.model.norm.weight": [D],
+              "language_model.lm_head.weight": [V, D]}
+    for i in range(2):
+        v = "vision_tower.vision_model.encoder.layers.%d." % i
+        for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            shapes[v + "self_attn." + n + ".weight"] = [E, E]
+            shapes[v + "self_attn." + n + ".bias"] = [E]
+        for n in ("layer_norm1", "layer_norm2"):
+            shapes[v + n + ".weight"] = [E]
+            shapes[v + n + ".bias"] = [E]
+        shapes[v + "mlp.fc1.weight"], shapes[v + "mlp.fc1.bias"] = [G, E], [G]
+        shapes[v + "mlp.fc2.weight"], shapes[v + "mlp.fc2.bias"] = [E, G], [E]
+    t = "language_model.model.layers.0."
+    for n in ("q_proj", "k_proj", "v_proj", "o_proj"):
+        shapes[t + "self_attn." + n + ".weight"] = [D, D]
+        if bias and n != "o_proj":
+            shapes[t + "self_attn." + n + ".bias"] = [D]
+    if bias:
+        tc["attention_bias"] = True
+    shapes[t + "mlp.gate_proj.weight"] = shapes[t + "mlp.up_proj.weight"] = [F, D]
+    shapes[t + "mlp.down_proj.weight"] = [D, F]
+    shapes[t + "input_layernorm.weight"] = shapes[t + "post_attention_layernorm.weight"] = [D]
+    tensors = []
+    for name in sorted(shapes):
+        n = 1
+        for d in shapes[name]:
+            n *= d
+        tensors.append((name, dtype, shapes[name], fill(dtype, n)))
+    files = [("config.json", json.dumps(cfg, indent=2).encode())]
+    if not shards:
+        return files + [("model.safetensors", st_write(tensors, {"format": "pt"}))]
+    half = len(tensors) // 2
+    parts = [("model-00001-of-00002.safetensors", tensors[:half]),
+             ("model-00002-of-00002.safetensors", tensors[half:])]
+    index = {"metadata": {"total_size": sum(len(x[3]) for x in tensors)},
+             "weight_map": {x[0]: f for f, ts in parts for x in ts}}
+    files.append(("model.safetensors.index.json", json.dumps(index, indent=2).encode()))
+    return files + [(f, st_write(ts, {"format": "pt"})) for f, ts in parts]
+
+
+def model_seeds(c):
+    d = rel("tests/fixtures/tiny-f32")
+    base = read(os.path.join(d, "config.json"))
+    extra = present(d, ["preprocessor_config.json", "generation_config.json"])
+    for dtype in ("F32", "F16", "BF16"):
+        c.add("fuzz_model", pack(micro_model(base, dtype) + extra), "micro-" + dtype)
+    c.add("fuzz_model", pack(micro_model(base, shards=True) + extra), "micro-sharded")
+    c.add("fuzz_model", pack(micro_model(base, bias=True)), "micro-bias")
+
+
 # ---- JSON configs, tokenizers
 
 CONFIG_FILES = ["config.json", "generation_config.json", "preprocessor_config.json"]
@@ -334,7 +407,7 @@ def json_words(value, out):
 def write_dicts(out):
     """OUT/<target>.dict for the JSON-reading targets: every key and short string of the seeds'
     JSON (libFuzzer -dict), so that mutations speak the loaders' vocabulary."""
-    for t in ("fuzz_checkpoint", "fuzz_config", "fuzz_tokenizer_json", "fuzz_runjson",
+    for t in ("fuzz_checkpoint", "fuzz_config", "fuzz_model", "fuzz_tokenizer_json", "fuzz_runjson",
               "fuzz_runfolder", "fuzz_safetensors"):
         words = {"@@file ", "null", "true", "false", "-1", "1e308", "2147483648", "[]", "{}"}
         d = os.path.join(out, t)
@@ -366,6 +439,7 @@ def main():
     c = Corpus(out)
     safetensors_seeds(c, data_dir)
     checkpoint_seeds(c)
+    model_seeds(c)
     config_seeds(c, data_dir)
     tokenizer_seeds(c, data_dir)
     png_seeds(c)
