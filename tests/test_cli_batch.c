@@ -12,18 +12,19 @@ KEVO_TEST(cli_batch_runs_skips_and_resumes)
     char out[1024], a[1024], b[1024], *so = NULL, *se = NULL;
     snprintf(out, sizeof out, "%s/batch", kevo_test_tmpdir());
     snprintf(a, sizeof a, "%s", kevo_test_data("oracle/engine/tiny-f32/color.png"));
-    snprintf(b, sizeof b, "%s", kevo_test_data("oracle/engine/tiny-gqa/color.png"));
+    snprintf(b, sizeof b, "%s", "tests/data/images/animal11-small.png");
     const char *args = "batch -m tests/fixtures/tiny-f32 -p 'What is the color of the flower?' "
                        "-n 5 -o '%s' '%s' '%s' '%s/missing.jpg'";
     int code = kevo_test_cli(&so, &se, args, out, a, b, kevo_test_tmpdir());
     CHECK(code == 1, "a failing image must make the exit status 1 (got %d)", code);
     CHECK(kevo_test_contains(se, "missing.jpg: skipped") &&
           kevo_test_contains(se, "1 of 3 images failed"), "stderr: %s", se ? se : "");
-    // Both good images got run folders; the second, of the same name, a "-2" suffix.
+    // Both good images got run folders, named after them (inputs that would share a folder are
+    // refused: tests/test_batch_resume.c).
     char dir[1100];
     kevo_error err;
     for (int i = 0; i < 2; i++) {
-        snprintf(dir, sizeof dir, "%s/color%s", out, i ? "-2" : "");
+        snprintf(dir, sizeof dir, "%s/%s", out, i ? "animal11-small" : "color");
         kevo_runfolder *rf = NULL;
         if (CHECK_OK(kevo_runfolder_load(dir, &rf, &err), &err))
             CHECK(rf->n_steps == 5 && strcmp(rf->question, "What is the color of the flower?") == 0,
@@ -40,7 +41,7 @@ KEVO_TEST(cli_batch_runs_skips_and_resumes)
           kevo_test_contains(text, "failed: "), "summary.csv:\n%s", text ? text : "");
     free(text);
 
-    // Running again skips the finished images (their run.json is not rewritten).
+    // Running again reuses the finished images (their run.json is not rewritten).
     struct stat before, after;
     snprintf(dir, sizeof dir, "%s/color/run.json", out);
     stat(dir, &before);
@@ -48,7 +49,7 @@ KEVO_TEST(cli_batch_runs_skips_and_resumes)
     free(se);
     code = kevo_test_cli(&so, &se, args, out, a, b, kevo_test_tmpdir());
     stat(dir, &after);
-    CHECK(code == 1 && kevo_test_contains(so, "[already done]") &&
+    CHECK(code == 1 && kevo_test_contains(so, "[reused]") &&
           before.st_ino == after.st_ino && before.st_mtime == after.st_mtime,
           "resume: exit %d, stdout: %s", code, so ? so : "");
     free(so);

@@ -1,5 +1,11 @@
 // cmd_batch.c — `kevo batch`: one question over many images with the model loaded once; one run
 // folder per image, resumable, a failing image reported and skipped, a summary at the end.
+//
+// Bookkeeping that cannot lie: inputs that would share a run folder are refused before the model
+// loads, and a finished run folder stands for an image only when everything that determines the
+// run matches (kevo_runfolder_differs: model files, image bytes, question, template, image mode,
+// max new tokens, compute precision, kevo's format); otherwise the image is rerun and stderr
+// says why.
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
@@ -10,6 +16,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/sha256.h"
 #include "cli/cli.h"
 #include "cli/generation.h"
 #include "analysis/figures.h"
@@ -22,10 +29,14 @@ static const char usage[] =
     "usage: kevo batch -m MODEL_DIR -p PROMPT -o OUT_DIR [options] IMAGE...\n"
     "\n"
     "Asks PROMPT about every IMAGE with the model loaded once and writes one run folder per\n"
-    "image, OUT_DIR/<image name>. Images whose run folder is already complete (same question)\n"
-    "are skipped, so an interrupted batch resumes where it stopped. An image that fails is\n"
-    "reported and skipped. A summary (image, answer, tokens, seconds) is printed and written to\n"
-    "OUT_DIR/summary.csv. With --analyze, every run is also analysed (RUN/analysis/, as kevo\n"
+    "image, OUT_DIR/<image file name without its extension>; inputs that would share a folder\n"
+    "(a.png and a.jpg, d1/a.png and d2/a.png) are refused. A finished run folder is reused when\n"
+    "everything that determines the run matches (the model's files, the image's bytes, the\n"
+    "question, template, image mode, max new tokens, compute precision, kevo's format), so an\n"
+    "interrupted batch resumes where it stopped; otherwise the image is rerun and stderr says\n"
+    "why. An image that fails is reported and skipped. A summary (image, answer, tokens,\n"
+    "seconds, done / reused / rerun) is printed and written to OUT_DIR/summary.csv. With\n"
+    "--analyze, every run is also analysed (RUN/analysis/, as kevo\n"
     "analyze) and the runs' answer words are mapped together (OUT_DIR/tsne/, as kevo tsne\n"
     "--answer).\n"
     "\n"
@@ -39,43 +50,113 @@ static const char usage[] =
 typedef struct item {
     const char *image;
     char dir[4096];
-    char *answer;        // NULL until answered (or when skipped without one)
+    char *answer;        // NULL until answered (or when failed)
     int tokens;
     double seconds;
-    const char *status;  // "done", "skipped (already done)", "failed: ..."
+    const char *status;  // "done", "reused", "rerun: <why>", "failed: ...", "not run (...)"
     char failure[KEVO_ERROR_MAX + 16];
 } item;
 
-// OUT_DIR/<image file name without extension>, "-2", "-3"... when two images share a name.
-static void name_runs(item *items, int n, const char *out)
+// OUT_DIR/<image file name without its extension>: the name `kevo tsne OUT/...` and a reader
+// know an image's run by. Inputs that would share a folder get no made-up names (a "-2" would
+// depend on the other inputs and their order, so a later batch could pair a folder with another
+// image); they are refused, every collision listed, before anything is loaded or written.
+static int name_runs(item *items, int n, const char *out, int analyze)
 {
+    int bad = 0;
     for (int i = 0; i < n; i++) {
         const char *base = kevo_path_base(items[i].image), *dot = strrchr(base, '.');
         int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
         snprintf(items[i].dir, sizeof items[i].dir, "%s/%.*s", out, len, base);
-        int copies = 1;
-        for (int j = 0; j < i; j++)
-            if (strncmp(items[j].dir, items[i].dir, strlen(items[i].dir)) == 0)
-                copies++;
-        if (copies > 1)
-            snprintf(items[i].dir + strlen(items[i].dir), sizeof items[i].dir -
-                     strlen(items[i].dir), "-%d", copies);
+        const char *stem = items[i].dir + strlen(out) + 1;
+        const char *reserved = !*stem || !strcmp(stem, ".") || !strcmp(stem, "..")
+                                   ? "is not a folder name"
+                               : !strcmp(stem, "summary.csv") ? "is the batch's summary file"
+                               : analyze && !strcmp(stem, "tsne") ? "is where --analyze puts "
+                                                                    "the runs' map"
+                                                                  : NULL;
+        if (reserved) {
+            fprintf(stderr, "kevo batch: %s cannot be the run folder of %s: '%s' %s\n",
+                    items[i].dir, items[i].image, stem, reserved);
+            bad = 1;
+        }
     }
+    for (int i = 0; i < n; i++) {
+        int first = 1, shared = 0;
+        for (int j = 0; j < i && first; j++)
+            first = strcmp(items[j].dir, items[i].dir) != 0;
+        for (int j = i + 1; j < n && first && !shared; j++)
+            shared = strcmp(items[j].dir, items[i].dir) == 0;
+        if (!first || !shared)
+            continue;
+        fprintf(stderr, "kevo batch: these inputs would share the run folder %s:", items[i].dir);
+        for (int j = i; j < n; j++)
+            if (strcmp(items[j].dir, items[i].dir) == 0)
+                fprintf(stderr, " %s", items[j].image);
+        fputc('\n', stderr);
+        bad = 1;
+    }
+    if (bad)
+        fprintf(stderr, "kevo batch: nothing was run; rename the images or batch them into "
+                "separate -o folders\n");
+    return bad;
 }
 
-// A complete run folder for the same question is kept; its answer is reused in the summary.
-static int already_done(item *it, const char *question)
+// Whether the finished run folder of `it` stands for the run `want` describes: 1 it does (its
+// answer is reused), 0 the image must run (why says why when there was an earlier run).
+static int reusable(item *it, const kevo_run_identity *want, char *why, size_t size)
 {
-    kevo_runfolder *rf = NULL;
-    if (kevo_runfolder_load(it->dir, &rf, NULL) != KEVO_OK)
+    char path[4200];
+    why[0] = '\0';
+    snprintf(path, sizeof path, "%s/run.json", it->dir);
+    if (!kevo_file_exists(path))
         return 0;
-    int same = strcmp(rf->question, question) == 0;
+    kevo_runfolder *rf = NULL;
+    kevo_error err;
+    if (kevo_runfolder_load(it->dir, &rf, &err) != KEVO_OK) {
+        snprintf(why, size, "the earlier run folder does not load (%.900s)", err.msg);
+        return 0;
+    }
+    int same = !kevo_runfolder_differs(rf, want, why, size);
     if (same) {
         it->answer = strdup(rf->text);
         it->tokens = rf->n_steps;
     }
     kevo_runfolder_free(rf);
-    return same;
+    return same && it->answer;
+}
+
+static const char *weights_dtype(const kevo_weights *w)
+{
+    int kinds = 0;
+    kevo_dtype last = KEVO_DTYPE_F32;
+    for (int d = 0; d < KEVO_DTYPE_COUNT; d++)
+        if (w->dtype_counts[d])
+            kinds++, last = (kevo_dtype)d;
+    return kinds == 1 ? kevo_dtype_name(last) : "mixed";
+}
+
+// kevo_llava_save with the run's identity: the compute precision, which kevo_llava_save's
+// record does not carry, and the digests already read for the resume check.
+static kevo_status save_run(const kevo_model *m, const kevo_run *r, const kevo_request *q,
+                            const kevo_answer *a, const kevo_run_identity *id, const char *dir,
+                            int n_threads, double load_s, kevo_error *err)
+{
+    kevo_run_record rec = {
+        .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
+        .image_path = q->image_path, .image_width = a->image_width,
+        .image_height = a->image_height, .image_mode = id->image_mode,
+        .question = q->question, .template_name = id->template_name,
+        .prompt = a->prompt, .prompt_ids = a->prompt_ids, .n_prompt_ids = a->n_prompt_ids,
+        .image_position = a->image_position, .n_positions = kevo_run_n_positions(r),
+        .generated_ids = kevo_run_generated_ids(r), .pieces = (const char *const *)a->pieces,
+        .n_generated = kevo_run_n_generated(r), .text = a->text,
+        .stop = kevo_run_stop_reason(r), .max_new_tokens = id->max_new_tokens,
+        .n_threads = n_threads, .load_s = load_s, .timings = kevo_run_timings(r),
+        .hidden = kevo_run_hidden(r), .compute = id->compute, .model_identity = &id->model,
+        .image_sha256 = id->image_sha256,
+    };
+    return kevo_runfolder_write(dir, &rec, err);
 }
 
 static void progress_bar(int done, int total, const char *current)
@@ -88,15 +169,28 @@ static void progress_bar(int done, int total, const char *current)
     fflush(stderr);
 }
 
-// The summary table on stdout and as CSV beside the runs.
+// A quoted CSV field (RFC 4180: quotes doubled).
+static void csv_field(FILE *s, const char *text)
+{
+    fputc('"', s);
+    for (const char *c = text; *c; c++)
+        fputs(*c == '"' ? "\"\"" : (char[]){*c, 0}, s);
+    fputc('"', s);
+}
+
+// The summary table on stdout and as CSV beside the runs. The status says whether an answer was
+// computed now ("done", "rerun: why") or read from a finished run that matches ("reused").
 static void summarize(const item *items, int n, const char *out)
 {
     printf("%-28s %-8s %7s  %s\n", "image", "tokens", "seconds", "answer / status");
     for (int i = 0; i < n; i++) {
         const item *it = &items[i];
-        int done_before = strcmp(it->status, "done") != 0 && it->answer;
+        const char *mark = !it->answer                          ? ""
+                           : strcmp(it->status, "reused") == 0    ? "  [reused]"
+                           : strncmp(it->status, "rerun", 5) == 0 ? "  [rerun]"
+                                                                  : "";
         printf("%-28.28s %-8d %7.1f  %s%s\n", kevo_path_base(it->image), it->tokens, it->seconds,
-               it->answer ? it->answer : it->status, done_before ? "  [already done]" : "");
+               it->answer ? it->answer : it->status, mark);
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.csv", out);
@@ -110,11 +204,12 @@ static void summarize(const item *items, int n, const char *out)
     fprintf(s, "image,run_folder,status,tokens,seconds,answer\n");
     for (int i = 0; i < n; i++) {
         const item *it = &items[i];
-        fprintf(s, "\"%s\",\"%s\",\"%s\",%d,%.3f,\"", it->image, it->dir, it->status, it->tokens,
-                it->seconds);
-        for (const char *c = it->answer ? it->answer : ""; *c; c++)   // CSV quoting
-            fputs(*c == '"' ? "\"\"" : (char[]){*c, 0}, s);
-        fputs("\"\n", s);
+        const char *text[] = {it->image, it->dir, it->status};
+        for (int k = 0; k < 3; k++)
+            csv_field(s, text[k]), fputc(',', s);
+        fprintf(s, "%d,%.3f,", it->tokens, it->seconds);
+        csv_field(s, it->answer ? it->answer : "");
+        fputc('\n', s);
     }
     if (kevo_outfile_commit(f, &err) != KEVO_OK)
         fprintf(stderr, "kevo: %s\n", err.msg);
@@ -224,7 +319,10 @@ int cmd_batch(int argc, char **argv)
         return cli_report(&(kevo_error){KEVO_ERR_NOMEM, "out of memory"});
     for (int i = 0; i < n; i++)
         items[i].image = argv[optind + i];
-    name_runs(items, n, out);
+    if (name_runs(items, n, out, analyze)) {
+        free(items);
+        return EXIT_USAGE;
+    }
     const volatile sig_atomic_t *interrupted = cli_catch_interrupt();
     params.interrupt = interrupted;
 
@@ -238,20 +336,37 @@ int cmd_batch(int argc, char **argv)
         goto done;
     }
     double load_s = kevo_now() - t0;
+    // Everything that determines a run but the image (the model's files are read once).
+    kevo_run_identity id = {
+        .question = q.question, .template_name = kevo_template_name(q.template_kind),
+        .image_mode = kevo_image_mode_name(q.image_mode), .max_new_tokens = params.max_new_tokens,
+        .compute = params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
+    };
+    if (kevo_model_identity_read(model_dir, &id.model, &err) != KEVO_OK) {
+        code = cli_report(&err);
+        goto done;
+    }
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
+        char why[KEVO_ERROR_MAX] = "";
         if (bar)
             progress_bar(i, n, it->image);
-        if (already_done(it, q.question)) {
-            it->status = "skipped (already done)";
+        kevo_status st = kevo_file_sha256(it->image, id.image_sha256, &err);
+        if (st == KEVO_OK && reusable(it, &id, why, sizeof why)) {
+            it->status = "reused";
             continue;
+        }
+        if (st == KEVO_OK && why[0]) {
+            if (bar)
+                fputc('\n', stderr);
+            fprintf(stderr, "kevo: %s: rerun: %s\n", it->image, why);
         }
         q.image_path = it->image;
         kevo_answer a = {0};
         double t1 = kevo_now();
-        if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
-            kevo_llava_save(m, run, &q, &a, it->dir, threads, load_s, &err) != KEVO_OK) {
+        if (st != KEVO_OK || kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
+            save_run(m, run, &q, &a, &id, it->dir, threads, load_s, &err) != KEVO_OK) {
             if (err.status == KEVO_ERR_INTERRUPTED)
                 break;
             snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);
@@ -260,6 +375,11 @@ int cmd_batch(int argc, char **argv)
             if (bar)
                 fputc('\n', stderr);
             fprintf(stderr, "kevo: %s: skipped: %s\n", it->image, err.msg);
+        } else if (why[0]) {
+            snprintf(it->failure, sizeof it->failure, "rerun: %s", why);
+            it->status = it->failure;
+            it->answer = strdup(a.text);
+            it->tokens = kevo_run_n_generated(run);
         } else {
             it->status = "done";
             it->answer = strdup(a.text);

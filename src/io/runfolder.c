@@ -3,14 +3,18 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/sha256.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
@@ -35,21 +39,262 @@ kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *
     return KEVO_OK;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The run's identity (docs/run-folder.md, "Resuming")
+
+// Files besides config.json and the weights that change what kevo computes: the tokenizer's
+// (tokenizer_load.c), the preprocessing and generation settings (config.c) and the shards' index
+// (checkpoint.c). A missing one is hashed as missing.
+static const char *const model_files[] = {
+    "added_tokens.json",     "generation_config.json", "model.safetensors.index.json",
+    "preprocessor_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer.model",
+    "tokenizer_config.json",
+};
+
+#define SAMPLE_BLOCKS 64
+#define SAMPLE_BYTES 4096
+
+static void hash_u64(kevo_sha256 *s, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    kevo_sha256_update(s, b, 8);
+}
+
+// Feeds bytes [off, off + len) of the open file fd into s.
+static kevo_status hash_range(kevo_sha256 *s, int fd, uint64_t off, uint64_t len,
+                              const char *path, kevo_error *err)
+{
+    unsigned char buf[1 << 16];
+    while (len > 0) {
+        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
+        ssize_t got = pread(fd, buf, want, (off_t)off);
+        if (got <= 0)
+            return kevo_fail(err, KEVO_ERR_IO, "%s: cannot read byte %llu: %s", path,
+                             (unsigned long long)off, got < 0 ? strerror(errno) : "end of file");
+        kevo_sha256_update(s, buf, (size_t)got);
+        off += (uint64_t)got;
+        len -= (uint64_t)got;
+    }
+    return KEVO_OK;
+}
+
+// A safetensors file's name, size and header whole, and SAMPLE_BLOCKS blocks spread evenly over
+// its tensor bytes (all of them when they are fewer): a retrained or converted checkpoint
+// differs in every block, and the cost does not grow with the file.
+static kevo_status hash_weights_file(kevo_sha256 *s, const char *dir, const char *name,
+                                     kevo_error *err)
+{
+    char path[4200];
+    kevo_status st = kevo_path_join(path, sizeof path, dir, name, err);
+    if (st != KEVO_OK)
+        return st;
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        st = kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return st;
+    }
+    uint64_t size = (uint64_t)sb.st_size, header_end = size, n = 0;
+    unsigned char b[8];
+    if (size >= 8 && pread(fd, b, 8, 0) == 8) {
+        for (int i = 7; i >= 0; i--)
+            n = n << 8 | b[i];
+        header_end = n <= size - 8 ? 8 + n : size;
+    }
+    kevo_sha256_update(s, name, strlen(name) + 1);
+    hash_u64(s, size);
+    st = hash_range(s, fd, 0, header_end, path, err);
+    uint64_t data = size - header_end;
+    if (st == KEVO_OK && data <= (uint64_t)SAMPLE_BLOCKS * SAMPLE_BYTES)
+        st = hash_range(s, fd, header_end, data, path, err);
+    for (int k = 0; st == KEVO_OK && data > (uint64_t)SAMPLE_BLOCKS * SAMPLE_BYTES &&
+                    k < SAMPLE_BLOCKS; k++)
+        st = hash_range(s, fd, header_end + k * ((data - SAMPLE_BYTES) / (SAMPLE_BLOCKS - 1)),
+                        SAMPLE_BYTES, path, err);
+    close(fd);
+    return st;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// Every *.safetensors file of the folder, in name order.
+static kevo_status hash_weights(const char *dir, char out[65], kevo_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0, suffix = strlen(".safetensors");
+    kevo_status st = KEVO_OK;
+    for (struct dirent *e; st == KEVO_OK && (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len <= suffix ||
+            strcmp(e->d_name + len - suffix, ".safetensors") != 0)
+            continue;
+        if (n == cap) {
+            char **grown = realloc(names, (cap = cap ? 2 * cap : 8) * sizeof *names);
+            if (!grown) {
+                st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+                break;
+            }
+            names = grown;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+        else
+            n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof *names, by_name);
+    kevo_sha256 s;
+    kevo_sha256_init(&s);
+    hash_u64(&s, n);
+    for (size_t i = 0; st == KEVO_OK && i < n; i++)
+        st = hash_weights_file(&s, dir, names[i], err);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (st == KEVO_OK)
+        kevo_sha256_hex(&s, out);
+    return st;
+}
+
+static kevo_status hash_model_files(const char *dir, char out[65], kevo_error *err)
+{
+    kevo_sha256 s;
+    kevo_sha256_init(&s);
+    for (size_t i = 0; i < sizeof model_files / sizeof model_files[0]; i++) {
+        char path[4200], digest[65];
+        kevo_status st = kevo_path_join(path, sizeof path, dir, model_files[i], err);
+        if (st != KEVO_OK)
+            return st;
+        kevo_sha256_update(&s, model_files[i], strlen(model_files[i]) + 1);
+        if (!kevo_file_exists(path)) {
+            kevo_sha256_update(&s, "-", 1);
+            continue;
+        }
+        if ((st = kevo_file_sha256(path, digest, err)) != KEVO_OK)
+            return st;
+        kevo_sha256_update(&s, digest, 64);
+    }
+    kevo_sha256_hex(&s, out);
+    return KEVO_OK;
+}
+
+kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity *id,
+                                     kevo_error *err)
+{
+    memset(id, 0, sizeof *id);
+    kevo_status st = kevo_config_digest(model_dir, id->config_fnv1a64, err);
+    if (st == KEVO_OK)
+        st = hash_weights(model_dir, id->weights_sha256, err);
+    if (st == KEVO_OK)
+        st = hash_model_files(model_dir, id->files_sha256, err);
+    return st;
+}
+
+int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *w, char *why,
+                           size_t size)
+{
+    const kevo_model_identity *m = &rf->model;
+    if (rf->format_version < KEVO_RUN_FORMAT_VERSION)
+        snprintf(why, size, "the run folder was written by an older kevo that did not record "
+                 "what determines a run (run.json format_version %d, this kevo writes %d)",
+                 rf->format_version, KEVO_RUN_FORMAT_VERSION);
+    else if (!rf->image_sha256[0] || !m->weights_sha256[0] || !m->files_sha256[0])
+        snprintf(why, size, "run.json does not record the SHA-256 of its %s",
+                 !rf->image_sha256[0] ? "image (image.sha256)" : "model's files (model.*_sha256)");
+    else if (rf->format_version != KEVO_RUN_FORMAT_VERSION || strcmp(rf->kevo_version,
+                                                                     KEVO_VERSION) != 0)
+        snprintf(why, size, "the run was written by kevo %s (run.json format_version %d), this "
+                 "is kevo %s (format_version %d)", rf->kevo_version, rf->format_version,
+                 KEVO_VERSION, KEVO_RUN_FORMAT_VERSION);
+    else if (strcmp(m->config_fnv1a64, w->model.config_fnv1a64) != 0)
+        snprintf(why, size, "the model's config.json changed since the run");
+    else if (strcmp(m->weights_sha256, w->model.weights_sha256) != 0)
+        snprintf(why, size, "the model's weights changed since the run");
+    else if (strcmp(m->files_sha256, w->model.files_sha256) != 0)
+        snprintf(why, size, "the model's tokenizer, preprocessing or generation files changed "
+                 "since the run");
+    else if (strcmp(rf->image_sha256, w->image_sha256) != 0)
+        snprintf(why, size, "the image changed since the run");
+    else if (strcmp(rf->question, w->question) != 0)
+        snprintf(why, size, "the question differs from the run's (\"%.60s\")", rf->question);
+    else if (strcmp(rf->template_name, w->template_name) != 0)
+        snprintf(why, size, "the template differs (the run's: %s, now: %s)", rf->template_name,
+                 w->template_name);
+    else if (strcmp(rf->image_mode, w->image_mode) != 0)
+        snprintf(why, size, "the image mode differs (the run's: %s, now: %s)", rf->image_mode,
+                 w->image_mode);
+    else if (rf->max_new_tokens != w->max_new_tokens)
+        snprintf(why, size, "max new tokens differ (the run's: %d, now: %d)", rf->max_new_tokens,
+                 w->max_new_tokens);
+    else if (!rf->compute[0])
+        snprintf(why, size, "the run does not record its compute precision (f32 or bf16)");
+    else if (strcmp(rf->compute, w->compute) != 0)
+        snprintf(why, size, "the compute precision differs (the run's: %s, now: %s)",
+                 rf->compute, w->compute);
+    else
+        return 0;
+    return 1;
+}
+
 static const char *stop_name(kevo_stop s)
 {
     return s == KEVO_STOP_EOS ? "eos" : s == KEVO_STOP_MAX_NEW ? "max_new_tokens"
                                                                : "max_position_embeddings";
 }
 
-static cJSON *record_json(const kevo_run_record *r, const char *digest)
+// The record's identity, read from the model folder and the image file where it does not carry
+// it. Only config.json must be readable (as before format_version 2); a digest that cannot be
+// read is left out of run.json, and kevo_runfolder_differs then never trusts the folder.
+static kevo_status record_identity(const kevo_run_record *r, kevo_model_identity *id,
+                                   char image_sha256[65], kevo_error *err)
+{
+    memset(id, 0, sizeof *id);
+    image_sha256[0] = '\0';
+    if (r->model_identity)
+        *id = *r->model_identity;
+    else if (kevo_model_identity_read(r->model_dir, id, NULL) != KEVO_OK) {
+        id->weights_sha256[0] = id->files_sha256[0] = '\0';
+        kevo_status st = kevo_config_digest(r->model_dir, id->config_fnv1a64, err);
+        if (st != KEVO_OK)
+            return st;
+    }
+    if (r->image_sha256)
+        snprintf(image_sha256, 65, "%s", r->image_sha256);
+    else if (kevo_file_sha256(r->image_path, image_sha256, NULL) != KEVO_OK)
+        image_sha256[0] = '\0';
+    return KEVO_OK;
+}
+
+static void add_digest(cJSON *obj, const char *key, const char *hex)
+{
+    if (hex[0])
+        cJSON_AddStringToObject(obj, key, hex);
+}
+
+static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *id,
+                          const char *image_sha256)
 {
     const kevo_config *c = r->config;
     cJSON *root = cJSON_CreateObject(), *o;
     cJSON_AddStringToObject(root, "format", KEVO_RUN_FORMAT);
     cJSON_AddStringToObject(root, "kevo_version", KEVO_VERSION);
+    cJSON_AddNumberToObject(root, "format_version", KEVO_RUN_FORMAT_VERSION);
     o = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(o, "path", r->model_dir);
-    cJSON_AddStringToObject(o, "config_fnv1a64", digest);
+    cJSON_AddStringToObject(o, "config_fnv1a64", id->config_fnv1a64);
+    add_digest(o, "weights_sha256", id->weights_sha256);
+    add_digest(o, "files_sha256", id->files_sha256);
     cJSON_AddNumberToObject(o, "text_layers", c->text_layers);
     cJSON_AddNumberToObject(o, "text_hidden", c->text_hidden);
     cJSON_AddNumberToObject(o, "vocab_rows", c->text_vocab);
@@ -60,6 +305,7 @@ static cJSON *record_json(const kevo_run_record *r, const char *digest)
     cJSON_AddNumberToObject(o, "width", r->image_width);
     cJSON_AddNumberToObject(o, "height", r->image_height);
     cJSON_AddStringToObject(o, "mode", r->image_mode);
+    add_digest(o, "sha256", image_sha256);
     cJSON_AddStringToObject(root, "question", r->question);
     cJSON_AddStringToObject(root, "template", r->template_name);
     cJSON_AddStringToObject(root, "prompt", r->prompt);
@@ -76,6 +322,8 @@ static cJSON *record_json(const kevo_run_record *r, const char *digest)
     o = cJSON_AddObjectToObject(root, "options");
     cJSON_AddNumberToObject(o, "max_new_tokens", r->max_new_tokens);
     cJSON_AddNumberToObject(o, "threads", r->n_threads);
+    if (r->compute)
+        cJSON_AddStringToObject(o, "compute", r->compute);
     o = cJSON_AddObjectToObject(root, "timings");
     cJSON_AddNumberToObject(o, "load_s", r->load_s);
     cJSON_AddNumberToObject(o, "vision_s", r->timings.vision_s);
@@ -116,10 +364,11 @@ static kevo_status check_destination(const char *dir, kevo_error *err)
 
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo_error *err)
 {
-    char digest[17], tmp[4200], old[4200], path[4300];
+    char image_sha256[65], tmp[4200], old[4200], path[4300];
+    kevo_model_identity id;
     kevo_status st = check_destination(dir, err);
     if (st == KEVO_OK)
-        st = kevo_config_digest(r->model_dir, digest, err);
+        st = record_identity(r, &id, image_sha256, err);
     if (st != KEVO_OK)
         return st;
     size_t n = strlen(dir);
@@ -136,7 +385,7 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
     const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
     snprintf(path, sizeof path, "%s/%s", tmp, HIDDEN_FILE);
     st = kevo_safetensors_write(path, &hidden, 1, meta, 2, err);
-    cJSON *json = st == KEVO_OK ? record_json(r, digest) : NULL;
+    cJSON *json = st == KEVO_OK ? record_json(r, &id, image_sha256) : NULL;
     char *text = json ? cJSON_Print(json) : NULL;
     cJSON_Delete(json);
     if (st == KEVO_OK && !text)
@@ -257,6 +506,37 @@ static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char
     return KEVO_OK;
 }
 
+// A string member copied into buf, "" when absent or not a string.
+static void optional_str(const cJSON *obj, const char *key, char *buf, size_t size)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    snprintf(buf, size, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+// The run's identity (format_version 2). An older run.json lacks it and still loads: the fields
+// stay empty, and kevo_runfolder_differs then says the run cannot be trusted to match.
+static void read_identity(kevo_runfolder *rf, const cJSON *root)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(root, "image");
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(root, "options");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "format_version");
+    rf->format_version = cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e6
+                             ? (int)v->valuedouble : 1;
+    optional_str(root, "kevo_version", rf->kevo_version, sizeof rf->kevo_version);
+    snprintf(rf->model.config_fnv1a64, sizeof rf->model.config_fnv1a64, "%s",
+             rf->config_fnv1a64);
+    optional_str(model, "weights_sha256", rf->model.weights_sha256,
+                 sizeof rf->model.weights_sha256);
+    optional_str(model, "files_sha256", rf->model.files_sha256, sizeof rf->model.files_sha256);
+    optional_str(image, "sha256", rf->image_sha256, sizeof rf->image_sha256);
+    optional_str(image, "mode", rf->image_mode, sizeof rf->image_mode);
+    optional_str(options, "compute", rf->compute, sizeof rf->compute);
+    v = cJSON_GetObjectItemCaseSensitive(options, "max_new_tokens");
+    rf->max_new_tokens = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1 << 30
+                             ? (int)v->valuedouble : 0;
+}
+
 kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err)
 {
     *out = NULL;
@@ -307,6 +587,7 @@ kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_erro
         (st = read_tokens(rf, root, where, err)) || (st = read_hidden(rf, root, where, err)))
         goto fail;
     snprintf(rf->config_fnv1a64, sizeof rf->config_fnv1a64, "%s", digest);
+    read_identity(rf, root);
     *out = rf;
     return KEVO_OK;
 fail:

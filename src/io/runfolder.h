@@ -5,11 +5,28 @@
 #ifndef KEVO_IO_RUNFOLDER_H
 #define KEVO_IO_RUNFOLDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kevo.h"
 
 #define KEVO_RUN_FORMAT "kevo-run"
+// run.json's format_version: 2 added the run's identity (model.weights_sha256,
+// model.files_sha256, image.sha256, options.compute); folders without it are version 1.
+#define KEVO_RUN_FORMAT_VERSION 2
+
+// What determines a run's model besides the code: its files' contents, not its path.
+typedef struct kevo_model_identity {
+    char config_fnv1a64[17];   // kevo_config_digest
+    char weights_sha256[65];   // every *.safetensors: name, size, header, sampled tensor bytes
+    char files_sha256[65];     // the tokenizer, preprocessing, generation and index files
+} kevo_model_identity;
+
+// Reads the model folder's identity: config.json and the small files whole, of each
+// *.safetensors file its size, its header and 64 blocks of 4 KiB spread over its tensor bytes
+// (under 300 KB per file however large it is; docs/run-folder.md).
+kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity *id,
+                                     kevo_error *err);
 
 // What `kevo run` records. All pointers are borrowed for the duration of the write.
 typedef struct kevo_run_record {
@@ -33,6 +50,11 @@ typedef struct kevo_run_record {
     double load_s;
     kevo_timings timings;
     const float *hidden;              // (n_generated, L+1, D)
+    // The run's identity. NULL: the writer reads it (model_identity from model_dir,
+    // image_sha256 from image_path); compute NULL is left out of run.json (unknown).
+    const char *compute;              // "f32" | "bf16"
+    const kevo_model_identity *model_identity;
+    const char *image_sha256;         // 64 hex digits of the image file's SHA-256
 } kevo_run_record;
 
 // Writes DIR/hidden.safetensors and DIR/run.json. DIR may exist only as an empty folder or an
@@ -56,11 +78,32 @@ typedef struct kevo_runfolder {
     int n_states;                     // L+1
     int dim;                          // D
     struct kevo_safetensors *file;    // owns the mapping
+    // The run's identity ("" / 0 when run.json predates it: format_version 1)
+    int format_version;
+    char kevo_version[32];
+    kevo_model_identity model;        // config_fnv1a64 as above
+    char image_sha256[65], image_mode[16], compute[16];
+    int max_new_tokens;
     void *json;                       // the parsed run.json (cJSON), for fields not listed here
 } kevo_runfolder;
 
 kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err);
 void kevo_runfolder_free(kevo_runfolder *rf);
+
+// Everything that determines a run's result: what a finished run folder must match to stand
+// for a new run (kevo batch's resume). The thread count does not count: results are identical
+// for any.
+typedef struct kevo_run_identity {
+    kevo_model_identity model;
+    char image_sha256[65];
+    const char *question, *template_name, *image_mode, *compute;
+    int max_new_tokens;
+} kevo_run_identity;
+
+// 0 when the run folder rf matches want; otherwise 1 with the first difference written to why
+// as one phrase ("the image changed since the run").
+int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *want, char *why,
+                           size_t size);
 
 // FNV-1a 64 of MODEL_DIR/config.json's bytes, as 16 lower-case hex digits + NUL.
 kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err);
