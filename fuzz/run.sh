@@ -25,7 +25,7 @@ for t in "$@"; do
     "$bin" $args "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 \
         -artifact_prefix="$build/crashes/$t-" "$corpus" "$seeds" >"$log" 2>&1
     rc=$?
-    done_line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED|NEW|REDUCE|pulse)' "$log" | tail -1)
+    done_line=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|INITED|NEW|REDUCE|pulse)' "$log" | tail -1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
@@ -41,7 +41,7 @@ done
 if [ ${#failed[@]} -ne 0 ]; then
     echo "fuzz: failed: ${failed[*]}" >&2
     for t in "${failed[@]}"; do
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' \
+        grep -aE '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' \
             "$build/logs/$t.log" | head -5 >&2
     done
     exit 1
