@@ -134,6 +134,8 @@ static kevo_status parse_metadata(kevo_safetensors *f, const cJSON *m, kevo_erro
 {
     if (!cJSON_IsObject(m))
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s: \"__metadata__\" is not an object", f->path);
+    if (f->meta)   // a second one would be counted into the first one's table
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: \"__metadata__\" appears twice", f->path);
     size_t n = (size_t)cJSON_GetArraySize(m);
     f->meta = calloc(2 * n + 1, sizeof *f->meta);
     if (!f->meta)
