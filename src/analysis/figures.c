@@ -315,9 +315,10 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
         st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory for the figures", dir);
         goto done;
     }
-    // Charts from an earlier analysis with more steps would otherwise linger.
+    // dir is a fresh folder (kevo_analyze_run builds it aside and swaps it in whole), so no chart
+    // of an earlier analysis with more steps can linger in area/.
     snprintf(area_dir, sizeof area_dir, "%s/area", dir);
-    if ((st = kevo_remove_tree(area_dir, err)) || (st = kevo_mkdirs(area_dir, err)) ||
+    if ((st = kevo_mkdirs(area_dir, err)) ||
         (st = draw_both(draw_heatmap, &(figure_job){a, 0, map}, dir, "heatmap", o, paths[0],
                         sizeof paths[0], err)))
         goto done;

@@ -10,6 +10,8 @@
 #include "analysis/figures.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/outdir.h"
+#include "io/outputs.h"
 
 kevo_analyze_params kevo_analyze_default_params(void)
 {
@@ -24,13 +26,22 @@ kevo_status kevo_analyze_run(const kevo_runfolder *run, const kevo_model *model,
 {
     kevo_analysis *an = NULL;
     kevo_map *m = NULL;
+    kevo_outdir *od = NULL;
     kevo_status st = kevo_analysis_compute(run, model, &p->analysis, &an, err);
+    // Everything goes into a temporary folder that replaces out_dir whole at the end, so a
+    // failure never leaves new tables beside an old report.
     if (st == KEVO_OK)
-        st = kevo_analysis_write_tables(an, out_dir, err);
+        st = kevo_outdir_open(out_dir, kevo_analysis_folder_owned, &od, err);
+    if (st == KEVO_OK)
+        st = kevo_analysis_write_tables(an, kevo_outdir_path(od), err);
     if (st == KEVO_OK && !p->no_tsne)
         st = kevo_map_compute(&run, 1, NULL, &p->tsne, &m, err);
     if (st == KEVO_OK)
-        st = kevo_analysis_figures(an, m, out_dir, &p->figure, err);
+        st = kevo_analysis_figures(an, m, kevo_outdir_path(od), &p->figure, err);
+    if (st == KEVO_OK)
+        st = kevo_outdir_commit(od, err);
+    else
+        kevo_outdir_abort(od, err);
     if (st == KEVO_OK && analysis)
         *analysis = an, an = NULL;
     if (st == KEVO_OK && map)
@@ -145,13 +156,20 @@ kevo_status kevo_analyze_across(const kevo_runfolder *const *runs, int n_runs,
 {
     kevo_stages *s = NULL;
     kevo_map *m = NULL;
+    kevo_outdir *od = NULL;
     kevo_status st = choose_steps(runs, n_runs, steps, err);
     if (st == KEVO_OK)
         st = pooled_stages(runs, n_runs, model, p, &s, err);
     if (st == KEVO_OK)
         st = kevo_map_compute(runs, n_runs, steps, &p->tsne, &m, err);
+    if (st == KEVO_OK)   // built aside and swapped in whole, as kevo_analyze_run
+        st = kevo_outdir_open(out_dir, kevo_analysis_folder_owned, &od, err);
     if (st == KEVO_OK)
-        st = write_across(m, runs, n_runs, steps, s, p, out_dir, err);
+        st = write_across(m, runs, n_runs, steps, s, p, kevo_outdir_path(od), err);
+    if (st == KEVO_OK)
+        st = kevo_outdir_commit(od, err);
+    else
+        kevo_outdir_abort(od, err);
     if (st == KEVO_OK && stages)
         *stages = s, s = NULL;
     if (st == KEVO_OK && map)

@@ -224,11 +224,19 @@ FILE *kevo_outfile_stream(kevo_outfile *f)
 
 kevo_status kevo_outfile_commit(kevo_outfile *f, kevo_error *err)
 {
-    int failed = ferror(f->stream) || fflush(f->stream) != 0 || fsync(fileno(f->stream)) != 0;
-    int e = errno;
-    failed |= fclose(f->stream) != 0;
+    // The first system error wins; a stream whose error flag an earlier write set but that has
+    // nothing left to flush lost its errno, and reports EIO.
+    int e = 0;
+    if (fflush(f->stream) != 0)
+        e = errno ? errno : EIO;
+    else if (ferror(f->stream))
+        e = EIO;
+    if (!e && fsync(fileno(f->stream)) != 0)
+        e = errno ? errno : EIO;
+    if (fclose(f->stream) != 0 && !e)
+        e = errno ? errno : EIO;
     f->stream = NULL;
-    if (failed) {
+    if (e) {
         kevo_fail(err, KEVO_ERR_IO, "%s: write failed: %s", f->path, strerror(e));
         kevo_outfile_abort(f);
         return KEVO_ERR_IO;
@@ -265,7 +273,7 @@ kevo_status kevo_write_file(const char *path, const void *data, size_t len, kevo
     if (st != KEVO_OK)
         return st;
     if (len && fwrite(data, 1, len, f->stream) != len) {
-        int e = errno;
+        int e = errno ? errno : EIO;
         kevo_outfile_abort(f);
         return kevo_fail(err, KEVO_ERR_IO, "%s: write failed: %s", path, strerror(e));
     }

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
+#include "io/outputs.h"
 #include "kernels/linear.h"
 #include "model/model.h"
 
@@ -202,10 +203,12 @@ int cmd_analyze(int argc, char **argv)
         st = kevo_fail(&err, KEVO_ERR_IO, "%s: the run's model %s is not there; give it with -m "
                        "MODEL_DIR", a.run_dir, run->model_dir);
     if (st == KEVO_OK)
-        st = kevo_model_load(a.model_dir ? a.model_dir : run->model_dir, &model, &err);
-    if (st == KEVO_OK)
         st = a.out_dir ? (snprintf(out_dir, sizeof out_dir, "%s", a.out_dir), KEVO_OK)
                        : kevo_path_join(out_dir, sizeof out_dir, a.run_dir, "analysis", &err);
+    if (st == KEVO_OK)   // a destination kevo may not replace or cannot write: before the model
+        st = kevo_analysis_check_dest(out_dir, &err);
+    if (st == KEVO_OK)
+        st = kevo_model_load(a.model_dir ? a.model_dir : run->model_dir, &model, &err);
     if (st == KEVO_OK)
         st = kevo_analyze_run(run, model, &a.p, out_dir, &an, &map, &err);
     if (st == KEVO_OK && an->warning[0])

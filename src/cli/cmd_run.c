@@ -11,6 +11,7 @@
 #include "base/fs.h"
 #include "cli/cli.h"
 #include "cli/generation.h"
+#include "io/outputs.h"
 #include "model/llava.h"
 #include "model/model.h"
 
@@ -25,7 +26,8 @@ static const char usage[] =
     "  -i, --image FILE     a JPEG or PNG image\n"
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        the run folder (default runs/<image name>); an existing run\n"
-    "                       folder is replaced, any other non-empty folder is refused\n"
+    "                       folder holding only kevo's files is replaced, anything else\n"
+    "                       is refused\n"
     CLI_GENERATION_HELP
     "  -q, --quiet          no progress line on stderr\n";
 
@@ -109,6 +111,9 @@ int cmd_run(int argc, char **argv)
     if (!quiet && isatty(STDERR_FILENO))
         params.progress = show_progress;
     params.interrupt = cli_catch_interrupt();
+    // A destination kevo may not replace, or cannot write, is refused before the model loads.
+    if (kevo_runfolder_check_dest(out, &err) != KEVO_OK)
+        return cli_report(&err);
 
     double t0 = kevo_now();
     kevo_model *m = NULL;

@@ -45,8 +45,11 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
+// SIGTERM (kill, a job scheduler's time limit) stops a run as Ctrl-C does: at the next layer,
+// with nothing written.
 const volatile sig_atomic_t *cli_catch_interrupt(void)
 {
     signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
     return &interrupted;
 }

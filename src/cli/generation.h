@@ -1,5 +1,5 @@
 // generation.h — what the generating subcommands (run, batch, demo) share: their options and
-// Ctrl-C.
+// Ctrl-C / SIGTERM.
 #ifndef KEVO_CLI_GENERATION_H
 #define KEVO_CLI_GENERATION_H
 
@@ -25,7 +25,8 @@
 int cli_generation_option(const char *cmd, int opt, const char *arg, kevo_request *q,
                           kevo_run_params *p);
 
-// Installs a SIGINT handler and returns the flag it sets (for kevo_run_params.interrupt).
+// Installs a SIGINT and SIGTERM handler and returns the flag it sets (for
+// kevo_run_params.interrupt).
 const volatile sig_atomic_t *cli_catch_interrupt(void);
 
 #endif

@@ -15,6 +15,8 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "base/outdir.h"
+#include "io/outputs.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
@@ -339,45 +341,20 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
     return root;
 }
 
-// An existing destination may be replaced only when it is an empty folder or a run folder.
-static kevo_status check_destination(const char *dir, kevo_error *err)
-{
-    if (!kevo_dir_exists(dir)) {
-        if (kevo_file_exists(dir))
-            return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a folder", dir);
-        return KEVO_OK;
-    }
-    char path[4096];
-    kevo_status st = kevo_path_join(path, sizeof path, dir, RUN_JSON, err);
-    if (st != KEVO_OK || kevo_file_exists(path))
-        return st;
-    DIR *d = opendir(dir);
-    int empty = 1;
-    for (struct dirent *e; d && (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
-    if (d)
-        closedir(d);
-    return empty ? KEVO_OK : kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo run "
-                                       "folder (no run.json); refusing to replace it", dir);
-}
-
+// The folder is built in a hidden temporary folder and swapped in whole (base/outdir.h); an
+// existing DIR is replaced only when it is empty or a run folder holding nothing but kevo's files
+// (kevo_runfolder_owned).
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo_error *err)
 {
-    char image_sha256[65], tmp[4200], old[4200], path[4300];
+    char image_sha256[65], path[4300];
     kevo_model_identity id;
-    kevo_status st = check_destination(dir, err);
+    kevo_outdir *od = NULL;
+    kevo_status st = record_identity(r, &id, image_sha256, err);
     if (st == KEVO_OK)
-        st = record_identity(r, &id, image_sha256, err);
+        st = kevo_outdir_open(dir, kevo_runfolder_owned, &od, err);
     if (st != KEVO_OK)
         return st;
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    snprintf(tmp, sizeof tmp, "%.*s.tmp-%ld", (int)n, dir, (long)getpid());
-    snprintf(old, sizeof old, "%.*s.old-%ld", (int)n, dir, (long)getpid());
-    if ((st = kevo_remove_tree(tmp, err)) || (st = kevo_mkdirs(tmp, err)))
-        return st;
+    const char *tmp = kevo_outdir_path(od);
 
     const kevo_config *c = r->config;
     kevo_tensor_out hidden = {"hidden", KEVO_DTYPE_F32, 3,
@@ -397,16 +374,11 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
         st = kevo_write_file(path, text, len + 1, err);
     }
     free(text);
-    // Swap the finished folder into place: the old run (if any) leaves only after it is whole.
-    if (st == KEVO_OK && kevo_dir_exists(dir) && rename(dir, old) != 0)
-        st = kevo_fail(err, KEVO_ERR_IO, "%s: cannot move the previous run aside", dir);
-    if (st == KEVO_OK && rename(tmp, dir) != 0)
-        st = kevo_fail(err, KEVO_ERR_IO, "%s: cannot move the new run into place", dir);
     if (st != KEVO_OK) {
-        kevo_remove_tree(tmp, NULL);
+        kevo_outdir_abort(od, err);   // names DIR/..., not the temporary folder, in err
         return st;
     }
-    return kevo_remove_tree(old, err);
+    return kevo_outdir_commit(od, err);
 }
 
 // ---------------------------------------------------------------------------------------------

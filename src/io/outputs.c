@@ -1,0 +1,183 @@
+// outputs.c — which existing folders are kevo's own outputs (see outputs.h).
+#include "io/outputs.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/error.h"
+#include "base/outdir.h"
+#include "io/json.h"
+
+#define MARKER_MAX (64u << 20)
+
+// lstat's type of dir/name: 'f' regular file, 'd' folder, '?' anything else or missing.
+static char kind(const char *dir, const char *name)
+{
+    char path[4700];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (lstat(path, &st) != 0)
+        return '?';
+    return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
+}
+
+// dir/file is a regular file (no symbolic link) of JSON whose "format" is `format`.
+static int has_marker(const char *dir, const char *file, const char *format)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (kind(dir, file) != 'f')
+        return 0;
+    cJSON *root = NULL;
+    kevo_error ignored;
+    if (kevo_json_load(path, MARKER_MAX, &root, &ignored) != KEVO_OK)
+        return 0;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "format");
+    int ok = cJSON_IsString(f) && strcmp(f->valuestring, format) == 0;
+    cJSON_Delete(root);
+    return ok;
+}
+
+// kevo's hidden temporaries (base/outdir.h) are kevo's too.
+static int is_temporary(const char *name)
+{
+    return !strncmp(name, ".kevo-tmp-", 10) || !strncmp(name, ".kevo-old-", 10);
+}
+
+static int has_suffix(const char *name, const char *stem, int figure)
+{
+    size_t n = strlen(stem);
+    if (strncmp(name, stem, n) != 0)
+        return 0;
+    if (!figure)
+        return name[n] == '\0';
+    return !strcmp(name + n, ".png") || !strcmp(name + n, ".svg") || !strcmp(name + n, ".pdf");
+}
+
+// area/: step_NNN.png|svg|pdf only; else "area/NAME" of the first other entry into bad.
+static int area_is_kevos(const char *dir, char *bad, size_t size)
+{
+    DIR *d = opendir(dir);
+    int ok = d != NULL;
+    for (struct dirent *e; ok && (e = readdir(d));) {
+        const char *s = e->d_name;
+        if (!strcmp(s, ".") || !strcmp(s, ".."))
+            continue;
+        ok = !strncmp(s, "step_", 5) && s[5] >= '0' && s[5] <= '9' && kind(dir, s) == 'f';
+        size_t k = 5;
+        while (ok && s[k] >= '0' && s[k] <= '9')
+            k++;
+        ok = ok && (!strcmp(s + k, ".png") || !strcmp(s + k, ".svg") || !strcmp(s + k, ".pdf"));
+        if (!ok)
+            snprintf(bad, size, "area/%.200s", s);
+    }
+    if (d)
+        closedir(d);
+    else
+        snprintf(bad, size, "area/ (unreadable)");
+    return ok;
+}
+
+// What in the analysis folder dir is not kevo's, into bad ("" when nothing); 0 when dir has no
+// stages.json marker at all.
+static int analysis_foreign(const char *dir, char *bad, size_t size)
+{
+    static const char *const tables[] = {"stages.json", "report.html", "lens.csv",
+                                         "divergence.csv", "heatmap.csv", "candidates.csv",
+                                         "tsne.csv"};
+    bad[0] = '\0';
+    if (!has_marker(dir, "stages.json", "kevo-stages"))
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(bad, size, "an unreadable folder");
+        return 1;
+    }
+    for (struct dirent *e; !bad[0] && (e = readdir(d));) {
+        const char *s = e->d_name;
+        int ok = !strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s);
+        for (size_t i = 0; !ok && i < sizeof tables / sizeof tables[0]; i++)
+            ok = has_suffix(s, tables[i], 0) && kind(dir, s) == 'f';
+        if (!ok)
+            ok = (has_suffix(s, "heatmap", 1) || has_suffix(s, "tsne", 1)) && kind(dir, s) == 'f';
+        if (!ok && !strcmp(s, "area") && kind(dir, s) == 'd') {
+            char area[4400];
+            snprintf(area, sizeof area, "%s/area", dir);
+            ok = area_is_kevos(area, bad, size);
+        }
+        if (!ok && !bad[0])
+            snprintf(bad, size, "%.200s", s);
+    }
+    closedir(d);
+    return 1;
+}
+
+kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err)
+{
+    char bad[300];
+    if (!analysis_foreign(dir, bad, sizeof bad))
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo analysis folder (no "
+                         "stages.json with \"format\": \"kevo-stages\"); refusing to replace it",
+                         dir);
+    if (bad[0])
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: a kevo analysis folder, but %s in it is not one "
+                         "of kevo's files; refusing to replace it (move it out of the folder, or "
+                         "choose another output folder)", dir, bad);
+    return KEVO_OK;
+}
+
+kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
+{
+    if (!has_marker(dir, "run.json", "kevo-run"))
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo run folder (no run.json "
+                         "with \"format\": \"kevo-run\"); refusing to replace it", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot list the folder", dir);
+    char bad[300] = "";
+    kevo_status st = KEVO_OK;
+    for (struct dirent *e; st == KEVO_OK && !bad[0] && (e = readdir(d));) {
+        const char *s = e->d_name;
+        if (!strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s) ||
+            ((!strcmp(s, "run.json") || !strcmp(s, "hidden.safetensors")) && kind(dir, s) == 'f'))
+            continue;
+        if (!strcmp(s, "analysis") && kind(dir, s) == 'd') {
+            char sub[4400];
+            snprintf(sub, sizeof sub, "%s/analysis", dir);
+            DIR *a = opendir(sub);
+            int entries = 0;
+            for (struct dirent *x; a && (x = readdir(a));)
+                entries += strcmp(x->d_name, ".") && strcmp(x->d_name, "..");
+            if (a)
+                closedir(a);
+            if (entries && !analysis_foreign(sub, bad, sizeof bad))
+                snprintf(bad, sizeof bad, "analysis/ (no stages.json of kevo's)");
+            else if (bad[0]) {
+                char inner[300];
+                snprintf(inner, sizeof inner, "%.200s", bad);
+                snprintf(bad, sizeof bad, "analysis/%.280s", inner);
+            }
+            continue;
+        }
+        snprintf(bad, sizeof bad, "%.200s", s);
+    }
+    closedir(d);
+    if (st == KEVO_OK && bad[0])
+        st = kevo_fail(err, KEVO_ERR_ARG, "%s: a kevo run folder, but %s in it is not one of "
+                       "kevo's files; refusing to replace it (move it out of the folder, or "
+                       "choose another output folder)", dir, bad);
+    return st;
+}
+
+kevo_status kevo_runfolder_check_dest(const char *dir, kevo_error *err)
+{
+    return kevo_outdir_check(dir, kevo_runfolder_owned, err);
+}
+
+kevo_status kevo_analysis_check_dest(const char *dir, kevo_error *err)
+{
+    return kevo_outdir_check(dir, kevo_analysis_folder_owned, err);
+}
