@@ -12,6 +12,7 @@
 
 #include "base/sha256.h"
 #include "io/runfolder.h"
+#include "kernels/gemm.h"
 #include "test.h"
 
 #define QUESTION "'What is the color of the flower?'"
@@ -293,6 +294,15 @@ KEVO_TEST(batch_resume_reuses_only_an_identical_run)
     again(&c, "", "image mode");
     edit_run(&c, "options", "compute", "bf16");
     again(&c, "", "compute precision");
+    if (kevo_gemm_available(KEVO_COMPUTE_BF16)) {   // else kevo refuses --compute bf16
+        again(&c, "--compute bf16", "compute precision");
+        j = load_json(c.run_json);
+        CHECK(j && strcmp(json_str(j, "options", "compute"), "bf16") == 0,
+              "a bf16 run records options.compute \"bf16\"");
+        cJSON_Delete(j);
+        again(&c, "--compute bf16", NULL);
+        again(&c, "", "compute precision");
+    }
     edit_run(&c, NULL, "question", "What is this?");
     again(&c, "", "question");
     edit_run(&c, NULL, "kevo_version", "0.0.1");
