@@ -11,7 +11,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := openblas libcjson libpng cairo libjpeg
+PKGS     := openblas libcjson libpng cairo libjpeg nettle
 WERROR   ?=
 SAN      ?=
 
