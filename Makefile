@@ -6,12 +6,15 @@
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmarks (slow; not part of the tests)
 #   make deps       only install the missing Debian packages
+#   make cross-aarch64  cross-build for 64-bit Arm, run the engine and analysis tests in qemu
 #
-# SIMD is chosen at run time: only files named *_avx2.c / *_avx512.c get ISA flags.
+# SIMD is chosen at run time: only files named *_avx2.c / *_avx512.c get ISA flags (and only
+# when $(CC) targets x86; elsewhere the scalar reference kernels run).
 
 BUILD    ?= build
 CC       ?= cc
 PKGS     := openblas libcjson libpng cairo libjpeg nettle
+PKG_CONFIG ?= pkg-config
 WERROR   ?=
 SAN      ?=
 
@@ -25,14 +28,20 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # pkg-config is asked lazily so that `make deps` works before the packages exist.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LDLIBS    += -fopenmp -lm
 
 AVX2_FLAGS   := -mavx2 -mfma -mf16c
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mfma -mf16c
 
 LIB_SRC  := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+# The x86 SIMD files are compiled only when the compiler targets x86 (`$(CC) -dumpmachine`);
+# elsewhere (aarch64: make cross-aarch64, docs/aarch64.md) the scalar reference kernels run.
+TARGET_CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
+ifeq ($(filter x86_64 i386 i486 i586 i686,$(TARGET_CPU)),)
+LIB_SRC  := $(filter-out %_avx2.c %_avx512.c,$(LIB_SRC))
+endif
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
@@ -153,6 +162,12 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_BUILD)/fuzz/fuzz_common
 ifneq ($(filter fuzz fuzz-build $(FUZZ_BUILD)/%,$(MAKECMDGOALS)),)
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 endif
+
+# aarch64: cross-compile with Debian's gcc-aarch64-linux-gnu and arm64 multiarch libraries into
+# build-aarch64/, then run the engine and analysis tests under qemu-aarch64 (docs/aarch64.md).
+.PHONY: cross-aarch64
+cross-aarch64:
+	@tools/cross_aarch64.sh
 
 clean:
 	rm -rf build build-*
