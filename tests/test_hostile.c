@@ -623,3 +623,30 @@ KEVO_TEST(hostile_analyze_refuses_non_finite_hidden_states)
     free(out);
     free(errs);
 }
+
+KEVO_TEST(hostile_many_added_tokens)
+{
+    // 65000 added tokens (a 1.2 MB added_tokens.json): each was looked for in the list of those
+    // before it, 2e9 comparisons (1.7 to 3.8 s here); an id map makes loading linear (0.15 s).
+    alarm(30);
+    enum { N = 65000 };   // about the most the id limit allows past 6 pieces
+    size_t cap = (size_t)N * 24 + 16, n = 0;
+    char *json = malloc(cap);
+    n += (size_t)snprintf(json + n, cap - n, "{");
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(json + n, cap - n, "%s\"<t%d>\": %d", i ? ", " : "", i, 6 + i);
+    n += (size_t)snprintf(json + n, cap - n, "}");
+    pbuf m = spm_model(NULL, 0);
+    const char *dir = fresh_dir("many-added");
+    if (!CHECK(dir && put_file(dir, "tokenizer.model", m.b, m.n) &&
+                   put_file(dir, "added_tokens.json", json, n),
+               "cannot write the folder"))
+        return;
+    int n_ids = 0;
+    double dt = load_and_encode(dir, "a<t64999>b", 10, &n_ids);
+    printf("    %d added tokens: %.3f s\n", N, dt);
+    CHECK(dt >= 0 && dt < 0.75, "%d added tokens took %.2f s to load (limit 0.75 s)", N, dt);
+    CHECK(n_ids >= 3, "%d ids for \"a<t64999>b\"", n_ids);
+    free(json);
+    free(m.b);
+}

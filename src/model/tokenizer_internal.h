@@ -107,7 +107,8 @@ struct kevo_tokenizer {
     int strip_first_space;    // decode: drop the first piece's leading "▁"
 
     tok_added *added;         // sorted by content
-    int n_added;
+    int n_added, cap_added;
+    tok_map added_at;         // id -> index in `added` while loading
     int add_bos, add_eos;
     char *unk_surface;        // decode of <unk>
 };
