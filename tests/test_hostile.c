@@ -430,6 +430,38 @@ KEVO_TEST(hostile_non_regular_files_refused)
         CHECK(st != KEVO_OK && kevo_test_contains(err.msg, names[i]), "%s: status %d: %s",
               names[i], st, err.msg);
     }
+    // Optional files as FIFOs are refused too, not skipped: generation_config.json beside a
+    // valid config.json, added_tokens.json beside a valid tokenizer.model, and a FIFO
+    // tokenizer.json does not make kevo fall back to tokenizer.model.
+    {
+        const char *dir = fresh_dir("fifo-optional");
+        static const char cfg[] = "{\"model_type\": \"llava\"}";
+        char path[2600];
+        snprintf(path, sizeof path, "%s/generation_config.json", dir);
+        CHECK(put_file(dir, "config.json", cfg, strlen(cfg)) && mkfifo(path, 0600) == 0,
+              "cannot make the folder");
+        kevo_config c;
+        kevo_error err = {0};
+        kevo_status st = kevo_config_load(dir, &c, &err);
+        CHECK(st == KEVO_ERR_IO && kevo_test_contains(err.msg, "generation_config.json: not a "
+                                                      "regular file (a FIFO)"),
+              "generation_config.json FIFO: status %d: %s", st, err.msg);
+        pbuf m = spm_model(NULL, 0);
+        const char *names2[] = {"added_tokens.json", "tokenizer.json"};
+        for (int i = 0; i < 2; i++) {
+            dir = fresh_dir("fifo-tok");
+            snprintf(path, sizeof path, "%s/%s", dir, names2[i]);
+            CHECK(put_file(dir, "tokenizer.model", m.b, m.n) && mkfifo(path, 0600) == 0,
+                  "cannot make the folder");
+            kevo_tokenizer *t = NULL;
+            st = kevo_tokenizer_load(dir, &t, &err);
+            CHECK(st == KEVO_ERR_IO && !t && kevo_test_contains(err.msg, names2[i]) &&
+                      kevo_test_contains(err.msg, "(a FIFO)"),
+                  "%s FIFO: status %d: %s", names2[i], st, err.msg);
+            kevo_tokenizer_free(t);
+        }
+        free(m.b);
+    }
     // The CLI: a data error, exit 1, and a message naming the file.
     char *errs = NULL;
     int code = kevo_test_cli(NULL, &errs, "preprocess '%s' '%s' -o '%s'",
@@ -466,6 +498,23 @@ KEVO_TEST(hostile_config_non_finite_and_eos)
         {"bos", "{\"model_type\":\"llava\",\"text_config\":{\"vocab_size\":100,"
          "\"bos_token_id\":300}}", NULL, "text_config.bos_token_id"},
     };
+    struct {
+        const char *label, *json, *needle;
+    } pre[] = {
+        {"std 1e400", "{\"image_std\": [1e400, 1, 1]}", "image_std[0]"},
+        {"mean 1e39", "{\"image_mean\": [0, 0, -1e39]}", "image_mean[2]"},
+        {"rescale 1e300", "{\"rescale_factor\": 1e300}", "rescale_factor"},
+    };
+    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
+        const char *dir = fresh_dir("preprocessor");
+        CHECK(put_file(dir, "preprocessor_config.json", pre[i].json, strlen(pre[i].json)),
+              "cannot write");
+        kevo_image_config ic;
+        kevo_error err = {0};
+        kevo_status st = kevo_image_config_load(dir, &ic, &err);
+        CHECK(st == KEVO_ERR_CONFIG && kevo_test_contains(err.msg, pre[i].needle),
+              "%s: status %d (%s)", pre[i].label, st, err.msg);
+    }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *dir = fresh_dir("config");
         CHECK(put_file(dir, "config.json", cases[i].config, strlen(cases[i].config)) &&

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/error.h"
 #include "base/fs.h"
@@ -238,7 +239,8 @@ static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *
 {
     char path[4096];
     kevo_status st = kevo_path_join(path, sizeof path, dir, "generation_config.json", err);
-    if (st != KEVO_OK || !kevo_file_exists(path))
+    struct stat sb;   // present but not a regular file (a FIFO...): refused by the loader
+    if (st != KEVO_OK || stat(path, &sb) != 0)
         return st;
     cJSON *root;
     if ((st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
@@ -374,6 +376,9 @@ static kevo_status read_triple(reader *r, const char *key, const double def[3], 
         const cJSON *x = cJSON_GetArrayItem(v, i);
         if (!cJSON_IsNumber(x))
             return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a number", K(r, key), i);
+        if (!isfinite((float)x->valuedouble))   // 1e400 parses as Inf; 1e39 overflows a float
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] = %g is not a finite 32-bit "
+                             "float", K(r, key), i, x->valuedouble);
         out[i] = x->valuedouble;
     }
     return KEVO_OK;
@@ -409,6 +414,11 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
         (st = read_triple(&r, "image_mean", clip_mean, ic->mean)) ||
         (st = read_triple(&r, "image_std", clip_std, ic->std)))
         goto done;
+    if (!isfinite((float)(255.0 * ic->rescale_factor))) {
+        st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: rescale_factor = %g takes 8-bit pixels past the "
+                       "largest 32-bit float", path, ic->rescale_factor);
+        goto done;
+    }
     for (int i = 0; i < 3; i++)
         if (!(ic->std[i] != 0)) {
             st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: image_std[%d] is zero", path, i);

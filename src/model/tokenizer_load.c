@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -39,6 +40,14 @@ static void names_free(names *n)
     for (int i = 0; i < n->n_extra; i++)
         free(n->extra[i]);
     free(n->extra);
+}
+
+// Present at all: a FIFO or directory under a tokenizer file's name is then refused by its
+// loader (kevo_read_file), not skipped.
+static int present(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
 }
 
 kevo_status tok_add_token(kevo_tokenizer *t, const char *content, double id_value, int special,
@@ -259,8 +268,7 @@ static kevo_status read_configs(kevo_tokenizer *t, const char *dir, kevo_error *
     static const char *const files[] = {"special_tokens_map.json", "tokenizer_config.json",
                                         "added_tokens.json"};
     for (int i = 0; i < 3 && !st; i++) {
-        if ((st = kevo_path_join(path, sizeof path, dir, files[i], err)) ||
-            !kevo_file_exists(path))
+        if ((st = kevo_path_join(path, sizeof path, dir, files[i], err)) || !present(path))
             continue;
         st = i == 0 ? read_special_map(path, &nm, err)
              : i == 1 ? read_tokenizer_config(t, path, &nm, err)
@@ -303,7 +311,7 @@ kevo_status kevo_tokenizer_load(const char *dir, kevo_tokenizer **out, kevo_erro
     kevo_status st = kevo_path_join(json, sizeof json, dir, "tokenizer.json", err);
     if (st || (st = kevo_path_join(model, sizeof model, dir, "tokenizer.model", err)))
         return st;
-    int has_json = kevo_file_exists(json), has_model = kevo_file_exists(model);
+    int has_json = present(json), has_model = present(model);
     if (!has_json && !has_model)
         return kevo_fail(err, KEVO_ERR_IO, "%s: no tokenizer.json or tokenizer.model", dir);
 
