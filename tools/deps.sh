@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kevo needs, and only those that are missing.
 #   tools/deps.sh build   C libraries and fonts for building and running kevo
-#   tools/deps.sh test    the above plus the Python oracles the tests compare against
+#   tools/deps.sh test    the above plus the Python oracles the tests compare against (and
+#                         Node.js for the GGUF oracle's reference parser)
 #   tools/deps.sh fuzz    the build packages plus clang, libFuzzer and LLVM's OpenMP (make fuzz)
 # Without root it installs nothing and prints the one command to run.
 set -euo pipefail
@@ -20,6 +21,11 @@ case "${1:-build}" in
 esac
 
 missing=()
+# The GGUF oracle checks its files with Hugging Face's parser from npm: the machine's Node.js and
+# npm serve when present (whatever installed them), else Debian's.
+if [ "${1:-build}" = test ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 for p in "${want[@]}"; do
     # A multi-arch package prints one status per installed architecture, run together.
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
