@@ -146,6 +146,7 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
         .generated_ids = kevo_run_generated_ids(r), .pieces = (const char *const *)a->pieces,
         .n_generated = kevo_run_n_generated(r), .text = a->text,
         .stop = kevo_run_stop_reason(r), .max_new_tokens = r->params.max_new_tokens,
+        .compute = r->params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
         .n_threads = n_threads, .load_s = load_s, .timings = kevo_run_timings(r),
         .hidden = kevo_run_hidden(r),
     };
