@@ -699,3 +699,50 @@ KEVO_TEST(hostile_many_added_tokens)
     free(json);
     free(m.b);
 }
+
+KEVO_TEST(hostile_jpeg_many_scans)
+{
+    // A progressive 1024 x 1024 JPEG: one DC scan, then 50000 AC scans of 12 bytes each whose
+    // one EOB run covers every block. Each scan is a pass over the 16384 blocks: the 600 KB
+    // file took seconds to decode; more than 1000 scans are now refused.
+    alarm(60);
+    enum { SCANS = 50000, DC_BYTES = 16384 / 8 };
+    size_t cap = 200 + DC_BYTES + (size_t)SCANS * 12, n = 0;
+    unsigned char *j = calloc(1, cap);
+    static const unsigned char head[] = {
+        0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00};
+    memcpy(j, head, sizeof head);
+    n = sizeof head;
+    memset(j + n, 1, 64);
+    n += 64;
+    static const unsigned char frame[] = {
+        0xFF, 0xC2, 0x00, 0x0B, 0x08, 0x04, 0x00, 0x04, 0x00, 0x01, 0x01, 0x11, 0x00,
+        // DC table 0: one code of length 1 for category 0
+        0xFF, 0xC4, 0x00, 0x14, 0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00,
+        // AC table 0: one code of length 1 for EOBRUN 2^14 (symbol 0xE0)
+        0xFF, 0xC4, 0x00, 0x14, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xE0,
+        // the DC scan
+        0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00,
+    };
+    memcpy(j + n, frame, sizeof frame);
+    n += sizeof frame + DC_BYTES;   // 16384 one-bit zero differences
+    static const unsigned char ac[] = {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3F, 0x00,
+                                       0x00, 0x00};
+    for (int s = 0; s < SCANS; s++, n += sizeof ac)
+        memcpy(j + n, ac, sizeof ac);
+    j[n++] = 0xFF, j[n++] = 0xD9;
+    const char *path = kevo_test_tmp("scans.jpg");
+    if (!CHECK(kevo_test_write(path, j, n), "cannot write"))
+        return;
+    kevo_error err = {0};
+    kevo_image *img = NULL;
+    double t0 = seconds();
+    kevo_status st = kevo_image_load(path, &img, &err);
+    double dt = seconds() - t0;
+    printf("    %d scans, %zu bytes: status %d in %.3f s\n", SCANS, n, st, dt);
+    CHECK(st == KEVO_ERR_FORMAT && !img && kevo_test_contains(err.msg, "more than 1000 scans"),
+          "status %d: %s", st, err.msg);
+    CHECK(dt < 1.0, "refusing took %.2f s", dt);
+    kevo_image_free(img);
+    free(j);
+}

@@ -34,7 +34,25 @@ typedef struct jpeg_job {
     struct jpeg_decompress_struct cinfo;
     kevo_image *img;
     unsigned char *scratch;      // one CMYK row, 4 * width bytes
+    struct jpeg_progress_mgr progress;
 } jpeg_job;
+
+// Every scan of a multi-scan file is a pass over all its blocks, and a scan can take 12 bytes:
+// a 600 KB file of 50000 scans would cost 50000 passes. libjpeg-turbo suggests a limit through
+// the progress monitor (libjpeg.txt, "tjbench -maxscans"); real progressive files have about
+// ten scans.
+#define JPEG_MAX_SCANS 1000
+
+static void on_progress(j_common_ptr cinfo)
+{
+    j_decompress_ptr ci = (j_decompress_ptr)cinfo;
+    if (ci->input_scan_number > JPEG_MAX_SCANS) {
+        jpeg_job *job = (jpeg_job *)cinfo->err;
+        snprintf(job->msg, sizeof job->msg, "more than %d scans (a real progressive JPEG has "
+                 "about ten)", JPEG_MAX_SCANS);
+        longjmp(job->jump, 1);
+    }
+}
 
 static void on_error(j_common_ptr cinfo)
 {
@@ -165,6 +183,8 @@ kevo_status kevo_jpeg_decode(FILE *f, kevo_image **out, kevo_error *err)
         st = kevo_fail(err, KEVO_ERR_FORMAT, "bad JPEG: %s", job->msg);
     } else {
         jpeg_create_decompress(&job->cinfo);
+        job->progress.progress_monitor = on_progress;
+        job->cinfo.progress = &job->progress;
         st = decode(job, f, err);
     }
     jpeg_destroy_decompress(&job->cinfo);
