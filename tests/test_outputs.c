@@ -488,3 +488,54 @@ KEVO_TEST(outputs_sigterm_and_sigint_stop_a_run)
         free(errs);
     }
 }
+
+// A PID that no longer exists (a child that has exited and been reaped).
+static long dead_pid(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    reap(pid);
+    return (long)pid;
+}
+
+// The next kevo deletes what killed kevo processes left (hidden temporary folders and files)
+// and nothing of a live process's or anyone else's.
+KEVO_TEST(outputs_stale_temporaries_of_dead_processes_only)
+{
+    paths();
+    char dir_buf[1200], out_buf[1200], p[1400];
+    const char *dir = tmp_path(dir_buf, "runs"), *out = tmp_path(out_buf, "runs/flower");
+    mkdir(dir, 0777);
+    long dead = dead_pid();
+    const char *names[] = {".kevo-tmp-%ld-flower", ".kevo-tmp-%ld-other", ".kevo-tmp-1-flower",
+                           ".kevo-tmp-x-flower", ".flower.tmp.%ld", ".notes.txt.tmp.%ld"};
+    for (int i = 0; i < 6; i++) {
+        char name[64];
+        snprintf(name, sizeof name, names[i], dead);
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        if (i < 4) {
+            mkdir(p, 0777);
+            strcat(p, "/hidden.safetensors");
+        }
+        kevo_test_write(p, "x", 1);
+    }
+    if (!make_run(out, "new", 2))
+        return;
+    int visible, hidden;
+    char left[512];
+    count_entries(dir, &visible, &hidden, left, sizeof left);
+    // Kept: pid 1's (alive), the one whose PID is not a number, and files that are not kevo's
+    // folder temporaries (.flower.tmp.PID would be an atomic file write's, beside a file named
+    // flower: kevo_write_file cleans those, below).
+    CHECK(visible == 1 && hidden == 2 && kevo_test_contains(left, ".kevo-tmp-1-flower") &&
+          kevo_test_contains(left, ".kevo-tmp-x-flower"), "left:%s", left);
+    snprintf(p, sizeof p, "%s/.notes.txt.tmp.%ld", dir, dead);
+    CHECK(kevo_file_exists(p), "a file temporary went with the folder ones");
+    kevo_error err;
+    snprintf(p, sizeof p, "%s/notes.txt", dir);
+    CHECK_OK(kevo_write_file(p, "y", 1, &err), &err);
+    snprintf(p, sizeof p, "%s/.notes.txt.tmp.%ld", dir, dead);
+    CHECK(!kevo_file_exists(p), "the dead writer's .notes.txt.tmp.%ld was not deleted", dead);
+}

@@ -2,9 +2,11 @@
 #define _XOPEN_SOURCE 700   // nftw
 #include "base/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -191,6 +193,30 @@ struct kevo_outfile {
     char *tmp_path;   // hidden temporary beside it
 };
 
+// Deletes ".NAME.tmp.PID" files beside path that a killed kevo process left (PID gone).
+static void remove_stale_temporaries(const char *path)
+{
+    const char *base = kevo_path_base(path);
+    char dir[4096], stale[4400];
+    snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
+    size_t k = strlen(base);
+    DIR *d = opendir(*dir ? dir : ".");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *s = e->d_name;
+        if (s[0] != '.' || strncmp(s + 1, base, k) != 0 || strncmp(s + 1 + k, ".tmp.", 5) != 0)
+            continue;
+        char *end;
+        long pid = strtol(s + k + 6, &end, 10);
+        if (end == s + k + 6 || *end || pid <= 0 || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(stale, sizeof stale, "%s%s", dir, s);
+        unlink(stale);
+    }
+    if (d)
+        closedir(d);
+}
+
 kevo_status kevo_outfile_open(const char *path, kevo_outfile **out, kevo_error *err)
 {
     *out = NULL;
@@ -203,6 +229,7 @@ kevo_status kevo_outfile_open(const char *path, kevo_outfile **out, kevo_error *
     // ".name.tmp.PID" in the same directory, so that rename() stays atomic.
     const char *base = kevo_path_base(path);
     snprintf(f->tmp_path, n, "%.*s.%s.tmp.%ld", (int)(base - path), path, base, (long)getpid());
+    remove_stale_temporaries(path);
     int fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || !(f->stream = fdopen(fd, "wb"))) {
         int e = errno;

@@ -46,7 +46,8 @@ const char *kevo_path_base(const char *path);
 
 typedef struct kevo_outfile kevo_outfile;
 
-// Opens a temporary file beside `path`; write through kevo_outfile_stream().
+// Opens a temporary file beside `path` (".NAME.tmp.PID"; those of killed kevo processes are
+// deleted first); write through kevo_outfile_stream().
 kevo_status kevo_outfile_open(const char *path, kevo_outfile **out, kevo_error *err);
 FILE *kevo_outfile_stream(kevo_outfile *f);
 // Flushes, syncs and renames the temporary file to its destination, then frees f.

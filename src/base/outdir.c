@@ -253,6 +253,11 @@ static kevo_status swap_in(kevo_outdir *d, kevo_error *err)
 
 kevo_status kevo_outdir_commit(kevo_outdir *d, kevo_error *err)
 {
+    int fd = open(d->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);   // its entries, before the swap
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
     kevo_status st = check_dest(d, err);   // it may have changed while the folder was written
     if (st == KEVO_OK)
         st = swap_in(d, err);
