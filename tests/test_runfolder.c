@@ -118,6 +118,29 @@ KEVO_TEST(runfolder_roundtrip)
     CHECK(st == KEVO_ERR_ARG && kevo_test_contains(err.msg, "not a kevo run folder") &&
           kevo_file_exists(in_tmp("precious/notes.txt")), "replaced a foreign folder: %s",
           err.msg);
+
+    // Nor one that merely holds a file named run.json.
+    const char *foreign = in_tmp("foreign");
+    kevo_mkdirs(foreign, &err);
+    kevo_test_write(in_tmp("foreign/run.json"), "{\"format\": \"mine\"}", 19);
+    st = kevo_runfolder_write(foreign, &f.rec, &err);
+    char *kept = kevo_test_slurp(in_tmp("foreign/run.json"), NULL);
+    CHECK(st == KEVO_ERR_ARG && kept && kevo_test_contains(kept, "mine"),
+          "replaced a folder with a foreign run.json: %s", err.msg);
+    free(kept);
+
+    // A run folder with a file of the user's in it is refused, the file and the run kept.
+    char one[2048];
+    snprintf(one, sizeof one, "%s", in_tmp("runs/one"));   // in_tmp reuses its buffers
+    kevo_test_write(in_tmp("runs/one/notes.txt"), "layer 3!", 8);
+    f.rec.text = "third";
+    st = kevo_runfolder_write(one, &f.rec, &err);
+    rf = NULL;
+    CHECK(st == KEVO_ERR_ARG && kevo_test_contains(err.msg, "notes.txt") &&
+          kevo_file_exists(in_tmp("runs/one/notes.txt")), "notes.txt: %s", err.msg);
+    if (CHECK_OK(kevo_runfolder_load(one, &rf, &err), &err))
+        CHECK(strcmp(rf->text, "second") == 0, "the run was replaced anyway");
+    kevo_runfolder_free(rf);
 done:
     fake_run_free(&f);
 }

@@ -1,7 +1,8 @@
 // runfolder.h — the run folder: run.json + hidden.safetensors (docs/run-folder.md).
 //
 // The seam between generation (expensive) and analysis (cheap, repeatable). A folder is written
-// into a temporary sibling and renamed into place, so a reader sees a complete run or none.
+// into a hidden temporary folder beside it and swapped into place (base/outdir.h), so a reader
+// sees a complete run or none.
 #ifndef KEVO_IO_RUNFOLDER_H
 #define KEVO_IO_RUNFOLDER_H
 
@@ -58,7 +59,8 @@ typedef struct kevo_run_record {
 } kevo_run_record;
 
 // Writes DIR/hidden.safetensors and DIR/run.json. DIR may exist only as an empty folder or an
-// earlier run folder (which is replaced); anything else is refused.
+// earlier run folder holding nothing but kevo's files (kevo_runfolder_owned in io/outputs.h),
+// which is replaced whole; anything else is refused (KEVO_ERR_ARG).
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *rec, kevo_error *err);
 
 // A loaded run folder. Every field is checked against the others before it is returned.
