@@ -539,3 +539,43 @@ KEVO_TEST(outputs_stale_temporaries_of_dead_processes_only)
     snprintf(p, sizeof p, "%s/.notes.txt.tmp.%ld", dir, dead);
     CHECK(!kevo_file_exists(p), "the dead writer's .notes.txt.tmp.%ld was not deleted", dead);
 }
+
+// kevo analyze killed at each step of replacing analysis/: the old analysis or the new one,
+// whole; nothing else appears in the run folder.
+KEVO_TEST(outputs_analyze_kill_at_every_step)
+{
+    paths();
+    char out_buf[1200], heat[1300];
+    const char *out = tmp_path(out_buf, "flower");
+    if (!make_run(out, "old", 4))
+        return;
+    char *errs = NULL;
+    int code = kevo_test_cli(NULL, &errs, "analyze '%s' --no-tsne --rows 1", out);
+    CHECK(code == 0, "analyze --rows 1: exit %d: %s", code, errs ? errs : "");
+    free(errs);
+    snprintf(heat, sizeof heat, "%s/analysis/heatmap.csv", out);
+    char *one_row = kevo_test_slurp(heat, NULL), *four_rows = NULL;
+    int killed = 0;
+    for (int n = 1; n < 40 && one_row; n++) {
+        code = reap(spawn(n, 0, "analyze '%s' --no-tsne", out));
+        char *now = kevo_test_slurp(heat, NULL), names[512];
+        int visible, hidden;
+        count_entries(out, &visible, &hidden, names, sizeof names);
+        if (code != -SIGKILL) {
+            CHECK(code == 0 && now && kevo_test_count_lines(heat) == 5 && visible == 3 &&
+                  hidden == 0, "step %d: exit %d, entries:%s", n, code, names);
+            four_rows = now;
+            break;
+        }
+        killed++;
+        int lines = kevo_test_count_lines(heat);
+        CHECK(now && (!strcmp(now, one_row) || lines == 5) && visible == 3,
+              "killed at step %d: heatmap.csv of %d lines, entries:%s", n, lines, names);
+        free(now);
+        // Back to the one-row analysis for the next kill point.
+        code = kevo_test_cli(NULL, NULL, "analyze '%s' --no-tsne --rows 1", out);
+    }
+    CHECK(killed >= 3 && four_rows, "%d kill points, finished %d", killed, four_rows != NULL);
+    free(one_row);
+    free(four_rows);
+}

@@ -41,10 +41,18 @@ static int has_marker(const char *dir, const char *file, const char *format)
     return ok;
 }
 
-// kevo's hidden temporaries (base/outdir.h) are kevo's too.
+// kevo's hidden temporaries are kevo's too: folders (base/outdir.h) and files (".NAME.tmp.PID"
+// of kevo_outfile_open, which earlier versions also left inside analysis/ when killed).
 static int is_temporary(const char *name)
 {
-    return !strncmp(name, ".kevo-tmp-", 10) || !strncmp(name, ".kevo-old-", 10);
+    if (!strncmp(name, ".kevo-tmp-", 10) || !strncmp(name, ".kevo-old-", 10))
+        return 1;
+    const char *t = name[0] == '.' ? strstr(name + 1, ".tmp.") : NULL;
+    if (!t)
+        return 0;
+    for (t += 5; *t >= '0' && *t <= '9'; t++)
+        ;
+    return *t == '\0' && t[-1] != '.';
 }
 
 static int has_suffix(const char *name, const char *stem, int figure)
