@@ -27,15 +27,19 @@ TRIPLE=aarch64-linux-gnu
 DEFAULT_TESTS=(engine model info kernels convert analysis analyze stages answer scaling maps tsne)
 
 host_pkgs=(gcc-aarch64-linux-gnu qemu-user pkg-config)
+# The arm64 twins of tools/deps.sh's libraries (the Makefile's PKGS, checked below).
 arm64_pkgs=(libc6-dev libgomp1 libopenblas-dev libcjson-dev libpng-dev libcairo2-dev
-            libjpeg62-turbo-dev)
+            libjpeg62-turbo-dev nettle-dev)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
 }
 
 missing=()
-for p in "${host_pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+# Architecture-qualified: with arm64 enabled, a package installed for both (pkg-config is)
+# prints one status per architecture.
+host_arch=$(dpkg --print-architecture)
+for p in "${host_pkgs[@]}"; do installed "$p:$host_arch" || missing+=("$p"); done
 for p in "${arm64_pkgs[@]}"; do installed "$p:arm64" || missing+=("$p:arm64"); done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -53,6 +57,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# A library added to the Makefile's PKGS needs its arm64 package in arm64_pkgs above.
+pkgs=$(sed -n 's/^PKGS *:= *//p' Makefile)
+for m in $pkgs; do
+    "$TRIPLE-pkg-config" --exists "$m" ||
+        { echo "cross_aarch64: no arm64 pkg-config module '$m': add its -dev package to" \
+               "arm64_pkgs in $0" >&2; exit 1; }
+done
 
 # The host build makes the test data (and installs the Python oracles' packages if missing).
 make --no-print-directory oracles
