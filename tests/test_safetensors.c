@@ -1,9 +1,13 @@
 // test_safetensors.c — the safetensors reader and writer, sharded checkpoints, hostile headers.
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "io/safetensors.h"
 #include "test.h"
 
@@ -264,4 +268,21 @@ KEVO_TEST(checkpoint_missing_shard)
     st = kevo_checkpoint_open(kevo_test_data("."), &c, &err);
     CHECK(st == KEVO_ERR_IO && kevo_test_contains(err.msg, "no model.safetensors"), "message: %s",
           err.msg);
+}
+
+// A write that the system refuses (here: past a file-size limit) says why, at the real path.
+KEVO_TEST(safetensors_write_failure_names_the_system_error)
+{
+    static float big[1 << 18];   // 1 MiB
+    kevo_tensor_out t = {"w", KEVO_DTYPE_F32, 1, {1 << 18}, big};
+    struct rlimit lim = {64 * 1024, 64 * 1024};
+    signal(SIGXFSZ, SIG_IGN);   // fail the write with EFBIG instead of killing the process
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0, "setrlimit");
+    const char *path = kevo_test_tmp("big.safetensors");
+    kevo_error err;
+    kevo_status st = kevo_safetensors_write(path, &t, 1, NULL, 0, &err);
+    CHECK(st == KEVO_ERR_IO && kevo_test_contains(err.msg, path) &&
+              kevo_test_contains(err.msg, strerror(EFBIG)),
+          "status %d: %s", st, err.msg);
+    CHECK(!kevo_file_exists(path), "a partial %s was left", path);
 }

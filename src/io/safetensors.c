@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,7 @@ kevo_status kevo_safetensors_write(const char *path, const kevo_tensor_out *tens
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    errno = 0;
     int ok = fwrite(len8, 1, 8, s) == 8 && fwrite(json, 1, hlen, s) == hlen;
     for (size_t i = hlen; ok && i < padded; i++)
         ok = fputc(' ', s) != EOF;
@@ -407,8 +409,9 @@ kevo_status kevo_safetensors_write(const char *path, const kevo_tensor_out *tens
         ok = bytes == 0 || fwrite(tensors[i].data, 1, bytes, s) == bytes;
     }
     if (!ok) {
+        int why = errno ? errno : EIO;   // the stream's error, before the abort's calls
         kevo_outfile_abort(out);
-        st = kevo_fail(err, KEVO_ERR_IO, "%s: write failed", path);
+        st = kevo_fail(err, KEVO_ERR_IO, "%s: write failed: %s", path, strerror(why));
         goto done;
     }
     st = kevo_outfile_commit(out, err);
