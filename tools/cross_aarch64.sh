@@ -6,10 +6,11 @@
 #   tools/cross_aarch64.sh PREFIX...       the same, running the tests whose names start so
 #   KEVO_CROSS_NO_TESTS=1 tools/...        install and build only
 #
-# The toolchain is Debian's gcc-aarch64-linux-gnu; the libraries kevo links (openblas, cjson,
-# libpng, cairo, libjpeg) are the arm64 packages installed beside the amd64 ones through dpkg
-# multiarch, found with aarch64-linux-gnu-pkg-config. The test data (fixture models, oracle
-# outputs) is made on the host by `make oracles`, as for the native tests, and reused as is.
+# The toolchain is Debian's gcc-aarch64-linux-gnu; the libraries kevo links (the Makefile's PKGS:
+# openblas, cjson, libpng, cairo, libjpeg, nettle) are the arm64 packages installed beside the
+# amd64 ones through dpkg multiarch, found with aarch64-linux-gnu-pkg-config. The test data
+# (fixture models, oracle outputs) is made on the host by `make oracles`, as for the native
+# tests, and reused as is.
 #
 # qemu-aarch64 runs without -L: libc6:arm64 (multiarch) provides /lib/ld-linux-aarch64.so.1 and
 # every library in /lib/aarch64-linux-gnu. With -L /usr/aarch64-linux-gnu qemu would take the
@@ -83,7 +84,7 @@ make --no-print-directory -s -j"$jobs" BUILD="$BUILD" CC="$TRIPLE-gcc" \
 
 cat > "$BUILD/kevo-qemu" <<'EOF'
 #!/bin/sh
-# KEVO_BIN for the tests: the aarch64 kevo beside this file, through qemu-user (tools/cross_aarch64.sh).
+# KEVO_BIN for the tests: the aarch64 kevo beside this file, through qemu-user.
 exec qemu-aarch64 "$(dirname "$0")/kevo" "$@"
 EOF
 chmod +x "$BUILD/kevo-qemu"
@@ -94,8 +95,9 @@ tests=("$@")
 echo "cross_aarch64: qemu-aarch64 $BUILD/kevo-test ${tests[*]}" >&2
 start=$(date +%s)
 status=0
+# Arm has the `ref` path only; a KEVO_ISA meant for the x86 runs would make kevo-test refuse.
+unset KEVO_ISA
 KEVO_BIN="$BUILD/kevo-qemu" KEVO_DATA=build/data \
-    LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
     qemu-aarch64 "$BUILD/kevo-test" "${tests[@]}" || status=$?
 echo "cross_aarch64: the tests took $(( $(date +%s) - start )) s under qemu" >&2
 exit $status
