@@ -579,3 +579,340 @@ KEVO_TEST(outputs_analyze_kill_at_every_step)
     free(one_row);
     free(four_rows);
 }
+
+// ---- kevo batch, kevo demo, kevo tsne RUN...: destinations checked before anything loads ----
+
+// Runs `kevo ARGS` and checks it failed about the destination (needle, needle2), never having
+// reached the model (no-such-model is never opened): exit 2 for a destination kevo will not
+// replace, 1 for one the system does not let it write.
+static void refused(const char *what, const char *needle, const char *needle2, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+static void refused(const char *what, const char *needle, const char *needle2, const char *fmt,
+                    ...)
+{
+    char args[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *so = NULL, *se = NULL;
+    int code = kevo_test_cli(&so, &se, "%s", args);
+    CHECK((code == 1 || code == 2) && kevo_test_contains(se, needle) &&
+          kevo_test_contains(se, needle2) &&
+          !kevo_test_contains(se, "no-such-model") && !kevo_test_contains(so, "answer"),
+          "%s: exit %d, stderr: %s", what, code, se ? se : "");
+    free(so);
+    free(se);
+}
+
+KEVO_TEST(outputs_batch_refused_before_the_model_loads)
+{
+    paths();
+    char out_buf[1200], p[1400], nosuch[1200], imgs[4000];
+    const char *out = tmp_path(out_buf, "b");
+    snprintf(nosuch, sizeof nosuch, "%s/no-such-model", kevo_test_tmpdir());
+    snprintf(imgs, sizeof imgs, "'%s' examples/flower/flower01.png examples/flower/flower02.png "
+             "examples/flower/flower03.png", image);
+    // b/color: a kevo run folder (replaceable); b/flower01: someone's folder; b/flower02: a file;
+    // b/flower03: a run.json of someone else's.
+    snprintf(p, sizeof p, "%s/color", out);
+    if (!make_run(p, "first", 2))
+        return;
+    snprintf(p, sizeof p, "%s/flower01", out);
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/flower01/a.txt", out);
+    kevo_test_write(p, "x", 1);
+    snprintf(p, sizeof p, "%s/flower02", out);
+    kevo_test_write(p, "x", 1);
+    snprintf(p, sizeof p, "%s/flower03", out);
+    mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/flower03/run.json", out);
+    kevo_test_write(p, "{}", 2);
+    char *so = NULL, *se = NULL;
+    int code = kevo_test_cli(&so, &se, "batch -m '%s' -p hi -o '%s' %s", nosuch, out, imgs);
+    CHECK(code == 2 && kevo_test_contains(se, "b/flower01: exists and is not a kevo run") &&
+          kevo_test_contains(se, "b/flower02: exists and is not a folder") &&
+          kevo_test_contains(se, "b/flower03: exists and is not a kevo run") &&
+          !kevo_test_contains(se, "b/color") && !kevo_test_contains(se, "no-such-model"),
+          "foreign per-image folders: exit %d, stderr: %s", code, se ? se : "");
+    free(so);
+    free(se);
+    char q[64];
+    snprintf(p, sizeof p, "%s/flower01/a.txt", out);
+    CHECK(kevo_file_exists(p), "a refused folder lost its file");
+    snprintf(p, sizeof p, "%s/color", out);
+    CHECK(run_steps(p, q, sizeof q) == 2, "the kevo run folder changed");
+    snprintf(p, sizeof p, "%s/summary.csv", out);
+    CHECK(!kevo_file_exists(p), "a refused batch wrote summary.csv");
+
+    kevo_test_write(kevo_test_tmp("afile"), "x", 1);
+    char afile[1200];
+    snprintf(afile, sizeof afile, "%s", kevo_test_tmp("afile"));
+    refused("-o afile", "afile", "not a folder", "batch -m '%s' -p hi -o '%s' '%s'", nosuch,
+            afile, image);
+    refused("-o afile/sub", "afile/sub", "Not a directory", "batch -m '%s' -p hi -o '%s/sub' "
+            "'%s'", nosuch, afile, image);
+    refused("-o /proc/kevo-out", "/proc/kevo-out", "cannot create", "batch -m '%s' -p hi -o "
+            "/proc/kevo-out '%s'", nosuch, image);
+    // OUT/summary.csv that is not a file; OUT/tsne that is not kevo's, with --analyze.
+    snprintf(p, sizeof p, "%s/summary.csv", tmp_path(out_buf, "b2"));
+    kevo_mkdirs(p, NULL);
+    refused("summary.csv a folder", "summary.csv", "not a file", "batch -m '%s' -p hi -o '%s' "
+            "'%s'", nosuch, out_buf, image);
+    snprintf(p, sizeof p, "%s/tsne/plot.py", tmp_path(out_buf, "b3"));
+    kevo_mkdirs(kevo_test_tmp("b3/tsne"), NULL);
+    kevo_test_write(p, "x", 1);
+    refused("--analyze, tsne foreign", "b3/tsne", "not a kevo analysis folder", "batch --analyze "
+            "-m '%s' -p hi -o '%s' '%s'", nosuch, out_buf, image);
+    CHECK(kevo_file_exists(p), "tsne/plot.py went");
+}
+
+// A kevo run folder holding a user's file: reused as it is when the run matches, refused before
+// the model loads when it would be rerun (its file would be lost), not after the other images.
+KEVO_TEST(outputs_batch_user_file_in_a_run_to_rerun)
+{
+    paths();
+    char out_buf[1200], dir[1300], notes[1400], q[64];
+    const char *out = tmp_path(out_buf, "c");
+    snprintf(dir, sizeof dir, "%s/color", out);
+    if (!make_run(dir, "first", 2))
+        return;
+    snprintf(notes, sizeof notes, "%s/notes.txt", dir);
+    kevo_test_write(notes, "mine", 4);
+    char *so = NULL, *se = NULL;
+    int code = kevo_test_cli(&so, &se, "batch -m '%s' -p other -n 2 -o '%s' "
+                             "examples/flower/flower01.png '%s' -q", model, out, image);
+    CHECK(code == 2 && kevo_test_contains(se, "notes.txt") && kevo_test_contains(se, "c/color") &&
+          !kevo_test_contains(so, "flower01"), "rerun over notes.txt: exit %d, stderr: %s",
+          code, se ? se : "");
+    CHECK(kevo_file_exists(notes) && run_steps(dir, q, sizeof q) == 2 && !strcmp(q, "first"),
+          "the run folder with notes.txt changed");
+    snprintf(notes, sizeof notes, "%s/flower01", out);
+    CHECK(!kevo_file_exists(notes), "a refused batch ran flower01 first");
+    free(so);
+    free(se);
+    code = kevo_test_cli(&so, &se, "batch -m '%s' -p first -n 2 -o '%s' '%s' -q", model, out,
+                         image);
+    snprintf(notes, sizeof notes, "%s/notes.txt", dir);
+    CHECK(code == 0 && kevo_test_contains(so, "[reused]") && kevo_file_exists(notes),
+          "reuse beside notes.txt: exit %d, %s %s", code, so ? so : "", se ? se : "");
+    free(so);
+    free(se);
+}
+
+KEVO_TEST(outputs_tsne_refused_before_the_model_loads)
+{
+    paths();
+    char run_buf[1200], nosuch[1200], afile[1200];
+    const char *run = tmp_path(run_buf, "r");
+    if (!make_run(run, "What is the color of the flower?", 3))
+        return;
+    snprintf(nosuch, sizeof nosuch, "%s/no-such-model", kevo_test_tmpdir());
+    snprintf(afile, sizeof afile, "%s", kevo_test_tmp("afile"));
+    kevo_test_write(afile, "x", 1);
+    mkdir(kevo_test_tmp("stuff"), 0777);
+    kevo_test_write(kevo_test_tmp("stuff/a.txt"), "x", 1);
+    refused("tsne -o afile", "afile", "not a folder", "tsne '%s' --step 0 -m '%s' -o '%s'", run,
+            nosuch, afile);
+    refused("tsne -o afile/sub", "afile/sub", "Not a directory", "tsne '%s' --step 0 -m '%s' -o "
+            "'%s/sub'", run, nosuch, afile);
+    refused("tsne -o stuff", "stuff", "not a kevo analysis folder", "tsne '%s' --step 0 -m '%s' "
+            "-o '%s'", run, nosuch, kevo_test_tmp("stuff"));
+    refused("tsne -o /proc/kevo-out", "/proc/kevo-out", "cannot create", "tsne '%s' --step 0 -m "
+            "'%s' -o /proc/kevo-out", run, nosuch);
+    CHECK(kevo_file_exists(kevo_test_tmp("stuff/a.txt")), "stuff/a.txt went");
+}
+
+// A small examples folder for `kevo demo --examples`: one flower and one scene, with the
+// questions given.
+static const char *make_examples(const char *name, const char *flower_q, const char *scene_q)
+{
+    static char dir[1200];
+    char p[1400], line[512];
+    snprintf(dir, sizeof dir, "%s", kevo_test_tmp(name));
+    const char *sets[2] = {"flower", "describe"}, *img[2] = {"flower01.png", "scene01.png"};
+    const char *qs[2] = {flower_q, scene_q};
+    for (int s = 0; s < 2; s++) {
+        snprintf(p, sizeof p, "%s/%s", dir, sets[s]);
+        kevo_mkdirs(p, NULL);
+        char src[256], *data;
+        size_t len;
+        snprintf(src, sizeof src, "examples/%s/%s", sets[s], img[s]);
+        data = kevo_test_slurp(src, &len);
+        snprintf(p, sizeof p, "%s/%s/%s", dir, sets[s], img[s]);
+        kevo_test_write(p, data, len);
+        free(data);
+        snprintf(line, sizeof line, "{\"image\": \"%s\", \"question\": \"%s\"}\n", img[s], qs[s]);
+        snprintf(p, sizeof p, "%s/%s/questions.jsonl", dir, sets[s]);
+        kevo_test_write(p, line, strlen(line));
+    }
+    return dir;
+}
+
+KEVO_TEST(outputs_demo_refused_before_the_model_loads)
+{
+    char ex[1200], nosuch[1200], afile[1200];
+    snprintf(ex, sizeof ex, "%s", make_examples("ex", "What is the color of the flower?",
+                                                "Describe it."));
+    snprintf(nosuch, sizeof nosuch, "%s/no-such-model", kevo_test_tmpdir());
+    snprintf(afile, sizeof afile, "%s", kevo_test_tmp("afile"));
+    kevo_test_write(afile, "x", 1);
+    mkdir(kevo_test_tmp("stuff"), 0777);
+    kevo_test_write(kevo_test_tmp("stuff/a.txt"), "x", 1);
+    mkdir(kevo_test_tmp("stuff2"), 0777);
+    mkdir(kevo_test_tmp("stuff2/flower"), 0777);
+    kevo_test_write(kevo_test_tmp("stuff2/flower/notes.txt"), "x", 1);
+    const char *common = "demo -q --model '%s' --examples '%s' -o '%s'";
+    refused("demo -o afile", "afile", "not a folder", common, nosuch, ex, afile);
+    refused("demo -o afile/sub", "afile/sub", "Not a directory", "demo -q --model '%s' "
+            "--examples '%s' -o '%s/sub'", nosuch, ex, afile);
+    refused("demo -o /proc/kevo-out", "/proc/kevo-out", "cannot create", common, nosuch, ex,
+            "/proc/kevo-out");
+    char stuff[1200];
+    snprintf(stuff, sizeof stuff, "%s", kevo_test_tmp("stuff"));
+    refused("demo -o stuff", "stuff", "not a kevo demo folder", common, nosuch, ex, stuff);
+    snprintf(stuff, sizeof stuff, "%s", kevo_test_tmp("stuff2"));
+    refused("demo -o stuff2", "stuff2", "notes.txt", common, nosuch, ex, stuff);
+    CHECK(kevo_file_exists(kevo_test_tmp("stuff/a.txt")) &&
+          kevo_file_exists(kevo_test_tmp("stuff2/flower/notes.txt")), "a refused folder changed");
+}
+
+// The demo's folder (runs, analyses, maps, report.html) is replaced whole: killed at any point it
+// holds the old demo or the new one, never new runs beside an old report; SIGTERM stops it with
+// the old demo intact and nothing left beside it.
+KEVO_TEST(outputs_demo_killed_leaves_old_or_new)
+{
+    char old_ex[1200], new_ex[1200], dir_buf[1200], out[1300], p[1400], q[128];
+    snprintf(old_ex, sizeof old_ex, "%s", make_examples("old", "What is the color of the "
+                                                        "flower?", "Describe it."));
+    snprintf(new_ex, sizeof new_ex, "%s", make_examples("new", "What color is the flower?",
+                                                        "Describe the image."));
+    const char *dir = tmp_path(dir_buf, "outs");
+    snprintf(out, sizeof out, "%s/demo", dir);
+    char *errs = NULL;
+    int code = kevo_test_cli(NULL, &errs, "demo -q --examples '%s' -o '%s'", old_ex, out);
+    CHECK(code == 0, "old demo: exit %d: %s", code, errs ? errs : "");
+    free(errs);
+    snprintf(p, sizeof p, "%s/report.html", out);
+    char *old_report = kevo_test_slurp(p, NULL);
+    if (!old_report)
+        return;
+    // 0: old, 1: new, -1: anything else.
+    int kills[] = {4, 7, 11, 0};
+    for (size_t k = 0; k < sizeof kills / sizeof kills[0]; k++) {
+        code = reap(spawn(kills[k], 0, "demo -q --examples '%s' -o '%s'", new_ex, out));
+        int olds = 0, news = 0;
+        const char *runs[2] = {"flower/flower01", "describe/scene01"};
+        for (int r = 0; r < 2; r++) {
+            snprintf(p, sizeof p, "%s/%s", out, runs[r]);
+            q[0] = '\0';
+            run_steps(p, q, sizeof q);
+            olds += !strcmp(q, "What is the color of the flower?") || !strcmp(q, "Describe it.");
+            news += !strcmp(q, "What color is the flower?") || !strcmp(q, "Describe the image.");
+        }
+        snprintf(p, sizeof p, "%s/report.html", out);
+        char *report = kevo_test_slurp(p, NULL);
+        int same = report && !strcmp(report, old_report);
+        int visible, hidden;
+        char names[512];
+        count_entries(dir, &visible, &hidden, names, sizeof names);
+        CHECK(visible == 1 && report && ((olds == 2 && same) || (news == 2 && !same)),
+              "kill at %d (exit %d): %d old runs, %d new, report.html %s, entries:%s", kills[k],
+              code, olds, news, same ? "old" : "new", names);
+        CHECK(kills[k] ? code == -SIGKILL : code == 0 && news == 2, "kill at %d: exit %d",
+              kills[k], code);
+        free(report);
+        if (news == 2) {   // back to the old demo for the next kill point
+            code = kevo_test_cli(NULL, NULL, "demo -q --examples '%s' -o '%s'", old_ex, out);
+            free(old_report);
+            snprintf(p, sizeof p, "%s/report.html", out);
+            old_report = kevo_test_slurp(p, NULL);
+        }
+    }
+    free(old_report);
+}
+
+// Starts `kevo ARGS` in the background, waits until kevo catches sig, sends it and reaps it;
+// returns the exit code, *caught whether the handler was there.
+static int signal_when_caught(int sig, int *caught, const char *args)
+{
+    pid_t pid = spawn(0, 0, "%s", args);
+    char status_path[64], *st = NULL;
+    snprintf(status_path, sizeof status_path, "/proc/%ld/status", (long)pid);
+    *caught = 0;
+    for (int k = 0; k < 200000 && !*caught; k++) {
+        st = kevo_test_slurp(status_path, NULL);
+        const char *c = st ? strstr(st, "SigCgt:") : NULL;
+        unsigned long long mask = c ? strtoull(c + 7, NULL, 16) : 0;
+        *caught = kevo_test_contains(st, "Name:\tkevo") && ((mask >> (sig - 1)) & 1);
+        int zombie = !st || kevo_test_contains(st, "State:\tZ");
+        free(st);
+        if (zombie)
+            break;
+    }
+    kill(pid, sig);
+    return reap(pid);
+}
+
+// kevo analyze stops at SIGTERM and SIGINT as a run does: "interrupted", exit 1, the old
+// analysis/ as it was and nothing beside it.
+KEVO_TEST(outputs_analyze_sigterm_and_sigint)
+{
+    paths();
+    char out_buf[1200], heat[1300], args[4000];
+    const char *out = tmp_path(out_buf, "flower");
+    if (!make_run(out, "old", 4))
+        return;
+    char *errs = NULL;
+    int code = kevo_test_cli(NULL, &errs, "analyze '%s' --no-tsne --rows 1", out);
+    CHECK(code == 0, "analyze --rows 1: exit %d: %s", code, errs ? errs : "");
+    free(errs);
+    snprintf(heat, sizeof heat, "%s/analysis/heatmap.csv", out);
+    char *one_row = kevo_test_slurp(heat, NULL);
+    int sigs[2] = {SIGTERM, SIGINT};
+    for (int i = 0; i < 2 && one_row; i++) {
+        snprintf(args, sizeof args, "analyze '%s' --threads 1", out);
+        int caught;
+        code = signal_when_caught(sigs[i], &caught, args);
+        char *now = kevo_test_slurp(heat, NULL), names[512];
+        errs = last_stderr();
+        int visible, hidden;
+        count_entries(out, &visible, &hidden, names, sizeof names);
+        CHECK(caught && code == 1 && kevo_test_contains(errs, "interrupted") && now &&
+              !strcmp(now, one_row) && visible == 3 && hidden == 0,
+              "signal %d: caught %d, exit %d, stderr %s, entries:%s", sigs[i], caught, code,
+              errs ? errs : "", names);
+        free(now);
+        free(errs);
+    }
+    free(one_row);
+}
+
+// kevo demo stops at SIGTERM with the old demo intact and nothing beside it.
+KEVO_TEST(outputs_demo_sigterm)
+{
+    char ex[1200], dir_buf[1200], out[1300], p[1400], args[4000];
+    snprintf(ex, sizeof ex, "%s", make_examples("ex", "What is the color of the flower?",
+                                                "Describe it."));
+    const char *dir = tmp_path(dir_buf, "outs");
+    snprintf(out, sizeof out, "%s/demo", dir);
+    char *errs = NULL;
+    int code = kevo_test_cli(NULL, &errs, "demo -q --examples '%s' -o '%s'", ex, out);
+    CHECK(code == 0, "demo: exit %d: %s", code, errs ? errs : "");
+    free(errs);
+    snprintf(p, sizeof p, "%s/report.html", out);
+    char *before = kevo_test_slurp(p, NULL);
+    snprintf(args, sizeof args, "demo -q --examples '%s' -o '%s'", ex, out);
+    int caught;
+    code = signal_when_caught(SIGTERM, &caught, args);
+    char *after = kevo_test_slurp(p, NULL), names[512];
+    errs = last_stderr();
+    int visible, hidden;
+    count_entries(dir, &visible, &hidden, names, sizeof names);
+    CHECK(caught && code == 1 && kevo_test_contains(errs, "interrupted") && before && after &&
+          !strcmp(before, after) && visible == 1 && hidden == 0,
+          "caught %d, exit %d, stderr %s, entries:%s", caught, code, errs ? errs : "", names);
+    free(before);
+    free(after);
+    free(errs);
+}

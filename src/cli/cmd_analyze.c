@@ -9,7 +9,9 @@
 #include "analysis/pipeline.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/outdir.h"
 #include "cli/cli.h"
+#include "cli/generation.h"
 #include "io/outputs.h"
 #include "kernels/linear.h"
 #include "model/model.h"
@@ -183,6 +185,37 @@ static void print_summary(const kevo_analysis *a, const kevo_map *map, const cha
                map->tsne.perplexity_used, map->tsne.kl_divergence, map->tsne.n_iter_run);
 }
 
+// KEVO_ERR_INTERRUPTED once Ctrl-C or SIGTERM came.
+static kevo_status stopped(const volatile sig_atomic_t *stop, kevo_error *err)
+{
+    return *stop ? kevo_fail(err, KEVO_ERR_INTERRUPTED, "interrupted") : KEVO_OK;
+}
+
+// kevo_analyze_run (analysis/pipeline.c) step by step, because the analysis does not watch for
+// Ctrl-C or SIGTERM: a signal stops it between steps, and always before the new folder is
+// swapped in, so the old analysis stays whole and the temporary folder is removed. *an and *map
+// are the caller's to free, also on failure.
+static kevo_status analyze_into(const kevo_runfolder *run, const kevo_model *model,
+                                const kevo_analyze_params *p, const char *out_dir,
+                                const volatile sig_atomic_t *stop, kevo_analysis **an,
+                                kevo_map **map, kevo_error *err)
+{
+    kevo_outdir *od = NULL;
+    kevo_status st = kevo_analysis_compute(run, model, &p->analysis, an, err);
+    if (st == KEVO_OK && (st = stopped(stop, err)) == KEVO_OK)
+        st = kevo_outdir_open(out_dir, kevo_analysis_folder_owned, &od, err);
+    if (st == KEVO_OK)
+        st = kevo_analysis_write_tables(*an, kevo_outdir_path(od), err);
+    if (st == KEVO_OK && !p->no_tsne && (st = stopped(stop, err)) == KEVO_OK)
+        st = kevo_map_compute(&run, 1, NULL, &p->tsne, map, err);
+    if (st == KEVO_OK && (st = stopped(stop, err)) == KEVO_OK)
+        st = kevo_analysis_figures(*an, *map, kevo_outdir_path(od), &p->figure, err);
+    if (st == KEVO_OK && (st = stopped(stop, err)) == KEVO_OK)
+        return kevo_outdir_commit(od, err);
+    kevo_outdir_abort(od, err);
+    return st;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     analyze_args a = {.p = kevo_analyze_default_params()};
@@ -191,6 +224,7 @@ int cmd_analyze(int argc, char **argv)
         return rc;
     kevo_set_threads(a.threads);
     a.p.tsne.n_threads = a.threads;
+    const volatile sig_atomic_t *interrupted = cli_catch_interrupt();
 
     kevo_error err;
     kevo_runfolder *run = NULL;
@@ -209,8 +243,8 @@ int cmd_analyze(int argc, char **argv)
         st = kevo_analysis_check_dest(out_dir, &err);
     if (st == KEVO_OK)
         st = kevo_model_load(a.model_dir ? a.model_dir : run->model_dir, &model, &err);
-    if (st == KEVO_OK)
-        st = kevo_analyze_run(run, model, &a.p, out_dir, &an, &map, &err);
+    if (st == KEVO_OK && (st = stopped(interrupted, &err)) == KEVO_OK)
+        st = analyze_into(run, model, &a.p, out_dir, interrupted, &an, &map, &err);
     if (st == KEVO_OK && an->warning[0])
         fprintf(stderr, "kevo analyze: warning: %s\n", an->warning);
     if (st == KEVO_OK)

@@ -6,11 +6,18 @@
 // run matches (kevo_runfolder_differs: model files, image bytes, question, template, image mode,
 // max new tokens, compute precision, kevo's format); otherwise the image is rerun and stderr
 // says why.
+//
+// Destinations are checked before the model loads (docs/run-folder.md, "Writing and replacing"):
+// OUT_DIR must be a folder kevo can write, and each OUT_DIR/<stem> missing, empty or a run folder
+// of kevo's; one with a user's file in it is refused only when its image is to be rerun (a reused
+// run is not touched). Every input with an unusable destination is listed, nothing is run.
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -21,6 +28,8 @@
 #include "cli/generation.h"
 #include "analysis/figures.h"
 #include "analysis/pipeline.h"
+#include "io/json.h"
+#include "io/outputs.h"
 #include "io/runfolder.h"
 #include "model/llava.h"
 #include "model/model.h"
@@ -34,7 +43,9 @@ static const char usage[] =
     "everything that determines the run matches (the model's files, the image's bytes, the\n"
     "question, template, image mode, max new tokens, compute precision, kevo's format), so an\n"
     "interrupted batch resumes where it stopped; otherwise the image is rerun and stderr says\n"
-    "why. An image that fails is reported and skipped. A summary (image, answer, tokens,\n"
+    "why. A run folder in the way that is not kevo's, or that holds a file of yours and would\n"
+    "be rerun, is refused before the model loads (every such input listed). An image that\n"
+    "fails is reported and skipped. A summary (image, answer, tokens,\n"
     "seconds, done / reused / rerun) is printed and written to OUT_DIR/summary.csv. With\n"
     "--analyze, every run is also analysed (RUN/analysis/, as kevo\n"
     "analyze) and the runs' answer words are mapped together (OUT_DIR/tsne/, as kevo tsne\n"
@@ -55,6 +66,9 @@ typedef struct item {
     double seconds;
     const char *status;  // "done", "reused", "rerun: <why>", "failed: ...", "not run (...)"
     char failure[KEVO_ERROR_MAX + 16];
+    char why[KEVO_ERROR_MAX];   // why an earlier run folder does not stand for the image
+    char sha256[65];            // the image file's
+    int deferred;               // a kevo run folder that is kevo's to replace only if rerun
 } item;
 
 // OUT_DIR/<image file name without its extension>: the name `kevo tsne OUT/...` and a reader
@@ -102,6 +116,67 @@ static int name_runs(item *items, int n, const char *out, int analyze)
     return bad;
 }
 
+// dir/run.json is a regular file whose "format" is "kevo-run".
+static int is_kevo_run(const char *dir)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    cJSON *root = NULL;
+    kevo_error ignored;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        kevo_json_load(path, 64u << 20, &root, &ignored) != KEVO_OK)
+        return 0;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "format");
+    int ok = cJSON_IsString(f) && strcmp(f->valuestring, "kevo-run") == 0;
+    cJSON_Delete(root);
+    return ok;
+}
+
+// The destinations, before anything is read: OUT_DIR a folder kevo can write (created here),
+// OUT_DIR/summary.csv a file if it exists, OUT_DIR/tsne kevo's with --analyze, and each run
+// folder missing, empty or kevo's to replace. A run folder of kevo's with a user's file in it is
+// left to check_reruns (it may stand for its image and be reused). Lists every problem; returns
+// the exit code, or 0 to go on.
+static int check_destinations(item *items, int n, const char *out, int analyze)
+{
+    kevo_error err;
+    struct stat st;
+    char path[4200];
+    int code = 0;
+    if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {   // a link to a folder is fine
+        fprintf(stderr, "kevo: %s: exists and is not a folder; the run folders go there\n", out);
+        return EXIT_USAGE;
+    }
+    if (kevo_mkdirs(out, &err) != KEVO_OK)
+        return cli_report(&err);
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        fprintf(stderr, "kevo: %s: exists and is not a file; the batch's summary goes there\n",
+                path);
+        code = EXIT_USAGE;
+    }
+    snprintf(path, sizeof path, "%s/tsne", out);
+    if (analyze && kevo_analysis_check_dest(path, &err) != KEVO_OK) {
+        if (err.status != KEVO_ERR_ARG)
+            return cli_report(&err);
+        code = cli_report(&err);
+    }
+    for (int i = 0; i < n; i++) {
+        if (kevo_runfolder_check_dest(items[i].dir, &err) == KEVO_OK)
+            continue;
+        if (err.status != KEVO_ERR_ARG)   // OUT_DIR cannot be written: the same for every image
+            return cli_report(&err);
+        if (is_kevo_run(items[i].dir)) {
+            items[i].deferred = 1;
+            continue;
+        }
+        fprintf(stderr, "kevo: %s (the run folder of %s)\n", err.msg, items[i].image);
+        code = EXIT_USAGE;
+    }
+    return code;
+}
+
 // Whether the finished run folder of `it` stands for the run `want` describes: 1 it does (its
 // answer is reused), 0 the image must run (why says why when there was an earlier run).
 static int reusable(item *it, const kevo_run_identity *want, char *why, size_t size)
@@ -124,6 +199,42 @@ static int reusable(item *it, const kevo_run_identity *want, char *why, size_t s
     }
     kevo_runfolder_free(rf);
     return same && it->answer;
+}
+
+// With the model's identity, before the model loads: each image's digest (an image that cannot
+// be read fails here and is skipped), whether its finished run folder stands for it (reused, and
+// never touched but for its analysis/ with --analyze), and for every image to be rerun that its
+// folder is kevo's to replace. Lists every problem; returns the exit code, or 0 to go on.
+static int check_reruns(item *items, int n, kevo_run_identity *id, int analyze,
+                        const volatile sig_atomic_t *interrupted, int *failed)
+{
+    kevo_error err;
+    char path[4200];
+    int code = 0;
+    for (int i = 0; i < n && !*interrupted; i++) {
+        item *it = &items[i];
+        if (kevo_file_sha256(it->image, it->sha256, &err) != KEVO_OK) {
+            snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);
+            it->status = it->failure;
+            (*failed)++;
+            continue;
+        }
+        memcpy(id->image_sha256, it->sha256, sizeof id->image_sha256);
+        kevo_status st = KEVO_OK;
+        if (reusable(it, id, it->why, sizeof it->why)) {
+            it->status = "reused";
+            snprintf(path, sizeof path, "%s/analysis", it->dir);
+            if (analyze && (st = kevo_analysis_check_dest(path, &err)) != KEVO_OK)
+                fprintf(stderr, "kevo: %s (the analysis of %s's reused run)\n", err.msg,
+                        it->image);
+        } else if (it->deferred && (st = kevo_runfolder_check_dest(it->dir, &err)) != KEVO_OK) {
+            fprintf(stderr, "kevo: %s (%s is to be rerun%s%s)\n", err.msg, it->image,
+                    it->why[0] ? ": " : "", it->why);
+        }
+        if (st != KEVO_OK && code != EXIT_RUNTIME)
+            code = st == KEVO_ERR_ARG ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    return code;
 }
 
 static const char *weights_dtype(const kevo_weights *w)
@@ -180,7 +291,8 @@ static void csv_field(FILE *s, const char *text)
 
 // The summary table on stdout and as CSV beside the runs. The status says whether an answer was
 // computed now ("done", "rerun: why") or read from a finished run that matches ("reused").
-static void summarize(const item *items, int n, const char *out)
+// summary.csv is replaced atomically (kevo_outfile); 0 when it could not be written.
+static int summarize(const item *items, int n, const char *out)
 {
     printf("%-28s %-8s %7s  %s\n", "image", "tokens", "seconds", "answer / status");
     for (int i = 0; i < n; i++) {
@@ -198,7 +310,7 @@ static void summarize(const item *items, int n, const char *out)
     kevo_error err;
     if (kevo_outfile_open(path, &f, &err) != KEVO_OK) {
         fprintf(stderr, "kevo: %s\n", err.msg);
-        return;
+        return 0;
     }
     FILE *s = kevo_outfile_stream(f);
     fprintf(s, "image,run_folder,status,tokens,seconds,answer\n");
@@ -211,8 +323,10 @@ static void summarize(const item *items, int n, const char *out)
         csv_field(s, it->answer ? it->answer : "");
         fputc('\n', s);
     }
-    if (kevo_outfile_commit(f, &err) != KEVO_OK)
-        fprintf(stderr, "kevo: %s\n", err.msg);
+    if (kevo_outfile_commit(f, &err) == KEVO_OK)
+        return 1;
+    fprintf(stderr, "kevo: %s\n", err.msg);
+    return 0;
 }
 
 // --analyze: each finished run into RUN/analysis, then the runs together into OUT_DIR/tsne.
@@ -323,19 +437,17 @@ int cmd_batch(int argc, char **argv)
         free(items);
         return EXIT_USAGE;
     }
+    int code = check_destinations(items, n, out, analyze);
+    if (code) {
+        fprintf(stderr, "kevo batch: nothing was run\n");
+        free(items);
+        return code;
+    }
     const volatile sig_atomic_t *interrupted = cli_catch_interrupt();
     params.interrupt = interrupted;
 
-    double t0 = kevo_now();
     kevo_model *m = NULL;
     kevo_run *run = NULL;
-    int code = EXIT_OK;
-    if (kevo_mkdirs(out, &err) != KEVO_OK || kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
-        kevo_run_create(m, &params, &run, &err) != KEVO_OK) {
-        code = cli_report(&err);
-        goto done;
-    }
-    double load_s = kevo_now() - t0;
     // Everything that determines a run but the image (the model's files are read once).
     kevo_run_identity id = {
         .question = q.question, .template_name = kevo_template_name(q.template_kind),
@@ -346,26 +458,39 @@ int cmd_batch(int argc, char **argv)
         code = cli_report(&err);
         goto done;
     }
+    if ((code = check_reruns(items, n, &id, analyze, interrupted, &failed)) != 0) {
+        fprintf(stderr, "kevo batch: nothing was run\n");
+        goto done;
+    }
+    double t0 = kevo_now();
+    if (!*interrupted && (kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
+                          kevo_run_create(m, &params, &run, &err) != KEVO_OK)) {
+        code = cli_report(&err);
+        goto done;
+    }
+    double load_s = kevo_now() - t0;
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
-        char why[KEVO_ERROR_MAX] = "";
-        if (bar)
-            progress_bar(i, n, it->image);
-        kevo_status st = kevo_file_sha256(it->image, id.image_sha256, &err);
-        if (st == KEVO_OK && reusable(it, &id, why, sizeof why)) {
-            it->status = "reused";
+        const char *why = it->why;
+        if (it->status) {   // reused, or its image could not be read (check_reruns)
+            if (it->status == it->failure)
+                fprintf(stderr, "%skevo: %s: skipped: %s\n", bar && i ? "\n" : "", it->image,
+                        it->failure + strlen("failed: "));
             continue;
         }
-        if (st == KEVO_OK && why[0]) {
+        if (bar)
+            progress_bar(i, n, it->image);
+        if (why[0]) {
             if (bar)
                 fputc('\n', stderr);
             fprintf(stderr, "kevo: %s: rerun: %s\n", it->image, why);
         }
+        memcpy(id.image_sha256, it->sha256, sizeof id.image_sha256);
         q.image_path = it->image;
         kevo_answer a = {0};
         double t1 = kevo_now();
-        if (st != KEVO_OK || kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
+        if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
             save_run(m, run, &q, &a, &id, it->dir, threads, load_s, &err) != KEVO_OK) {
             if (err.status == KEVO_ERR_INTERRUPTED)
                 break;
@@ -395,7 +520,7 @@ int cmd_batch(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (!items[i].status)
             items[i].status = "not run (interrupted)";
-    summarize(items, n, out);
+    int summary_ok = summarize(items, n, out);
     if (analyze && !*interrupted && analyze_all(items, n, m, out, bar) != KEVO_OK)
         failed++;
     if (*interrupted) {
@@ -403,6 +528,8 @@ int cmd_batch(int argc, char **argv)
         code = EXIT_RUNTIME;
     } else if (failed) {
         fprintf(stderr, "kevo: %d of %d images failed\n", failed, n);
+        code = EXIT_RUNTIME;
+    } else if (!summary_ok) {
         code = EXIT_RUNTIME;
     }
 done:

@@ -5,13 +5,20 @@
 // run is analysed, the runs of a folder are mapped together at their answer words (the
 // multi-image t-SNE), and OUT_DIR/report.html gathers the answers (checked against the expected
 // ones), the critical and mutation layers and the figures.
+//
+// OUT_DIR is one output folder (base/outdir.h): checked before anything is read, built in a
+// hidden PARENT/.kevo-tmp-PID-NAME and swapped in whole at the end, so a failure, Ctrl-C or a
+// kill leaves the previous demo complete, never new runs beside an old report.html. Only a
+// folder of a previous demo is replaced (demo_owned).
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis/answer.h"
@@ -20,9 +27,11 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/outdir.h"
 #include "cli/cli.h"
 #include "cli/generation.h"
 #include "io/json.h"
+#include "io/outputs.h"
 #include "model/model.h"
 
 static const char usage[] =
@@ -32,7 +41,8 @@ static const char usage[] =
     "bundled images (examples/): every image is asked the question of its folder's\n"
     "questions.jsonl, every run is analysed (heatmap, area charts, t-SNE, stages), each folder's\n"
     "runs are mapped together at their answer words, and OUT_DIR/report.html gathers the\n"
-    "answers, the critical and mutation layers and the figures.\n"
+    "answers, the critical and mutation layers and the figures. OUT_DIR is replaced whole at\n"
+    "the end, and only when it is a previous demo's.\n"
     "\n"
     "  -o, --out DIR      where everything goes (default out/demo)\n"
     "  --model DIR        the model (default models/demo, here or beside the kevo binary)\n"
@@ -67,6 +77,90 @@ static int find_bundled(const char *name, char *out, size_t size)
     return kevo_dir_exists(out);
 }
 
+static const char *const demo_sets[] = {"flower", "describe"};   // the two questions, in order
+
+// kevo's hidden temporaries: its folders' (base/outdir.h) and its files' (.NAME.tmp.PID).
+static int is_temporary(const char *name)
+{
+    if (!strncmp(name, ".kevo-tmp-", 10) || !strncmp(name, ".kevo-old-", 10))
+        return 1;
+    const char *t = name[0] == '.' ? strstr(name + 1, ".tmp.") : NULL;
+    if (!t || !t[5])
+        return 0;
+    for (t += 5; *t >= '0' && *t <= '9'; t++)
+        ;
+    return *t == '\0';
+}
+
+// lstat's kind of dir/name: 'f' regular file, 'd' folder, '?' else.
+static char kind(const char *dir, const char *name)
+{
+    char path[4700];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (lstat(path, &st) != 0)
+        return '?';
+    return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
+}
+
+// A folder of a previous `kevo demo` (a kevo_outdir_owned_fn): report.html, and flower/ and
+// describe/ holding only run folders of kevo's (kevo_runfolder_owned) and a map/ analysis folder
+// (kevo_analysis_folder_owned), at least one run among them; kevo's temporaries besides.
+static kevo_status demo_owned(const char *dir, kevo_error *err)
+{
+    char bad[600] = "", sub[4400], path[4700];
+    int runs = 0;
+    kevo_error inner = {0};
+    DIR *d = opendir(dir);
+    if (!d)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot list the folder", dir);
+    for (struct dirent *e; !bad[0] && !inner.status && (e = readdir(d));) {
+        const char *s = e->d_name;
+        int set = 0;
+        for (size_t k = 0; k < sizeof demo_sets / sizeof demo_sets[0]; k++)
+            set |= !strcmp(s, demo_sets[k]);
+        if (!strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s) ||
+            (!strcmp(s, "report.html") && kind(dir, s) == 'f'))
+            continue;
+        if (!set || kind(dir, s) != 'd') {
+            snprintf(bad, sizeof bad, "%.200s", s);
+            break;
+        }
+        snprintf(sub, sizeof sub, "%s/%s", dir, s);
+        DIR *sd = opendir(sub);
+        if (!sd) {
+            snprintf(bad, sizeof bad, "%.200s/ (unreadable)", s);
+            break;
+        }
+        for (struct dirent *x; !bad[0] && !inner.status && (x = readdir(sd));) {
+            const char *t = x->d_name;
+            if (!strcmp(t, ".") || !strcmp(t, "..") || is_temporary(t))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", sub, t);
+            if (kind(sub, t) != 'd')
+                snprintf(bad, sizeof bad, "%.200s/%.200s", s, t);
+            else if (!strcmp(t, "map"))
+                kevo_analysis_folder_owned(path, &inner);
+            else if (kevo_runfolder_owned(path, &inner) == KEVO_OK)
+                runs++;
+        }
+        closedir(sd);
+    }
+    closedir(d);
+    if (bad[0])
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo demo folder (%s in it "
+                         "is not one of kevo's files); refusing to replace it (move it out of the "
+                         "folder, or choose another -o)", dir, bad);
+    if (inner.status) {
+        *err = inner;
+        return err->status;
+    }
+    if (!runs)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo demo folder (no run "
+                         "folder of kevo's in it); refusing to replace it", dir);
+    return KEVO_OK;
+}
+
 static int by_image(const void *a, const void *b)
 {
     const demo_item *x = a, *y = b;
@@ -81,8 +175,8 @@ static kevo_status read_examples(const char *examples, demo_item *items, int *n,
     *n = 0;
     char path[4400], *text;
     size_t len;
-    char *const sets[] = {"flower", "describe"};   // the demo's two questions, in this order
-    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+    const char *const *sets = demo_sets;
+    for (size_t s = 0; s < sizeof demo_sets / sizeof demo_sets[0]; s++) {
         snprintf(path, sizeof path, "%s/%s/questions.jsonl", examples, sets[s]);
         kevo_status st = kevo_read_file(path, 1 << 20, &text, &len, err);
         if (st != KEVO_OK)
@@ -128,9 +222,11 @@ static kevo_status read_examples(const char *examples, demo_item *items, int *n,
     return KEVO_OK;
 }
 
-// Asks every item its question; one run folder each under out/<set>/.
-static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, const char *out,
-                                kevo_run_params *params, int quiet, kevo_error *err)
+// Asks every item its question; one run folder each under tmp/<set>/ (the demo's temporary
+// folder), which its run knows by its final name, out/<set>/<image> (the per-run reports name it).
+static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, const char *tmp,
+                                const char *out, kevo_run_params *params, int quiet,
+                                kevo_error *err)
 {
     kevo_run *run = NULL;
     kevo_status st = kevo_run_create(m, params, &run, err);
@@ -138,8 +234,8 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
     for (int i = 0; st == KEVO_OK && i < n; i++) {
         demo_item *it = &items[i];
         const char *base = kevo_path_base(it->image), *dot = strrchr(base, '.');
-        snprintf(it->run_dir, sizeof it->run_dir, "%s/%s/%.*s", out, it->set,
-                 dot ? (int)(dot - base) : (int)strlen(base), base);
+        int stem = dot ? (int)(dot - base) : (int)strlen(base);
+        snprintf(it->run_dir, sizeof it->run_dir, "%s/%s/%.*s", tmp, it->set, stem, base);
         kevo_request q = {it->image, it->question, KEVO_TEMPLATE_LLAVA_V1, KEVO_IMAGE_MODE_PAD};
         kevo_answer a = {0};
         st = kevo_llava_answer(m, run, &q, &a, err);
@@ -156,6 +252,13 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
         kevo_answer_clear(&a);
         if (st == KEVO_OK)
             st = kevo_runfolder_load(it->run_dir, &it->run, err);
+        if (st == KEVO_OK) {   // its files are open; the name is only what reports show
+            char final[4400];
+            snprintf(final, sizeof final, "%s/%s/%.*s", out, it->set, stem, base);
+            free(it->run->dir);
+            if (!(it->run->dir = strdup(final)))
+                st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+        }
     }
     kevo_run_free(run);
     return st;
@@ -206,8 +309,8 @@ static kevo_status analyse_set(const kevo_model *m, demo_item *items, int n, con
     return st;
 }
 
-static kevo_status write_report(const demo_item *items, int n, const char *out,
-                                const char *flower_stages, const char *describe_stages_text,
+static kevo_status write_report(const demo_item *items, int n, const char *tmp,
+                                const char *out, const char *flower_stages, const char *describe_stages_text,
                                 const kevo_model *m, kevo_error *err)
 {
     char answers[8192], intro[1024], flower_map[4400], heat[4400], area[4400], dheat[4400],
@@ -237,7 +340,7 @@ static kevo_status write_report(const demo_item *items, int n, const char *out,
         if (!describe && !strcmp(items[i].set, "describe"))
             describe = &items[i];
     }
-    snprintf(flower_map, sizeof flower_map, "%s/flower/map/tsne.png", out);
+    snprintf(flower_map, sizeof flower_map, "%s/flower/map/tsne.png", tmp);
     snprintf(heat, sizeof heat, "%s/analysis/heatmap.png", flower->run_dir);
     char word[64];
     int step = kevo_answer_step(flower->run->question, (const char *const *)flower->run->pieces,
@@ -262,7 +365,7 @@ static kevo_status write_report(const demo_item *items, int n, const char *out,
          NULL},
         {"A description: t-SNE of every token's hidden states", NULL, dmap, NULL},
     };
-    kevo_status st = kevo_path_join(path, sizeof path, out, "report.html", err);
+    kevo_status st = kevo_path_join(path, sizeof path, tmp, "report.html", err);
     return st ? st : kevo_report_write(path, "kevo demo: how the answer forms, layer by layer",
                                        report, (int)(sizeof report / sizeof report[0]), err);
 }
@@ -309,30 +412,47 @@ int cmd_demo(int argc, char **argv)
     else if (!find_bundled("examples", examples, sizeof examples))
         return cli_report(&(kevo_error){KEVO_ERR_IO, "no examples/ here or beside the kevo "
                                         "binary; give --examples DIR"});
-    params.interrupt = cli_catch_interrupt();
+    const volatile sig_atomic_t *interrupted = cli_catch_interrupt();
+    params.interrupt = interrupted;
 
     static demo_item items[MAX_ITEMS];
     int n = 0;
     kevo_model *m = NULL;
+    kevo_outdir *od = NULL;
     char flower_stages[1024] = "", describe_text[1024] = "";
     double t0 = kevo_now();
-    kevo_status st = read_examples(examples, items, &n, &err);
+    // A destination kevo may not replace or cannot write: refused before anything is read.
+    kevo_status st = kevo_outdir_check(out, demo_owned, &err);
+    if (st == KEVO_OK)
+        st = read_examples(examples, items, &n, &err);
     if (st == KEVO_OK)
         st = kevo_model_load(model_dir, &m, &err);
     if (st == KEVO_OK && !quiet)
         printf("kevo demo: %s on %d images from %s\n", model_dir, n, examples);
     if (st == KEVO_OK)
-        st = kevo_mkdirs(out, &err);
+        st = kevo_outdir_open(out, demo_owned, &od, &err);
+    const char *tmp = od ? kevo_outdir_path(od) : NULL;
     if (st == KEVO_OK)
-        st = generate_all(m, items, n, out, &params, quiet, &err);
+        st = generate_all(m, items, n, tmp, out, &params, quiet, &err);
     if (st == KEVO_OK && !quiet)
         printf("analysing %d runs...\n", n);
+    // The analyses do not watch for Ctrl-C or SIGTERM: it is seen between them, and always
+    // before the new demo is swapped in.
+    for (size_t k = 0; st == KEVO_OK && k < sizeof demo_sets / sizeof demo_sets[0]; k++) {
+        if (*interrupted)
+            st = kevo_fail(&err, KEVO_ERR_INTERRUPTED, "interrupted");
+        else
+            st = analyse_set(m, items, n, demo_sets[k], tmp, k ? describe_text : flower_stages,
+                             k ? sizeof describe_text : sizeof flower_stages, &err);
+    }
     if (st == KEVO_OK)
-        st = analyse_set(m, items, n, "flower", out, flower_stages, sizeof flower_stages, &err);
+        st = write_report(items, n, tmp, out, flower_stages, describe_text, m, &err);
+    if (st == KEVO_OK && *interrupted)
+        st = kevo_fail(&err, KEVO_ERR_INTERRUPTED, "interrupted");
     if (st == KEVO_OK)
-        st = analyse_set(m, items, n, "describe", out, describe_text, sizeof describe_text, &err);
-    if (st == KEVO_OK)
-        st = write_report(items, n, out, flower_stages, describe_text, m, &err);
+        st = kevo_outdir_commit(od, &err);
+    else
+        kevo_outdir_abort(od, &err);
     if (st == KEVO_OK)
         printf("colour answers: %s\ndescriptions:   %s\nreport: %s/report.html (%.1f s)\n",
                flower_stages, describe_text, out, kevo_now() - t0);

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"
+#include "io/outputs.h"
 #include "kernels/linear.h"
 #include "model/model.h"
 
@@ -139,6 +140,8 @@ int cmd_tsne_runs(int argc, char **argv)
     kevo_stages *stages = NULL;
     kevo_map *map = NULL;
     kevo_status st = runs && steps ? KEVO_OK : kevo_fail(&err, KEVO_ERR_NOMEM, "out of memory");
+    if (st == KEVO_OK)   // a destination kevo may not replace or cannot write: before anything
+        st = kevo_analysis_check_dest(a.out_dir, &err);
     for (int r = 0; st == KEVO_OK && r < a.n_runs; r++) {
         steps[r] = a.step;
         st = kevo_runfolder_load(a.dirs[r], &runs[r], &err);

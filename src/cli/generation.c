@@ -1,4 +1,5 @@
-// generation.c — options, clock and Ctrl-C shared by run, batch and demo (see generation.h).
+// generation.c — options, clock and Ctrl-C shared by run, batch and demo, and Ctrl-C by analyze
+// (see generation.h).
 #include "cli/generation.h"
 
 #include <string.h>
@@ -45,8 +46,8 @@ static void on_sigint(int sig)
     interrupted = 1;
 }
 
-// SIGTERM (kill, a job scheduler's time limit) stops a run as Ctrl-C does: at the next layer,
-// with nothing written.
+// SIGTERM (kill, a job scheduler's time limit) stops a run as Ctrl-C does: at the next layer (an
+// analysis: at its next step), with nothing written.
 const volatile sig_atomic_t *cli_catch_interrupt(void)
 {
     signal(SIGINT, on_sigint);

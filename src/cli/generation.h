@@ -1,5 +1,5 @@
 // generation.h — what the generating subcommands (run, batch, demo) share: their options and
-// Ctrl-C / SIGTERM.
+// Ctrl-C / SIGTERM (which analyze catches too).
 #ifndef KEVO_CLI_GENERATION_H
 #define KEVO_CLI_GENERATION_H
 
@@ -26,7 +26,7 @@ int cli_generation_option(const char *cmd, int opt, const char *arg, kevo_reques
                           kevo_run_params *p);
 
 // Installs a SIGINT and SIGTERM handler and returns the flag it sets (for
-// kevo_run_params.interrupt).
+// kevo_run_params.interrupt; analyze and demo also test it between their analysis steps).
 const volatile sig_atomic_t *cli_catch_interrupt(void);
 
 #endif
