@@ -654,6 +654,8 @@ KEVO_TEST(outputs_batch_refused_before_the_model_loads)
             "'%s'", nosuch, afile, image);
     refused("-o /proc/kevo-out", "/proc/kevo-out", "cannot create", "batch -m '%s' -p hi -o "
             "/proc/kevo-out '%s'", nosuch, image);
+    refused("-o /proc (exists, not writable)", "/proc/color", "cannot create the output folder",
+            "batch -m '%s' -p hi -o /proc '%s'", nosuch, image);
     // OUT/summary.csv that is not a file; OUT/tsne that is not kevo's, with --analyze.
     snprintf(p, sizeof p, "%s/summary.csv", tmp_path(out_buf, "b2"));
     kevo_mkdirs(p, NULL);
