@@ -8,6 +8,7 @@
 // so that nothing downstream has to guess.
 #include "model/config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,13 @@ static kevo_status rd_int(reader *r, const char *key, int has_default, long long
     return KEVO_OK;
 }
 
+// Whether v stays finite as a 32-bit float. Tested on the double: converting a double beyond
+// FLT_MAX to float is undefined (C11 6.3.1.5), and GCC folds isfinite((float)v) to isfinite(v).
+static int fits_float(double v)
+{
+    return fabs(v) <= FLT_MAX;
+}
+
 static kevo_status rd_pos_float(reader *r, const char *key, double def, float *out)
 {
     double v;
@@ -56,9 +64,9 @@ static kevo_status rd_pos_float(reader *r, const char *key, double def, float *o
         return st;
     if (!(v > 0))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g must be positive", K(r, key), v);
-    if (!isfinite((float)v) || (float)v == 0)   // kevo computes in float
+    if (!fits_float(v) || (float)v == 0)   // kevo computes in float
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float", K(r, key), v,
-                         isfinite((float)v) ? "zero" : "infinite");
+                         fits_float(v) ? "zero" : "infinite");
     *out = (float)v;
     return KEVO_OK;
 }
@@ -165,10 +173,10 @@ static kevo_status read_vision(reader *r, int absent, kevo_config *c)
         return st;
     if (!(eps > 0))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be positive", K(r, "layer_norm_eps"));
-    if (!isfinite((float)eps) || (float)eps == 0)
+    if (!fits_float(eps) || (float)eps == 0)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float",
                          K(r, "layer_norm_eps"), eps,
-                         isfinite((float)eps) ? "zero" : "infinite");
+                         fits_float(eps) ? "zero" : "infinite");
     c->vision_ln_eps = (float)eps;
     if (strcmp(act, "quick_gelu") == 0)
         c->vision_gelu_exact = 0;
@@ -376,7 +384,7 @@ static kevo_status read_triple(reader *r, const char *key, const double def[3], 
         const cJSON *x = cJSON_GetArrayItem(v, i);
         if (!cJSON_IsNumber(x))
             return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a number", K(r, key), i);
-        if (!isfinite((float)x->valuedouble))   // 1e400 parses as Inf; 1e39 overflows a float
+        if (!fits_float(x->valuedouble))   // 1e400 parses as Inf; 1e39 overflows a float
             return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] = %g is not a finite 32-bit "
                              "float", K(r, key), i, x->valuedouble);
         out[i] = x->valuedouble;
@@ -414,7 +422,7 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
         (st = read_triple(&r, "image_mean", clip_mean, ic->mean)) ||
         (st = read_triple(&r, "image_std", clip_std, ic->std)))
         goto done;
-    if (!isfinite((float)(255.0 * ic->rescale_factor))) {
+    if (!fits_float(255.0 * ic->rescale_factor)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: rescale_factor = %g takes 8-bit pixels past the "
                        "largest 32-bit float", path, ic->rescale_factor);
         goto done;
