@@ -291,7 +291,9 @@ KEVO_TEST(gguf_hostile_files_refused)
     struct { int n_dims; const uint64_t *ne; uint32_t type; uint64_t offset; const char *says; }
         t[] = {{5, ne5, 0, 0, "5 dimensions"},       {1, ne64, 31, 0, "unknown ggml type 31"},
                {1, ne33, 8, 0, "whole Q8_0 blocks"}, {1, ne64, 0, 16, "multiple of the align"},
-               {1, ne64, 0, 1024, "past the end"},   {2, ne_big, 0, 0, "overflow"}};
+               {1, ne64, 0, 1024, "past the end"},   {2, ne_big, 0, 0, "overflow"},
+               // found by fuzz_gguf: an offset of 2^63 (no pointer may be formed from it)
+               {1, ne64, 0, 1ull << 63, "past the end"}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         n = put_tensor(b, "w", t[i].n_dims, t[i].ne, t[i].type, t[i].offset);
         size_t pad = (32 - (24 + n) % 32) % 32;

@@ -386,6 +386,8 @@ kevo_status kevo_gguf_open(const char *path, kevo_gguf **out, kevo_error *err)
                                "data)", path, STR_ARG(t->name), (unsigned long long)t->info_offset,
                                (unsigned long long)t->n_bytes, (unsigned long long)rel[i],
                                (unsigned long long)room);
+            if (st != KEVO_OK)
+                break;   // before forming a pointer outside the mapping
             t->file_offset = g->data_offset + rel[i];
             t->data = g->map.data + t->file_offset;
         }
