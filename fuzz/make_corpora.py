@@ -357,6 +357,13 @@ def npy_seeds(c, data_dir):
                 c.add("fuzz_npy", read(p), "oracle")
 
 
+def gguf_seeds(c, data_dir):
+    """tools/oracle_gguf.py's files (read alike by Hugging Face's parser)."""
+    if data_dir:
+        for p in sorted(glob.glob(os.path.join(data_dir, "oracle/gguf/*.gguf"))):
+            c.add("fuzz_gguf", read(p), os.path.basename(p)[:-5])
+
+
 # ---- run folders
 
 def synthetic_run(steps=1, layers=1, hidden=2, vocab=8):
@@ -445,6 +452,7 @@ def main():
     png_seeds(c)
     jpeg_seeds(c)
     npy_seeds(c, data_dir)
+    gguf_seeds(c, data_dir)
     run_seeds(c, data_dir)
     write_dicts(out)
     for t in sorted(x for x in os.listdir(out) if not x.endswith(".dict")):
