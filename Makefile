@@ -4,6 +4,7 @@
 #   make demo       install what is missing, build, run `kevo demo` on the bundled model
 #   make test       install what is missing (Python oracles included), build, run every test
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       the libFuzzer harnesses of every parser, FUZZ_SECONDS each (docs/fuzzing.md)
 #   make bench      the benchmarks (slow; not part of the tests)
 #   make deps       only install the missing Debian packages
 #   make cross-aarch64  cross-build for 64-bit Arm, run the engine and analysis tests in qemu
