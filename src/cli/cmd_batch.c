@@ -237,39 +237,6 @@ static int check_reruns(item *items, int n, kevo_run_identity *id, int analyze,
     return code;
 }
 
-static const char *weights_dtype(const kevo_weights *w)
-{
-    int kinds = 0;
-    kevo_dtype last = KEVO_DTYPE_F32;
-    for (int d = 0; d < KEVO_DTYPE_COUNT; d++)
-        if (w->dtype_counts[d])
-            kinds++, last = (kevo_dtype)d;
-    return kinds == 1 ? kevo_dtype_name(last) : "mixed";
-}
-
-// kevo_llava_save with the run's identity: the compute precision, which kevo_llava_save's
-// record does not carry, and the digests already read for the resume check.
-static kevo_status save_run(const kevo_model *m, const kevo_run *r, const kevo_request *q,
-                            const kevo_answer *a, const kevo_run_identity *id, const char *dir,
-                            int n_threads, double load_s, kevo_error *err)
-{
-    kevo_run_record rec = {
-        .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
-        .image_path = q->image_path, .image_width = a->image_width,
-        .image_height = a->image_height, .image_mode = id->image_mode,
-        .question = q->question, .template_name = id->template_name,
-        .prompt = a->prompt, .prompt_ids = a->prompt_ids, .n_prompt_ids = a->n_prompt_ids,
-        .image_position = a->image_position, .n_positions = kevo_run_n_positions(r),
-        .generated_ids = kevo_run_generated_ids(r), .pieces = (const char *const *)a->pieces,
-        .n_generated = kevo_run_n_generated(r), .text = a->text,
-        .stop = kevo_run_stop_reason(r), .max_new_tokens = id->max_new_tokens,
-        .n_threads = n_threads, .load_s = load_s, .timings = kevo_run_timings(r),
-        .hidden = kevo_run_hidden(r), .compute = id->compute, .model_identity = &id->model,
-        .image_sha256 = id->image_sha256,
-    };
-    return kevo_runfolder_write(dir, &rec, err);
-}
-
 static void progress_bar(int done, int total, const char *current)
 {
     int width = 30, filled = total ? done * width / total : width;
@@ -491,7 +458,7 @@ int cmd_batch(int argc, char **argv)
         kevo_answer a = {0};
         double t1 = kevo_now();
         if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
-            save_run(m, run, &q, &a, &id, it->dir, threads, load_s, &err) != KEVO_OK) {
+            kevo_llava_save(m, run, &q, &a, &id, it->dir, threads, load_s, &err) != KEVO_OK) {
             if (err.status == KEVO_ERR_INTERRUPTED)
                 break;
             snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);

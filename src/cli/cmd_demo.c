@@ -240,7 +240,7 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
         kevo_answer a = {0};
         st = kevo_llava_answer(m, run, &q, &a, err);
         if (st == KEVO_OK)
-            st = kevo_llava_save(m, run, &q, &a, it->run_dir, threads, 0, err);
+            st = kevo_llava_save(m, run, &q, &a, NULL, it->run_dir, threads, 0, err);
         if (st == KEVO_OK) {
             it->answer = strdup(a.text);
             int ok = strcmp(a.text, it->expected) == 0;

@@ -128,7 +128,7 @@ int cmd_run(int argc, char **argv)
     double load_s = kevo_now() - t0;
     int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
     if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
-        kevo_llava_save(m, run, &q, &a, out, threads, load_s, &err) != KEVO_OK) {
+        kevo_llava_save(m, run, &q, &a, NULL, out, threads, load_s, &err) != KEVO_OK) {
         if (params.progress)
             fputc('\n', stderr);
         code = cli_report(&err);

@@ -131,8 +131,8 @@ static const char *weights_dtype(const kevo_weights *w)
 }
 
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
-                            const kevo_answer *a, const char *dir, int n_threads, double load_s,
-                            kevo_error *err)
+                            const kevo_answer *a, const kevo_run_identity *known, const char *dir,
+                            int n_threads, double load_s, kevo_error *err)
 {
     if (r->params.no_record)
         return kevo_fail(err, KEVO_ERR_ARG, "%s: the run kept no hidden states (no_record)", dir);
@@ -148,7 +148,8 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
         .stop = kevo_run_stop_reason(r), .max_new_tokens = r->params.max_new_tokens,
         .compute = r->params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
         .n_threads = n_threads, .load_s = load_s, .timings = kevo_run_timings(r),
-        .hidden = kevo_run_hidden(r),
+        .hidden = kevo_run_hidden(r), .model_identity = known ? &known->model : NULL,
+        .image_sha256 = known ? known->image_sha256 : NULL,
     };
     return kevo_runfolder_write(dir, &rec, err);
 }

@@ -31,9 +31,12 @@ kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_reque
                               kevo_answer *a, kevo_error *err);
 void kevo_answer_clear(kevo_answer *a);   // frees what the answer owns; accepts a zeroed one
 
-// Writes the run folder (docs/run-folder.md) for the last answer of run r.
+// Writes the run folder (docs/run-folder.md) for the last answer of run r. known: the model's and
+// the image's digests when the caller has read them already (kevo batch), else NULL and the
+// writer reads them.
+typedef struct kevo_run_identity kevo_run_identity;
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
-                            const kevo_answer *a, const char *dir, int n_threads, double load_s,
-                            kevo_error *err);
+                            const kevo_answer *a, const kevo_run_identity *known, const char *dir,
+                            int n_threads, double load_s, kevo_error *err);
 
 #endif
