@@ -132,6 +132,16 @@ int kevo_dir_exists(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+char kevo_entry_kind(const char *dir, const char *name)
+{
+    char path[4700];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (lstat(path, &st) != 0)
+        return '?';
+    return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
+}
+
 kevo_status kevo_mkdirs(const char *path, kevo_error *err)
 {
     char buf[4096];

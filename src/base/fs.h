@@ -31,6 +31,9 @@ kevo_status kevo_read_file(const char *path, size_t max_bytes, char **out, size_
 
 int kevo_file_exists(const char *path);   // a regular file
 int kevo_dir_exists(const char *path);
+// What dir/name is, not following a symbolic link: 'f' a regular file, 'd' a folder, '?' anything
+// else or nothing.
+char kevo_entry_kind(const char *dir, const char *name);
 
 // Creates a directory and its missing parents (like mkdir -p).
 kevo_status kevo_mkdirs(const char *path, kevo_error *err);

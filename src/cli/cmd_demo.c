@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis/answer.h"
@@ -92,17 +91,6 @@ static int is_temporary(const char *name)
     return *t == '\0';
 }
 
-// lstat's kind of dir/name: 'f' regular file, 'd' folder, '?' else.
-static char kind(const char *dir, const char *name)
-{
-    char path[4700];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (lstat(path, &st) != 0)
-        return '?';
-    return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
-}
-
 // A folder of a previous `kevo demo` (a kevo_outdir_owned_fn): report.html, and flower/ and
 // describe/ holding only run folders of kevo's (kevo_runfolder_owned) and a map/ analysis folder
 // (kevo_analysis_folder_owned), at least one run among them; kevo's temporaries besides.
@@ -120,9 +108,9 @@ static kevo_status demo_owned(const char *dir, kevo_error *err)
         for (size_t k = 0; k < sizeof demo_sets / sizeof demo_sets[0]; k++)
             set |= !strcmp(s, demo_sets[k]);
         if (!strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s) ||
-            (!strcmp(s, "report.html") && kind(dir, s) == 'f'))
+            (!strcmp(s, "report.html") && kevo_entry_kind(dir, s) == 'f'))
             continue;
-        if (!set || kind(dir, s) != 'd') {
+        if (!set || kevo_entry_kind(dir, s) != 'd') {
             snprintf(bad, sizeof bad, "%.200s", s);
             break;
         }
@@ -137,7 +125,7 @@ static kevo_status demo_owned(const char *dir, kevo_error *err)
             if (!strcmp(t, ".") || !strcmp(t, "..") || is_temporary(t))
                 continue;
             snprintf(path, sizeof path, "%s/%s", sub, t);
-            if (kind(sub, t) != 'd')
+            if (kevo_entry_kind(sub, t) != 'd')
                 snprintf(bad, sizeof bad, "%.200s/%.200s", s, t);
             else if (!strcmp(t, "map"))
                 kevo_analysis_folder_owned(path, &inner);
@@ -310,8 +298,9 @@ static kevo_status analyse_set(const kevo_model *m, demo_item *items, int n, con
 }
 
 static kevo_status write_report(const demo_item *items, int n, const char *tmp,
-                                const char *out, const char *flower_stages, const char *describe_stages_text,
-                                const kevo_model *m, kevo_error *err)
+                                const char *out, const char *flower_stages,
+                                const char *describe_stages_text, const kevo_model *m,
+                                kevo_error *err)
 {
     char answers[8192], intro[1024], flower_map[4400], heat[4400], area[4400], dheat[4400],
         dmap[4400], path[4400];

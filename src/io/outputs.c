@@ -5,31 +5,20 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/outdir.h"
 #include "io/json.h"
 
 #define MARKER_MAX (64u << 20)
-
-// lstat's type of dir/name: 'f' regular file, 'd' folder, '?' anything else or missing.
-static char kind(const char *dir, const char *name)
-{
-    char path[4700];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (lstat(path, &st) != 0)
-        return '?';
-    return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
-}
 
 // dir/file is a regular file (no symbolic link) of JSON whose "format" is `format`.
 static int has_marker(const char *dir, const char *file, const char *format)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (kind(dir, file) != 'f')
+    if (kevo_entry_kind(dir, file) != 'f')
         return 0;
     cJSON *root = NULL;
     kevo_error ignored;
@@ -74,7 +63,8 @@ static int area_is_kevos(const char *dir, char *bad, size_t size)
         const char *s = e->d_name;
         if (!strcmp(s, ".") || !strcmp(s, ".."))
             continue;
-        ok = !strncmp(s, "step_", 5) && s[5] >= '0' && s[5] <= '9' && kind(dir, s) == 'f';
+        ok = !strncmp(s, "step_", 5) && s[5] >= '0' && s[5] <= '9' &&
+             kevo_entry_kind(dir, s) == 'f';
         size_t k = 5;
         while (ok && s[k] >= '0' && s[k] <= '9')
             k++;
@@ -108,10 +98,11 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
         const char *s = e->d_name;
         int ok = !strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s);
         for (size_t i = 0; !ok && i < sizeof tables / sizeof tables[0]; i++)
-            ok = has_suffix(s, tables[i], 0) && kind(dir, s) == 'f';
+            ok = has_suffix(s, tables[i], 0) && kevo_entry_kind(dir, s) == 'f';
         if (!ok)
-            ok = (has_suffix(s, "heatmap", 1) || has_suffix(s, "tsne", 1)) && kind(dir, s) == 'f';
-        if (!ok && !strcmp(s, "area") && kind(dir, s) == 'd') {
+            ok = (has_suffix(s, "heatmap", 1) || has_suffix(s, "tsne", 1)) &&
+                 kevo_entry_kind(dir, s) == 'f';
+        if (!ok && !strcmp(s, "area") && kevo_entry_kind(dir, s) == 'd') {
             char area[4400];
             snprintf(area, sizeof area, "%s/area", dir);
             ok = area_is_kevos(area, bad, size);
@@ -150,9 +141,10 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
     for (struct dirent *e; st == KEVO_OK && !bad[0] && (e = readdir(d));) {
         const char *s = e->d_name;
         if (!strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s) ||
-            ((!strcmp(s, "run.json") || !strcmp(s, "hidden.safetensors")) && kind(dir, s) == 'f'))
+            ((!strcmp(s, "run.json") || !strcmp(s, "hidden.safetensors")) &&
+             kevo_entry_kind(dir, s) == 'f'))
             continue;
-        if (!strcmp(s, "analysis") && kind(dir, s) == 'd') {
+        if (!strcmp(s, "analysis") && kevo_entry_kind(dir, s) == 'd') {
             char sub[4400];
             snprintf(sub, sizeof sub, "%s/analysis", dir);
             DIR *a = opendir(sub);
