@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/sha256.h"
 #include "io/runfolder.h"
@@ -391,4 +392,25 @@ KEVO_TEST(batch_run_json_records_identity)
           se ? se : "");
     free(so);
     free(se);
+}
+
+// The model's identity is read without blocking: a FIFO named like a weights file is refused
+// (it hung the identity read of kevo run and kevo batch).
+KEVO_TEST(batch_identity_refuses_a_fifo_weights_file)
+{
+    char dir[1200], path[1300];
+    snprintf(dir, sizeof dir, "%s", kevo_test_tmp("model"));
+    CHECK(mkdir(dir, 0777) == 0, "mkdir %s", dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    kevo_test_write(path, "{}", 2);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(mkfifo(path, 0666) == 0, "mkfifo %s", path);
+    alarm(10);   // the old code blocked in open() here
+    kevo_model_identity id;
+    kevo_error err;
+    kevo_status st = kevo_model_identity_read(dir, &id, &err);
+    alarm(0);
+    CHECK(st != KEVO_OK && kevo_test_contains(err.msg, "model.safetensors") &&
+              kevo_test_contains(err.msg, "FIFO"),
+          "status %d: %s", st, err.msg);
 }

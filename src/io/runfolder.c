@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,14 +91,10 @@ static kevo_status hash_weights_file(kevo_sha256 *s, const char *dir, const char
     kevo_status st = kevo_path_join(path, sizeof path, dir, name, err);
     if (st != KEVO_OK)
         return st;
-    int fd = open(path, O_RDONLY);
+    int fd;
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        st = kevo_fail(err, KEVO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if ((st = kevo_open_regular(path, &fd, &sb, err)) != KEVO_OK)   // a FIFO would hang here
         return st;
-    }
     uint64_t size = (uint64_t)sb.st_size, header_end = size, n = 0;
     unsigned char b[8];
     if (size >= 8 && pread(fd, b, 8, 0) == 8) {
