@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "model/tokenizer.h"
 
 static inline void fuzz_use_text(const kevo_tokenizer *t, const char *text, size_t len)
@@ -46,6 +47,17 @@ static inline void fuzz_use_tokenizer(const kevo_tokenizer *t)
     (void)kevo_tokenizer_added_id(t, "<image>");
     (void)kevo_tokenizer_bos(t);
     (void)kevo_tokenizer_eos(t);
+}
+
+// Loads the tokenizer of the harness's folder (fuzz_dir()) and uses it when it loaded.
+static inline void fuzz_load_and_use_tokenizer(void)
+{
+    kevo_tokenizer *t;
+    kevo_error err;
+    if (kevo_tokenizer_load(fuzz_dir(), &t, &err) != KEVO_OK)
+        return;
+    fuzz_use_tokenizer(t);
+    kevo_tokenizer_free(t);
 }
 
 #endif

@@ -12,11 +12,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_reset();
     if (fuzz_unpack(data, size) == 0)
         return 0;
-    kevo_tokenizer *t;
-    kevo_error err;
-    if (kevo_tokenizer_load(fuzz_dir(), &t, &err) != KEVO_OK)
-        return 0;
-    fuzz_use_tokenizer(t);
-    kevo_tokenizer_free(t);
+    fuzz_load_and_use_tokenizer();
     return 0;
 }
