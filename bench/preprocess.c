@@ -8,9 +8,9 @@
 #include <stdlib.h>
 
 #include "base/clock.h"
-#include "io/image.h"
+#include "image/image.h"
 #include "model/config.h"
-#include "model/preprocess.h"
+#include "image/preprocess.h"
 
 int main(int argc, char **argv)
 {

@@ -8,7 +8,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 int main(int argc, char **argv)
 {

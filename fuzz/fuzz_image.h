@@ -1,5 +1,5 @@
 // fuzz_image.h — the body of the image harnesses (fuzz_png.c, fuzz_jpeg.c): an input with the
-// decoder's signature through kevo_image_load (src/io/image.c), every pixel read. Inputs without
+// decoder's signature through kevo_image_load (src/image/image.c), every pixel read. Inputs without
 // the signature are skipped so that each target stays on its decoder (kevo_image_load picks the
 // decoder by signature).
 #ifndef KEVO_FUZZ_IMAGE_H
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "io/image.h"
+#include "image/image.h"
 
 static int fuzz_image(const uint8_t *data, size_t size, const char *sig, size_t sig_len)
 {

@@ -1,4 +1,4 @@
-// fuzz_jpeg.c — JPEG files through kevo_image_load (src/io/image_jpeg.c, decoded by
+// fuzz_jpeg.c — JPEG files through kevo_image_load (src/image/jpeg.c, decoded by
 // libjpeg-turbo).
 #include "fuzz_image.h"
 

@@ -1,4 +1,4 @@
-// fuzz_png.c — PNG files through kevo_image_load (src/io/image_png.c, decoded by libpng).
+// fuzz_png.c — PNG files through kevo_image_load (src/image/png.c, decoded by libpng).
 #include "fuzz_image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

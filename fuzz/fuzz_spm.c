@@ -1,4 +1,4 @@
-// fuzz_spm.c — a SentencePiece tokenizer.model (src/model/tokenizer_spm.c) through
+// fuzz_spm.c — a SentencePiece tokenizer.model (src/tokenizer/spm.c) through
 // kevo_tokenizer_load, in a folder without tokenizer.json whose side files (tokenizer_config.json
 // with legacy=false, added_tokens.json, special_tokens_map.json) are tests/fixtures/tiny-f32's.
 // A tokenizer that loads is then used (fuzz_tokenizer.h).

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 static inline void fuzz_use_text(const kevo_tokenizer *t, const char *text, size_t len)
 {

@@ -1,5 +1,5 @@
-// fuzz_tokenizer_json.c — tokenizer.json (src/model/tokenizer_hf.c) and its side files
-// tokenizer_config.json, added_tokens.json, special_tokens_map.json (src/model/tokenizer_load.c)
+// fuzz_tokenizer_json.c — tokenizer.json (src/tokenizer/hf.c) and its side files
+// tokenizer_config.json, added_tokens.json, special_tokens_map.json (src/tokenizer/load.c)
 // through kevo_tokenizer_load. The input is a container of files (fuzz_common.h); a tokenizer
 // that loads is then used (fuzz_tokenizer.h).
 #include <stdint.h>

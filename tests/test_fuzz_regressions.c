@@ -12,13 +12,13 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "io/image.h"
+#include "image/image.h"
 #include "io/npy.h"
 #include "io/runfolder.h"
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "model/model.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "test.h"
 
 #define REGRESSIONS "tests/data/fuzz-regressions"

@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "base/fs.h"
-#include "io/image.h"
+#include "image/image.h"
 #include "io/safetensors.h"
 #include "model/config.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "test.h"
 
 static double seconds(void)

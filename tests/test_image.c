@@ -6,10 +6,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "io/image.h"
+#include "image/image.h"
 #include "io/safetensors.h"
 #include "model/config.h"
-#include "model/preprocess.h"
+#include "image/preprocess.h"
 #include "test.h"
 
 // One line of oracle/image/manifest.tsv.

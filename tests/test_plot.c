@@ -16,7 +16,7 @@
 #include "plot/layout.h"
 #include "plot/plot.h"
 #include "plot/text.h"
-#include "plot/utf8.h"
+#include "base/utf8.h"
 #include "test.h"
 
 // ---------------------------------------------------------------------------------------------

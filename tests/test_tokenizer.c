@@ -6,7 +6,7 @@
 
 #include "model/model.h"
 #include "model/template.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "test.h"
 
 static const char *const folders[] = {"llama2-model",          "llama2-model-nonlegacy",

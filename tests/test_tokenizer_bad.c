@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "test.h"
 
 // A folder in the test directory holding `files` (name, content, length; length -1 = strlen).

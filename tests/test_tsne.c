@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "analysis/scaling.h"
-#include "analysis/tsne.h"
-#include "analysis/tsne_affinity.h"
-#include "analysis/tsne_gradient.h"
-#include "analysis/tsne_neighbors.h"
-#include "analysis/tsne_pca.h"
-#include "analysis/tsne_tree.h"
+#include "tsne/tsne.h"
+#include "tsne/affinity.h"
+#include "tsne/gradient.h"
+#include "tsne/neighbors.h"
+#include "tsne/pca.h"
+#include "tsne/tree.h"
 #include "io/json.h"
 #include "io/npy.h"
 #include "io/safetensors.h"

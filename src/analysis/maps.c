@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-#include "analysis/figures.h"
 #include "analysis/scaling.h"
 #include "base/error.h"
 #include "base/fs.h"
@@ -120,44 +119,4 @@ kevo_status kevo_map_write_csv(const kevo_map *m, const kevo_runfolder *const *r
         fprintf(f, ",%.9g,%.9g\n", (double)m->xy[2 * i], (double)m->xy[2 * i + 1]);
     }
     return kevo_outfile_commit(o, err);
-}
-
-kevo_status kevo_map_draw(const kevo_map *m, const kevo_stages *s, const char *title,
-                          const char *path, const kevo_figure_opts *o, kevo_error *err)
-{
-    if (!m->xy)
-        return kevo_fail(err, KEVO_ERR_ARG, "%s: %s", path, m->note);
-    char labels[3][96];
-    kevo_stage_range r[3];
-    int n_ranges = kevo_stages_ranges(s, r), slot[3] = {-1, -1, -1}, n_groups = 0;
-    int *group = malloc((size_t)m->n * sizeof *group), *traj = malloc((size_t)m->n * sizeof *traj);
-    if (!group || !traj) {
-        free(group);
-        free(traj);
-        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-    }
-    // Only the stages that have points get a legend entry (layer 0, rapid evolution's start, is
-    // never on a map), in stage order.
-    for (int i = 0; i < m->n; i++)
-        slot[kevo_stages_of_state(s, m->layer[i])] = 0;
-    const char *group_labels[3];
-    uint32_t rgb[3];
-    for (int g = 0; g < n_ranges; g++)
-        if (slot[g] == 0) {
-            slot[g] = n_groups;
-            group_labels[n_groups] = kevo_stage_label(&r[g], labels[g], sizeof labels[g]);
-            rgb[n_groups++] = kevo_stage_rgb(&r[g]);
-        }
-    for (int i = 0; i < m->n; i++) {
-        group[i] = slot[kevo_stages_of_state(s, m->layer[i])];
-        traj[i] = m->run[i];
-    }
-    // Several runs: each run's layers joined in order (the "guitar" neck and body). One run: no
-    // lines, as the authors; its many steps' jumps to the normed last layer would cross the map.
-    kevo_scatter sc = {m->xy, m->n, group, n_groups, group_labels, rgb,
-                       m->n_runs > 1 ? traj : NULL, title};
-    kevo_status st = kevo_plot_scatter(path, o, &sc, err);
-    free(group);
-    free(traj);
-    return st;
 }

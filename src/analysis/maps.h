@@ -4,16 +4,15 @@
 // dropped), rows step-major. Several runs (combined_tsne.py): one step per run, states 1..L, rows
 // run-major. As the authors: MaxAbs per feature (sklearn's MaxAbsScaler), then t-SNE with
 // perplexity 40 (single run) or 35 (several runs), learning rate 200, 2000 iterations, seed 0
-// (analysis/tsne.h; a perplexity too large for the points is lowered there and reported). Points
+// (tsne/tsne.h; a perplexity too large for the points is lowered there and reported). Points
 // are coloured by the stage their layer belongs to (analysis/stages.h), never by fixed counts.
 #ifndef KEVO_ANALYSIS_MAPS_H
 #define KEVO_ANALYSIS_MAPS_H
 
 #include "analysis/stages.h"
-#include "analysis/tsne.h"
+#include "tsne/tsne.h"
 #include "io/runfolder.h"
 #include "kevo.h"
-#include "plot/plot.h"
 
 // Fewer points than this make no map: the map is skipped with a note.
 #define KEVO_MAP_MIN_POINTS 5
@@ -37,9 +36,5 @@ void kevo_map_free(kevo_map *m);
 kevo_status kevo_map_write_csv(const kevo_map *m, const kevo_runfolder *const *runs,
                                const kevo_stages *s, const char *path, kevo_error *err);
 
-// The scatter: one colour per stage (legend "stabilisation (layers 20-31)"); with several runs
-// each run's points are joined in layer order.
-kevo_status kevo_map_draw(const kevo_map *m, const kevo_stages *s, const char *title,
-                          const char *path, const kevo_figure_opts *o, kevo_error *err);
 
 #endif

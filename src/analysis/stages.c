@@ -266,3 +266,14 @@ int kevo_stages_of_state(const kevo_stages *s, int l)
             return i;
     return n - 1;
 }
+
+const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size)
+{
+    if (!strcmp(r->name, "undivided"))
+        snprintf(buf, size, "no clear stages (layers %d-%d)", r->from, r->to);
+    else if (r->from == r->to)
+        snprintf(buf, size, "%s (layer %d)", r->name, r->from);
+    else
+        snprintf(buf, size, "%s (layers %d-%d)", r->name, r->from, r->to);
+    return buf;
+}

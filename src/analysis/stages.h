@@ -88,4 +88,7 @@ int kevo_stages_ranges(const kevo_stages *s, kevo_stage_range out[3]);
 // The stage (index into kevo_stages_ranges' output) that state l belongs to.
 int kevo_stages_of_state(const kevo_stages *s, int l);
 
+// "stabilisation (layers 20-31)", "mutation (layer 32)", "no clear stages (layers 1-4)".
+const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size);
+
 #endif

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/figures.h"
-#include "analysis/pipeline.h"
+#include "report/figures.h"
+#include "report/pipeline.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/outdir.h"

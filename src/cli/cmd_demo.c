@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "analysis/answer.h"
-#include "analysis/figures.h"
-#include "analysis/pipeline.h"
+#include "report/figures.h"
+#include "report/pipeline.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"

@@ -8,7 +8,7 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "model/plan.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 static const char usage[] =
     "usage: kevo info MODEL_DIR [-n MAX_NEW] [--prompt N]\n"

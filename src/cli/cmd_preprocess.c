@@ -6,10 +6,10 @@
 
 #include "base/error.h"
 #include "cli/cli.h"
-#include "io/image.h"
+#include "image/image.h"
 #include "io/safetensors.h"
 #include "model/config.h"
-#include "model/preprocess.h"
+#include "image/preprocess.h"
 
 static const char usage[] =
     "usage: kevo preprocess MODEL_DIR IMAGE -o PIXELS.safetensors [--image-mode pad|crop]\n"

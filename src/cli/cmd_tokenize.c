@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "model/template.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 static const char usage[] =
     "usage: kevo tokenize MODEL_DIR TEXT [--ids] [--bos] [--template NAME] [--decode]\n"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "analysis/scaling.h"
-#include "analysis/tsne.h"
+#include "tsne/tsne.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"

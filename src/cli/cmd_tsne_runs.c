@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "analysis/answer.h"
-#include "analysis/figures.h"
-#include "analysis/pipeline.h"
+#include "report/figures.h"
+#include "report/pipeline.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "cli/cli.h"

@@ -44,7 +44,7 @@ kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *
 // The run's identity (docs/run-folder.md, "Resuming")
 
 // Files besides config.json and the weights that change what kevo computes: the tokenizer's
-// (tokenizer_load.c), the preprocessing and generation settings (config.c) and the shards' index
+// (tokenizer/load.c), the preprocessing and generation settings (config.c) and the shards' index
 // (checkpoint.c). A missing one is hashed as missing.
 static const char *const model_files[] = {
     "added_tokens.json",     "generation_config.json", "model.safetensors.index.json",

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/safetensors.h"
+#include "base/tensor.h"
 #include "kevo.h"
 
 typedef struct kevo_kernels {

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "io/safetensors.h"
+#include "base/tensor.h"
 #include "kevo.h"
 
 // Whether this kernel path runs kevo_gemm in that precision (F32: always; BF16: AVX512-BF16).

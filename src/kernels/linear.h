@@ -11,7 +11,7 @@
 #ifndef KEVO_KERNELS_LINEAR_H
 #define KEVO_KERNELS_LINEAR_H
 
-#include "io/safetensors.h"
+#include "base/tensor.h"
 #include "kernels/gemm.h"
 
 // What a many-row product needs besides its operands.

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "io/image.h"
+#include "image/image.h"
 #include "io/runfolder.h"
 #include "model/run.h"
 

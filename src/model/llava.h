@@ -5,7 +5,7 @@
 #define KEVO_MODEL_LLAVA_H
 
 #include "kevo.h"
-#include "model/preprocess.h"
+#include "image/preprocess.h"
 #include "model/template.h"
 
 typedef struct kevo_request {

@@ -7,7 +7,7 @@
 
 #include "io/safetensors.h"
 #include "kevo.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "model/weights.h"
 
 struct kevo_model {

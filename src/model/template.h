@@ -13,7 +13,7 @@
 #define KEVO_MODEL_TEMPLATE_H
 
 #include "kevo.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 
 

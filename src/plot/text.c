@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "plot/utf8.h"
+#include "base/utf8.h"
 
 static const char ellipsis[] = "\xE2\x80\xA6";   // U+2026
 

@@ -1,6 +1,6 @@
 // text.h — labels in DejaVu Sans: measuring, fitting with an ellipsis, drawing aligned.
 //
-// Every function cleans its string first (plot/utf8.h), so any caller-supplied label is safe to
+// Every function cleans its string first (base/utf8.h), so any caller-supplied label is safe to
 // pass: invalid UTF-8 becomes U+FFFD instead of putting the cairo context into an error state.
 // Characters DejaVu lacks (CJK, most emoji) are drawn as the font's empty box, never as mojibake.
 #ifndef KEVO_PLOT_TEXT_H
