@@ -29,6 +29,10 @@
 
 #define KEVO_VERSION "0.1.0"
 
+// The longest path kevo builds or accepts, terminating NUL included; a longer one is an error
+// that names it, never a truncation.
+#define KEVO_PATH_MAX 4096
+
 // ---------------------------------------------------------------------------------------------
 // Status and errors
 
