@@ -94,14 +94,15 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libkevo.a
 ORACLE_INPUTS := $(shell find tools tests/data tests/fixtures -type f 2>/dev/null)
 
 fixtures: $(DATA)/fixtures.stamp
-$(DATA)/fixtures.stamp: tools/make_fixture.py tools/make_tokenizer_json.py tests/data/tiny-tokenizer/tokenizer.model
+$(DATA)/fixtures.stamp: tools/fixtures/make_fixture.py tools/pylib/make_tokenizer_json.py \
+                        tests/data/tiny-tokenizer/tokenizer.model
 	@$(MAKE) --no-print-directory deps-test
-	@$(PY) tools/make_fixture.py --all $(DATA)/fixtures
+	@$(PY) tools/fixtures/make_fixture.py --all $(DATA)/fixtures
 	@touch $@
 
 oracles: $(DATA)/oracles.stamp
 $(DATA)/oracles.stamp: $(DATA)/fixtures.stamp $(ORACLE_INPUTS)
-	@tools/make_oracles.sh $(DATA)
+	@tools/oracles/make_oracles.sh $(DATA)
 	@touch $@
 
 test: deps-test

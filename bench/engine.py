@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """kevo's engine against PyTorch on LLaVA-1.5-7B's real dimensions, side by side, with floors.
 
-Model: tools/make_bench_model.py writes a random-weight LLaVA with the full CLIP-L/336 tower and a
-LLaMA of width 4096 / FFN 11008 / vocabulary 32064 with DEPTH decoder layers, in F16 and in F32.
+Model: tools/fixtures/make_bench_model.py writes a random-weight LLaVA with the full CLIP-L/336
+tower and a LLaMA of width 4096 / FFN 11008 / vocabulary 32064 with DEPTH decoder layers, in F16
+and in F32.
 Prompt: 576 image positions + 24 text positions = 600; 32 new tokens. Each figure is the best of
 three timed passes after a warm-up pass, for kevo and PyTorch alike (the host's memory bandwidth
 drifts by up to 2x between runs minutes apart, so only side-by-side ratios mean much).
@@ -52,8 +53,9 @@ def ensure_model(models, dtype):
     path = os.path.join(models, f"{dtype.lower()}-l{DEPTH}")
     if not os.path.exists(os.path.join(path, "config.json")):
         print(f"writing bench model {path} ...", file=sys.stderr)
-        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "make_bench_model.py"),
-                        path, "--layers", str(DEPTH), "--dtype", dtype], check=True)
+        maker = os.path.join(ROOT, "tools", "fixtures", "make_bench_model.py")
+        subprocess.run(["/usr/bin/python3", maker, path, "--layers", str(DEPTH), "--dtype", dtype],
+                       check=True)
     return path
 
 

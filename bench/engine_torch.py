@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """PyTorch's side of bench/engine.py: the same model, the same work, timed the same way.
 
-Runs tools/llava_torch.py (transformers' computation, eager attention, KV cache, every hidden state
-kept as generate(output_hidden_states=True) keeps them) on a model folder in F32 or BF16 and prints
-key=value lines: load_s, vision_s, prefill_s, decode_tok_s, peak_rss_mb.
+Runs tools/pylib/llava_torch.py (transformers' computation, eager attention, KV cache, every
+hidden state kept as generate(output_hidden_states=True) keeps them) on a model folder in F32 or
+BF16 and prints key=value lines: load_s, vision_s, prefill_s, decode_tok_s, peak_rss_mb.
 
 usage: /usr/bin/python3 bench/engine_torch.py MODEL_DIR f32|bf16 [--text 24] [--new 16]
 """
@@ -15,7 +15,7 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "pylib"))
 import llava_torch as lt  # noqa: E402
 
 

@@ -4,7 +4,7 @@
 usage: bench/preprocess.py [BUILD_DIR] [IMAGE...]
 Default images: every seed image in ../shared/data/seed-images. For each image and mode (pad,
 crop) both sides run the whole pipeline (decode, RGB, pad, resize, crop, rescale, normalise)
-with llava-hf's 336-pixel CLIP config, best of 3; the Pillow side is tools/oracle_image.py's
+with llava-hf's 336-pixel CLIP config, best of 3; the Pillow side is tools/oracles/oracle_image.py's
 reference pipeline (the one kevo is checked against), kevo's is build/bench/preprocess, run with
 1 thread and with the default OpenMP thread count. Prints per-image times and the ratios of the
 summed times (and the geometric mean of the per-image ratios).
@@ -19,7 +19,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "oracles"))
 import oracle_image  # noqa: E402
 
 REPEATS = 3

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Encode throughput of kevo's tokenizer against python3-sentencepiece, same text, same ids.
 
-Texts, at 1 MB and 4 MB: tools/oracle_tokenizer.py's mixed corpus text (English, prompts,
+Texts, at 1 MB and 4 MB: tools/oracles/oracle_tokenizer.py's mixed corpus text (English, prompts,
 whitespace runs, numbers, punctuation, many scripts, emoji); random letters without spaces
 (words are cut only where no piece joins two letters, and rarely repeat); and spaces only, one
 unbroken sequence of symbols that the merge heap handles in one piece. Each side encodes each text
@@ -23,7 +23,7 @@ import time
 import sentencepiece as spm
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "oracles"))
 import oracle_tokenizer  # noqa: E402
 
 MODEL_DIR = os.path.join(ROOT, "tests", "data", "llama2-tokenizer")

@@ -358,7 +358,7 @@ def npy_seeds(c, data_dir):
 
 
 def gguf_seeds(c, data_dir):
-    """tools/oracle_gguf.py's files (read alike by Hugging Face's parser)."""
+    """tools/oracles/oracle_gguf.py's files (read alike by Hugging Face's parser)."""
     if data_dir:
         for p in sorted(glob.glob(os.path.join(data_dir, "oracle/gguf/*.gguf"))):
             c.add("fuzz_gguf", read(p), os.path.basename(p)[:-5])

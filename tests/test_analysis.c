@@ -1,6 +1,6 @@
 // test_analysis.c — the lens, both divergences, the candidates and the heatmap scaling against
-// the float64 numpy reference (tools/oracle_analysis.py, the authors' formulas) on the run
-// folders PyTorch wrote for every fixture (tools/oracle_engine.py), raw and norm lens.
+// the float64 numpy reference (tools/oracles/oracle_analysis.py, the authors' formulas) on the run
+// folders PyTorch wrote for every fixture (tools/oracles/oracle_engine.py), raw and norm lens.
 //
 // Tolerance (docs/analyses.md, "Cross-check"): kevo's logits are F32 dot products of D terms,
 // the reference's are float64. e = (sqrt(D) + 4) u max_v sum_i |h_i w_vi| (u = 2^-24) bounds one
@@ -218,7 +218,7 @@ static void compare_scaling(const char *label, const kevo_lens_result *r,
 
 // The run folders the reference covers: PyTorch's generations, and a tiny-f32 run whose states
 // are peaked and nearly equal across layers, where divergences fall to 1e-38 and a naive
-// evaluation cancels (tools/oracle_analysis.py, write_peaked_run).
+// evaluation cancels (tools/oracles/oracle_analysis.py, write_peaked_run).
 static const char *run_path(const char *fx, const char *name)
 {
     static char rel[256];

@@ -22,7 +22,8 @@ KEVO_TEST(cli_run_matches_reference_end_to_end)
         snprintf(ref, sizeof ref, "%s/%s/color.safetensors", kevo_test_data("oracle/engine"),
                  fixtures[i]);
         snprintf(out, sizeof out, "%s/%s", kevo_test_tmpdir(), fixtures[i]);
-        // The reference's prompt: llava_v1, pad mode, 12 new tokens (tools/oracle_engine.py).
+        // The reference's prompt: llava_v1, pad mode, 12 new tokens
+        // (tools/oracles/oracle_engine.py).
         int code = kevo_test_cli(&stdout_text, &errs, "run -m '%s' -i '%s' -p 'What is the color "
                                  "of the flower?' -n 12 -o '%s' --threads 2", model, image, out);
         if (!CHECK(code == 0, "%s: exit %d: %s", fixtures[i], code, errs ? errs : "")) {

@@ -1,5 +1,5 @@
 // test_demo.c — the bundled demo model answered by kevo's own engine: accuracy on a fresh set of
-// colour questions (tools/oracle_demo.py), the bundled examples, and `kevo demo` end to end.
+// colour questions (tools/oracles/oracle_demo.py), the bundled examples, `kevo demo` end to end.
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>

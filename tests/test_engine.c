@@ -1,4 +1,4 @@
-// test_engine.c — the C engine against the PyTorch reference (tools/oracle_engine.py, which
+// test_engine.c — the C engine against the PyTorch reference (tools/oracles/oracle_engine.py, which
 // mirrors transformers' modeling_clip / modeling_llava / modeling_llama line by line).
 //
 // Tolerance: for every recorded vector (a feature row, an embedding row, one hidden state of one
@@ -139,7 +139,7 @@ KEVO_TEST(engine_matches_pytorch_reference)
 KEVO_TEST(engine_matches_committed_reference)
 {
     // tests/data/oracle-engine holds the PyTorch outputs for tiny-f32 (for machines without
-    // python3-torch); tools/oracle_engine.py --commit refreshes them.
+    // python3-torch); tools/oracles/oracle_engine.py --commit refreshes them.
     kevo_error err;
     kevo_model *m = NULL;
     if (!CHECK_OK(kevo_model_load("tests/fixtures/tiny-f32", &m, &err), &err))

@@ -1,4 +1,4 @@
-// test_gguf.c — the GGUF reader against tools/oracle_gguf.py's files (read alike by Hugging
+// test_gguf.c — the GGUF reader against tools/oracles/oracle_gguf.py's files (read alike by Hugging
 // Face's parser), and against truncated and hostile files.
 #include <cjson/cJSON.h>
 #include <stdint.h>

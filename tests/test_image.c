@@ -1,4 +1,4 @@
-// test_image.c — decoding and preprocessing against Pillow + numpy (tools/oracle_image.py),
+// test_image.c — decoding and preprocessing against Pillow + numpy (tools/oracles/oracle_image.py),
 // hostile files, the peak memory of a 6720 x 4480 JPEG, and `kevo preprocess`.
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ static int read_manifest(oracle_case **out)
     const char *path = kevo_test_data("oracle/image/manifest.tsv");
     char *text = kevo_test_slurp(path, NULL);
     *out = NULL;
-    if (!CHECK(text != NULL, "missing %s (run tools/oracle_image.py)", path))
+    if (!CHECK(text != NULL, "missing %s (run tools/oracles/oracle_image.py)", path))
         return 0;
     int n = 0, cap = 0;
     oracle_case *cases = NULL;

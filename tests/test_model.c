@@ -196,12 +196,12 @@ KEVO_TEST(info_exit_codes)
 
 KEVO_TEST(fixture_generator_matches_committed_fixture)
 {
-    // tools/make_fixture.py is deterministic, and tests/fixtures/tiny-f32 (which docs and tools
-    // point at) is exactly what it writes today.
+    // tools/fixtures/make_fixture.py is deterministic, and tests/fixtures/tiny-f32 (which docs and
+    // tools point at) is exactly what it writes today.
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "diff -r tests/fixtures/tiny-f32 '%s' >/dev/null",
              kevo_test_data("fixtures/tiny-f32"));
     CHECK(system(cmd) == 0, "tests/fixtures/tiny-f32 differs from a fresh make_fixture.py run; "
-          "regenerate it with: /usr/bin/python3 tools/make_fixture.py --variant tiny-f32 "
+          "regenerate it with: /usr/bin/python3 tools/fixtures/make_fixture.py --variant tiny-f32 "
           "tests/fixtures/tiny-f32");
 }

@@ -1,6 +1,6 @@
 // test_plot.c — the figures and the report: colour maps against matplotlib's (through
-// tools/oracle_plot.py), pixels of rendered PNGs, well-formed SVG/PDF, escaping, atomic writes
-// and the refusals of bad input.
+// tools/oracles/oracle_plot.py), pixels of rendered PNGs, well-formed SVG/PDF, escaping, atomic
+// writes and the refusals of bad input.
 #include <cairo.h>
 #include <dirent.h>
 #include <math.h>

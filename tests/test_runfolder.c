@@ -147,7 +147,7 @@ done:
 
 KEVO_TEST(runfolder_reads_python_reference)
 {
-    // tools/llava_torch.py writes run folders independently of kevo's writer.
+    // tools/pylib/llava_torch.py writes run folders independently of kevo's writer.
     kevo_error err;
     kevo_runfolder *rf = NULL;
     if (!CHECK_OK(kevo_runfolder_load(kevo_test_data("oracle/engine/tiny-f32/color.run"), &rf,

@@ -98,7 +98,7 @@ KEVO_TEST(safetensors_roundtrip)
 
 KEVO_TEST(safetensors_reads_python_shards)
 {
-    // Written by tools/make_fixture.py (numpy), so independent of kevo's writer.
+    // Written by tools/fixtures/make_fixture.py (numpy), so independent of kevo's writer.
     kevo_error err;
     kevo_checkpoint *c = NULL;
     if (!CHECK_OK(kevo_checkpoint_open(kevo_test_data("fixtures/tiny-f32"), &c, &err), &err))

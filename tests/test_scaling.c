@@ -1,4 +1,5 @@
-// test_scaling.c — MaxAbs scaling against scikit-learn's MaxAbsScaler (tools/oracle_tsne.py).
+// test_scaling.c — MaxAbs scaling against scikit-learn's MaxAbsScaler
+// (tools/oracles/oracle_tsne.py).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

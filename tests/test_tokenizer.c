@@ -1,5 +1,5 @@
-// test_tokenizer.c — kevo's tokenizer against sentencepiece (tools/oracle_tokenizer.py): the
-// corpus, added tokens, decoding, the templates, `kevo tokenize`, and files that are broken.
+// test_tokenizer.c — kevo's tokenizer against sentencepiece (tools/oracles/oracle_tokenizer.py):
+// the corpus, added tokens, decoding, the templates, `kevo tokenize`, and files that are broken.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-// test_tsne.c — t-SNE against scikit-learn 1.2 (tools/oracle_tsne.py): nearest neighbours,
+// test_tsne.c — t-SNE against scikit-learn 1.2 (tools/oracles/oracle_tsne.py): nearest neighbours,
 // distances, the perplexity calibration, P, both gradients, the PCA initialisation, end-to-end KL
 // divergence and trustworthiness, the lowered perplexity of small inputs, thread independence,
 // the AVX-512 paths against the scalar ones, refusals, and `kevo tsne`.

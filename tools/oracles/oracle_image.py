@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference pixels for kevo's image decoding and preprocessing, from Pillow + numpy.
 
-usage: tools/oracle_image.py DATA_DIR [IMAGE_DIR...]
+usage: tools/oracles/oracle_image.py DATA_DIR [IMAGE_DIR...]
 
 Writes DATA_DIR/oracle/image/:
   inputs/      generated test images (every PNG colour type and bit depth, grey / CMYK / YCCK /
@@ -16,7 +16,8 @@ Writes DATA_DIR/oracle/image/:
 
 The images are tests/data/images/* (small seed images and derivatives), the generated ones, and
 every JPEG/PNG under the optional IMAGE_DIRs (e.g. ../shared/data/seed-images, to check the full
-set: `tools/oracle_image.py build/data ../shared/data/seed-images && build/kevo-test image_`).
+set: `tools/oracles/oracle_image.py build/data ../shared/data/seed-images &&
+build/kevo-test image_`).
 
 The pipeline reimplements transformers' CLIPImageProcessor slow path (models/clip/
 image_processing_clip.py `preprocess` with image_transforms.py `get_resize_output_image_size`,
@@ -39,9 +40,10 @@ import zlib
 import numpy as np
 from PIL import Image
 
-import safetensors_np as st
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import safetensors_np as st  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_IMAGES = os.path.join(ROOT, "tests", "data", "images")
 RAM_LIMIT_PIXELS = 1 << 20     # store the decoded "rgb" only for images up to this size
 

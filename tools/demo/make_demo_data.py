@@ -29,10 +29,10 @@ This module also holds what the model sees of a sample, exactly as kevo presents
   * text: the llava_v1 template (llava/conversation.py) tokenised like tokenizer_image_token
     (llava/mm_utils.py): split at <image>, each chunk encoded with its own dummy prefix, BOS once.
 
-usage: /usr/bin/python3 tools/make_demo_data.py eval OUT_DIR [--seed 1] [--per-task 200]
-       /usr/bin/python3 tools/make_demo_data.py examples OUT_DIR
+usage: /usr/bin/python3 tools/demo/make_demo_data.py eval OUT_DIR [--seed 1] [--per-task 200]
+       /usr/bin/python3 tools/demo/make_demo_data.py examples OUT_DIR
 The eval folder holds images/NNNN.png and questions.jsonl (one {"image", "task", "question",
-"answer"} per line); any engine's answers can be scored against it with tools/eval_demo.py.
+"answer"} per line); any engine's answers can be scored against it with tools/demo/eval_demo.py.
 """
 import argparse
 import json

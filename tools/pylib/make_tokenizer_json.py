@@ -15,9 +15,9 @@ SpmConverter.tokenizer and generate_merges, as of transformers 4.4x / 5):
   and pre_tokenizer Metaspace("▁", prepend_scheme "first", split false);
 - decoder Sequence[Replace("▁" -> " "), ByteFallback, Fuse, Strip(" ", 1, 0)];
 - post_processor TemplateProcessing "<s> $A" (LlamaTokenizerFast with add_bos_token).
-The protobuf is read by tools/spm_proto.py (no protobuf package needed). Deterministic output.
+The protobuf is read by tools/pylib/spm_proto.py (no protobuf package needed). Deterministic output.
 
-usage: /usr/bin/python3 tools/make_tokenizer_json.py SRC_DIR OUT_FILE [--legacy true|false]
+usage: /usr/bin/python3 tools/pylib/make_tokenizer_json.py SRC_DIR OUT_FILE [--legacy true|false]
        (SRC_DIR holds tokenizer.model and optionally tokenizer_config.json, added_tokens.json)
 """
 import argparse

@@ -13,7 +13,7 @@ Writes DATA_DIR/oracle/tokenizer/:
 Folders (the real LLaMA-2 tokenizer of tests/data/llama2-tokenizer, the fixtures' tiny one):
   llama2-model            tokenizer.model alone: transformers' slow LlamaTokenizer, legacy
   llama2-model-nonlegacy  + llava-hf's configs (legacy false, <image> 32000, <pad> 32001)
-  llama2-json             tokenizer.json (tools/make_tokenizer_json.py, legacy normaliser)
+  llama2-json             tokenizer.json (tools/pylib/make_tokenizer_json.py, legacy normaliser)
                           + llava-hf's configs: the fast tokenizer
   llama2-json-metaspace   the same with the non-legacy Metaspace pre-tokenizer
   tiny-model, tiny-json   the fixtures' tokenizer, both ways
@@ -31,7 +31,7 @@ Expected ids come from sentencepiece itself, applied the way the reference appli
 The fast tokenizer merges by rank where sentencepiece merges by score, so the json folders'
 expectations are sentencepiece's ids: the test shows that the derived tokenizer.json agrees.
 
-usage: /usr/bin/python3 tools/oracle_tokenizer.py DATA_DIR
+usage: /usr/bin/python3 tools/oracles/oracle_tokenizer.py DATA_DIR
 """
 import json
 import os
@@ -42,11 +42,11 @@ import sys
 import sentencepiece as spm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
 import make_tokenizer_json  # noqa: E402
 import spm_proto  # noqa: E402
 
-ROOT = os.path.join(HERE, "..")
+ROOT = os.path.join(HERE, "..", "..")
 LLAMA2 = os.path.join(ROOT, "tests", "data", "llama2-tokenizer", "tokenizer.model")
 TINY = os.path.join(ROOT, "tests", "data", "tiny-tokenizer", "tokenizer.model")
 SPACE = "\u2581"

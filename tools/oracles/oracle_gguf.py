@@ -9,10 +9,10 @@ file the version, alignment and data offset, every key with its type and the lit
 bytes of its value, every tensor's name, dimensions, type, absolute offset and bytes.
 
 Before writing truth.json the files are read back by Hugging Face's parser (@huggingface/gguf,
-from npm, installed into DATA_DIR/npm; tools/gguf_hf_dump.mjs), and every key, type, value and
-tensor info it reports must equal what was written: the layout is the format as another
+from npm, installed into DATA_DIR/npm; tools/oracles/gguf_hf_dump.mjs), and every key, type, value
+and tensor info it reports must equal what was written: the layout is the format as another
 implementation reads it, not only as this script understands it.
-usage: tools/oracle_gguf.py DATA_DIR
+usage: tools/oracles/oracle_gguf.py DATA_DIR
 """
 import hashlib
 import json

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Where the demo model fails on colour questions about one of several objects: in the tower or
-in the decoder (PyTorch, F16 weights upcast to float32, greedy decoding as tools/eval_demo.py).
+in the decoder (PyTorch, F16 weights upcast to float32, greedy decoding as tools/demo/eval_demo.py).
 
 1. Tower: a fresh logistic-regression probe on the vision features averaged over each object's
    patches, trained on 1500 scenes with one or two distractors (stream 7) and tested on 400
@@ -17,7 +17,7 @@ in the decoder (PyTorch, F16 weights upcast to float32, greedy decoding as tools
 
 models/demo/README.md ("Variants tried") reports what this printed for the bundled model.
 
-usage: /usr/bin/python3 tools/diagnose_demo.py MODEL_DIR
+usage: /usr/bin/python3 tools/demo/diagnose_demo.py MODEL_DIR
 """
 import collections
 import sys

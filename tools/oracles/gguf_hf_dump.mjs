@@ -1,6 +1,7 @@
 // gguf_hf_dump.mjs — what Hugging Face's GGUF parser (@huggingface/gguf) reads from each file
 // named on the command line, as one JSON object on stdout: the independent reader that
-// tools/oracle_gguf.py checks its files against. usage: node gguf_hf_dump.mjs MODULE FILE...
+// tools/oracles/oracle_gguf.py checks its files against.
+// usage: node gguf_hf_dump.mjs MODULE FILE...
 const [moduleDir, ...files] = process.argv.slice(2);
 const { gguf } = await import(`${moduleDir}/dist/index.mjs`);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference outputs of the LLaVA engine for every fixture model, from tools/llava_torch.py.
+"""Reference outputs of the LLaVA engine for every fixture model, from tools/pylib/llava_torch.py.
 
 For each fixture (DATA/fixtures/tiny-*) and each case below it writes
 DATA/oracle/engine/<fixture>/<case>.safetensors holding the inputs (pixel_values, prompt_ids with
@@ -13,7 +13,7 @@ Weights stored as F16/BF16 are widened exactly to F32 and the computation runs i
 what kevo computes by default. The same generation computed by PyTorch in BF16 is written as
 <case>.bf16.safetensors: the yardstick for the fidelity of kevo's --compute bf16 path.
 
-usage: /usr/bin/python3 tools/oracle_engine.py DATA_DIR [--commit]
+usage: /usr/bin/python3 tools/oracles/oracle_engine.py DATA_DIR [--commit]
   --commit  also refresh the copies committed under tests/data/oracle-engine (tiny-f32 only:
             the reference for machines without python3-torch; a test keeps it current)
 """
@@ -27,11 +27,11 @@ import sentencepiece as spm
 import torch
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import llava_torch as lt  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COMMITTED = os.path.join(HERE, "..", "tests", "data", "oracle-engine")
+COMMITTED = os.path.join(HERE, "..", "..", "tests", "data", "oracle-engine")
 FIXTURES = ["tiny-f32", "tiny-f16", "tiny-bf16", "tiny-gqa"]
 SYSTEM = ("A chat between a curious human and an artificial intelligence assistant. "
           "The assistant gives helpful, detailed, and polite answers to the human's questions.")

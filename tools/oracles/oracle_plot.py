@@ -17,7 +17,7 @@ Writes DATA_DIR/oracle/plot/reference.json:
   spread:    {name: {"n": [...], "rgb": [[[r, g, b] x n] ...]}} = cmap(linspace(0, 1, n))
   format_2g: {"values": [...], "text": [...]}
 
-usage: /usr/bin/python3 tools/oracle_plot.py DATA_DIR
+usage: /usr/bin/python3 tools/oracles/oracle_plot.py DATA_DIR
 """
 import json
 import math

@@ -13,11 +13,11 @@ without repeats, in order); sklearn's MaxAbsScaler over the first 40 rows (per c
 global variant.
 
 usage:
-  /usr/bin/python3 tools/oracle_analysis.py DATA_DIR
+  /usr/bin/python3 tools/oracles/oracle_analysis.py DATA_DIR
       writes DATA_DIR/oracle/analysis/<fixture>/<case>.<lens>.safetensors for the run folders of
-      tools/oracle_engine.py (DATA_DIR/oracle/engine/<fixture>/<case>.run), read by
+      tools/oracles/oracle_engine.py (DATA_DIR/oracle/engine/<fixture>/<case>.run), read by
       tests/test_analysis.c
-  /usr/bin/python3 tools/oracle_analysis.py --check RUN_DIR [-m MODEL_DIR]
+  /usr/bin/python3 tools/oracles/oracle_analysis.py --check RUN_DIR [-m MODEL_DIR]
       compares what `kevo analyze` wrote into RUN_DIR/analysis (the CSV tables and the options
       in stages.json) with the recomputation; prints the largest differences and exits 1 when
       one exceeds the tolerance (docs/analyses.md, "Cross-check").
@@ -34,7 +34,7 @@ import sentencepiece as spm
 from scipy.special import logsumexp, xlogy
 from sklearn.preprocessing import MaxAbsScaler
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import llava_torch as lt  # noqa: E402
 import safetensors_np as st  # noqa: E402
 

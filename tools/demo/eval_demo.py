@@ -7,13 +7,13 @@ pad path, and the reply is decoded greedily until EOS (at most 48 tokens). An an
 correct only when it equals the expected sentence exactly.
 
 The evaluation set is either generated in memory (--seed, --per-task; the same samples that
-`tools/make_demo_data.py eval DIR --seed S --per-task N` writes as PNG files) or read from such a
-folder (--data DIR). Answers produced by another engine (kevo) can be scored against the same
+`tools/demo/make_demo_data.py eval DIR --seed S --per-task N` writes as PNG files) or read from such
+a folder (--data DIR). Answers produced by another engine (kevo) can be scored against the same
 folder with --score ANSWERS.jsonl, whose lines are {"image", "question", "answer"}.
 
-usage: /usr/bin/python3 tools/eval_demo.py MODEL_DIR [--seed 1] [--per-task 200]
+usage: /usr/bin/python3 tools/demo/eval_demo.py MODEL_DIR [--seed 1] [--per-task 200]
                                                      [--data DIR] [--out ANSWERS.jsonl]
-       /usr/bin/python3 tools/eval_demo.py --score ANSWERS.jsonl --data DIR
+       /usr/bin/python3 tools/demo/eval_demo.py --score ANSWERS.jsonl --data DIR
 """
 import argparse
 import collections

@@ -2,7 +2,7 @@
 """Reference results for kevo's t-SNE and MaxAbs scaling, from scikit-learn 1.2 (Debian's
 python3-sklearn) and numpy.
 
-usage: /usr/bin/python3 tools/oracle_tsne.py DATA_DIR
+usage: /usr/bin/python3 tools/oracles/oracle_tsne.py DATA_DIR
 
 Writes DATA_DIR/oracle/tsne/ (read by tests/test_tsne.c and tests/test_npy.c):
   scale_x.npy, maxabs.npy, maxabs_global.npy

@@ -7,13 +7,13 @@ Recipe (every number is a default below; models/demo/README.md records the run):
   1. Tokenizer: SentencePiece BPE with LLaMA's options (byte fallback, split digits, identity
      normaliser, dummy prefix, ids 0/1/2 = <unk>/<s>/</s>, 3..258 = bytes), 512 pieces, trained
      on the template's system chunk and the questions and answers of 4000 scenes (stream 2 of
-     tools/make_demo_data.py). As in llava-hf, <image> = 512 and <pad> = 513 follow the pieces
+     tools/demo/make_demo_data.py). As in llava-hf, <image> = 512 and <pad> = 513 follow the pieces
      and the embedding rows are padded to a multiple of 64 (576).
   2. Model: LLaVA-1.5's architecture at small size (DIMS): a CLIP ViT (class token, pre-LN,
      quick_gelu) whose penultimate layer's patch tokens (vision_feature_layer -2, CLS dropped) go
      through the 2-layer erf-GELU projector into a LLaMA decoder (RMSNorm, rotate_half RoPE,
      SwiGLU, untied head). The classes below mirror transformers' modeling files line by line.
-  3. Data: tools/make_demo_data.py, presented exactly as kevo does at inference: the llava_v1
+  3. Data: tools/demo/make_demo_data.py, presented exactly as kevo does at inference: the llava_v1
      prompt tokenised like tokenizer_image_token with the image features in the <image> slot,
      pixels from LLaVA's pad path; the reply " {answer}</s>" is the only text with a loss
      (cross-entropy, mean over the batch's reply tokens).
@@ -36,8 +36,8 @@ Options for experiments (models/demo/README.md, "Variants tried", gives what the
 --freeze-vision (stage 2 without the tower, as LLaVA), --color-distractors (more two-object
 colour questions in stage 2), longer stages, --seed.
 
-usage: /usr/bin/python3 tools/train_demo.py OUT_DIR [--vision-steps 3000] [--steps 3000] [--threads 1]
-           [--image 96] [--patch 16] [--text-hidden 128] [--vision-hidden 128]
+usage: /usr/bin/python3 tools/demo/train_demo.py OUT_DIR [--vision-steps 3000] [--steps 3000]
+           [--threads 1] [--image 96] [--patch 16] [--text-hidden 128] [--vision-hidden 128]
            [--rope-theta 10000] [--freeze-vision] [--color-distractors 0.6,0.25,0.15] [--seed 0]
 """
 import argparse
@@ -56,8 +56,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import make_demo_data as data
-import make_tokenizer_json
-import safetensors_np as st
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import make_tokenizer_json  # noqa: E402
+import safetensors_np as st  # noqa: E402
 
 SPM_VOCAB = 512
 IMAGE_ID, PAD_ID = SPM_VOCAB, SPM_VOCAB + 1
@@ -403,7 +405,7 @@ def batch_loss(model, probe, tune_vision, prefix, ids, labels, pixels, colours, 
 @torch.no_grad()
 def colour_accuracy(model, sp, d, samples):
     """Share of held-out colour questions whose whole reply is the argmax at every position
-    (teacher-forced: a cheap progress signal; tools/eval_demo.py decodes for real)."""
+    (teacher-forced: a cheap progress signal; tools/demo/eval_demo.py decodes for real)."""
     model.eval()
     prefix, ids, labels, pixels, _, _ = make_batch(sp, samples, d)
     _, past = model(prefix)
@@ -517,7 +519,7 @@ def save(out_dir, model, d, sp_proto):
     with open(os.path.join(out_dir, "tokenizer.model"), "wb") as f:
         f.write(sp_proto)
     # tokenizer.json as transformers' LlamaConverter derives it (the legacy normaliser, as in
-    # tools/make_fixture.py), so the folder is complete in the llava-hf layout.
+    # tools/fixtures/make_fixture.py), so the folder is complete in the llava-hf layout.
     make_tokenizer_json.write(out_dir, os.path.join(out_dir, "tokenizer.json"), legacy=True)
     state = model.state_dict()   # every tensor as F16 (round to nearest even), in name order
     st.write(os.path.join(out_dir, "model.safetensors"),
@@ -660,7 +662,7 @@ def main():
     save(args.out_dir, model, d, sp_proto)
     wall = time.time() - start
     write_json(os.path.join(args.out_dir, "training.json"), {
-        "command": "/usr/bin/python3 tools/train_demo.py " + " ".join(sys.argv[1:]),
+        "command": "/usr/bin/python3 tools/demo/train_demo.py " + " ".join(sys.argv[1:]),
         "args": vars(args), "dims": d, "parameters": n_params, "torch": torch.__version__,
         "wall_seconds": round(wall, 1), "vision_probe_loss": round(vision_loss, 5),
         "final_loss": curve[-1]["loss"], "loss_curve": curve})
