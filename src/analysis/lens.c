@@ -78,9 +78,7 @@ static void row_stats(const float *z, int n, int generated, double *prob, double
     *generated_p = prob[generated];
 }
 
-static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_states, int dim,
-                                const int *generated_ids, const kevo_lens_params *p,
-                                kevo_error *err)
+kevo_status kevo_lens_head_check(const kevo_lens_head *head, int dim, kevo_error *err)
 {
     const kevo_tensor *w = head->lm_head;
     if (w->n_dims != 2 || w->shape[1] != dim)
@@ -90,6 +88,17 @@ static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_s
     if (w->dtype != KEVO_DTYPE_F32 && w->dtype != KEVO_DTYPE_F16 && w->dtype != KEVO_DTYPE_BF16)
         return kevo_fail(err, KEVO_ERR_ARG, "the LM head is %s; the lens reads F32, F16 or BF16",
                          kevo_dtype_name(w->dtype));
+    return KEVO_OK;
+}
+
+static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_states, int dim,
+                                const int *generated_ids, const kevo_lens_params *p,
+                                kevo_error *err)
+{
+    const kevo_tensor *w = head->lm_head;
+    kevo_status st = kevo_lens_head_check(head, dim, err);
+    if (st != KEVO_OK)
+        return st;
     if (n_steps < 1 || n_states < 2)
         return kevo_fail(err, KEVO_ERR_ARG, "the lens needs at least one step and two hidden "
                          "states, not %d steps of %d states", n_steps, n_states);

@@ -39,6 +39,9 @@ typedef struct kevo_lens_head {
     float eps;                       // the final norm's epsilon
 } kevo_lens_head;
 
+// KEVO_OK when head can read states of width dim: (V, dim), F32, F16 or BF16.
+kevo_status kevo_lens_head_check(const kevo_lens_head *head, int dim, kevo_error *err);
+
 typedef struct kevo_lens_params {
     kevo_lens_mode mode;
     kevo_window window;              // hidden-state indices whose top tokens are the candidates
