@@ -10,8 +10,9 @@
 // llava/mm_utils.py: a max(W, H) square of colour tuple(int(x * 255) for x in image_mean) with
 // the image pasted at ((side - W) // 2, (side - H) // 2).
 //
-// Only the crop window of the resized image is computed, and the square canvas is never built:
-// its rows are made one at a time for the resampler (see resample.h).
+// The sizes and offsets come from geometry.c (shared with the patch maps). Only the crop window
+// of the resized image is computed, and the square canvas is never built: its rows are made one
+// at a time for the resampler (see resample.h).
 #include "image/preprocess.h"
 
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "image/geometry.h"
 #include "image/resample.h"
 
 #define PAD_MAX_SIDE 32768
@@ -87,55 +89,19 @@ static const unsigned char *square_row(const void *ctx, int y, unsigned char *sc
 
 // ---------------------------------------------------------------------------------------------
 
-// get_resize_output_image_size; refuses a long side that could not be represented.
-static kevo_status resize_size(const kevo_image_config *cfg, int w, int h, int *ow, int *oh,
-                               kevo_error *err)
-{
-    if (!cfg->do_resize) {
-        *ow = w, *oh = h;
-    } else if (cfg->shortest_edge > 0) {
-        int s = cfg->shortest_edge, lo = w <= h ? w : h, hi = w <= h ? h : w;
-        // Python's int(s * long / short): an exact product, a correctly rounded division.
-        double new_long = (double)((int64_t)s * hi) / lo;
-        if (new_long >= (double)KEVO_IMAGE_MAX_PIXELS)
-            return kevo_fail(err, KEVO_ERR_FORMAT, "a %d x %d image resized to a short side of %d "
-                             "would have a long side of %.0f pixels (over 2^28)", w, h, s,
-                             new_long);
-        *ow = w <= h ? s : (int)new_long;
-        *oh = w <= h ? (int)new_long : s;
-    } else {
-        *ow = cfg->resize_w, *oh = cfg->resize_h;
-    }
-    return KEVO_OK;
-}
-
-// center_crop along one axis: resized indices [from, from + n) land at crop index `to`.
-typedef struct crop_span {
-    int from, n, to;
-} crop_span;
-
-static crop_span crop_axis(int resized, int crop)
-{
-    if (resized >= crop)
-        return (crop_span){(resized - crop) / 2, crop, 0};
-    return (crop_span){0, resized, (crop - resized + 1) / 2};
-}
-
 kevo_status kevo_preprocess(const kevo_image *img, const kevo_image_config *cfg,
                             kevo_image_mode mode, float *pixels, kevo_image **shown,
                             kevo_error *err)
 {
     if (shown)
         *shown = NULL;
-    kevo_status st = kevo_image_config_check(cfg, err);
+    kevo_image_geometry g;
+    kevo_status st = kevo_image_geometry_compute(cfg, mode, img->width, img->height, &g, err);
     if (st != KEVO_OK)
         return st;
-    square sq = {.img = img};
+    square sq = {.img = img, .side = g.square_side, .x0 = g.square_x, .y0 = g.square_y};
     kevo_rgb_source src = {img->width, img->height, image_row, img};
-    if (mode == KEVO_IMAGE_MODE_PAD && img->width != img->height) {
-        sq.side = img->width > img->height ? img->width : img->height;
-        sq.x0 = (sq.side - img->width) / 2;
-        sq.y0 = (sq.side - img->height) / 2;
+    if (g.square_side) {
         for (int c = 0; c < 3; c++)
             sq.bg[c] = (unsigned char)(int)(cfg->mean[c] * 255);   // int() truncates
         // The square is never allocated, but every row of it is filtered: bound the work.
@@ -145,20 +111,16 @@ kevo_status kevo_preprocess(const kevo_image *img, const kevo_image_config *cfg,
                              img->height, sq.side, PAD_MAX_SIDE);
         src = (kevo_rgb_source){sq.side, sq.side, square_row, &sq};
     }
-    int rw = 0, rh = 0;
-    if ((st = resize_size(cfg, src.width, src.height, &rw, &rh, err)) != KEVO_OK)
-        return st;
-
     kevo_image *out;
     if ((st = kevo_image_create(cfg->crop_w, cfg->crop_h, &out, err)) != KEVO_OK)
         return st;
-    crop_span cx = crop_axis(rw, cfg->crop_w), cy = crop_axis(rh, cfg->crop_h);
+    kevo_crop_span cx = g.crop_x, cy = g.crop_y;
     if (cx.n < cfg->crop_w || cy.n < cfg->crop_h)
         memset(out->rgb, 0, (size_t)3 * out->width * out->height);
     size_t stride = (size_t)3 * out->width;
     kevo_resample_window win = {cx.from, cy.from, cx.n, cy.n,
                                 out->rgb + (size_t)cy.to * stride + (size_t)3 * cx.to, stride};
-    if ((st = kevo_resample_bicubic(&src, rw, rh, &win, err)) != KEVO_OK) {
+    if ((st = kevo_resample_bicubic(&src, g.resized_w, g.resized_h, &win, err)) != KEVO_OK) {
         kevo_image_free(out);
         return st;
     }
