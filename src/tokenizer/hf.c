@@ -43,7 +43,7 @@ static uint32_t one_char(const cJSON *v)
     size_t n = strlen(v->valuestring), used;
     if (n == 0)
         return 0;
-    uint32_t cp = tok_utf8_decode((const unsigned char *)v->valuestring, n, &used);
+    uint32_t cp = kevo_utf8_next((const unsigned char *)v->valuestring, n, &used);
     return used == n ? cp : 0;
 }
 
@@ -81,7 +81,7 @@ static kevo_status add_norm_op(kevo_tokenizer *t, const cJSON *n, const char *pa
     }
     for (size_t i = 0; i < len; i += used)
         op.text[op.n_text++] =
-            tok_utf8_decode((const unsigned char *)text->valuestring + i, len - i, &used);
+            kevo_utf8_next((const unsigned char *)text->valuestring + i, len - i, &used);
     t->norm_ops[t->n_norm_ops++] = op;
     return KEVO_OK;
 }
@@ -312,7 +312,7 @@ static kevo_status read_model(kevo_tokenizer *t, const cJSON *model, const char 
         size_t used;
         if (t->kind[id] == TOK_HOLE)
             continue;
-        uint32_t cp = tok_utf8_decode((const unsigned char *)t->arena + t->off[id], t->len[id],
+        uint32_t cp = kevo_utf8_next((const unsigned char *)t->arena + t->off[id], t->len[id],
                                       &used);
         if (used != t->len[id])
             continue;

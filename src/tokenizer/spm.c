@@ -236,7 +236,7 @@ static int32_t half_symbol(kevo_tokenizer *t, const char *s, size_t n, uint64_t 
     if (id >= 0 && t->kind[id] == TOK_NORMAL)
         return id;
     size_t used;
-    uint32_t cp = tok_utf8_decode((const unsigned char *)s, n, &used);
+    uint32_t cp = kevo_utf8_next((const unsigned char *)s, n, &used);
     return used == n ? tok_char_symbol(t, cp, 1) : -1;
 }
 
@@ -248,7 +248,7 @@ static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error 
         size_t used;
         if (t->kind[id] != TOK_NORMAL)
             continue;
-        uint32_t cp = tok_utf8_decode(s, t->len[id], &used);
+        uint32_t cp = kevo_utf8_next(s, t->len[id], &used);
         if (used != t->len[id])
             continue;
         if (cp < 128)
@@ -297,7 +297,7 @@ static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error 
         uint64_t prefix = 0;
         int merged = 0;
         for (size_t b = 0; b < len && st == KEVO_OK; b += used) {
-            tok_utf8_decode((const unsigned char *)s + b, len - b, &used);
+            kevo_utf8_next((const unsigned char *)s + b, len - b, &used);
             if (b > 0) {
                 int32_t left = half_symbol(t, s, b, prefix);
                 int32_t right = half_symbol(t, s + b, len - b, suffix[b]);

@@ -20,64 +20,6 @@
 #include "base/error.h"
 
 // ---------------------------------------------------------------------------------------------
-// UTF-8
-
-uint32_t tok_utf8_decode(const unsigned char *s, size_t n, size_t *used)
-{
-    // sentencepiece src/util.cc DecodeUTF8: shortest form, no surrogates, at most U+10FFFF.
-    unsigned c = s[0];
-    *used = 1;
-    if (c < 0x80)
-        return c;
-    if (n >= 2 && (c & 0xE0) == 0xC0 && (s[1] & 0xC0) == 0x80) {
-        uint32_t cp = (c & 0x1Fu) << 6 | (s[1] & 0x3Fu);
-        if (cp >= 0x80) {
-            *used = 2;
-            return cp;
-        }
-    } else if (n >= 3 && (c & 0xF0) == 0xE0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
-        uint32_t cp = (c & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu);
-        if (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)) {
-            *used = 3;
-            return cp;
-        }
-    } else if (n >= 4 && (c & 0xF8) == 0xF0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
-               (s[3] & 0xC0) == 0x80) {
-        uint32_t cp = (c & 0x07u) << 18 | (s[1] & 0x3Fu) << 12 | (s[2] & 0x3Fu) << 6 |
-                      (s[3] & 0x3Fu);
-        if (cp >= 0x10000 && cp <= 0x10FFFF) {
-            *used = 4;
-            return cp;
-        }
-    }
-    return 0xFFFD;
-}
-
-size_t tok_utf8_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Piece table
 
 // Piece strings hash as a polynomial modulo the Mersenne prime 2^61 - 1, so that the merge
@@ -270,9 +212,9 @@ kevo_status tok_add_joins(kevo_tokenizer *t, int32_t merged, kevo_error *err)
     // No word boundary may fall between two characters that sit side by side in a merge result.
     const unsigned char *s = (const unsigned char *)t->arena + t->off[merged];
     size_t n = t->len[merged], i = 0, used;
-    uint32_t prev = tok_utf8_decode(s, n, &used);
+    uint32_t prev = kevo_utf8_next(s, n, &used);
     for (i = used; i < n; i += used) {
-        uint32_t cp = tok_utf8_decode(s + i, n - i, &used);
+        uint32_t cp = kevo_utf8_next(s + i, n - i, &used);
         if (!tok_map_put(&t->joins, (uint64_t)prev << 21 | cp, 1))
             return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for merges");
         prev = cp;
@@ -380,7 +322,7 @@ static int fallback(enc *e, uint32_t cp)
 {
     const kevo_tokenizer *t = e->t;
     char b[4];
-    size_t n = tok_utf8_encode(cp, b);
+    size_t n = kevo_utf8_encode(cp, b);
     if (t->byte_fallback) {
         int all = 1;
         for (size_t i = 0; i < n; i++)
@@ -432,7 +374,7 @@ static int merge_word(enc *e, const uint32_t *cps, size_t n)
         // sentencepiece: PieceToId of the character (reserved pieces first), else unknown.
         uint32_t cp = s < 0 ? (uint32_t)(-(s + 1)) : t->virtual_cp[s - TOK_VIRTUAL_BASE];
         char b[4];
-        size_t nb = tok_utf8_encode(cp, b);
+        size_t nb = kevo_utf8_encode(cp, b);
         int id = tok_find(t, b, nb);
         int reserved = id >= 0 && id < t->n_vocab && t->kind[id] != TOK_UNKNOWN;
         if (reserved ? !word_push(e, id) : !fallback(e, cp))
@@ -522,7 +464,7 @@ static int push_string(enc *e, const char *s, size_t n)
 {
     size_t used;
     for (size_t i = 0; i < n; i += used)
-        if (!push_cp(e, tok_utf8_decode((const unsigned char *)s + i, n - i, &used)))
+        if (!push_cp(e, kevo_utf8_next((const unsigned char *)s + i, n - i, &used)))
             return 0;
     return 1;
 }
@@ -532,7 +474,7 @@ static int push_text(enc *e, const unsigned char *s, size_t n, uint32_t space)
 {
     size_t used;
     for (size_t i = 0; i < n; i += used) {
-        uint32_t cp = tok_utf8_decode(s + i, n - i, &used);
+        uint32_t cp = kevo_utf8_next(s + i, n - i, &used);
         if (!push_cp(e, cp == ' ' && space ? space : cp))
             return 0;
     }
