@@ -215,8 +215,8 @@ static kevo_status read_added(kevo_tokenizer *t, const cJSON *list, const char *
     const cJSON *a;
     int i = 0;
     cJSON_ArrayForEach(a, list) {
-        char where[4200];
-        snprintf(where, sizeof where, "%s: added_tokens[%d]", path, i++);
+        char where[KEVO_ERROR_MAX];
+        kevo_error_head(where, sizeof where, "%s: added_tokens[%d]", path, i++);
         const cJSON *id = get(a, "id"), *content = get(a, "content");
         if (!cJSON_IsNumber(id) || !cJSON_IsString(content))
             return kevo_fail(err, KEVO_ERR_FORMAT, "%s needs a numeric \"id\" and a string "
