@@ -140,6 +140,14 @@ kevo_status tok_put_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_
 kevo_status tok_add_joins(kevo_tokenizer *t, int32_t merged, kevo_error *err);
 // The initial symbol of a one-character string, creating a virtual symbol when `create`.
 int32_t tok_char_symbol(kevo_tokenizer *t, uint32_t cp, int create);
+// The same without creating one (-1 when there is none); inline: the merge loop's hot path.
+static inline int32_t tok_symbol_of(const kevo_tokenizer *t, uint32_t cp)
+{
+    if (cp < 128)
+        return t->ascii[cp];
+    uint64_t v;
+    return tok_map_get(&t->chars, cp, &v) ? (int32_t)v : -1;
+}
 
 // Registers an added token matched in the raw text (tokenizer.json added_tokens,
 // tokenizer_config.json added_tokens_decoder, added_tokens.json). An id already defined must
