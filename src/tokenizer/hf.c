@@ -308,19 +308,9 @@ static kevo_status read_model(kevo_tokenizer *t, const cJSON *model, const char 
                          "vocab", path);
     t->kind[t->unk_id] = TOK_UNKNOWN;
     // Initial symbols: every piece of one character.
-    for (int id = 0; id < t->n_tokens; id++) {
-        size_t used;
-        if (t->kind[id] == TOK_HOLE)
-            continue;
-        uint32_t cp = kevo_utf8_next((const unsigned char *)t->arena + t->off[id], t->len[id],
-                                      &used);
-        if (used != t->len[id])
-            continue;
-        if (cp < 128)
-            t->ascii[cp] = id;
-        else if (!tok_map_put(&t->chars, cp, (uint64_t)id))
+    for (int id = 0; id < t->n_tokens; id++)
+        if (t->kind[id] != TOK_HOLE && !tok_char_piece(t, id))
             return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-    }
     t->split_words = 1;
     uint32_t rank = 0;
     cJSON_ArrayForEach(m, merges) {

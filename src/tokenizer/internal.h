@@ -138,6 +138,9 @@ kevo_status tok_add_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_
 kevo_status tok_put_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_t merged,
                           uint32_t priority, kevo_error *err);
 kevo_status tok_add_joins(kevo_tokenizer *t, int32_t merged, kevo_error *err);
+// Makes piece id the initial symbol of its character when the piece is one character (a later
+// id wins); returns 0 when memory runs out.
+int tok_char_piece(kevo_tokenizer *t, int id);
 // The initial symbol of a one-character string, creating a virtual symbol when `create`.
 int32_t tok_char_symbol(kevo_tokenizer *t, uint32_t cp, int create);
 // The same without creating one (-1 when there is none); inline: the merge loop's hot path.

@@ -154,6 +154,19 @@ kevo_status tok_index(kevo_tokenizer *t, kevo_error *err)
     return KEVO_OK;
 }
 
+int tok_char_piece(kevo_tokenizer *t, int id)
+{
+    size_t used;
+    uint32_t cp = kevo_utf8_next((const unsigned char *)t->arena + t->off[id], t->len[id], &used);
+    if (used != t->len[id])
+        return 1;
+    if (cp < 128)
+        t->ascii[cp] = id;
+    else if (!tok_map_put(&t->chars, cp, (uint64_t)id))
+        return 0;
+    return 1;
+}
+
 int32_t tok_char_symbol(kevo_tokenizer *t, uint32_t cp, int create)
 {
     int32_t s = tok_symbol_of(t, cp);

@@ -243,19 +243,9 @@ static int32_t half_symbol(kevo_tokenizer *t, const char *s, size_t n, uint64_t 
 static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error *err)
 {
     // Initial symbols: every NORMAL piece of one character.
-    for (int id = 0; id < t->n_vocab; id++) {
-        const unsigned char *s = (const unsigned char *)t->arena + t->off[id];
-        size_t used;
-        if (t->kind[id] != TOK_NORMAL)
-            continue;
-        uint32_t cp = kevo_utf8_next(s, t->len[id], &used);
-        if (used != t->len[id])
-            continue;
-        if (cp < 128)
-            t->ascii[cp] = id;
-        else if (!tok_map_put(&t->chars, cp, (uint64_t)id))
+    for (int id = 0; id < t->n_vocab; id++)
+        if (t->kind[id] == TOK_NORMAL && !tok_char_piece(t, id))
             return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-    }
     scored *order = malloc((size_t)t->n_vocab * sizeof *order);
     int n = 0;
     uint32_t *rank = malloc((size_t)t->n_vocab * sizeof *rank);
