@@ -1,4 +1,4 @@
-// fuzz_encode.c — hostile text through the tokenizer (src/tokenizer/tokenizer.c): the input is the
+// fuzz_encode.c — hostile text through the tokenizer (src/tokenizer/encode.c): the input is the
 // text, encoded by tests/fixtures/tiny-f32's tokenizer read both through tokenizer.json (HF) and
 // through tokenizer.model (slow LlamaTokenizer semantics), then decoded.
 #include <stdint.h>

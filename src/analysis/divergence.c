@@ -1,15 +1,14 @@
 // divergence.c — divergences between consecutive lens distributions and the heatmap's scaling
 // (see divergence.h). The paper formula follows the authors' heatmap.py (DoLa's JS code):
 // torch.nn.functional.kl_div(input, target, reduction='none') = xlogy(target, target) -
-// target * input, then .mean(-1). The column scaling follows scikit-learn 1.2's MaxAbsScaler
-// (sklearn/preprocessing/_data.py: scale = max |x| per column; _handle_zeros_in_scale sets
-// scales below 10 * machine epsilon to 1).
+// target * input, then .mean(-1). The scaling is scikit-learn 1.2's MaxAbsScaler on float64
+// (analysis/scaling.h).
 #include "analysis/divergence.h"
 
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "analysis/scaling.h"
 #include "base/error.h"
 
 static const char *const divergence_names[] = {"paper", "jsd"};
@@ -91,32 +90,10 @@ const char *kevo_scale_name(kevo_scale_mode mode)
     return scale_names[mode];
 }
 
-// MaxAbsScaler's divisor: a scale too close to zero to divide by is replaced by 1.
-static double usable_scale(double max_abs)
-{
-    return max_abs < 10 * DBL_EPSILON ? 1.0 : max_abs;
-}
-
 void kevo_scale_matrix(double *m, int rows, int cols, kevo_scale_mode mode)
 {
-    if (mode == KEVO_SCALE_NONE)
-        return;
-    if (mode == KEVO_SCALE_GLOBAL) {
-        double max_abs = 0;
-        for (size_t i = 0; i < (size_t)rows * cols; i++)
-            max_abs = fabs(m[i]) > max_abs ? fabs(m[i]) : max_abs;
-        double s = usable_scale(max_abs);
-        for (size_t i = 0; i < (size_t)rows * cols; i++)
-            m[i] /= s;
-        return;
-    }
-    for (int c = 0; c < cols; c++) {
-        double max_abs = 0;
-        for (int r = 0; r < rows; r++)
-            max_abs = fabs(m[(size_t)r * cols + c]) > max_abs ? fabs(m[(size_t)r * cols + c])
-                                                              : max_abs;
-        double s = usable_scale(max_abs);
-        for (int r = 0; r < rows; r++)
-            m[(size_t)r * cols + c] /= s;
-    }
+    if (mode == KEVO_SCALE_COLUMN)
+        kevo_maxabs_scale_columns_f64(m, rows, cols);
+    else if (mode == KEVO_SCALE_GLOBAL)
+        kevo_maxabs_scale_global_f64(m, rows, cols);
 }

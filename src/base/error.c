@@ -36,6 +36,14 @@ kevo_status kevo_fail(kevo_error *err, kevo_status status, const char *fmt, ...)
     return status;
 }
 
+void kevo_error_head(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+}
+
 kevo_status kevo_error_prefix(kevo_error *err, const char *fmt, ...)
 {
     if (!err)

@@ -134,20 +134,22 @@ int kevo_dir_exists(const char *path)
 
 char kevo_entry_kind(const char *dir, const char *name)
 {
-    char path[4700];
+    char path[KEVO_PATH_MAX];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (lstat(path, &st) != 0)
+    if (kevo_path_join(path, sizeof path, dir, name, NULL) != KEVO_OK || lstat(path, &st) != 0)
         return '?';
     return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
 }
 
 kevo_status kevo_mkdirs(const char *path, kevo_error *err)
 {
-    char buf[4096];
+    char buf[KEVO_PATH_MAX];
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return kevo_fail(err, KEVO_ERR_ARG, "directory path of %zu bytes is not usable", n);
+    if (n == 0)
+        return kevo_fail(err, KEVO_ERR_ARG, "an empty directory path is not usable");
+    if (n >= sizeof buf)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: directory path of %zu bytes is too long", path,
+                         n);
     memcpy(buf, path, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] != '/' && buf[i] != '\0')
@@ -185,9 +187,10 @@ kevo_status kevo_path_join(char *buf, size_t size, const char *a, const char *b,
     size_t la = strlen(a);
     while (la > 1 && a[la - 1] == '/')
         la--;
-    int n = snprintf(buf, size, "%.*s/%s", (int)la, a, b);
+    const char *slash = la == 0 || a[la - 1] == '/' ? "" : "/";   // "" + b, or "/" + b
+    int n = snprintf(buf, size, "%.*s%s%s", (int)la, a, slash, b);
     if (n < 0 || (size_t)n >= size)
-        return kevo_fail(err, KEVO_ERR_ARG, "path %s/%s is too long", a, b);
+        return kevo_fail(err, KEVO_ERR_ARG, "path %.*s%s%s is too long", (int)la, a, slash, b);
     return KEVO_OK;
 }
 
@@ -207,8 +210,11 @@ struct kevo_outfile {
 static void remove_stale_temporaries(const char *path)
 {
     const char *base = kevo_path_base(path);
-    char dir[4096], stale[4400];
-    snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
+    char dir[KEVO_PATH_MAX], stale[KEVO_PATH_MAX];
+    if ((size_t)(base - path) >= sizeof dir)
+        return;   // no file can be created there either: kevo_outfile_open reports it
+    memcpy(dir, path, (size_t)(base - path));
+    dir[base - path] = '\0';
     size_t k = strlen(base);
     DIR *d = opendir(*dir ? dir : ".");
     for (struct dirent *e; d && (e = readdir(d));) {
@@ -220,8 +226,8 @@ static void remove_stale_temporaries(const char *path)
         if (end == s + k + 6 || *end || pid <= 0 || pid == (long)getpid() ||
             kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
-        snprintf(stale, sizeof stale, "%s%s", dir, s);
-        unlink(stale);
+        if (kevo_path_join(stale, sizeof stale, dir, s, NULL) == KEVO_OK)
+            unlink(stale);
     }
     if (d)
         closedir(d);

@@ -41,7 +41,9 @@ kevo_status kevo_mkdirs(const char *path, kevo_error *err);
 // Removes a file or a directory tree (like rm -rf); a missing path is not an error.
 kevo_status kevo_remove_tree(const char *path, kevo_error *err);
 
-// Writes "a/b" into buf (no double slash); fails when it does not fit.
+// Writes "a/b" into buf (size: KEVO_PATH_MAX for a path kevo uses), with one slash between
+// however many a ends with; "" and b give b. Fails naming the path when it does not fit: the one
+// way kevo builds a path, so that a long one is an error, never a truncation. err may be NULL.
 kevo_status kevo_path_join(char *buf, size_t size, const char *a, const char *b, kevo_error *err);
 
 // The file name part of a path ("x/y.jpg" -> "y.jpg"); borrowed from `path`.

@@ -35,11 +35,11 @@ void kevo_outdir_crash_point(void)
 }
 
 struct kevo_outdir {
-    char dest[4096];     // without trailing slashes
-    char parent[4096];   // "" or the part of dest up to and including its last '/'
-    const char *base;    // points into dest
-    char tmp[4200];      // parent + ".kevo-tmp-PID-" + base
-    char old[4200];      // parent + ".kevo-old-PID-" + base
+    char dest[KEVO_PATH_MAX];     // without trailing slashes
+    char parent[KEVO_PATH_MAX];   // "" or the part of dest up to and including its last '/'
+    const char *base;             // points into dest
+    char tmp[KEVO_PATH_MAX];      // parent + ".kevo-tmp-PID-" + base
+    char old[KEVO_PATH_MAX];      // parent + ".kevo-old-PID-" + base
     kevo_outdir_owned_fn owned;
 };
 
@@ -48,8 +48,11 @@ static kevo_status split(kevo_outdir *d, const char *dest, kevo_error *err)
     size_t n = strlen(dest);
     while (n > 1 && dest[n - 1] == '/')
         n--;
-    if (n == 0 || n >= sizeof d->dest)
-        return kevo_fail(err, KEVO_ERR_ARG, "an output folder path of %zu bytes is not usable", n);
+    if (n == 0)
+        return kevo_fail(err, KEVO_ERR_ARG, "an empty output folder path is not usable");
+    if (n >= sizeof d->dest)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: path too long for an output folder (%zu bytes)",
+                         dest, n);
     memcpy(d->dest, dest, n);
     d->dest[n] = '\0';
     const char *slash = strrchr(d->dest, '/');
@@ -58,7 +61,8 @@ static kevo_status split(kevo_outdir *d, const char *dest, kevo_error *err)
         !strncmp(d->base, TMP_PREFIX, strlen(TMP_PREFIX)) ||
         !strncmp(d->base, OLD_PREFIX, strlen(OLD_PREFIX)))
         return kevo_fail(err, KEVO_ERR_ARG, "%s: not usable as an output folder name", dest);
-    snprintf(d->parent, sizeof d->parent, "%.*s", (int)(d->base - d->dest), d->dest);
+    memcpy(d->parent, d->dest, (size_t)(d->base - d->dest));
+    d->parent[d->base - d->dest] = '\0';
     long pid = (long)getpid();
     int a = snprintf(d->tmp, sizeof d->tmp, "%s" TMP_PREFIX "%ld-%s", d->parent, pid, d->base);
     int b = snprintf(d->old, sizeof d->old, "%s" OLD_PREFIX "%ld-%s", d->parent, pid, d->base);
@@ -92,16 +96,18 @@ static void clean_stale(const kevo_outdir *d)
     DIR *dir = opendir(*d->parent ? d->parent : ".");
     if (!dir)
         return;
-    char path[4400], back[4400];
+    char path[KEVO_PATH_MAX], back[KEVO_PATH_MAX];
     for (struct dirent *e; (e = readdir(dir));) {
         const char *name;
-        snprintf(path, sizeof path, "%s%s", d->parent, e->d_name);
+        if (kevo_path_join(path, sizeof path, d->parent, e->d_name, NULL) != KEVO_OK)
+            continue;   // a name too long to be one of ours beside dest
         if (stale_pid(e->d_name, TMP_PREFIX, &name)) {
             kevo_outdir_crash_point();
             kevo_remove_tree(path, NULL);
         } else if (stale_pid(e->d_name, OLD_PREFIX, &name)) {
             struct stat st;
-            snprintf(back, sizeof back, "%s%s", d->parent, name);
+            if (kevo_path_join(back, sizeof back, d->parent, name, NULL) != KEVO_OK)
+                continue;
             kevo_outdir_crash_point();
             if (lstat(back, &st) != 0 && errno == ENOENT && rename(path, back) == 0)
                 continue;

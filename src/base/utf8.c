@@ -1,4 +1,4 @@
-// utf8.c — validating, cleaning and cutting UTF-8 labels (RFC 3629, Unicode §3.9 table 3-7).
+// utf8.c — decoding, encoding, cleaning and cutting UTF-8 (RFC 3629, Unicode §3.9 table 3-7).
 #include "base/utf8.h"
 
 #include <string.h>
@@ -31,6 +31,38 @@ int kevo_utf8_decode(const unsigned char *s, size_t avail, unsigned *cp)
         return 0;
     *cp = c;
     return n;
+}
+
+uint32_t kevo_utf8_next(const unsigned char *s, size_t avail, size_t *used)
+{
+    unsigned cp;
+    int n = kevo_utf8_decode(s, avail, &cp);
+    *used = n ? (size_t)n : 1;
+    return n ? cp : 0xFFFD;
+}
+
+size_t kevo_utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 int kevo_utf8_clean(const char *s, char *buf, size_t size)

@@ -37,7 +37,7 @@ static int by_string(const void *a, const void *b)
 static kevo_status open_file(kevo_checkpoint *c, const char *dir, const char *name,
                              kevo_error *err)
 {
-    char path[4096];
+    char path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(path, sizeof path, dir, name, err);
     if (st != KEVO_OK)
         return st;
@@ -124,7 +124,7 @@ kevo_status kevo_checkpoint_open(const char *dir, kevo_checkpoint **out, kevo_er
     kevo_checkpoint *c = calloc(1, sizeof *c);
     if (!c)
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
-    char index_path[4096], single_path[4096];
+    char index_path[KEVO_PATH_MAX], single_path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(index_path, sizeof index_path, dir, INDEX_NAME, err);
     if (st == KEVO_OK)
         st = kevo_path_join(single_path, sizeof single_path, dir, SINGLE_NAME, err);

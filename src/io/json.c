@@ -60,13 +60,13 @@ static const cJSON *item(const cJSON *obj, const char *key)
 const char *kevo_json_key(char *buf, size_t size, const char *where, const char *key)
 {
     size_t n = strlen(where);
-    snprintf(buf, size, "%s%s%s", where, n && where[n - 1] == ':' ? " " : ".", key);
+    kevo_error_head(buf, size, "%s%s%s", where, n && where[n - 1] == ':' ? " " : ".", key);
     return buf;
 }
 
 static kevo_status bad(kevo_error *err, const char *where, const char *key, const char *what)
 {
-    char k[4400];
+    char k[KEVO_ERROR_MAX];
     return kevo_fail(err, KEVO_ERR_CONFIG, "%s %s", kevo_json_key(k, sizeof k, where, key), what);
 }
 

@@ -16,9 +16,9 @@
 // dir/file is a regular file (no symbolic link) of JSON whose "format" is `format`.
 static int has_marker(const char *dir, const char *file, const char *format)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (kevo_entry_kind(dir, file) != 'f')
+    char path[KEVO_PATH_MAX];
+    if (kevo_path_join(path, sizeof path, dir, file, NULL) != KEVO_OK ||
+        kevo_entry_kind(dir, file) != 'f')
         return 0;
     cJSON *root = NULL;
     kevo_error ignored;
@@ -103,9 +103,9 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
             ok = (has_suffix(s, "heatmap", 1) || has_suffix(s, "tsne", 1)) &&
                  kevo_entry_kind(dir, s) == 'f';
         if (!ok && !strcmp(s, "area") && kevo_entry_kind(dir, s) == 'd') {
-            char area[4400];
-            snprintf(area, sizeof area, "%s/area", dir);
-            ok = area_is_kevos(area, bad, size);
+            char area[KEVO_PATH_MAX];   // too long a path: "area" is reported as not kevo's
+            ok = kevo_path_join(area, sizeof area, dir, "area", NULL) == KEVO_OK &&
+                 area_is_kevos(area, bad, size);
         }
         if (!ok && !bad[0])
             snprintf(bad, size, "%.200s", s);
@@ -145,8 +145,9 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
              kevo_entry_kind(dir, s) == 'f'))
             continue;
         if (!strcmp(s, "analysis") && kevo_entry_kind(dir, s) == 'd') {
-            char sub[4400];
-            snprintf(sub, sizeof sub, "%s/analysis", dir);
+            char sub[KEVO_PATH_MAX];
+            if ((st = kevo_path_join(sub, sizeof sub, dir, "analysis", err)) != KEVO_OK)
+                break;
             DIR *a = opendir(sub);
             int entries = 0;
             for (struct dirent *x; a && (x = readdir(a));)

@@ -25,7 +25,7 @@
 
 kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err)
 {
-    char path[4096], *text;
+    char path[KEVO_PATH_MAX], *text;
     size_t len;
     kevo_status st = kevo_path_join(path, sizeof path, model_dir, "config.json", err);
     if (st == KEVO_OK)
@@ -87,7 +87,7 @@ static kevo_status hash_range(kevo_sha256 *s, int fd, uint64_t off, uint64_t len
 static kevo_status hash_weights_file(kevo_sha256 *s, const char *dir, const char *name,
                                      kevo_error *err)
 {
-    char path[4200];
+    char path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(path, sizeof path, dir, name, err);
     if (st != KEVO_OK)
         return st;
@@ -169,7 +169,7 @@ static kevo_status hash_model_files(const char *dir, char out[65], kevo_error *e
     kevo_sha256 s;
     kevo_sha256_init(&s);
     for (size_t i = 0; i < sizeof model_files / sizeof model_files[0]; i++) {
-        char path[4200], digest[65];
+        char path[KEVO_PATH_MAX], digest[65];
         kevo_status st = kevo_path_join(path, sizeof path, dir, model_files[i], err);
         if (st != KEVO_OK)
             return st;
@@ -341,7 +341,7 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
 // (kevo_runfolder_owned).
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo_error *err)
 {
-    char image_sha256[65], path[4300];
+    char image_sha256[65], path[KEVO_PATH_MAX];
     kevo_model_identity id;
     kevo_outdir *od = NULL;
     kevo_status st = record_identity(r, &id, image_sha256, err);
@@ -355,15 +355,17 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
     kevo_tensor_out hidden = {"hidden", KEVO_DTYPE_F32, 3,
                               {r->n_generated, c->text_layers + 1, c->text_hidden}, r->hidden};
     const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
-    snprintf(path, sizeof path, "%s/%s", tmp, HIDDEN_FILE);
-    st = kevo_safetensors_write(path, &hidden, 1, meta, 2, err);
+    st = kevo_path_join(path, sizeof path, tmp, HIDDEN_FILE, err);
+    if (st == KEVO_OK)
+        st = kevo_safetensors_write(path, &hidden, 1, meta, 2, err);
     cJSON *json = st == KEVO_OK ? record_json(r, &id, image_sha256) : NULL;
     char *text = json ? cJSON_Print(json) : NULL;
     cJSON_Delete(json);
     if (st == KEVO_OK && !text)
         st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory writing run.json", dir);
+    if (st == KEVO_OK)
+        st = kevo_path_join(path, sizeof path, tmp, RUN_JSON, err);
     if (st == KEVO_OK) {
-        snprintf(path, sizeof path, "%s/%s", tmp, RUN_JSON);
         size_t len = strlen(text);
         text[len] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
         st = kevo_write_file(path, text, len + 1, err);
@@ -436,7 +438,7 @@ static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char
                                kevo_error *err)
 {
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "hidden");
-    char *file = NULL, path[4300];
+    char *file = NULL, path[KEVO_PATH_MAX];
     kevo_status st = h ? get_string(h, "file", &file, where, err)
                        : kevo_fail(err, KEVO_ERR_FORMAT, "%s has no \"hidden\" entry", where);
     if (st != KEVO_OK)
@@ -446,9 +448,9 @@ static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s hidden.file must name a file in the run "
                          "folder", where);
     }
-    snprintf(path, sizeof path, "%s/%s", rf->dir, file);
+    st = kevo_path_join(path, sizeof path, rf->dir, file, err);
     free(file);
-    if ((st = kevo_safetensors_open(path, &rf->file, err)) != KEVO_OK)
+    if (st != KEVO_OK || (st = kevo_safetensors_open(path, &rf->file, err)) != KEVO_OK)
         return st;
     const kevo_tensor *t = kevo_safetensors_find(rf->file, "hidden");
     if (!t || t->dtype != KEVO_DTYPE_F32 || t->n_dims != 3)
@@ -507,18 +509,20 @@ static void read_identity(kevo_runfolder *rf, const cJSON *root)
 kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err)
 {
     *out = NULL;
-    char path[4300], where[4400];
+    char path[KEVO_PATH_MAX];
+    char where[KEVO_ERROR_MAX];
     kevo_runfolder *rf = calloc(1, sizeof *rf);
     if (!rf || !(rf->dir = strdup(dir))) {
         free(rf);
         return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
     }
-    snprintf(path, sizeof path, "%s/%s", dir, RUN_JSON);
-    snprintf(where, sizeof where, "%s:", path);
     cJSON *root = NULL;
     const cJSON *model;
     const char *format = NULL, *digest = NULL;
-    kevo_status st;
+    kevo_status st = kevo_path_join(path, sizeof path, dir, RUN_JSON, err);
+    if (st != KEVO_OK)
+        goto fail;
+    kevo_error_head(where, sizeof where, "%s:", path);
     if (!kevo_file_exists(path)) {
         st = kevo_fail(err, KEVO_ERR_IO, "%s: no run.json (not a run folder, or the run did not "
                        "finish)", dir);

@@ -68,32 +68,3 @@ const kevo_kernels *kevo_kernels_get(void)
     pthread_once(&chosen_once, choose);
     return chosen;
 }
-
-const char *kevo_cpu_features(void)
-{
-    static char buf[256];
-    static const char *names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
-                                  "avx512dq", "avx512bf16", "avx512vnni"};
-    cpu_init();
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        int yes = 0;
-        // __builtin_cpu_supports (cpu_has) needs a string literal, hence the switch.
-        switch (i) {
-        case 0: yes = cpu_has("avx2"); break;
-        case 1: yes = cpu_has("fma"); break;
-        case 2: yes = cpu_has("f16c"); break;
-        case 3: yes = cpu_has("avx512f"); break;
-        case 4: yes = cpu_has("avx512bw"); break;
-        case 5: yes = cpu_has("avx512vl"); break;
-        case 6: yes = cpu_has("avx512dq"); break;
-        case 7: yes = cpu_has("avx512bf16"); break;
-        case 8: yes = cpu_has("avx512vnni"); break;
-        }
-        if (yes) {
-            strcat(buf, buf[0] ? " " : "");
-            strcat(buf, names[i]);
-        }
-    }
-    return buf;
-}

@@ -13,8 +13,13 @@
 #include "base/tensor.h"
 #include "kevo.h"
 
+// The kernel paths. Code outside kernels/ that has SIMD forms of its own (tsne/) picks them by
+// the path of kevo_kernels_get(), so that KEVO_ISA and the CPU are consulted here alone.
+typedef enum kevo_isa { KEVO_ISA_REF, KEVO_ISA_AVX2, KEVO_ISA_AVX512 } kevo_isa;
+
 typedef struct kevo_kernels {
-    const char *isa;   // "ref", "avx2" or "avx512"
+    kevo_isa id;
+    const char *isa;   // its name: "ref", "avx2" or "avx512"
     // Dot products of an F32 activation row with a stored weight row of n elements.
     float (*dot_f32)(const float *x, const float *w, int n);
     float (*dot_f16)(const float *x, const uint16_t *w, int n);
@@ -40,9 +45,6 @@ const kevo_kernels *kevo_kernels_for(const char *isa);
 
 // Whether the CPU multiplies BF16 pairs into F32 sums (AVX512-BF16 vdpbf16ps).
 int kevo_cpu_has_bf16_products(void);
-
-// What the CPU supports, as "avx2 f16c fma avx512f avx512bf16 ..." (static string).
-const char *kevo_cpu_features(void);
 
 extern const kevo_kernels kevo_kernels_ref;
 extern const kevo_kernels kevo_kernels_avx2;

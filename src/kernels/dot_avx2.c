@@ -103,6 +103,7 @@ static void f16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W
 static void bf16_to_f32(float *d, const uint16_t *s, size_t n) { widen(d, s, n, W_BF16); }
 
 const kevo_kernels kevo_kernels_avx2 = {
+    .id = KEVO_ISA_AVX2,
     .isa = "avx2",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,

@@ -48,6 +48,7 @@ static void bf16_to_f32(float *dst, const uint16_t *src, size_t n)
 }
 
 const kevo_kernels kevo_kernels_ref = {
+    .id = KEVO_ISA_REF,
     .isa = "ref",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,

@@ -1,5 +1,6 @@
 // gemm_avx512.c — the blocked matrix product of gemm.h for AVX-512 (F32 FMA) and AVX512-BF16
-// (vdpbf16ps). Compiled with AVX-512 flags only; gemm.c calls in after checking the CPU.
+// (vdpbf16ps). Compiled with AVX-512 flags only; reached through the avx512 kernel table, which
+// kernels/cpu.c hands out only to a CPU that has the instructions.
 //
 // Shapes: y (m, n) = x (m, k) · Wᵀ. In BLIS terms A = x and B = Wᵀ. Loop nest per thread:
 //   for each block of NC rows of W (fixed boundaries; threads take whole blocks):

@@ -11,8 +11,8 @@
 
 #include "base/error.h"
 #include "plot/axes.h"
-#include "plot/canvas.h"
 #include "plot/colormap.h"
+#include "plot/figure.h"
 #include "plot/layout.h"
 #include "plot/plot.h"
 #include "plot/text.h"
@@ -38,13 +38,9 @@ typedef struct layout {
     int legend_inside;
 } layout;
 
-static int has_text(const char *s)
+static kevo_status check(const void *spec, kevo_error *err)
 {
-    return s && *s;
-}
-
-static kevo_status check(const kevo_area_chart *a, kevo_error *err)
-{
+    const kevo_area_chart *a = spec;
     if (!a)
         return kevo_fail(err, KEVO_ERR_ARG, "area chart: no description given");
     if (a->n_series < 1 || a->n_series > MAX_SERIES)
@@ -115,7 +111,7 @@ static void place_rows_below(cairo_t *cr, const kevo_area_chart *a, layout *l, d
         l->bands_y = y - l->band_legend.height;
         y = l->bands_y - 6;
     }
-    if (has_text(a->xlabel)) {
+    if (kevo_text_present(a->xlabel)) {
         l->xlabel_y = y - l->label_h;
         y = l->xlabel_y - 8;
     }
@@ -124,8 +120,11 @@ static void place_rows_below(cairo_t *cr, const kevo_area_chart *a, layout *l, d
     l->plot.h = l->xtick_y - 6 - top;
 }
 
-static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kevo_error *err)
+static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure_layout *size,
+                           kevo_error *err)
 {
+    const kevo_area_chart *a = spec;
+    layout *l = out;
     kevo_status st = kevo_colormap_find("tab20", &l->map, err);
     if (st != KEVO_OK)
         return st;
@@ -151,7 +150,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kev
     }
 
     double y = KEVO_MARGIN;
-    if (has_text(a->title)) {
+    if (kevo_text_present(a->title)) {
         l->title_y = y;
         y += kevo_text_height(cr, kevo_font_title) + 12;
     }
@@ -159,7 +158,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kev
     if (a->n_bands > 0)
         y += KEVO_BAND_STRIP + 4;
     double plot_top = y + tick_h / 2;   // room for the top tick label
-    l->plot.x = KEVO_MARGIN + (has_text(a->ylabel) ? l->label_h + 10 : 0) + ytick_w + 8;
+    l->plot.x = KEVO_MARGIN + (kevo_text_present(a->ylabel) ? l->label_h + 10 : 0) + ytick_w + 8;
     l->plot.w = WIDTH - KEVO_MARGIN - tick_h / 2 - l->plot.x;
     place_rows_below(cr, a, l, plot_top);
 
@@ -177,6 +176,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_area_chart *a, layout *l, kev
     l->strip = (kevo_box){l->plot.x, strip_y, l->plot.w, KEVO_BAND_STRIP};
     l->ylabel_x = KEVO_MARGIN + l->label_h / 2;
     kevo_ticks_nice(l->xlo, l->xhi, (int)fmax(2, fmin(12, l->plot.w / 70)), 1, &l->xticks);
+    *size = (kevo_figure_layout){WIDTH, HEIGHT, l->plot};
     return KEVO_OK;
 }
 
@@ -234,24 +234,27 @@ static void draw_axes(cairo_t *cr, const kevo_area_chart *a, const layout *l)
         kevo_text_draw(cr, kevo_font_tick, num, l->plot.x - 8, py(l, a, l->yticks.at[i]),
                        KEVO_RIGHT, KEVO_MIDDLE, 0);
     }
-    if (has_text(a->xlabel)) {
+    if (kevo_text_present(a->xlabel)) {
         kevo_text_fit(cr, kevo_font_label, a->xlabel, l->plot.w, buf);
         kevo_text_draw(cr, kevo_font_label, buf, l->plot.x + l->plot.w / 2, l->xlabel_y,
                        KEVO_CENTER, KEVO_TOP, 0);
     }
-    if (has_text(a->ylabel)) {
+    if (kevo_text_present(a->ylabel)) {
         kevo_text_fit(cr, kevo_font_label, a->ylabel, l->plot.h, buf);
         kevo_text_draw(cr, kevo_font_label, buf, l->ylabel_x, l->plot.y + l->plot.h / 2,
                        KEVO_CENTER, KEVO_MIDDLE, 1);
     }
-    if (has_text(a->title)) {
+    if (kevo_text_present(a->title)) {
         kevo_text_fit(cr, kevo_font_title, a->title, WIDTH - 2 * KEVO_MARGIN, buf);
         kevo_text_draw(cr, kevo_font_title, buf, WIDTH / 2, l->title_y, KEVO_CENTER, KEVO_TOP, 0);
     }
 }
 
-static void draw(cairo_t *cr, const kevo_area_chart *a, const layout *l)
+static kevo_status draw(cairo_t *cr, const void *spec, const void *out, kevo_error *err)
 {
+    const kevo_area_chart *a = spec;
+    const layout *l = out;
+    (void)err;
     for (int i = 0; i < a->n_bands; i++) {
         double x0, x1;
         if (!kevo_band_span(&a->bands[i], l->xlo, l->xhi, l->plot, &x0, &x1))
@@ -273,45 +276,24 @@ static void draw(cairo_t *cr, const kevo_area_chart *a, const layout *l)
         kevo_legend_draw(cr, &l->band_legend, l->plot.x + (l->plot.w - l->band_legend.width) / 2,
                          l->bands_y, 0);
     kevo_legend_draw(cr, &l->legend, l->legend_x, l->legend_y, l->legend_inside);
+    return KEVO_OK;
 }
 
-static kevo_status prepare(const kevo_area_chart *a, layout *l, kevo_error *err)
+static void release(void *out)
 {
-    *l = (layout){0};
-    kevo_status st = check(a, err);
-    if (st != KEVO_OK)
-        return st;
-    cairo_t *cr = kevo_canvas_scratch();
-    st = lay_out(cr, a, l, err);
-    if (st == KEVO_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-        st = kevo_fail(err, KEVO_ERR_NOMEM, "area chart: cannot measure text: %s",
-                       cairo_status_to_string(cairo_status(cr)));
-    cairo_destroy(cr);
-    return st;
+    free(((layout *)out)->entries);
 }
+
+static const kevo_figure_kind area = {
+    .name = "area chart", .check = check, .lay_out = lay_out, .draw = draw, .release = release};
 
 kevo_status kevo_area_layout(const kevo_area_chart *a, kevo_figure_layout *out, kevo_error *err)
 {
-    layout l;
-    kevo_status st = prepare(a, &l, err);
-    if (st == KEVO_OK)
-        *out = (kevo_figure_layout){WIDTH, HEIGHT, l.plot};
-    free(l.entries);
-    return st;
+    return kevo_figure_measure(&area, a, &(layout){0}, out, err);
 }
 
 kevo_status kevo_plot_area(const char *path, const kevo_figure_opts *o, const kevo_area_chart *a,
                            kevo_error *err)
 {
-    layout l;
-    kevo_canvas *canvas = NULL;
-    kevo_status st = prepare(a, &l, err);
-    if (st != KEVO_OK)
-        kevo_error_prefix(err, "%s: ", path ? path : "(no path)");
-    else if ((st = kevo_canvas_create(path, o, WIDTH, HEIGHT, &canvas, err)) == KEVO_OK) {
-        draw(kevo_canvas_cairo(canvas), a, &l);
-        st = kevo_canvas_finish(canvas, err);
-    }
-    free(l.entries);
-    return st;
+    return kevo_figure_render(path, o, &area, a, &(layout){0}, err);
 }

@@ -13,8 +13,8 @@
 
 #include "base/error.h"
 #include "plot/axes.h"
-#include "plot/canvas.h"
 #include "plot/colormap.h"
+#include "plot/figure.h"
 #include "plot/layout.h"
 #include "plot/plot.h"
 #include "plot/text.h"
@@ -47,8 +47,9 @@ typedef struct layout {
     kevo_legend_entry *entries;
 } layout;
 
-static kevo_status check(const kevo_heatmap *h, kevo_error *err)
+static kevo_status check(const void *spec, kevo_error *err)
 {
+    const kevo_heatmap *h = spec;
     if (!h)
         return kevo_fail(err, KEVO_ERR_ARG, "heatmap: no description given");
     if (h->rows < 1 || h->cols < 1 || h->rows > MAX_CELLS_PER_SIDE ||
@@ -79,11 +80,6 @@ static const char *col_label(const kevo_heatmap *h, int c, char buf[16])
         return h->col_labels[c] ? h->col_labels[c] : "";
     snprintf(buf, 16, "%d", c);
     return buf;
-}
-
-static int has_text(const char *s)
-{
-    return s && *s;
 }
 
 static double cbar_value_y(const layout *l, double v)
@@ -132,17 +128,17 @@ static void measure(cairo_t *cr, const kevo_heatmap *h, layout *l)
         l->cbar_tick_w = fmax(l->cbar_tick_w, kevo_text_width(cr, kevo_font_tick, num));
     }
     // The y label runs along the rows when they are tall enough for it, else it sits beside them.
-    if (has_text(h->ylabel)) {
+    if (kevo_text_present(h->ylabel)) {
         l->ylabel_vertical = kevo_text_width(cr, kevo_font_label, h->ylabel) <= l->cells.h;
         kevo_text_fit(cr, kevo_font_label, h->ylabel, ROW_LABEL_MAX, buf);
         l->ylabel_w = l->ylabel_vertical ? l->label_h + 8
                                          : kevo_text_width(cr, kevo_font_label, buf) + 12;
     }
-    if (has_text(h->xlabel)) {
+    if (kevo_text_present(h->xlabel)) {
         kevo_text_fit(cr, kevo_font_label, h->xlabel, TITLE_MAX_W, buf);
         l->xlabel_w = kevo_text_width(cr, kevo_font_label, buf);
     }
-    if (has_text(h->title))
+    if (kevo_text_present(h->title))
         l->title_w = kevo_text_width(cr, kevo_font_title, h->title);
 }
 
@@ -170,8 +166,11 @@ static kevo_status make_legend(cairo_t *cr, const kevo_heatmap *h, layout *l, ke
 // Places the parts: left to right the y label, the row labels, the cells and the colour bar
 // block; top to bottom the title, the band strip, the cells, the x labels and the legend. The x
 // label is centred under the cells; where it is wider, the blocks beside it make room.
-static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_error *err)
+static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure_layout *size,
+                           kevo_error *err)
 {
+    const kevo_heatmap *h = spec;
+    layout *l = out;
     kevo_status st = kevo_colormap_find(h->colormap ? h->colormap : "Purples", &l->map, err);
     if (st != KEVO_OK)
         return kevo_error_prefix(err, "heatmap: ");
@@ -184,7 +183,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     double left_w = l->ylabel_w + fmax(l->row_label_w + 7, overhang);
     double cbar_gap = fmax(18, overhang + 12);
     double right_w = cbar_gap + COLORBAR_W + 8 + l->cbar_tick_w +
-                     (has_text(h->colorbar_label) ? 10 + l->label_h : 0);
+                     (kevo_text_present(h->colorbar_label) ? 10 + l->label_h : 0);
     double content_w = left_w + l->cells.w + right_w;
     l->inner_w = fmax(content_w, fmin(l->title_w, TITLE_MAX_W));
     if ((st = make_legend(cr, h, l, err)) != KEVO_OK)
@@ -211,7 +210,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     y += l->cells.h + 5;
     l->xtick_y = y;
     y += l->xtick_h;
-    if (has_text(h->xlabel)) {
+    if (kevo_text_present(h->xlabel)) {
         l->xlabel_y = y + 8;
         y = l->xlabel_y + l->label_h;
     }
@@ -223,6 +222,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_heatmap *h, layout *l, kevo_e
     }
     l->width = ceil(l->inner_w + 2 * KEVO_MARGIN);   // whole points: tidy SVG and PDF pages
     l->height = ceil(y + KEVO_MARGIN);
+    *size = (kevo_figure_layout){l->width, l->height, l->cells};
     return KEVO_OK;
 }
 
@@ -299,12 +299,12 @@ static void draw_labels(cairo_t *cr, const kevo_heatmap *h, const layout *l)
         else
             kevo_text_draw(cr, kevo_font_tick, buf, x, l->xtick_y, KEVO_CENTER, KEVO_TOP, 0);
     }
-    if (has_text(h->xlabel)) {
+    if (kevo_text_present(h->xlabel)) {
         kevo_text_fit(cr, kevo_font_label, h->xlabel, TITLE_MAX_W, buf);
         kevo_text_draw(cr, kevo_font_label, buf, l->cells.x + l->cells.w / 2, l->xlabel_y,
                        KEVO_CENTER, KEVO_TOP, 0);
     }
-    if (has_text(h->ylabel)) {
+    if (kevo_text_present(h->ylabel)) {
         double mid = l->cells.y + l->cells.h / 2;
         double room = l->ylabel_vertical ? l->cells.h : ROW_LABEL_MAX;
         kevo_text_fit(cr, kevo_font_label, h->ylabel, room, buf);
@@ -313,7 +313,7 @@ static void draw_labels(cairo_t *cr, const kevo_heatmap *h, const layout *l)
         else
             kevo_text_draw(cr, kevo_font_label, buf, l->ylabel_x, mid, KEVO_LEFT, KEVO_MIDDLE, 0);
     }
-    if (has_text(h->title)) {
+    if (kevo_text_present(h->title)) {
         kevo_text_fit(cr, kevo_font_title, h->title, l->inner_w, buf);
         kevo_text_draw(cr, kevo_font_title, buf, KEVO_MARGIN + l->inner_w / 2, l->title_y,
                        KEVO_CENTER, KEVO_TOP, 0);
@@ -347,7 +347,7 @@ static void draw_colorbar(cairo_t *cr, const kevo_heatmap *h, const layout *l)
         kevo_tick_label(&l->cbar_ticks, i, num);
         kevo_text_draw(cr, kevo_font_tick, num, l->cbar_tick_x, y, KEVO_LEFT, KEVO_MIDDLE, 0);
     }
-    if (has_text(h->colorbar_label)) {
+    if (kevo_text_present(h->colorbar_label)) {
         // Centred on the bar, but free to run past its ends up to the margins: a heatmap of a
         // few rows has a short bar.
         double mid = l->cbar.y + l->cbar.h / 2;
@@ -358,8 +358,11 @@ static void draw_colorbar(cairo_t *cr, const kevo_heatmap *h, const layout *l)
     }
 }
 
-static void draw(cairo_t *cr, const kevo_heatmap *h, const layout *l)
+static kevo_status draw(cairo_t *cr, const void *spec, const void *out, kevo_error *err)
 {
+    const kevo_heatmap *h = spec;
+    const layout *l = out;
+    (void)err;
     if (h->n_bands > 0)
         kevo_bands_strip(cr, h->bands, h->n_bands, -0.5, h->cols - 0.5, l->strip);
     draw_cells(cr, h, l);
@@ -372,46 +375,24 @@ static void draw(cairo_t *cr, const kevo_heatmap *h, const layout *l)
     if (l->legend.n > 0)
         kevo_legend_draw(cr, &l->legend, KEVO_MARGIN + (l->inner_w - l->legend.width) / 2,
                          l->legend_y, 0);
+    return KEVO_OK;
 }
 
-// Checks h and lays it out on a scratch context; the caller frees l->entries.
-static kevo_status prepare(const kevo_heatmap *h, layout *l, kevo_error *err)
+static void release(void *out)
 {
-    *l = (layout){0};
-    kevo_status st = check(h, err);
-    if (st != KEVO_OK)
-        return st;
-    cairo_t *cr = kevo_canvas_scratch();
-    st = lay_out(cr, h, l, err);
-    if (st == KEVO_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-        st = kevo_fail(err, KEVO_ERR_NOMEM, "heatmap: cannot measure text: %s",
-                       cairo_status_to_string(cairo_status(cr)));
-    cairo_destroy(cr);
-    return st;
+    free(((layout *)out)->entries);
 }
+
+static const kevo_figure_kind heatmap = {
+    .name = "heatmap", .check = check, .lay_out = lay_out, .draw = draw, .release = release};
 
 kevo_status kevo_heatmap_layout(const kevo_heatmap *h, kevo_figure_layout *out, kevo_error *err)
 {
-    layout l;
-    kevo_status st = prepare(h, &l, err);
-    if (st == KEVO_OK)
-        *out = (kevo_figure_layout){l.width, l.height, l.cells};
-    free(l.entries);
-    return st;
+    return kevo_figure_measure(&heatmap, h, &(layout){0}, out, err);
 }
 
 kevo_status kevo_plot_heatmap(const char *path, const kevo_figure_opts *o, const kevo_heatmap *h,
                               kevo_error *err)
 {
-    layout l;
-    kevo_canvas *canvas = NULL;
-    kevo_status st = prepare(h, &l, err);
-    if (st != KEVO_OK)
-        kevo_error_prefix(err, "%s: ", path ? path : "(no path)");
-    else if ((st = kevo_canvas_create(path, o, l.width, l.height, &canvas, err)) == KEVO_OK) {
-        draw(kevo_canvas_cairo(canvas), h, &l);
-        st = kevo_canvas_finish(canvas, err);
-    }
-    free(l.entries);
-    return st;
+    return kevo_figure_render(path, o, &heatmap, h, &(layout){0}, err);
 }

@@ -10,8 +10,8 @@
 
 #include "base/error.h"
 #include "plot/axes.h"
-#include "plot/canvas.h"
 #include "plot/colormap.h"
+#include "plot/figure.h"
 #include "plot/layout.h"
 #include "plot/plot.h"
 #include "plot/text.h"
@@ -37,13 +37,9 @@ typedef struct layout {
     double legend_x, legend_y;
 } layout;
 
-static int has_text(const char *s)
+static kevo_status check(const void *spec, kevo_error *err)
 {
-    return s && *s;
-}
-
-static kevo_status check(const kevo_scatter *s, kevo_error *err)
-{
+    const kevo_scatter *s = spec;
     if (!s)
         return kevo_fail(err, KEVO_ERR_ARG, "scatter: no description given");
     if (s->n < 1 || s->n > MAX_POINTS)
@@ -81,8 +77,11 @@ static double py(const layout *l, double y)
     return l->frame.y + l->frame.h - (y - l->y0) * l->scale;
 }
 
-static kevo_status lay_out(cairo_t *cr, const kevo_scatter *s, layout *l, kevo_error *err)
+static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure_layout *size,
+                           kevo_error *err)
 {
+    const kevo_scatter *s = spec;
+    layout *l = out;
     const kevo_colormap *tab20;
     kevo_status st = kevo_colormap_find("tab20", &tab20, err);
     if (st != KEVO_OK)
@@ -98,7 +97,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_scatter *s, layout *l, kevo_e
     kevo_legend_measure(cr, &l->legend);
 
     double top = KEVO_MARGIN;
-    if (has_text(s->title)) {
+    if (kevo_text_present(s->title)) {
         l->title_y = top;
         top += kevo_text_height(cr, kevo_font_title) + 14;
     }
@@ -128,6 +127,7 @@ static kevo_status lay_out(cairo_t *cr, const kevo_scatter *s, layout *l, kevo_e
     l->legend_y = l->frame.y;
     kevo_ticks_nice(l->x0, l->x0 + dx, (int)fmax(2, l->frame.w / 70), 0, &l->xticks);
     kevo_ticks_nice(l->y0, l->y0 + dy, (int)fmax(2, l->frame.h / 70), 0, &l->yticks);
+    *size = (kevo_figure_layout){WIDTH, HEIGHT, l->frame};
     return KEVO_OK;
 }
 
@@ -169,8 +169,10 @@ static kevo_status draw_trajectories(cairo_t *cr, const kevo_scatter *s, const l
     return KEVO_OK;
 }
 
-static kevo_status draw(cairo_t *cr, const kevo_scatter *s, const layout *l, kevo_error *err)
+static kevo_status draw(cairo_t *cr, const void *spec, const void *out, kevo_error *err)
 {
+    const kevo_scatter *s = spec;
+    const layout *l = out;
     double dash[] = {3, 3};
     cairo_save(cr);
     cairo_set_dash(cr, dash, 2, 0);
@@ -214,7 +216,7 @@ static kevo_status draw(cairo_t *cr, const kevo_scatter *s, const layout *l, kev
     cairo_set_line_width(cr, 0.8);
     cairo_stroke(cr);
     kevo_legend_draw(cr, &l->legend, l->legend_x, l->legend_y, 0);
-    if (has_text(s->title)) {
+    if (kevo_text_present(s->title)) {
         char buf[KEVO_TEXT_MAX];
         kevo_set_rgb(cr, KEVO_INK, 1);
         kevo_text_fit(cr, kevo_font_title, s->title, WIDTH - 2 * KEVO_MARGIN, buf);
@@ -223,46 +225,21 @@ static kevo_status draw(cairo_t *cr, const kevo_scatter *s, const layout *l, kev
     return st;
 }
 
-static kevo_status prepare(const kevo_scatter *s, layout *l, kevo_error *err)
+static void release(void *out)
 {
-    *l = (layout){0};
-    kevo_status st = check(s, err);
-    if (st != KEVO_OK)
-        return st;
-    cairo_t *cr = kevo_canvas_scratch();
-    st = lay_out(cr, s, l, err);
-    if (st == KEVO_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-        st = kevo_fail(err, KEVO_ERR_NOMEM, "scatter: cannot measure text: %s",
-                       cairo_status_to_string(cairo_status(cr)));
-    cairo_destroy(cr);
-    return st;
+    free(((layout *)out)->entries);
 }
+
+static const kevo_figure_kind scatter = {
+    .name = "scatter", .check = check, .lay_out = lay_out, .draw = draw, .release = release};
 
 kevo_status kevo_scatter_layout(const kevo_scatter *s, kevo_figure_layout *out, kevo_error *err)
 {
-    layout l;
-    kevo_status st = prepare(s, &l, err);
-    if (st == KEVO_OK)
-        *out = (kevo_figure_layout){WIDTH, HEIGHT, l.frame};
-    free(l.entries);
-    return st;
+    return kevo_figure_measure(&scatter, s, &(layout){0}, out, err);
 }
 
 kevo_status kevo_plot_scatter(const char *path, const kevo_figure_opts *o, const kevo_scatter *s,
                               kevo_error *err)
 {
-    layout l;
-    kevo_canvas *canvas = NULL;
-    kevo_status st = prepare(s, &l, err);
-    if (st != KEVO_OK)
-        kevo_error_prefix(err, "%s: ", path ? path : "(no path)");
-    else if ((st = kevo_canvas_create(path, o, WIDTH, HEIGHT, &canvas, err)) == KEVO_OK) {
-        st = draw(kevo_canvas_cairo(canvas), s, &l, err);
-        if (st == KEVO_OK)
-            st = kevo_canvas_finish(canvas, err);
-        else
-            kevo_canvas_free(canvas);
-    }
-    free(l.entries);
-    return st;
+    return kevo_figure_render(path, o, &scatter, s, &(layout){0}, err);
 }

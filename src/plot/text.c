@@ -25,6 +25,11 @@ static double advance(cairo_t *cr, const char *clean)
     return e.x_advance;
 }
 
+int kevo_text_present(const char *s)
+{
+    return s && *s;
+}
+
 double kevo_text_width(cairo_t *cr, kevo_font f, const char *s)
 {
     char buf[KEVO_TEXT_MAX];

@@ -21,6 +21,9 @@ typedef enum kevo_halign { KEVO_LEFT, KEVO_CENTER, KEVO_RIGHT } kevo_halign;
 // the anchor, which centres digits and words visually whatever their descenders.
 typedef enum kevo_valign { KEVO_TOP, KEVO_MIDDLE, KEVO_BASELINE, KEVO_BOTTOM } kevo_valign;
 
+// Whether s is a label to draw: neither NULL nor "".
+int kevo_text_present(const char *s);
+
 // The advance width of s in points.
 double kevo_text_width(cairo_t *cr, kevo_font f, const char *s);
 

@@ -55,7 +55,7 @@ static int flush_bytes(text_buf *b, const unsigned char *bytes, size_t n)
 {
     size_t used;
     for (size_t i = 0; i < n; i += used) {
-        uint32_t cp = tok_utf8_decode(bytes + i, n - i, &used);
+        uint32_t cp = kevo_utf8_next(bytes + i, n - i, &used);
         int ok = cp == 0xFFFD && used == 1 ? put(b, "\xEF\xBF\xBD", 3)
                                            : put(b, (const char *)bytes + i, used);
         if (!ok)
@@ -149,8 +149,7 @@ static int put_label(char *buf, size_t size, size_t *pos, const char *s, size_t 
     if (*pos + n + 1 > size) {
         while (n > 0 && *pos + n + 1 > size)
             n--;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;   // back to the start of the character that does not fit
+        n = kevo_utf8_shorter(s, n + 1);   // back to the start of the character that does not fit
         memcpy(buf + *pos, s, n);
         *pos += n;
         buf[*pos] = '\0';

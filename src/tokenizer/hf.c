@@ -43,7 +43,7 @@ static uint32_t one_char(const cJSON *v)
     size_t n = strlen(v->valuestring), used;
     if (n == 0)
         return 0;
-    uint32_t cp = tok_utf8_decode((const unsigned char *)v->valuestring, n, &used);
+    uint32_t cp = kevo_utf8_next((const unsigned char *)v->valuestring, n, &used);
     return used == n ? cp : 0;
 }
 
@@ -81,7 +81,7 @@ static kevo_status add_norm_op(kevo_tokenizer *t, const cJSON *n, const char *pa
     }
     for (size_t i = 0; i < len; i += used)
         op.text[op.n_text++] =
-            tok_utf8_decode((const unsigned char *)text->valuestring + i, len - i, &used);
+            kevo_utf8_next((const unsigned char *)text->valuestring + i, len - i, &used);
     t->norm_ops[t->n_norm_ops++] = op;
     return KEVO_OK;
 }
@@ -215,8 +215,8 @@ static kevo_status read_added(kevo_tokenizer *t, const cJSON *list, const char *
     const cJSON *a;
     int i = 0;
     cJSON_ArrayForEach(a, list) {
-        char where[4200];
-        snprintf(where, sizeof where, "%s: added_tokens[%d]", path, i++);
+        char where[KEVO_ERROR_MAX];
+        kevo_error_head(where, sizeof where, "%s: added_tokens[%d]", path, i++);
         const cJSON *id = get(a, "id"), *content = get(a, "content");
         if (!cJSON_IsNumber(id) || !cJSON_IsString(content))
             return kevo_fail(err, KEVO_ERR_FORMAT, "%s needs a numeric \"id\" and a string "
@@ -308,19 +308,9 @@ static kevo_status read_model(kevo_tokenizer *t, const cJSON *model, const char 
                          "vocab", path);
     t->kind[t->unk_id] = TOK_UNKNOWN;
     // Initial symbols: every piece of one character.
-    for (int id = 0; id < t->n_tokens; id++) {
-        size_t used;
-        if (t->kind[id] == TOK_HOLE)
-            continue;
-        uint32_t cp = tok_utf8_decode((const unsigned char *)t->arena + t->off[id], t->len[id],
-                                      &used);
-        if (used != t->len[id])
-            continue;
-        if (cp < 128)
-            t->ascii[cp] = id;
-        else if (!tok_map_put(&t->chars, cp, (uint64_t)id))
+    for (int id = 0; id < t->n_tokens; id++)
+        if (t->kind[id] != TOK_HOLE && !tok_char_piece(t, id))
             return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-    }
     t->split_words = 1;
     uint32_t rank = 0;
     cJSON_ArrayForEach(m, merges) {

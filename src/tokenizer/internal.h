@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/utf8.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/bpe.h"
 
@@ -137,13 +138,19 @@ kevo_status tok_add_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_
 kevo_status tok_put_merge(kevo_tokenizer *t, int32_t left, int32_t right, int32_t merged,
                           uint32_t priority, kevo_error *err);
 kevo_status tok_add_joins(kevo_tokenizer *t, int32_t merged, kevo_error *err);
+// Makes piece id the initial symbol of its character when the piece is one character (a later
+// id wins); returns 0 when memory runs out.
+int tok_char_piece(kevo_tokenizer *t, int id);
 // The initial symbol of a one-character string, creating a virtual symbol when `create`.
 int32_t tok_char_symbol(kevo_tokenizer *t, uint32_t cp, int create);
-
-// UTF-8: decodes one character at s (n > 0 bytes left) the way sentencepiece's DecodeUTF8
-// (src/util.cc) does; a malformed sequence gives U+FFFD and consumes one byte.
-uint32_t tok_utf8_decode(const unsigned char *s, size_t n, size_t *used);
-size_t tok_utf8_encode(uint32_t cp, char *out);   // 1..4 bytes
+// The same without creating one (-1 when there is none); inline: the merge loop's hot path.
+static inline int32_t tok_symbol_of(const kevo_tokenizer *t, uint32_t cp)
+{
+    if (cp < 128)
+        return t->ascii[cp];
+    uint64_t v;
+    return tok_map_get(&t->chars, cp, &v) ? (int32_t)v : -1;
+}
 
 // Registers an added token matched in the raw text (tokenizer.json added_tokens,
 // tokenizer_config.json added_tokens_decoder, added_tokens.json). An id already defined must

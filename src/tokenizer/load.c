@@ -30,7 +30,7 @@ typedef struct names {
     char *token[N_NAMES];
     char **extra;            // additional_special_tokens
     int n_extra;
-    char where[N_NAMES][160];
+    char where[N_NAMES][KEVO_ERROR_MAX];   // "path: key" of each, the head of its messages
 } names;
 
 static void names_free(names *n)
@@ -123,7 +123,7 @@ static kevo_status read_names(const cJSON *root, const char *path, names *nm, ke
         free(nm->token[i]);
         if (!(nm->token[i] = strdup(s)))
             return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-        snprintf(nm->where[i], sizeof nm->where[i], "%s: %s", path, name_keys[i]);
+        kevo_error_head(nm->where[i], sizeof nm->where[i], "%s: %s", path, name_keys[i]);
     }
     const cJSON *extra = cJSON_GetObjectItemCaseSensitive(root, "additional_special_tokens"), *v;
     if (!cJSON_IsArray(extra))
@@ -151,8 +151,8 @@ static kevo_status read_tokenizer_config(kevo_tokenizer *t, const char *path, na
     kevo_status st = kevo_json_load(path, CONFIG_MAX_BYTES, &root, err);
     if (st)
         return st;
-    char where[4200];
-    snprintf(where, sizeof where, "%s:", path);
+    char where[KEVO_ERROR_MAX];
+    kevo_error_head(where, sizeof where, "%s:", path);
     if (!cJSON_IsObject(root))
         st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: not a JSON object", path);
     if (!st)
@@ -167,8 +167,8 @@ static kevo_status read_tokenizer_config(kevo_tokenizer *t, const char *path, na
     if (st || !cJSON_IsObject(dec))
         dec = NULL;
     cJSON_ArrayForEach(a, dec) {
-        char at[4300], *end;
-        snprintf(at, sizeof at, "%s: added_tokens_decoder[\"%s\"]", path, a->string);
+        char at[KEVO_ERROR_MAX], *end;
+        kevo_error_head(at, sizeof at, "%s: added_tokens_decoder[\"%s\"]", path, a->string);
         long id = strtol(a->string, &end, 10);
         const char *content = token_content(a);
         if (*end || end == a->string || !content) {
@@ -213,8 +213,8 @@ static kevo_status read_added_tokens(kevo_tokenizer *t, const char *path, kevo_e
         st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: not a JSON object", path);
     const cJSON *a, *list = st ? NULL : root;
     cJSON_ArrayForEach(a, list) {
-        char at[4300];
-        snprintf(at, sizeof at, "%s: \"%s\"", path, a->string);
+        char at[KEVO_ERROR_MAX];
+        kevo_error_head(at, sizeof at, "%s: \"%s\"", path, a->string);
         if (!cJSON_IsNumber(a)) {
             st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: the id must be a number", at);
             break;
@@ -262,7 +262,7 @@ static kevo_status resolve_names(kevo_tokenizer *t, const names *nm, kevo_error 
 // The configuration files of the folder, each optional.
 static kevo_status read_configs(kevo_tokenizer *t, const char *dir, kevo_error *err)
 {
-    char path[4096];
+    char path[KEVO_PATH_MAX];
     names nm = {0};
     kevo_status st = KEVO_OK;
     static const char *const files[] = {"special_tokens_map.json", "tokenizer_config.json",
@@ -307,7 +307,7 @@ kevo_status kevo_tokenizer_load(const char *dir, kevo_tokenizer **out, kevo_erro
     *out = NULL;
     if (!kevo_dir_exists(dir))
         return kevo_fail(err, KEVO_ERR_IO, "%s: not a directory", dir);
-    char json[4096], model[4096];
+    char json[KEVO_PATH_MAX], model[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(json, sizeof json, dir, "tokenizer.json", err);
     if (st || (st = kevo_path_join(model, sizeof model, dir, "tokenizer.model", err)))
         return st;

@@ -236,26 +236,16 @@ static int32_t half_symbol(kevo_tokenizer *t, const char *s, size_t n, uint64_t 
     if (id >= 0 && t->kind[id] == TOK_NORMAL)
         return id;
     size_t used;
-    uint32_t cp = tok_utf8_decode((const unsigned char *)s, n, &used);
+    uint32_t cp = kevo_utf8_next((const unsigned char *)s, n, &used);
     return used == n ? tok_char_symbol(t, cp, 1) : -1;
 }
 
 static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error *err)
 {
     // Initial symbols: every NORMAL piece of one character.
-    for (int id = 0; id < t->n_vocab; id++) {
-        const unsigned char *s = (const unsigned char *)t->arena + t->off[id];
-        size_t used;
-        if (t->kind[id] != TOK_NORMAL)
-            continue;
-        uint32_t cp = tok_utf8_decode(s, t->len[id], &used);
-        if (used != t->len[id])
-            continue;
-        if (cp < 128)
-            t->ascii[cp] = id;
-        else if (!tok_map_put(&t->chars, cp, (uint64_t)id))
+    for (int id = 0; id < t->n_vocab; id++)
+        if (t->kind[id] == TOK_NORMAL && !tok_char_piece(t, id))
             return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-    }
     scored *order = malloc((size_t)t->n_vocab * sizeof *order);
     int n = 0;
     uint32_t *rank = malloc((size_t)t->n_vocab * sizeof *rank);
@@ -297,7 +287,7 @@ static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error 
         uint64_t prefix = 0;
         int merged = 0;
         for (size_t b = 0; b < len && st == KEVO_OK; b += used) {
-            tok_utf8_decode((const unsigned char *)s + b, len - b, &used);
+            kevo_utf8_next((const unsigned char *)s + b, len - b, &used);
             if (b > 0) {
                 int32_t left = half_symbol(t, s, b, prefix);
                 int32_t right = half_symbol(t, s + b, len - b, suffix[b]);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "kernels/cpu.h"
 
 // Below this size one thread is faster than two meeting at barriers.
 #define PARALLEL_MIN_POINTS_EXACT 256
@@ -189,19 +190,25 @@ static double row_kl(const kevo_tsne_csr *P, const float *Pf, const float *Y, in
 
 #define ROWS_PER_CHUNK 256
 
+const kevo_tsne_kernels *kevo_tsne_kernels_get(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static const kevo_tsne_kernels avx512 = {.positive_2d = kevo_tsne_positive_avx512,
+                                             .negative_2d = kevo_tsne_tree_negative_avx512};
+    return kevo_kernels_get()->id == KEVO_ISA_AVX512 ? &avx512 : NULL;
+#else
+    return NULL;   // the *_avx512.c files are compiled for x86 only (Makefile)
+#endif
+}
+
 kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, const float *Pf,
                                   const float *Y, float angle, int dof, int compute_error,
                                   int simd, int n_threads, float *grad, double *kl,
                                   kevo_error *err)
 {
     const int n = bh->n, dim = bh->dim;
-#if defined(__x86_64__) || defined(__i386__)
-    const int simd_pos = simd && dim == 2 && dof == 1 && __builtin_cpu_supports("avx512f") &&
-                         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-    const int simd_pos = 0;   // tsne_gradient_avx512.c is compiled for x86 only (Makefile)
-#endif
-    const int simd_neg = simd && kevo_tsne_tree_simd(bh->tree, dof);
+    const kevo_tsne_kernels *sk = simd && dim == 2 && dof == 1 ? kevo_tsne_kernels_get() : NULL;
+    const int simd_pos = sk != NULL;
     const int n_chunks = (n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
     const float c = (float)(2.0 * (dof + 1.0) / dof);
     if (simd_pos)
@@ -225,19 +232,17 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
             }
             int i0 = (w - 1) * ROWS_PER_CHUNK;
             int i1 = i0 + ROWS_PER_CHUNK < n ? i0 + ROWS_PER_CHUNK : n;
-#if defined(__x86_64__) || defined(__i386__)
             if (simd_pos) {
-                kevo_tsne_positive_avx512(P, Pf, bh->yx, bh->yy, i0, i1, bh->pos);
+                sk->positive_2d(P, Pf, bh->yx, bh->yy, i0, i1, bh->pos);
                 continue;
             }
-#endif
             positive_rows(P, Pf, Y, dim, dof, i0, i1, bh->pos);
         }
         if (st == KEVO_OK) {
 #pragma omp for schedule(dynamic, 4)
             for (int b = 0; b < kevo_tsne_tree_n_blocks(bh->tree); b++)
-                kevo_tsne_tree_negative_block(bh->tree, Y, angle, dof, simd_neg, b, bh->neg,
-                                              bh->zsum);
+                kevo_tsne_tree_negative_block(bh->tree, Y, angle, dof,
+                                              sk ? sk->negative_2d : NULL, b, bh->neg, bh->zsum);
             // Every thread sums the normaliser itself, in the same order: no barrier needed.
             double z = 0.0;
             for (int i = 0; i < n; i++)

@@ -26,14 +26,26 @@ void kevo_tsne_bh_free(kevo_tsne_bh *bh);   // accepts NULL
 // Barnes-Hut: the sparse P with its values as float32 (Pf: (nnz), already multiplied by any
 // exaggeration, as sklearn's val_P), positions Y (n, dim) -> grad (n, dim). *kl receives the KL
 // divergence estimate sklearn reports (over the nonzeros of P, with the tree's normaliser) when
-// compute_error, else NaN. simd = 0 forces the scalar code paths (the AVX-512 ones, used for
-// dim 2 when the CPU has them, give the same bits). n_threads (>= 1) changes the speed only.
+// compute_error, else NaN. simd = 0 forces the scalar code; otherwise the SIMD forms of the
+// kernel path in use run where they apply (kevo_tsne_kernels_get: the same bits). n_threads
+// (>= 1) changes the speed only.
 kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, const float *Pf,
                                   const float *Y, float angle, int dof, int compute_error,
                                   int simd, int n_threads, float *grad, double *kl,
                                   kevo_error *err);
 
-// ---- internals shared with tsne_gradient_avx512.c
+// The kernels with a SIMD form (2-D maps, dof 1), chosen by the kernel path of
+// kevo_kernels_get() (kernels/cpu.h: KEVO_ISA and the CPU are consulted there alone): the
+// AVX-512 ones on the avx512 path, NULL (the scalar code) on the others. Both give the same bits.
+typedef struct kevo_tsne_kernels {
+    void (*positive_2d)(const kevo_tsne_csr *P, const float *Pf, const float *yx,
+                        const float *yy, int i0, int i1, float *pos);
+    kevo_tsne_negative_fn negative_2d;
+} kevo_tsne_kernels;
+
+const kevo_tsne_kernels *kevo_tsne_kernels_get(void);
+
+// ---- internals shared with gradient_avx512.c
 //
 // The attraction numerators pos[i] = sum over row i of P of Pf[k] q_ik (y_i - y_j), with
 // q_ik = (dof / (dof + |y_i - y_j|^2))^((dof + 1) / 2) in float32 as

@@ -1,7 +1,8 @@
 // gradient_avx512.c — the Barnes-Hut attraction of t-SNE, 16 neighbours at a time (2-D,
-// AVX-512F, and BW + VL for the 16-bit indices). Lane l of a row takes its entries l, l + 16, l + 32, ... and the lanes are folded
-// pairwise at the end, exactly as positive_rows() in gradient.c adds them, with the same
-// float32 operations (no fused multiply-add): the two give identical bits.
+// AVX-512F, and BW + VL for the 16-bit indices). Lane l of a row takes its entries l, l + 16,
+// l + 32, ... and the lanes are folded pairwise at the end, exactly as positive_rows() in
+// gradient.c adds them, with the same float32 operations (no fused multiply-add): the two give
+// identical bits.
 #include <immintrin.h>
 
 #include "tsne/gradient.h"

@@ -278,28 +278,18 @@ int kevo_tsne_tree_n_blocks(const kevo_tsne_tree *t)
     return (t->n + KEVO_TSNE_BLOCK - 1) / KEVO_TSNE_BLOCK;
 }
 
-int kevo_tsne_tree_simd(const kevo_tsne_tree *t, int dof)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    return t->dim == 2 && dof == 1 && __builtin_cpu_supports("avx512f");
-#else
-    return 0;   // tsne_tree_avx512.c is compiled for x86 only (Makefile)
-#endif
-}
-
 void kevo_tsne_tree_negative_block(const kevo_tsne_tree *t, const float *Y, float angle, int dof,
-                                   int simd, int block, float *neg, double *zsum)
+                                   kevo_tsne_negative_fn simd_walk, int block, float *neg,
+                                   double *zsum)
 {
     const float theta2 = angle * angle;   // sklearn passes theta * theta as a C float
     int begin = block * KEVO_TSNE_BLOCK;
     int count = t->n - begin < KEVO_TSNE_BLOCK ? t->n - begin : KEVO_TSNE_BLOCK;
     const int32_t *points = t->order + begin;
-#if defined(__x86_64__) || defined(__i386__)
-    if (simd) {
-        kevo_tsne_tree_negative_avx512(t, Y, theta2, points, count, neg, zsum);
+    if (simd_walk) {
+        simd_walk(t, Y, theta2, points, count, neg, zsum);
         return;
     }
-#endif
     for (int l = 0; l < count; l++) {
         size_t i = (size_t)points[l];
         negative_point(t, Y + i * t->dim, theta2, dof, neg + i * t->dim, zsum + i);

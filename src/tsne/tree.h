@@ -38,15 +38,19 @@ kevo_status kevo_tsne_tree_build(kevo_tsne_tree *t, const float *Y, kevo_error *
 //   zsum[i] = sum over c of size_c q_c                                  (double accumulation)
 // with q_c = (dof / (dof + |y_i - bary_c|^2))^((dof + 1) / 2), as compute_gradient_negative.
 // neg: (n, dim), zsum: (n). Y must be the positions the tree was built from. Blocks write
-// disjoint points, so any thread may take any block. simd selects the AVX-512 walk, which gives
-// the same bits as the scalar one; pass kevo_tsne_tree_simd() or 0.
+// disjoint points, so any thread may take any block. simd_walk, when not NULL, walks the block
+// instead of the scalar code (dim 2, dof 1 only: kevo_tsne_kernels_get()->negative_2d), with the
+// same bits.
 #define KEVO_TSNE_BLOCK 16
+// The points order[first, first + count) walk the tree together; theta2 = angle^2.
+typedef void (*kevo_tsne_negative_fn)(const kevo_tsne_tree *t, const float *Y, float theta2,
+                                      const int32_t *points, int count, float *neg, double *zsum);
 int kevo_tsne_tree_n_blocks(const kevo_tsne_tree *t);
-int kevo_tsne_tree_simd(const kevo_tsne_tree *t, int dof);   // the AVX-512 walk applies here
 void kevo_tsne_tree_negative_block(const kevo_tsne_tree *t, const float *Y, float angle, int dof,
-                                   int simd, int block, float *neg, double *zsum);
+                                   kevo_tsne_negative_fn simd_walk, int block, float *neg,
+                                   double *zsum);
 
-// ---- internals shared with tsne_tree_avx512.c
+// ---- internals shared with tree_avx512.c
 
 typedef struct kevo_tsne_node {
     float bary[3];        // barycentre of the points below
@@ -70,7 +74,7 @@ struct kevo_tsne_tree {
 #define KEVO_TSNE_DUP_EPS 1e-6f   // _quad_tree.pyx EPSILON
 #define KEVO_TSNE_MAX_DEPTH 512   // a guard; float cells stop splitting long before
 
-// dim 2, dof 1: the points order[first, first + count) walk the tree together.
+// A kevo_tsne_negative_fn for dim 2, dof 1.
 void kevo_tsne_tree_negative_avx512(const kevo_tsne_tree *t, const float *Y, float theta2,
                                     const int32_t *points, int count, float *neg,
                                     double *zsum);

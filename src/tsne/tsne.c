@@ -91,7 +91,7 @@ static kevo_status check_input(const float *X, int n, int d, kevo_error *err)
 
 // The state of one run: P in either form and the objective's workspaces.
 typedef struct run {
-    int n, dim, dof, exact, simd;
+    int n, dim, dof, exact;
     float angle;
     double *P;           // exact: (n, n) joint probabilities
     double *work;        // exact: n (n + 1)
@@ -115,14 +115,6 @@ static void scale_p(run *r, double factor, int divide)
             r->Pf[t] = (float)v[t];
 }
 
-// The AVX-512 kernels unless KEVO_ISA asks for another path (as the engine's kernels honour it:
-// tests run every path on one machine).
-static int simd_allowed(void)
-{
-    const char *isa = getenv("KEVO_ISA");
-    return !isa || !*isa || strcmp(isa, "avx512") == 0;
-}
-
 static kevo_status objective(run *r, const float *Y, int compute_error, double *error,
                              kevo_error *err)
 {
@@ -132,7 +124,7 @@ static kevo_status objective(run *r, const float *Y, int compute_error, double *
         return KEVO_OK;
     }
     return kevo_tsne_bh_gradient(r->bh, &r->csr, r->Pf, Y, r->angle, r->dof, compute_error,
-                                 r->simd, r->threads, r->grad, error, err);
+                                 1, r->threads, r->grad, error, err);
 }
 
 // _gradient_descent: iterations it .. n_iter - 1 of batch gradient descent with momentum and
@@ -266,8 +258,7 @@ done:
 static kevo_status fit(const float *X, int n, int d, const kevo_tsne_params *p, float *Y,
                        kevo_tsne_result *res, kevo_error *err)
 {
-    run r = {.n = n, .dim = p->n_components, .exact = p->exact, .angle = (float)p->angle,
-             .simd = simd_allowed()};
+    run r = {.n = n, .dim = p->n_components, .exact = p->exact, .angle = (float)p->angle};
     r.threads = n >= PARALLEL_MIN_POINTS ? omp_get_max_threads() : 1;
     r.dof = r.dim - 1 > 1 ? r.dim - 1 : 1;
     const size_t m = (size_t)n * (size_t)r.dim;
