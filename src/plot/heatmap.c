@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "plot/axes.h"
+#include "plot/colorbar.h"
 #include "plot/colormap.h"
 #include "plot/figure.h"
 #include "plot/layout.h"
@@ -22,7 +23,6 @@
 #define MAX_CELLS_PER_SIDE 4096
 #define ROW_LABEL_MAX 150.0           // points; longer token labels are cut with an ellipsis
 #define COL_LABEL_MAX 90.0
-#define COLORBAR_W 16.0
 #define COLORBAR_MIN_H 120.0
 #define TITLE_MAX_W 1100.0
 #define CELL_OVERLAP 0.6              // each cell reaches under its right and lower neighbours,
@@ -34,14 +34,14 @@ static const kevo_font row_font = {11.5, 1};
 typedef struct layout {
     double width, height;
     double inner_w;                   // the widest element: content, title or legend
-    kevo_box cells, strip, cbar;
+    kevo_box cells, strip;
+    kevo_colorbar cbar;
     double cell_w, cell_h;
     int vertical_xticks, ylabel_vertical;
-    double row_label_w, xtick_h, label_h, cbar_tick_w, ylabel_w, xlabel_w, title_w;
-    double title_y, xtick_y, xlabel_y, legend_y, ylabel_x, cbar_tick_x, cbar_label_x;
+    double row_label_w, xtick_h, label_h, ylabel_w, xlabel_w, title_w;
+    double title_y, xtick_y, xlabel_y, legend_y, ylabel_x;
     const kevo_colormap *map;
     double vmin, vmax;
-    kevo_ticks cbar_ticks;
     int missing;                      // some value is not finite
     kevo_legend legend;               // unfit bands and the missing-value key
     kevo_legend_entry *entries;
@@ -82,11 +82,6 @@ static const char *col_label(const kevo_heatmap *h, int c, char buf[16])
     return buf;
 }
 
-static double cbar_value_y(const layout *l, double v)
-{
-    return l->cbar.y + l->cbar.h * (1 - (v - l->vmin) / (l->vmax - l->vmin));
-}
-
 // Sizes that follow from the content: cells as wide as the widest annotation, row and column
 // labels (column labels turn vertical when they do not fit a cell), colour bar ticks, y label.
 static void measure(cairo_t *cr, const kevo_heatmap *h, layout *l)
@@ -120,13 +115,9 @@ static void measure(cairo_t *cr, const kevo_heatmap *h, layout *l)
     l->vertical_xticks = xtick_w > l->cell_w - 3;
     l->xtick_h = l->vertical_xticks ? xtick_w : kevo_text_height(cr, kevo_font_tick);
 
-    l->cbar.w = COLORBAR_W;
-    l->cbar.h = fmax(l->cells.h, COLORBAR_MIN_H);
-    kevo_ticks_nice(l->vmin, l->vmax, (int)fmax(4, fmin(8, l->cbar.h / 60)), 0, &l->cbar_ticks);
-    for (int i = 0; i < l->cbar_ticks.n; i++) {
-        kevo_tick_label(&l->cbar_ticks, i, num);
-        l->cbar_tick_w = fmax(l->cbar_tick_w, kevo_text_width(cr, kevo_font_tick, num));
-    }
+    l->cbar = (kevo_colorbar){.map = l->map, .vmin = l->vmin, .vmax = l->vmax,
+                              .label = h->colorbar_label};
+    kevo_colorbar_measure(cr, &l->cbar, fmax(l->cells.h, COLORBAR_MIN_H));
     // The y label runs along the rows when they are tall enough for it, else it sits beside them.
     if (kevo_text_present(h->ylabel)) {
         l->ylabel_vertical = kevo_text_width(cr, kevo_font_label, h->ylabel) <= l->cells.h;
@@ -182,8 +173,7 @@ static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure
     double overhang = fmax(0, l->xlabel_w / 2 - l->cells.w / 2);
     double left_w = l->ylabel_w + fmax(l->row_label_w + 7, overhang);
     double cbar_gap = fmax(18, overhang + 12);
-    double right_w = cbar_gap + COLORBAR_W + 8 + l->cbar_tick_w +
-                     (kevo_text_present(h->colorbar_label) ? 10 + l->label_h : 0);
+    double right_w = kevo_colorbar_extent(&l->cbar, cbar_gap);
     double content_w = left_w + l->cells.w + right_w;
     l->inner_w = fmax(content_w, fmin(l->title_w, TITLE_MAX_W));
     if ((st = make_legend(cr, h, l, err)) != KEVO_OK)
@@ -193,9 +183,7 @@ static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure
     double x = KEVO_MARGIN + (l->inner_w - content_w) / 2;   // centred under a wider title
     l->ylabel_x = l->ylabel_vertical ? x + l->label_h / 2 : x;
     l->cells.x = x + left_w;
-    l->cbar.x = l->cells.x + l->cells.w + cbar_gap;
-    l->cbar_tick_x = l->cbar.x + COLORBAR_W + 8;
-    l->cbar_label_x = l->cbar_tick_x + l->cbar_tick_w + 10 + l->label_h / 2;
+    l->cbar.bar.x = l->cells.x + l->cells.w + cbar_gap;
 
     double y = KEVO_MARGIN;
     if (l->title_w > 0) {
@@ -206,7 +194,7 @@ static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure
         l->strip = (kevo_box){l->cells.x, y, l->cells.w, KEVO_BAND_STRIP};
         y += KEVO_BAND_STRIP + 5;
     }
-    l->cells.y = l->cbar.y = y;
+    l->cells.y = l->cbar.bar.y = y;
     y += l->cells.h + 5;
     l->xtick_y = y;
     y += l->xtick_h;
@@ -215,7 +203,7 @@ static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure
         y = l->xlabel_y + l->label_h;
     }
     // Half a tick label may stick out below the colour bar.
-    y = fmax(y, l->cbar.y + l->cbar.h + kevo_text_height(cr, kevo_font_tick) / 2);
+    y = fmax(y, l->cbar.bar.y + l->cbar.bar.h + kevo_text_height(cr, kevo_font_tick) / 2);
     if (l->legend.n) {
         l->legend_y = y + 10;
         y = l->legend_y + l->legend.height;
@@ -320,44 +308,6 @@ static void draw_labels(cairo_t *cr, const kevo_heatmap *h, const layout *l)
     }
 }
 
-// The colour bar: one slab per entry of the map's lookup table, as matplotlib draws it.
-static void draw_colorbar(cairo_t *cr, const kevo_heatmap *h, const layout *l)
-{
-    const int slabs = 256;
-    for (int i = 0; i < slabs; i++) {
-        double y1 = l->cbar.y + l->cbar.h * (1 - (double)i / slabs);
-        double y0 = l->cbar.y + l->cbar.h * (1 - (double)(i + 1) / slabs);
-        cairo_rectangle(cr, l->cbar.x, y0 - (i + 1 < slabs ? CELL_OVERLAP : 0), l->cbar.w,
-                        y1 - y0 + (i + 1 < slabs ? CELL_OVERLAP : 0));
-        kevo_set_color(cr, kevo_colormap_at(l->map, (i + 0.5) / slabs), 1);
-        cairo_fill(cr);
-    }
-    cairo_rectangle(cr, l->cbar.x, l->cbar.y, l->cbar.w, l->cbar.h);
-    kevo_set_rgb(cr, KEVO_FRAME, 1);
-    cairo_set_line_width(cr, 0.8);
-    cairo_stroke(cr);
-    char num[32], buf[KEVO_TEXT_MAX];
-    for (int i = 0; i < l->cbar_ticks.n; i++) {
-        double y = cbar_value_y(l, l->cbar_ticks.at[i]);
-        cairo_move_to(cr, l->cbar.x + l->cbar.w, y);
-        cairo_line_to(cr, l->cbar.x + l->cbar.w + 4, y);
-        kevo_set_rgb(cr, KEVO_INK, 1);
-        cairo_set_line_width(cr, 0.8);
-        cairo_stroke(cr);
-        kevo_tick_label(&l->cbar_ticks, i, num);
-        kevo_text_draw(cr, kevo_font_tick, num, l->cbar_tick_x, y, KEVO_LEFT, KEVO_MIDDLE, 0);
-    }
-    if (kevo_text_present(h->colorbar_label)) {
-        // Centred on the bar, but free to run past its ends up to the margins: a heatmap of a
-        // few rows has a short bar.
-        double mid = l->cbar.y + l->cbar.h / 2;
-        double room = 2 * fmin(mid - KEVO_MARGIN, l->height - KEVO_MARGIN - mid);
-        kevo_text_fit(cr, kevo_font_label, h->colorbar_label, fmax(l->cbar.h, room), buf);
-        kevo_text_draw(cr, kevo_font_label, buf, l->cbar_label_x, mid, KEVO_CENTER, KEVO_MIDDLE,
-                       1);
-    }
-}
-
 static kevo_status draw(cairo_t *cr, const void *spec, const void *out, kevo_error *err)
 {
     const kevo_heatmap *h = spec;
@@ -371,7 +321,10 @@ static kevo_status draw(cairo_t *cr, const void *spec, const void *out, kevo_err
     if (h->annotate)
         draw_annotations(cr, h, l);
     draw_labels(cr, h, l);
-    draw_colorbar(cr, h, l);
+    // The bar's label is centred on it but free to run past its ends up to the margins: a
+    // heatmap of a few rows has a short bar.
+    double mid = l->cbar.bar.y + l->cbar.bar.h / 2;
+    kevo_colorbar_draw(cr, &l->cbar, 2 * fmin(mid - KEVO_MARGIN, l->height - KEVO_MARGIN - mid));
     if (l->legend.n > 0)
         kevo_legend_draw(cr, &l->legend, KEVO_MARGIN + (l->inner_w - l->legend.width) / 2,
                          l->legend_y, 0);
