@@ -13,11 +13,14 @@
 typedef struct kevo_figure_layout {
     double width, height;   // the figure
     kevo_box data;          // heatmap: the cells; area chart: x 0..n_x-1 by y ymin..ymax;
-                            // scatter: the frame around the points
+                            // scatter: the frame around the points; image maps: the first
+                            // panel's picture
 } kevo_figure_layout;
 
 kevo_status kevo_heatmap_layout(const kevo_heatmap *h, kevo_figure_layout *out, kevo_error *err);
 kevo_status kevo_area_layout(const kevo_area_chart *a, kevo_figure_layout *out, kevo_error *err);
 kevo_status kevo_scatter_layout(const kevo_scatter *s, kevo_figure_layout *out, kevo_error *err);
+kevo_status kevo_image_maps_layout(const kevo_image_maps *m, kevo_figure_layout *out,
+                                   kevo_error *err);
 
 #endif

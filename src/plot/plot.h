@@ -87,6 +87,32 @@ typedef struct kevo_scatter {
 kevo_status kevo_plot_scatter(const char *path, const kevo_figure_opts *o, const kevo_scatter *s,
                               kevo_error *err);
 
+// Small multiples of a picture with values laid over it cell by cell (the patch maps: one panel
+// per recorded layer, a word's probability on every image patch), or a single panel with a text
+// label in each cell (every patch's top token).
+typedef struct kevo_image_maps {
+    const unsigned char *rgb;    // (height, width, 3) the picture, row-major
+    int width, height;
+    const double *cells;         // (n_cells, 4) x0, y0, x1, y1 in picture pixels; an empty
+                                 // rectangle (a cell wholly outside the picture) is skipped
+    int n_cells;
+    const double *values;        // (n_panels, n_cells); a value that is not finite is not drawn
+    int n_panels;                // 1..256, six to a row
+    const char *const *panel_titles;   // n_panels ("layer 8"), or NULL
+    const int *panel_band;       // n_panels indices into bands (-1: none), or NULL
+    const kevo_band *bands;      // the stages: frame colours and a legend; may be NULL
+    int n_bands;
+    const char *const *cell_labels;    // n_cells labels, single panel only; or NULL
+    const char *title, *colorbar_label;
+    const char *colormap;        // NULL: "Purples"
+    double vmin, vmax;           // the colour scale, shared by every panel
+    double alpha;                // opacity of the cells over the picture, 0..1
+} kevo_image_maps;
+
+// Panels of 150 pt (one panel: 560 pt) on the picture's longer side.
+kevo_status kevo_plot_image_maps(const char *path, const kevo_figure_opts *o,
+                                 const kevo_image_maps *m, kevo_error *err);
+
 // One self-contained HTML page: a title, paragraphs of text (escaped here) and figures embedded
 // from files already written (PNG as base64 data URIs, SVG inline).
 typedef struct kevo_report_item {
