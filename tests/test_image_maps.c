@@ -32,7 +32,7 @@ static kevo_image_maps make(fixture *f)
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             unsigned char *p = f->rgb + 3 * (y * W + x);
-            p[0] = x < W / 2 ? 128 : 0, p[1] = 128, p[2] = x < W / 2 ? 128 : 128;
+            p[0] = x < W / 2 ? 128 : 0, p[1] = 128, p[2] = 128;
         }
     for (int c = 0; c < CELLS; c++) {
         double x = (c % GRID_C) * 20.0, y = (c / GRID_C) * 20.0;
@@ -58,7 +58,8 @@ static kevo_image_maps make(fixture *f)
 
 static kevo_rgb blend(kevo_rgb over, double alpha, kevo_rgb under)
 {
-    return (kevo_rgb){alpha * over.r + (1 - alpha) * under.r, alpha * over.g + (1 - alpha) * under.g,
+    return (kevo_rgb){alpha * over.r + (1 - alpha) * under.r,
+                      alpha * over.g + (1 - alpha) * under.g,
                       alpha * over.b + (1 - alpha) * under.b};
 }
 
@@ -85,7 +86,8 @@ KEVO_TEST(image_maps_cells_over_the_picture)
     for (int c = 0; c < CELLS; c++) {
         if (c == 1)
             continue;
-        double cx = lay.data.x + (f.cells[4 * c] + 10) * s, cy = lay.data.y + (f.cells[4 * c + 1] + 10) * s;
+        double cx = lay.data.x + (f.cells[4 * c] + 10) * s;
+        double cy = lay.data.y + (f.cells[4 * c + 1] + 10) * s;
         kevo_rgb under = f.cells[4 * c] < W / 2 ? grey : teal;
         char what[64];
         snprintf(what, sizeof what, "panel 0, cell %d", c);
