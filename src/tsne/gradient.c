@@ -207,11 +207,11 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
                                   kevo_error *err)
 {
     const int n = bh->n, dim = bh->dim;
+    // The SIMD forms of this kernel path, where they apply; NULL runs the scalar code.
     const kevo_tsne_kernels *sk = simd && dim == 2 && dof == 1 ? kevo_tsne_kernels_get() : NULL;
-    const int simd_pos = sk != NULL;
     const int n_chunks = (n + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK;
     const float c = (float)(2.0 * (dof + 1.0) / dof);
-    if (simd_pos)
+    if (sk)
         for (int i = 0; i < n; i++) {
             bh->yx[i] = Y[2 * (size_t)i];
             bh->yy[i] = Y[2 * (size_t)i + 1];
@@ -232,7 +232,7 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
             }
             int i0 = (w - 1) * ROWS_PER_CHUNK;
             int i1 = i0 + ROWS_PER_CHUNK < n ? i0 + ROWS_PER_CHUNK : n;
-            if (simd_pos) {
+            if (sk) {
                 sk->positive_2d(P, Pf, bh->yx, bh->yy, i0, i1, bh->pos);
                 continue;
             }
