@@ -1,4 +1,5 @@
-// error.h — filling a kevo_error: the one way the library reports failure.
+// error.h — the library's own error helpers (kevo_fail and kevo_error_prefix, the one way the
+// library reports failure, are public: kevo.h).
 //
 //     if (n > size) return kevo_fail(err, KEVO_ERR_FORMAT, "%s: header length %llu ...", path, n);
 //
@@ -8,14 +9,6 @@
 #define KEVO_BASE_ERROR_H
 
 #include "kevo.h"
-
-// Sets err (when not NULL) to `status` and the printf-formatted message; returns `status`.
-kevo_status kevo_fail(kevo_error *err, kevo_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-// Prepends the printf-formatted text to err->msg (when err is not NULL); returns err->status.
-kevo_status kevo_error_prefix(kevo_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 // Clears err to KEVO_OK with an empty message.
 void kevo_error_clear(kevo_error *err);
