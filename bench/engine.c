@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "base/clock.h"
 #include "kernels/linear.h"
 #include "kevo.h"
 #include "model/plan.h"

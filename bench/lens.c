@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "analysis/lens.h"
-#include "base/clock.h"
 #include "io/safetensors.h"
 #include "kernels/convert.h"
 #include "kernels/linear.h"

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 
 #include "analysis/patch_lens.h"
-#include "base/clock.h"
 #include "io/safetensors.h"
 #include "kernels/convert.h"
 #include "kevo.h"

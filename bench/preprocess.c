@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "base/clock.h"
+#include "kevo.h"
 #include "image/image.h"
 #include "model/config.h"
 #include "image/preprocess.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "base/clock.h"
+#include "kevo.h"
 #include "base/fs.h"
 #include "tokenizer/tokenizer.h"
 

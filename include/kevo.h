@@ -20,6 +20,13 @@
 //   byte offset involved. The library never exits and never prints.
 // - Objects are opaque; each `_create`/`_load` has a `_free` that accepts NULL.
 // - Returned pointers are borrowed from the object they came from unless a comment says otherwise.
+// - Structs a caller fills (params, requests) are public, with a `_default_params()` where there
+//   are defaults; structs a caller reads back whole (timings, summaries) are public values.
+//
+// This file holds the conventions' types (status, errors, element types), the model and the run;
+// the rest of the library is in one part per topic, include/kevo/<topic>.h, which this file
+// includes at its end (include kevo.h, never a part). The parts keep each topic's declarations
+// and documentation together, where one file of them all would pass 700 lines.
 #ifndef KEVO_H
 #define KEVO_H
 
@@ -56,6 +63,16 @@ typedef struct kevo_error {
 
 // A short fixed name for a status ("I/O error", "malformed file", ...). Never NULL.
 const char *kevo_status_str(kevo_status status);
+
+// Sets err (when not NULL) to `status` and the printf-formatted message; returns `status`:
+//     if (n > size) return kevo_fail(err, KEVO_ERR_FORMAT, "%s: header length %llu ...", path, n);
+kevo_status kevo_fail(kevo_error *err, kevo_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+// Prepends the printf-formatted text to err->msg (when err is not NULL) and returns err->status:
+// a caller adds the context it knows (the file being loaded) and passes the status on unchanged.
+kevo_status kevo_error_prefix(kevo_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 // ---------------------------------------------------------------------------------------------
 // Element types of stored tensors (safetensors names). Weights may be F32, F16 or BF16.
@@ -140,6 +157,34 @@ void kevo_model_free(kevo_model *model);
 const kevo_config *kevo_model_config(const kevo_model *model);
 const kevo_image_config *kevo_model_image_config(const kevo_model *model);
 const char *kevo_model_dir(const kevo_model *model);
+
+// What the bound weights are and cost (`kevo info`).
+typedef struct kevo_weights_info {
+    int n_vision_layers;         // tower layers run: those below the feature layer
+    uint64_t n_params;           // every tensor of the checkpoint
+    uint64_t vision_params, projector_params, text_params;
+    uint64_t bytes_used;         // bytes of the tensors kevo reads (mapped, never copied)
+    int dtype_counts[KEVO_DTYPE_COUNT];   // tensors stored in each element type
+    int n_files;                 // safetensors files
+    uint64_t file_bytes;         // their sizes, summed
+} kevo_weights_info;
+
+kevo_weights_info kevo_model_weights_info(const kevo_model *model);
+
+// The memory a run of `model` takes besides the mapped weights, for a prompt of n_prompt
+// positions (image included), max_new new tokens and n_threads threads: the same plan
+// kevo_run_create allocates, so the estimate is the footprint.
+typedef struct kevo_memory_estimate {
+    int n_prompt, max_new, n_threads;
+    size_t total;                // everything below, in one allocation
+    size_t vision_bytes, text_bytes;   // activations of the tower and projector, of the decoder
+    size_t kv_bytes;             // the key/value cache
+    size_t scratch_bytes;        // packed operands of the matrix products
+    size_t record_bytes;         // the recorder: every layer's state for every new token
+} kevo_memory_estimate;
+
+kevo_memory_estimate kevo_model_memory(const kevo_model *model, int n_prompt, int max_new,
+                                       int n_threads);
 
 // ---------------------------------------------------------------------------------------------
 // Runs: greedy generation with every layer's hidden state recorded
@@ -232,5 +277,22 @@ kevo_timings kevo_run_timings(const kevo_run *run);
 kevo_status kevo_run_encode_image(kevo_run *run, const float *pixels, kevo_error *err);
 const float *kevo_run_image_features(const kevo_run *run);
 const float *kevo_run_image_embeds(const kevo_run *run);
+
+// Sets the OpenMP threads (n <= 0: leave as is). OpenBLAS always runs single-threaded inside
+// kevo's own threads, which is what makes the results independent of the thread count.
+void kevo_set_threads(int n);
+
+// ---------------------------------------------------------------------------------------------
+// The rest of the library, one part per topic (each is included here, never on its own).
+
+#include "kevo/files.h"       // time, paths, atomic files, output folders replaced whole
+#include "kevo/tokenizer.h"   // tokenizers and prompt templates
+#include "kevo/image.h"       // image files to pixel_values
+#include "kevo/runfolder.h"   // run folders and what determines a run
+#include "kevo/llava.h"       // one question about one image, end to end
+#include "kevo/tsne.h"        // t-SNE of any matrix
+#include "kevo/report.h"      // figure formats and HTML reports
+#include "kevo/analysis.h"    // the layer-by-layer analyses of one run and of several
+#include "kevo/demo.h"        // the bundled examples and the demo's folder
 
 #endif

@@ -7,7 +7,7 @@
 
 #include "base/fs.h"
 #include "io/json.h"
-#include "model/llava.h"
+#include "kevo.h"
 #include "test.h"
 
 #define DEMO_MODEL "models/demo"

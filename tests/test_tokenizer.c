@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "model/model.h"
-#include "model/template.h"
+#include "kevo.h"
 #include "tokenizer/tokenizer.h"
 #include "test.h"
 

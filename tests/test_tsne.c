@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "analysis/scaling.h"
-#include "tsne/tsne.h"
+#include "kevo.h"
 #include "tsne/affinity.h"
 #include "tsne/gradient.h"
 #include "tsne/neighbors.h"

@@ -1,5 +1,6 @@
 // analysis.h — everything `kevo analyze` computes for one run folder: the lens (Levels 1 and 2),
-// the heatmap's matrix, the stages, and the tables written beside the figures.
+// the heatmap's matrix, the stages, and the tables written beside the figures (the options and
+// the accessors of the results are public: kevo.h, kevo/analysis.h).
 //
 //     kevo_analysis_options o = kevo_analysis_default_options();
 //     kevo_analysis *a;
@@ -19,20 +20,7 @@
 #include "io/runfolder.h"
 #include "kevo.h"
 
-typedef struct kevo_analysis_options {
-    kevo_lens_mode lens;                 // raw (the authors') | norm
-    kevo_divergence_kind divergence;     // paper (the authors') | jsd
-    kevo_scale_mode scale;               // column (the authors') | global | none
-    int rows;                            // heatmap rows: the first 40 steps
-    int steps;                           // area charts: the first 20 steps
-    const char *window;                  // "A:B" candidate states, NULL: the deepest 13/33
-    kevo_stage_params stage;
-    size_t budget_bytes;                 // logits held at once, 0: lens.h's default
-} kevo_analysis_options;
-
-kevo_analysis_options kevo_analysis_default_options(void);
-
-typedef struct kevo_analysis {
+struct kevo_analysis {
     const kevo_runfolder *run;           // borrowed
     const kevo_model *model;             // borrowed
     kevo_analysis_options opt;
@@ -46,7 +34,7 @@ typedef struct kevo_analysis {
     int digest_matches;                  // the model's config.json is the run's
     int n_mismatched;                    // steps whose generated token the head does not rank first
     char warning[512];                   // "" or what the user should know (digest, mismatches)
-} kevo_analysis;
+};
 
 // Checks that `model` can read `run`'s states: same layers, width and vocabulary rows
 // (KEVO_ERR_MODEL otherwise, naming both). *digest_matches tells whether config.json is the
@@ -60,14 +48,10 @@ kevo_status kevo_analysis_check_model(const kevo_runfolder *run, const kevo_mode
 kevo_status kevo_analysis_compute(const kevo_runfolder *run, const kevo_model *model,
                                   const kevo_analysis_options *o, kevo_analysis **out,
                                   kevo_error *err);
-void kevo_analysis_free(kevo_analysis *a);
 
 // The raw piece of a token id, for labels: the model's tokenizer's, else the run's own piece
 // when the id was generated, else "<id N>" written into buf.
 const char *kevo_analysis_piece(const kevo_analysis *a, int id, char *buf, size_t size);
-
-// Writes s as one CSV text field: always quoted, inner quotes doubled (RFC 4180).
-void kevo_csv_text(FILE *f, const char *s);
 
 // Writes into dir (created when missing), each file atomically: lens.csv, divergence.csv,
 // heatmap.csv, candidates.csv, stages.json.

@@ -8,20 +8,13 @@
 //           J = (KL(M || P) + KL(M || Q)) / (2 V):
 //           reversed arguments (not the textbook JSD), unbounded, divided by V;
 //   jsd   — the Jensen-Shannon divergence (KL(P || M) + KL(Q || M)) / 2 in bits, in [0, 1].
-// Both use xlogy's convention 0 log 0 = 0 (an entry where M underflows to 0 adds nothing).
+// Both use xlogy's convention 0 log 0 = 0 (an entry where M underflows to 0 adds nothing). The
+// kinds (kevo_divergence_kind) and the heatmap's scalings (kevo_scale_mode) are public: kevo.h,
+// kevo/analysis.h.
 #ifndef KEVO_ANALYSIS_DIVERGENCE_H
 #define KEVO_ANALYSIS_DIVERGENCE_H
 
 #include "kevo.h"
-
-typedef enum kevo_divergence_kind {
-    KEVO_DIVERGENCE_PAPER,
-    KEVO_DIVERGENCE_JSD,
-} kevo_divergence_kind;
-
-// "paper" | "jsd"; anything else fails with KEVO_ERR_ARG.
-kevo_status kevo_divergence_parse(const char *name, kevo_divergence_kind *out, kevo_error *err);
-const char *kevo_divergence_name(kevo_divergence_kind kind);
 
 // One lens distribution as the lens holds it: the logits z (n entries), their maximum, logsum =
 // log sum_v exp(z_v - max) computed as log1p of the sum over every entry but the (first)
@@ -44,22 +37,7 @@ typedef struct kevo_lens_row {
 void kevo_divergence_pair(const kevo_lens_row *a, const kevo_lens_row *b, int n, double *paper,
                           double *jsd);
 
-// How the heatmap's matrix is scaled before it is drawn:
-//   column — the authors' sklearn MaxAbsScaler: each column divided by its largest |value| over
-//            the rows shown (a zero column is left as it is); every column then holds a 1 and
-//            magnitudes can no longer be compared across layers;
-//   global — the whole matrix divided by its largest |value| (comparable across layers);
-//   none   — the raw values.
-typedef enum kevo_scale_mode {
-    KEVO_SCALE_COLUMN,
-    KEVO_SCALE_GLOBAL,
-    KEVO_SCALE_NONE,
-} kevo_scale_mode;
-
-kevo_status kevo_scale_parse(const char *name, kevo_scale_mode *out, kevo_error *err);
-const char *kevo_scale_name(kevo_scale_mode mode);
-
-// Scales m: (rows, cols) row-major, in place.
+// Scales m: (rows, cols) row-major, in place, as kevo_scale_mode says (kevo/analysis.h).
 void kevo_scale_matrix(double *m, int rows, int cols, kevo_scale_mode mode);
 
 #endif

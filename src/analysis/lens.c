@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "analysis/divergence.h"
-#include "base/clock.h"
 #include "base/error.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"

@@ -1,5 +1,6 @@
 // lens.h — the logit lens: the vocabulary distribution every recorded hidden state implies, and
-// what the analyses read from it, computed without ever holding T x (L+1) x V logits.
+// what the analyses read from it, computed without ever holding T x (L+1) x V logits (the
+// modes, kevo_lens_mode, are public: kevo.h, kevo/analysis.h).
 //
 // For step t and hidden-state index l (0 = embeddings, L = after the final norm, see
 // docs/run-folder.md) the lens distribution is P_t^l = softmax(W_U h), W_U the LM head (V, D):
@@ -25,12 +26,6 @@
 #include "analysis/candidates.h"
 #include "io/safetensors.h"
 #include "kevo.h"
-
-typedef enum kevo_lens_mode { KEVO_LENS_RAW, KEVO_LENS_NORM } kevo_lens_mode;
-
-// "raw" | "norm"; anything else fails with KEVO_ERR_ARG.
-kevo_status kevo_lens_mode_parse(const char *name, kevo_lens_mode *out, kevo_error *err);
-const char *kevo_lens_mode_name(kevo_lens_mode mode);
 
 // The model parts the lens reads. Borrowed.
 typedef struct kevo_lens_head {

@@ -16,22 +16,12 @@
 //   mutation layer M (run): the most frequent m_t (the shallowest of equally frequent ones),
 //       reported only when at least `min_mutated` of the tokens mutate.
 // Stages over states 0..L: rapid evolution [0, C-1], stabilisation [C, M-1], mutation [M, L].
+// The parameters, the stage ranges and their labels are public (kevo.h, kevo/analysis.h); the
+// struct below is what the analyses, the maps and the figures read.
 #ifndef KEVO_ANALYSIS_STAGES_H
 #define KEVO_ANALYSIS_STAGES_H
 
 #include "kevo.h"
-
-typedef struct kevo_stage_params {
-    double theta;          // 0.5: top-1 probability that makes a token stand out
-    double min_drop;       // 1.0: decades the typical divergence must fall at C
-    double kappa;          // 10: a mutation's divergence over the token's post-critical median
-    double min_mutated;    // 0.1: share of tokens that must mutate for a run mutation layer
-    int window;            // 0: round(3L/32), at least 2
-    int critical;          // > 0: take this critical layer instead of detecting it
-    int mutation;          // > 0: take this mutation layer instead of detecting it
-} kevo_stage_params;
-
-kevo_stage_params kevo_stage_default_params(void);
 
 // What the rule reads from one run's lens (analysis/lens.h). Borrowed.
 typedef struct kevo_stage_input {
@@ -48,7 +38,7 @@ typedef struct kevo_token_stage {
     int from_id, to_id;      // the top token before and after that transition (-1 if none)
 } kevo_token_stage;
 
-typedef struct kevo_stages {
+struct kevo_stages {
     int n_layers, n_tokens, n_runs;
     int window;              // w used for C
     int critical;            // first state of stabilisation, or -1: no clear critical layer
@@ -65,30 +55,15 @@ typedef struct kevo_stages {
     double *profile;         // (L) median over tokens of log10 J per transition
     kevo_token_stage *tokens;   // (n_tokens), the runs' steps in order
     char note[512];          // why a layer is missing; "" when both were found or given
-} kevo_stages;
+};
 
 // runs: n_runs runs of models with the same L. Fails with KEVO_ERR_ARG on mismatched depths
 // or overrides outside 1 <= critical <= L, critical < mutation <= L (or a mutation override
 // without any critical layer).
 kevo_status kevo_stages_detect(const kevo_stage_input *runs, int n_runs,
                                const kevo_stage_params *p, kevo_stages **out, kevo_error *err);
-void kevo_stages_free(kevo_stages *s);
-
-// A stage over hidden-state indices from..to (both included).
-typedef struct kevo_stage_range {
-    const char *name;        // "rapid evolution", "stabilisation", "mutation", or "undivided"
-    int from, to;
-} kevo_stage_range;
-
-// The stages over states 0..L (0 = the embeddings, where rapid evolution starts); without a
-// mutation layer stabilisation runs to L, without a critical layer there is one "undivided"
-// range. Returns how many (1 to 3).
-int kevo_stages_ranges(const kevo_stages *s, kevo_stage_range out[3]);
 
 // The stage (index into kevo_stages_ranges' output) that state l belongs to.
 int kevo_stages_of_state(const kevo_stages *s, int l);
-
-// "stabilisation (layers 20-31)", "mutation (layer 32)", "no clear stages (layers 1-4)".
-const char *kevo_stage_label(const kevo_stage_range *r, char *buf, size_t size);
 
 #endif

@@ -1,5 +1,5 @@
-// clock.c — seconds on a monotonic clock (see clock.h).
-#include "base/clock.h"
+// clock.c — seconds on a monotonic clock (kevo.h, kevo/files.h).
+#include "kevo.h"
 
 #include <time.h>
 

@@ -1,4 +1,5 @@
-// error.h — filling a kevo_error: the one way the library reports failure.
+// error.h — the library's own error helpers (kevo_fail and kevo_error_prefix, the one way the
+// library reports failure, are public: kevo.h).
 //
 //     if (n > size) return kevo_fail(err, KEVO_ERR_FORMAT, "%s: header length %llu ...", path, n);
 //
@@ -10,14 +11,6 @@
 #include <stddef.h>
 
 #include "kevo.h"
-
-// Sets err (when not NULL) to `status` and the printf-formatted message; returns `status`.
-kevo_status kevo_fail(kevo_error *err, kevo_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-// Prepends the printf-formatted text to err->msg (when err is not NULL); returns err->status.
-kevo_status kevo_error_prefix(kevo_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 // Formats the head of messages to come ("path: added_tokens[3]") into buf, cut to size - 1
 // bytes: sized KEVO_ERROR_MAX it holds all that a message can show, so the cut loses nothing.

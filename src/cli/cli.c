@@ -1,4 +1,5 @@
-// cli.c — error reporting and strict option parsing shared by the subcommands.
+// cli.c — error reporting, strict number parsing, paths and the stages line shared by the
+// subcommands.
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_report(const kevo_error *err)
 {
@@ -59,5 +61,37 @@ const char *cli_bytes(char *buf, unsigned long size, double bytes)
     while (bytes >= 1000 && u < 4)
         bytes /= 1000, u++;
     snprintf(buf, size, u ? "%.2f %s" : "%.0f %s", bytes, units[u]);
+    return buf;
+}
+
+kevo_status cli_path(char buf[KEVO_PATH_MAX], kevo_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, KEVO_PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && n < KEVO_PATH_MAX)
+        return KEVO_OK;
+    return kevo_fail(err, KEVO_ERR_ARG, "path %.200s... is too long (at most %d bytes)", buf,
+                     KEVO_PATH_MAX - 1);
+}
+
+int cli_stem(const char *path, const char **base)
+{
+    *base = kevo_path_base(path);
+    const char *dot = strrchr(*base, '.');
+    return dot && dot != *base ? (int)(dot - *base) : (int)strlen(*base);
+}
+
+const char *cli_stages_text(const kevo_stages *s, char *buf, size_t size)
+{
+    kevo_stage_range rg[3];
+    char label[96];
+    int n = kevo_stages_ranges(s, rg);
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s %s", i ? "," : "",
+                              kevo_stage_label(&rg[i], label, sizeof label));
     return buf;
 }

@@ -11,8 +11,6 @@
 // OUT_DIR must be a folder kevo can write, and each OUT_DIR/<stem> missing, empty or a run folder
 // of kevo's; one with a user's file in it is refused only when its image is to be rerun (a reused
 // run is not touched). Every input with an unusable destination is listed, nothing is run.
-#include <cjson/cJSON.h>
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/clock.h"
-#include "base/error.h"
-#include "base/fs.h"
-#include "base/sha256.h"
 #include "cli/cli.h"
 #include "cli/generation.h"
-#include "report/figures.h"
-#include "report/pipeline.h"
-#include "io/json.h"
-#include "io/outputs.h"
-#include "io/runfolder.h"
-#include "model/llava.h"
-#include "model/model.h"
 
 static const char usage[] =
     "usage: kevo batch -m MODEL_DIR -p PROMPT -o OUT_DIR [options] IMAGE...\n"
@@ -60,7 +47,7 @@ static const char usage[] =
 
 typedef struct item {
     const char *image;
-    char dir[4096];
+    char dir[KEVO_PATH_MAX];
     char *answer;        // NULL until answered (or when failed)
     int tokens;
     double seconds;
@@ -71,6 +58,13 @@ typedef struct item {
     int deferred;               // a kevo run folder that is kevo's to replace only if rerun
 } item;
 
+// The batch's own paths besides the run folders.
+typedef struct batch_paths {
+    const char *out;                // OUT_DIR
+    char summary[KEVO_PATH_MAX];    // OUT_DIR/summary.csv
+    char tsne[KEVO_PATH_MAX];       // OUT_DIR/tsne, the runs' map with --analyze
+} batch_paths;
+
 // OUT_DIR/<image file name without its extension>: the name `kevo tsne OUT/...` and a reader
 // know an image's run by. Inputs that would share a folder get no made-up names (a "-2" would
 // depend on the other inputs and their order, so a later batch could pair a folder with another
@@ -78,10 +72,16 @@ typedef struct item {
 static int name_runs(item *items, int n, const char *out, int analyze)
 {
     int bad = 0;
+    kevo_error err;
     for (int i = 0; i < n; i++) {
-        const char *base = kevo_path_base(items[i].image), *dot = strrchr(base, '.');
-        int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-        snprintf(items[i].dir, sizeof items[i].dir, "%s/%.*s", out, len, base);
+        const char *base;
+        int len = cli_stem(items[i].image, &base);
+        if (cli_path(items[i].dir, &err, "%s/%.*s", out, len, base) != KEVO_OK) {
+            fprintf(stderr, "kevo batch: %s (the run folder of %s)\n", err.msg, items[i].image);
+            items[i].dir[0] = '\0';   // shares no folder with another input
+            bad = 1;
+            continue;
+        }
         const char *stem = items[i].dir + strlen(out) + 1;
         const char *reserved = !*stem || !strcmp(stem, ".") || !strcmp(stem, "..")
                                    ? "is not a folder name"
@@ -96,7 +96,7 @@ static int name_runs(item *items, int n, const char *out, int analyze)
         }
     }
     for (int i = 0; i < n; i++) {
-        int first = 1, shared = 0;
+        int first = items[i].dir[0] != '\0', shared = 0;
         for (int j = 0; j < i && first; j++)
             first = strcmp(items[j].dir, items[i].dir) != 0;
         for (int j = i + 1; j < n && first && !shared; j++)
@@ -116,48 +116,29 @@ static int name_runs(item *items, int n, const char *out, int analyze)
     return bad;
 }
 
-// dir/run.json is a regular file whose "format" is "kevo-run".
-static int is_kevo_run(const char *dir)
-{
-    char path[4200];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/run.json", dir);
-    cJSON *root = NULL;
-    kevo_error ignored;
-    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        kevo_json_load(path, 64u << 20, &root, &ignored) != KEVO_OK)
-        return 0;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "format");
-    int ok = cJSON_IsString(f) && strcmp(f->valuestring, "kevo-run") == 0;
-    cJSON_Delete(root);
-    return ok;
-}
-
 // The destinations, before anything is read: OUT_DIR a folder kevo can write (created here),
 // OUT_DIR/summary.csv a file if it exists, OUT_DIR/tsne kevo's with --analyze, and each run
 // folder missing, empty or kevo's to replace. A run folder of kevo's with a user's file in it is
 // left to check_reruns (it may stand for its image and be reused). Lists every problem; returns
 // the exit code, or 0 to go on.
-static int check_destinations(item *items, int n, const char *out, int analyze)
+static int check_destinations(item *items, int n, const batch_paths *paths, int analyze)
 {
     kevo_error err;
     struct stat st;
-    char path[4200];
     int code = 0;
-    if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {   // a link to a folder is fine
-        fprintf(stderr, "kevo: %s: exists and is not a folder; the run folders go there\n", out);
+    if (stat(paths->out, &st) == 0 && !S_ISDIR(st.st_mode)) {   // a link to a folder is fine
+        fprintf(stderr, "kevo: %s: exists and is not a folder; the run folders go there\n",
+                paths->out);
         return EXIT_USAGE;
     }
-    if (kevo_mkdirs(out, &err) != KEVO_OK)
+    if (kevo_mkdirs(paths->out, &err) != KEVO_OK)
         return cli_report(&err);
-    snprintf(path, sizeof path, "%s/summary.csv", out);
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+    if (lstat(paths->summary, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
         fprintf(stderr, "kevo: %s: exists and is not a file; the batch's summary goes there\n",
-                path);
+                paths->summary);
         code = EXIT_USAGE;
     }
-    snprintf(path, sizeof path, "%s/tsne", out);
-    if (analyze && kevo_analysis_check_dest(path, &err) != KEVO_OK) {
+    if (analyze && kevo_analysis_check_dest(paths->tsne, &err) != KEVO_OK) {
         if (err.status != KEVO_ERR_ARG)
             return cli_report(&err);
         code = cli_report(&err);
@@ -167,7 +148,7 @@ static int check_destinations(item *items, int n, const char *out, int analyze)
             continue;
         if (err.status != KEVO_ERR_ARG)   // OUT_DIR cannot be written: the same for every image
             return cli_report(&err);
-        if (is_kevo_run(items[i].dir)) {
+        if (kevo_runfolder_marked(items[i].dir)) {
             items[i].deferred = 1;
             continue;
         }
@@ -181,21 +162,20 @@ static int check_destinations(item *items, int n, const char *out, int analyze)
 // answer is reused), 0 the image must run (why says why when there was an earlier run).
 static int reusable(item *it, const kevo_run_identity *want, char *why, size_t size)
 {
-    char path[4200];
-    why[0] = '\0';
-    snprintf(path, sizeof path, "%s/run.json", it->dir);
-    if (!kevo_file_exists(path))
-        return 0;
+    char path[KEVO_PATH_MAX];
     kevo_runfolder *rf = NULL;
     kevo_error err;
+    why[0] = '\0';
+    if (cli_path(path, &err, "%s/run.json", it->dir) != KEVO_OK || !kevo_file_exists(path))
+        return 0;
     if (kevo_runfolder_load(it->dir, &rf, &err) != KEVO_OK) {
         snprintf(why, size, "the earlier run folder does not load (%.900s)", err.msg);
         return 0;
     }
     int same = !kevo_runfolder_differs(rf, want, why, size);
     if (same) {
-        it->answer = strdup(rf->text);
-        it->tokens = rf->n_steps;
+        it->answer = strdup(kevo_runfolder_text(rf));
+        it->tokens = kevo_runfolder_n_steps(rf);
     }
     kevo_runfolder_free(rf);
     return same && it->answer;
@@ -209,11 +189,11 @@ static int check_reruns(item *items, int n, kevo_run_identity *id, int analyze,
                         const volatile sig_atomic_t *interrupted, int *failed)
 {
     kevo_error err;
-    char path[4200];
+    char path[KEVO_PATH_MAX];
     int code = 0;
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
-        if (kevo_file_sha256(it->image, it->sha256, &err) != KEVO_OK) {
+        if (kevo_image_digest(it->image, it->sha256, &err) != KEVO_OK) {
             snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);
             it->status = it->failure;
             (*failed)++;
@@ -223,8 +203,8 @@ static int check_reruns(item *items, int n, kevo_run_identity *id, int analyze,
         kevo_status st = KEVO_OK;
         if (reusable(it, id, it->why, sizeof it->why)) {
             it->status = "reused";
-            snprintf(path, sizeof path, "%s/analysis", it->dir);
-            if (analyze && (st = kevo_analysis_check_dest(path, &err)) != KEVO_OK)
+            if (analyze && ((st = cli_path(path, &err, "%s/analysis", it->dir)) != KEVO_OK ||
+                            (st = kevo_analysis_check_dest(path, &err)) != KEVO_OK))
                 fprintf(stderr, "kevo: %s (the analysis of %s's reused run)\n", err.msg,
                         it->image);
         } else if (it->deferred && (st = kevo_runfolder_check_dest(it->dir, &err)) != KEVO_OK) {
@@ -247,19 +227,10 @@ static void progress_bar(int done, int total, const char *current)
     fflush(stderr);
 }
 
-// A quoted CSV field (RFC 4180: quotes doubled).
-static void csv_field(FILE *s, const char *text)
-{
-    fputc('"', s);
-    for (const char *c = text; *c; c++)
-        fputs(*c == '"' ? "\"\"" : (char[]){*c, 0}, s);
-    fputc('"', s);
-}
-
 // The summary table on stdout and as CSV beside the runs. The status says whether an answer was
 // computed now ("done", "rerun: why") or read from a finished run that matches ("reused").
 // summary.csv is replaced atomically (kevo_outfile); 0 when it could not be written.
-static int summarize(const item *items, int n, const char *out)
+static int summarize(const item *items, int n, const batch_paths *paths)
 {
     printf("%-28s %-8s %7s  %s\n", "image", "tokens", "seconds", "answer / status");
     for (int i = 0; i < n; i++) {
@@ -271,11 +242,9 @@ static int summarize(const item *items, int n, const char *out)
         printf("%-28.28s %-8d %7.1f  %s%s\n", kevo_path_base(it->image), it->tokens, it->seconds,
                it->answer ? it->answer : it->status, mark);
     }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/summary.csv", out);
     kevo_outfile *f;
     kevo_error err;
-    if (kevo_outfile_open(path, &f, &err) != KEVO_OK) {
+    if (kevo_outfile_open(paths->summary, &f, &err) != KEVO_OK) {
         fprintf(stderr, "kevo: %s\n", err.msg);
         return 0;
     }
@@ -285,9 +254,9 @@ static int summarize(const item *items, int n, const char *out)
         const item *it = &items[i];
         const char *text[] = {it->image, it->dir, it->status};
         for (int k = 0; k < 3; k++)
-            csv_field(s, text[k]), fputc(',', s);
+            kevo_csv_text(s, text[k]), fputc(',', s);
         fprintf(s, "%d,%.3f,", it->tokens, it->seconds);
-        csv_field(s, it->answer ? it->answer : "");
+        kevo_csv_text(s, it->answer ? it->answer : "");
         fputc('\n', s);
     }
     if (kevo_outfile_commit(f, &err) == KEVO_OK)
@@ -297,23 +266,24 @@ static int summarize(const item *items, int n, const char *out)
 }
 
 // --analyze: each finished run into RUN/analysis, then the runs together into OUT_DIR/tsne.
-static kevo_status analyze_all(const item *items, int n, const kevo_model *m, const char *out,
-                               int bar)
+static kevo_status analyze_all(const item *items, int n, const kevo_model *m,
+                               const batch_paths *paths, int bar)
 {
     kevo_analyze_params p = kevo_analyze_default_params();
     kevo_runfolder **runs = calloc((size_t)n + 1, sizeof *runs);
     int *steps = calloc((size_t)n + 1, sizeof *steps), n_runs = 0;
     kevo_status worst = runs && steps ? KEVO_OK : KEVO_ERR_NOMEM;
     kevo_error err;
-    char dir[4200];
+    char dir[KEVO_PATH_MAX];
     for (int i = 0; runs && steps && i < n; i++) {
         if (!items[i].answer)   // failed or not run
             continue;
         if (bar)
             progress_bar(i, n, "analysing");
         kevo_runfolder *rf = NULL;
-        snprintf(dir, sizeof dir, "%s/analysis", items[i].dir);
-        kevo_status st = kevo_runfolder_load(items[i].dir, &rf, &err);
+        kevo_status st = cli_path(dir, &err, "%s/analysis", items[i].dir);
+        if (st == KEVO_OK)
+            st = kevo_runfolder_load(items[i].dir, &rf, &err);
         if (st == KEVO_OK)
             st = kevo_analyze_run(rf, m, &p, dir, NULL, NULL, &err);
         if (st != KEVO_OK) {
@@ -330,20 +300,17 @@ static kevo_status analyze_all(const item *items, int n, const kevo_model *m, co
         progress_bar(n, n, NULL), fputc('\n', stderr);
     if (n_runs > 0) {
         p.tsne.perplexity = 35;   // combined_tsne.py
-        snprintf(dir, sizeof dir, "%s/tsne", out);
         kevo_stages *s = NULL;
-        if (kevo_analyze_across((const kevo_runfolder *const *)runs, n_runs, m, steps, &p, dir,
-                                &s, NULL, &err) != KEVO_OK) {
+        char text[512];
+        if (kevo_analyze_across((const kevo_runfolder *const *)runs, n_runs, m, steps, &p,
+                                paths->tsne, &s, NULL, &err) != KEVO_OK) {
             fprintf(stderr, "kevo: the runs' map was not made: %s\n", err.msg);
             worst = err.status;
         } else {
-            kevo_stage_range rg[3];
-            char label[96];
-            int k = kevo_stages_ranges(s, rg);
-            printf("stages over %d tokens of %d runs:", s->n_tokens, n_runs);
-            for (int i = 0; i < k; i++)
-                printf("%s %s", i ? "," : "", kevo_stage_label(&rg[i], label, sizeof label));
-            printf("\nanalyses in each run folder's analysis/, the runs' map in %s/\n", dir);
+            printf("stages over %d tokens of %d runs:%s\n", kevo_stages_summary(s).n_tokens,
+                   n_runs, cli_stages_text(s, text, sizeof text));
+            printf("analyses in each run folder's analysis/, the runs' map in %s/\n",
+                   paths->tsne);
         }
         kevo_stages_free(s);
     }
@@ -356,39 +323,20 @@ static kevo_status analyze_all(const item *items, int n, const kevo_model *m, co
 
 int cmd_batch(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
-        {"out", required_argument, 0, 'o'},   {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {"analyze", no_argument, 0, 'A'},
-        CLI_GENERATION_OPTIONS,
-        {0, 0, 0, 0},
-    };
     const char *model_dir = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
-    int quiet = 0, analyze = 0, c;
+    int quiet = 0, analyze = 0;
     kevo_error err;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:p:o:n:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model_dir = optarg; break;
-        case 'p': q.question = optarg; break;
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'A': analyze = 1; break;
-        case 'h':
-            fputs(usage, stdout);
-            return EXIT_OK;
-        default: {
-            int done = cli_generation_option("batch", c, optarg, &q, &params);
-            if (done < 0)
-                return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
-            if (done == 0)
-                return EXIT_USAGE;
-        }
-        }
-    }
+    const cli_option opts[] = {
+        CLI_OPT_STRING("model", 'm', &model_dir), CLI_OPT_STRING("prompt", 'p', &q.question),
+        CLI_OPT_STRING("out", 'o', &out),         CLI_OPT_FLAG("quiet", 'q', &quiet),
+        CLI_OPT_HELP,                             CLI_OPT_FLAG("analyze", 0, &analyze),
+        CLI_GENERATION_OPTIONS(&q, &params),      CLI_OPT_END,
+    };
+    int rc = cli_parse("batch", usage, CLI_NAME_UNKNOWN, opts, argc, argv);
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (!model_dir || !q.question || !out)
         return cli_usage_error("batch", "needs -m MODEL_DIR, -p PROMPT and -o OUT_DIR");
     if (optind == argc)
@@ -404,7 +352,11 @@ int cmd_batch(int argc, char **argv)
         free(items);
         return EXIT_USAGE;
     }
-    int code = check_destinations(items, n, out, analyze);
+    batch_paths paths = {.out = out};
+    int code = cli_path(paths.summary, &err, "%s/summary.csv", out) != KEVO_OK ||
+                       cli_path(paths.tsne, &err, "%s/tsne", out) != KEVO_OK
+                   ? cli_report(&err)
+                   : check_destinations(items, n, &paths, analyze);
     if (code) {
         fprintf(stderr, "kevo batch: nothing was run\n");
         free(items);
@@ -487,8 +439,8 @@ int cmd_batch(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (!items[i].status)
             items[i].status = "not run (interrupted)";
-    int summary_ok = summarize(items, n, out);
-    if (analyze && !*interrupted && analyze_all(items, n, m, out, bar) != KEVO_OK)
+    int summary_ok = summarize(items, n, &paths);
+    if (analyze && !*interrupted && analyze_all(items, n, m, &paths, bar) != KEVO_OK)
         failed++;
     if (*interrupted) {
         fprintf(stderr, "kevo: interrupted; run the same command again to resume\n");

@@ -1,14 +1,8 @@
 // cmd_info.c — `kevo info MODEL_DIR`: what a model folder holds and what running it costs.
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 
-#include "base/fs.h"
 #include "cli/cli.h"
-#include "io/safetensors.h"
-#include "model/model.h"
-#include "model/plan.h"
-#include "tokenizer/tokenizer.h"
 
 static const char usage[] =
     "usage: kevo info MODEL_DIR [-n MAX_NEW] [--prompt N]\n"
@@ -21,16 +15,17 @@ static const char usage[] =
 
 static void print_model(const kevo_model *m, int n_text, int max_new)
 {
-    const kevo_config *c = &m->config;
-    const kevo_weights *w = m->weights;
+    const kevo_config *c = kevo_model_config(m);
+    const kevo_tokenizer *tok = kevo_model_tokenizer(m);
+    kevo_weights_info w = kevo_model_weights_info(m);
     char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
     int grid = c->image_size / c->patch_size;
 
-    printf("model         %s\n", m->dir);
+    printf("model         %s\n", kevo_model_dir(m));
     printf("architecture  LLaVA: CLIP ViT -> 2-layer GELU projector -> LLaMA decoder\n");
     printf("vision        CLIP ViT, width %d, %d layers stored, %d run (feature layer = hidden "
            "state %d), %d heads x %d, MLP %d, %s, layer-norm eps %g\n",
-           c->vision_hidden, c->vision_layers, w->n_vision, c->feature_layer, c->vision_heads,
+           c->vision_hidden, c->vision_layers, w.n_vision_layers, c->feature_layer, c->vision_heads,
            c->vision_head_dim, c->vision_intermediate, c->vision_gelu_exact ? "gelu" : "quick_gelu",
            (double)c->vision_ln_eps);
     printf("image         %d x %d px, patch %d, %d x %d patches, %d tokens per image (%s)\n",
@@ -44,12 +39,12 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
            c->text_hidden, c->text_layers, c->text_heads, c->text_head_dim, c->text_kv_heads,
            c->text_kv_heads < c->text_heads ? " (grouped-query)" : "", c->text_intermediate,
            (double)c->rms_norm_eps, (double)c->rope_theta, c->text_max_positions);
-    int n_tokens = kevo_tokenizer_n_tokens(m->tokenizer);
+    int n_tokens = kevo_tokenizer_n_tokens(tok);
     printf("vocabulary    %d tokens + %d padding rows = %d rows in embed_tokens and lm_head%s "
            "(tokenizer %s); image token %d, bos %d, eos",
            n_tokens, c->text_vocab - n_tokens, c->text_vocab,
            c->tie_word_embeddings ? ", tied" : "",
-           kevo_path_base(kevo_tokenizer_path(m->tokenizer)), c->image_token_id, c->bos_id);
+           kevo_path_base(kevo_tokenizer_path(tok)), c->image_token_id, c->bos_id);
     for (int i = 0; i < c->n_eos; i++)
         printf("%s%d", i ? "," : " ", c->eos_ids[i]);
     if (c->pad_id >= 0)
@@ -58,23 +53,22 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
 
     printf("dtypes       ");
     for (int d = 0; d < KEVO_DTYPE_COUNT; d++)
-        if (w->dtype_counts[d])
-            printf(" %s x %d", kevo_dtype_name((kevo_dtype)d), w->dtype_counts[d]);
+        if (w.dtype_counts[d])
+            printf(" %s x %d", kevo_dtype_name((kevo_dtype)d), w.dtype_counts[d]);
     printf(" tensors\n");
     printf("parameters    %llu (vision %llu, projector %llu, language %llu)\n",
-           (unsigned long long)w->n_params, (unsigned long long)w->vision_params,
-           (unsigned long long)w->projector_params, (unsigned long long)w->text_params);
+           (unsigned long long)w.n_params, (unsigned long long)w.vision_params,
+           (unsigned long long)w.projector_params, (unsigned long long)w.text_params);
     printf("disk          %s in %d safetensors file%s\n",
-           cli_bytes(b1, sizeof b1, (double)kevo_checkpoint_file_bytes(m->ckpt)),
-           kevo_checkpoint_n_files(m->ckpt), kevo_checkpoint_n_files(m->ckpt) == 1 ? "" : "s");
+           cli_bytes(b1, sizeof b1, (double)w.file_bytes), w.n_files, w.n_files == 1 ? "" : "s");
 
-    kevo_plan p;
-    kevo_plan_compute(c, c->image_tokens + n_text, max_new, omp_get_max_threads(), &p);
+    kevo_memory_estimate p =
+        kevo_model_memory(m, c->image_tokens + n_text, max_new, omp_get_max_threads());
     printf("memory        %s to run a %d-position prompt and %d new tokens with %d threads: "
            "weights %s (mapped), KV cache %s, activations %s, matrix-product scratch %s, "
            "recorder %s\n",
-           cli_bytes(b1, sizeof b1, (double)(w->bytes_used + p.total)), p.n_prompt, max_new,
-           p.n_threads, cli_bytes(b2, sizeof b2, (double)w->bytes_used),
+           cli_bytes(b1, sizeof b1, (double)(w.bytes_used + p.total)), p.n_prompt, max_new,
+           p.n_threads, cli_bytes(b2, sizeof b2, (double)w.bytes_used),
            cli_bytes(b3, sizeof b3, (double)p.kv_bytes),
            cli_bytes(b4, sizeof b4, (double)(p.vision_bytes + p.text_bytes)),
            cli_bytes(b5, sizeof b5, (double)p.scratch_bytes),
@@ -83,31 +77,16 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"max-new", required_argument, 0, 'n'},
-        {"prompt", required_argument, 0, 'p'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+    int max_new = 256, n_text = 64;
+    const cli_option opts[] = {
+        CLI_OPT_INT("max-new", 'n', &max_new, 1, 1 << 20),
+        CLI_OPT_INT("prompt", 0, &n_text, 0, 1 << 20),
+        CLI_OPT_HELP,
+        CLI_OPT_END,
     };
-    int max_new = 256, n_text = 64, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'n':
-            if (!cli_parse_int("info", "--max-new", optarg, 1, 1 << 20, &max_new))
-                return EXIT_USAGE;
-            break;
-        case 'p':
-            if (!cli_parse_int("info", "--prompt", optarg, 0, 1 << 20, &n_text))
-                return EXIT_USAGE;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("info", "unknown option");
-        }
-    }
+    int rc = cli_parse("info", usage, 0, opts, argc, argv);
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (optind != argc - 1)
         return cli_usage_error("info", "expects one MODEL_DIR");
 

@@ -1,19 +1,11 @@
 // cmd_run.c — `kevo run`: one image, one question; prints the answer and writes the run folder.
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "base/clock.h"
-#include "base/error.h"
-#include "base/fs.h"
 #include "cli/cli.h"
 #include "cli/generation.h"
-#include "io/outputs.h"
-#include "model/llava.h"
-#include "model/model.h"
 
 static const char usage[] =
     "usage: kevo run -m MODEL_DIR -i IMAGE -p PROMPT [options]\n"
@@ -57,55 +49,32 @@ static void show_progress(const kevo_progress *p, void *user)
     fflush(stderr);
 }
 
-// runs/<image file name without its extension>
-static void default_out(char *buf, size_t size, const char *image)
-{
-    const char *base = kevo_path_base(image), *dot = strrchr(base, '.');
-    int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    snprintf(buf, size, "runs/%.*s", len, base);
-}
-
 int cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'},  {"image", required_argument, 0, 'i'},
-        {"prompt", required_argument, 0, 'p'}, {"out", required_argument, 0, 'o'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        CLI_GENERATION_OPTIONS,                {0, 0, 0, 0},
-    };
     const char *model_dir = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
-    int quiet = 0, c;
+    int quiet = 0;
     kevo_error err;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:i:p:n:o:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model_dir = optarg; break;
-        case 'i': q.image_path = optarg; break;
-        case 'p': q.question = optarg; break;
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h':
-            fputs(usage, stdout);
-            return EXIT_OK;
-        default: {
-            int done = cli_generation_option("run", c, optarg, &q, &params);
-            if (done < 0)
-                return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
-            if (done == 0)
-                return EXIT_USAGE;
-        }
-        }
-    }
+    const cli_option opts[] = {
+        CLI_OPT_STRING("model", 'm', &model_dir),   CLI_OPT_STRING("image", 'i', &q.image_path),
+        CLI_OPT_STRING("prompt", 'p', &q.question), CLI_OPT_STRING("out", 'o', &out),
+        CLI_OPT_FLAG("quiet", 'q', &quiet),         CLI_OPT_HELP,
+        CLI_GENERATION_OPTIONS(&q, &params),        CLI_OPT_END,
+    };
+    int rc = cli_parse("run", usage, CLI_NAME_UNKNOWN, opts, argc, argv);
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (optind != argc)
         return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
     if (!model_dir || !q.image_path || !q.question)
         return cli_usage_error("run", "needs -m MODEL_DIR, -i IMAGE and -p PROMPT");
-    char out_buf[4096];
-    if (!out) {
-        default_out(out_buf, sizeof out_buf, q.image_path);
+    char out_buf[KEVO_PATH_MAX];
+    if (!out) {   // runs/<image file name without its extension>
+        const char *base;
+        int len = cli_stem(q.image_path, &base);
+        if (cli_path(out_buf, &err, "runs/%.*s", len, base) != KEVO_OK)
+            return cli_report(&err);
         out = out_buf;
     }
     if (!quiet && isatty(STDERR_FILENO))

@@ -1,14 +1,11 @@
 // cmd_tokenize.c — `kevo tokenize MODEL_DIR TEXT`: token ids and pieces, prompts, decoding.
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/template.h"
-#include "tokenizer/tokenizer.h"
 
 static const char usage[] =
     "usage: kevo tokenize MODEL_DIR TEXT [--ids] [--bos] [--template NAME] [--decode]\n"
@@ -93,24 +90,16 @@ static void print_ids(const kevo_tokenizer *t, const int *ids, int n, int ids_on
 
 int cmd_tokenize(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"ids", no_argument, 0, 'i'},      {"bos", no_argument, 0, 'b'},
-        {"template", required_argument, 0, 't'}, {"decode", no_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},     {0, 0, 0, 0},
-    };
-    int ids_only = 0, bos = 0, decode = 0, c;
+    int ids_only = 0, bos = 0, decode = 0;
     const char *tpl_name = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'i': ids_only = 1; break;
-        case 'b': bos = 1; break;
-        case 'd': decode = 1; break;
-        case 't': tpl_name = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: return cli_usage_error("tokenize", "unknown option");
-        }
-    }
+    const cli_option opts[] = {
+        CLI_OPT_FLAG("ids", 0, &ids_only),         CLI_OPT_FLAG("bos", 0, &bos),
+        CLI_OPT_STRING("template", 0, &tpl_name),  CLI_OPT_FLAG("decode", 0, &decode),
+        CLI_OPT_HELP,                              CLI_OPT_END,
+    };
+    int rc = cli_parse("tokenize", usage, 0, opts, argc, argv);
+    if (rc != CLI_CONTINUE)
+        return rc;
     if (optind != argc - 2)
         return cli_usage_error("tokenize", "expects MODEL_DIR and TEXT");
     if (decode && (tpl_name || bos || ids_only))

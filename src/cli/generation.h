@@ -5,13 +5,14 @@
 
 #include <signal.h>
 
-#include "model/llava.h"
+#include "cli/cli.h"
 
-// getopt_long entries of the shared options (short codes n, T, M, t, c).
-#define CLI_GENERATION_OPTIONS                                                                   \
-    {"max-new", required_argument, 0, 'n'}, {"template", required_argument, 0, 'T'},            \
-        {"image-mode", required_argument, 0, 'M'}, {"threads", required_argument, 0, 't'},      \
-        {"compute", required_argument, 0, 'c'}
+// The cli_option entries of the shared options, into the request q and the run parameters p.
+#define CLI_GENERATION_OPTIONS(q, p)                                                             \
+    CLI_OPT_INT("max-new", 'n', &(p)->max_new_tokens, 1, 1 << 20),                               \
+        CLI_OPT_CHOICE("template", &(q)->template_kind, cli_template),                           \
+        CLI_OPT_CHOICE("image-mode", &(q)->image_mode, cli_image_mode),                          \
+        CLI_OPT_THREADS(&(p)->n_threads), CLI_OPT_CALL("compute", 0, &(p)->compute, cli_compute)
 
 #define CLI_GENERATION_HELP                                                                      \
     "  -n, --max-new N      new tokens at most (default 256, as the paper)\n"                    \
@@ -20,13 +21,12 @@
     "  --threads N          threads (default: all cores)\n"                                      \
     "  --compute P          f32 (default) or bf16 (AVX512-BF16 products in the prefill)\n"
 
-// Applies one shared option to q and p: 1 done, 0 a bad value (a usage error was printed),
-// -1 not a shared option.
-int cli_generation_option(const char *cmd, int opt, const char *arg, kevo_request *q,
-                          kevo_run_params *p);
+// --compute f32|bf16 into the kevo_compute at dest (a CLI_CALL).
+int cli_compute(const char *cmd, const char *arg, void *dest);
 
 // Installs a SIGINT and SIGTERM handler and returns the flag it sets (for
-// kevo_run_params.interrupt; analyze and demo also test it between their analysis steps).
+// kevo_run_params.interrupt and kevo_analyze_params.interrupt; demo also tests it between its
+// steps).
 const volatile sig_atomic_t *cli_catch_interrupt(void);
 
 #endif

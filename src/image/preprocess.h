@@ -1,4 +1,5 @@
-// preprocess.h — an RGB image to the vision tower's pixel_values, exactly as the references do.
+// preprocess.h — an RGB image to the vision tower's pixel_values, exactly as the references do
+// (kevo_image_mode and an image file's pixel_values are public: kevo.h, kevo/image.h).
 //
 //   crop  llava-hf: transformers' CLIPImageProcessor (slow, Pillow) on the image: resize the
 //         shortest edge to size.shortest_edge (Pillow bicubic), centre crop to crop_size,
@@ -16,12 +17,6 @@
 
 #include "image/image.h"
 #include "kevo.h"
-
-typedef enum kevo_image_mode { KEVO_IMAGE_MODE_PAD, KEVO_IMAGE_MODE_CROP } kevo_image_mode;
-
-// "pad" or "crop"; anything else is a KEVO_ERR_ARG naming the accepted values.
-kevo_status kevo_image_mode_parse(const char *name, kevo_image_mode *out, kevo_error *err);
-const char *kevo_image_mode_name(kevo_image_mode mode);
 
 // Checks that kevo implements what `cfg` asks for (bicubic resampling, resize and centre crop
 // enabled, RGB conversion); KEVO_ERR_CONFIG names the offending preprocessor_config.json key.

@@ -1,4 +1,5 @@
-// outputs.c — which existing folders are kevo's own outputs (see outputs.h).
+// outputs.c — which existing folders are kevo's own outputs (see outputs.h), the demo's folder
+// among them.
 #include "io/outputs.h"
 
 #include <cjson/cJSON.h>
@@ -30,7 +31,7 @@ static int has_marker(const char *dir, const char *file, const char *format)
     return ok;
 }
 
-// kevo's hidden temporaries are kevo's too: folders (base/outdir.h) and files (".NAME.tmp.PID"
+// kevo's hidden temporaries are kevo's too: folders (kevo/files.h) and files (".NAME.tmp.PID"
 // of kevo_outfile_open, which earlier versions also left inside analysis/ when killed).
 static int is_temporary(const char *name)
 {
@@ -181,4 +182,64 @@ kevo_status kevo_runfolder_check_dest(const char *dir, kevo_error *err)
 kevo_status kevo_analysis_check_dest(const char *dir, kevo_error *err)
 {
     return kevo_outdir_check(dir, kevo_analysis_folder_owned, err);
+}
+
+int kevo_runfolder_marked(const char *dir)
+{
+    return has_marker(dir, "run.json", "kevo-run");
+}
+
+kevo_status kevo_demo_folder_owned(const char *dir, kevo_error *err)
+{
+    char bad[600] = "", sub[4400], path[4700];
+    int runs = 0;
+    kevo_error inner = {0};
+    DIR *d = opendir(dir);
+    if (!d)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot list the folder", dir);
+    for (struct dirent *e; !bad[0] && !inner.status && (e = readdir(d));) {
+        const char *s = e->d_name;
+        int set = 0;
+        for (int k = 0; k < KEVO_DEMO_N_SETS; k++)
+            set |= !strcmp(s, kevo_demo_sets[k]);
+        if (!strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s) ||
+            (!strcmp(s, "report.html") && kevo_entry_kind(dir, s) == 'f'))
+            continue;
+        if (!set || kevo_entry_kind(dir, s) != 'd') {
+            snprintf(bad, sizeof bad, "%.200s", s);
+            break;
+        }
+        snprintf(sub, sizeof sub, "%s/%s", dir, s);
+        DIR *sd = opendir(sub);
+        if (!sd) {
+            snprintf(bad, sizeof bad, "%.200s/ (unreadable)", s);
+            break;
+        }
+        for (struct dirent *x; !bad[0] && !inner.status && (x = readdir(sd));) {
+            const char *t = x->d_name;
+            if (!strcmp(t, ".") || !strcmp(t, "..") || is_temporary(t))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", sub, t);
+            if (kevo_entry_kind(sub, t) != 'd')
+                snprintf(bad, sizeof bad, "%.200s/%.200s", s, t);
+            else if (!strcmp(t, "map"))
+                kevo_analysis_folder_owned(path, &inner);
+            else if (kevo_runfolder_owned(path, &inner) == KEVO_OK)
+                runs++;
+        }
+        closedir(sd);
+    }
+    closedir(d);
+    if (bad[0])
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo demo folder (%s in it "
+                         "is not one of kevo's files); refusing to replace it (move it out of the "
+                         "folder, or choose another -o)", dir, bad);
+    if (inner.status) {
+        *err = inner;
+        return err->status;
+    }
+    if (!runs)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo demo folder (no run "
+                         "folder of kevo's in it); refusing to replace it", dir);
+    return KEVO_OK;
 }

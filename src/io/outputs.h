@@ -1,11 +1,11 @@
 // outputs.h — which existing folders are kevo's own outputs, and so may be replaced.
 //
 // kevo replaces a folder only when it can tell the folder is one it wrote and that nothing else
-// is in it (base/outdir.h does the replacing). A run folder is recognised by run.json's
-// "format": "kevo-run", an analysis or map folder by stages.json's "format": "kevo-stages"; every
-// other entry must be one of the files kevo writes there. A file of the user's in such a folder
-// makes kevo refuse: it belongs to the old results (notes on them, a plot made from them), so
-// carrying it into a folder of new results would misattribute it and deleting it would lose it.
+// is in it (kevo/files.h, "Output folders", says why and how). A run folder is recognised by
+// run.json's "format": "kevo-run", an analysis or map folder by stages.json's "format":
+// "kevo-stages"; every other entry must be one of the files kevo writes there. The checks built
+// on these (kevo_runfolder_check_dest, kevo_analysis_check_dest, kevo_demo_folder_owned) are
+// public: kevo.h.
 #ifndef KEVO_IO_OUTPUTS_H
 #define KEVO_IO_OUTPUTS_H
 
@@ -19,10 +19,5 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err);
 // The same for a folder of `kevo analyze` or `kevo tsne RUN...`: stages.json, report.html, the
 // CSV tables, the figures and area/step_NNN figures.
 kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err);
-
-// Checks, before any expensive work, that `kevo run` / `kevo analyze` may write dir
-// (kevo_outdir_check with the predicates above).
-kevo_status kevo_runfolder_check_dest(const char *dir, kevo_error *err);
-kevo_status kevo_analysis_check_dest(const char *dir, kevo_error *err);
 
 #endif

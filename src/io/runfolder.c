@@ -336,7 +336,7 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
     return root;
 }
 
-// The folder is built in a hidden temporary folder and swapped in whole (base/outdir.h); an
+// The folder is built in a hidden temporary folder and swapped in whole (kevo/files.h); an
 // existing DIR is replaced only when it is empty or a run folder holding nothing but kevo's files
 // (kevo_runfolder_owned).
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo_error *err)

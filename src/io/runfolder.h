@@ -1,8 +1,5 @@
-// runfolder.h — the run folder: run.json + hidden.safetensors (docs/run-folder.md).
-//
-// The seam between generation (expensive) and analysis (cheap, repeatable). A folder is written
-// into a hidden temporary folder beside it and swapped into place (base/outdir.h), so a reader
-// sees a complete run or none.
+// runfolder.h — writing run folders and the fields of a loaded one (loading, the accessors
+// and the run's identity are public: kevo.h, kevo/runfolder.h).
 #ifndef KEVO_IO_RUNFOLDER_H
 #define KEVO_IO_RUNFOLDER_H
 
@@ -15,19 +12,6 @@
 // run.json's format_version: 2 added the run's identity (model.weights_sha256,
 // model.files_sha256, image.sha256, options.compute); folders without it are version 1.
 #define KEVO_RUN_FORMAT_VERSION 2
-
-// What determines a run's model besides the code: its files' contents, not its path.
-typedef struct kevo_model_identity {
-    char config_fnv1a64[17];   // kevo_config_digest
-    char weights_sha256[65];   // every *.safetensors: name, size, header, sampled tensor bytes
-    char files_sha256[65];     // the tokenizer, preprocessing, generation and index files
-} kevo_model_identity;
-
-// Reads the model folder's identity: config.json and the small files whole, of each
-// *.safetensors file its size, its header and 64 blocks of 4 KiB spread over its tensor bytes
-// (under 300 KB per file however large it is; docs/run-folder.md).
-kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity *id,
-                                     kevo_error *err);
 
 // What `kevo run` records. All pointers are borrowed for the duration of the write.
 typedef struct kevo_run_record {
@@ -63,8 +47,9 @@ typedef struct kevo_run_record {
 // which is replaced whole; anything else is refused (KEVO_ERR_ARG).
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *rec, kevo_error *err);
 
-// A loaded run folder. Every field is checked against the others before it is returned.
-typedef struct kevo_runfolder {
+// A loaded run folder (kevo_runfolder_load). Every field is checked against the others before
+// it is returned.
+struct kevo_runfolder {
     char *dir;
     // model
     char *model_dir;
@@ -87,25 +72,7 @@ typedef struct kevo_runfolder {
     char image_sha256[65], image_mode[16], compute[16];
     int max_new_tokens;
     void *json;                       // the parsed run.json (cJSON), for fields not listed here
-} kevo_runfolder;
-
-kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err);
-void kevo_runfolder_free(kevo_runfolder *rf);
-
-// Everything that determines a run's result: what a finished run folder must match to stand
-// for a new run (kevo batch's resume). The thread count does not count: results are identical
-// for any.
-typedef struct kevo_run_identity {
-    kevo_model_identity model;
-    char image_sha256[65];
-    const char *question, *template_name, *image_mode, *compute;
-    int max_new_tokens;
-} kevo_run_identity;
-
-// 0 when the run folder rf matches want; otherwise 1 with the first difference written to why
-// as one phrase ("the image changed since the run").
-int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *want, char *why,
-                           size_t size);
+};
 
 // FNV-1a 64 of MODEL_DIR/config.json's bytes, as 16 lower-case hex digits + NUL.
 kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err);

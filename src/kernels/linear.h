@@ -30,10 +30,6 @@ void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_t
 // Rows below this count go through the dot-product kernels instead of a GEMM.
 #define KEVO_GEMV_MAX_ROWS 4
 
-// Sets the OpenMP threads (n <= 0: leave as is). OpenBLAS always runs single-threaded inside
-// kevo's own threads, which is what makes the results independent of the thread count.
-void kevo_set_threads(int n);
-
 // Bytes of scratch kevo_linear needs for inputs up to (m, k) with n_threads threads.
 size_t kevo_linear_scratch(int m, int k, int n_threads);
 

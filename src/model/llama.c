@@ -12,7 +12,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/linear.h"

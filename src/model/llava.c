@@ -1,5 +1,6 @@
-// llava.c — one image and one question through LLaVA, and the run folder that records it.
-#include "model/llava.h"
+// llava.c — one image and one question through LLaVA, and the run folder that records it
+// (kevo.h, kevo/llava.h).
+#include "kevo.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "image/image.h"
+#include "image/preprocess.h"
 #include "io/runfolder.h"
 #include "model/run.h"
 

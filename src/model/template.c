@@ -5,13 +5,14 @@
 // the llava-hf chat template ("USER: " + "<image>\n" + text + " " then "ASSISTANT:").
 // Ids: llava/mm_utils.py tokenizer_image_token for llava_v1; the processor's single call of the
 // tokenizer (with add_special_tokens) for llava-hf.
-#include "model/template.h"
+#include "kevo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "tokenizer/tokenizer.h"
 
 static const char system_v1[] =
     "A chat between a curious human and an artificial intelligence assistant. The assistant "

@@ -1,4 +1,5 @@
-// plot.h — the figures of kevo, drawn with cairo (PNG, SVG, PDF) and gathered in one HTML report.
+// plot.h — the figures of kevo, drawn with cairo (PNG, SVG, PDF) and gathered in one HTML report
+// (the figure formats and the report are public: kevo.h, kevo/report.h).
 //
 // The analyses hand plain arrays and labels to these functions; nothing here knows about models
 // or runs. Every figure is written atomically (temporary file + rename). Colours are 0xRRGGBB.
@@ -10,17 +11,6 @@
 #include <stdint.h>
 
 #include "kevo.h"
-
-typedef enum kevo_figure_format { KEVO_FIGURE_PNG, KEVO_FIGURE_SVG, KEVO_FIGURE_PDF } kevo_figure_format;
-
-// "png" | "svg" | "pdf"
-kevo_status kevo_figure_format_parse(const char *name, kevo_figure_format *out, kevo_error *err);
-const char *kevo_figure_format_ext(kevo_figure_format f);   // "png", ...
-
-typedef struct kevo_figure_opts {
-    kevo_figure_format format;
-    double dpi;                  // PNG only: pixels per inch (sizes are given in inches)
-} kevo_figure_opts;
 
 // A shaded span of the x axis with a legend entry, e.g. a detected stage [from, to]. It covers
 // from - 0.5 .. to + 0.5 (whole cells or layers), clipped to the axis; a label too wide for its
@@ -112,17 +102,5 @@ typedef struct kevo_image_maps {
 // Panels of 150 pt (one panel: 560 pt) on the picture's longer side.
 kevo_status kevo_plot_image_maps(const char *path, const kevo_figure_opts *o,
                                  const kevo_image_maps *m, kevo_error *err);
-
-// One self-contained HTML page: a title, paragraphs of text (escaped here) and figures embedded
-// from files already written (PNG as base64 data URIs, SVG inline).
-typedef struct kevo_report_item {
-    const char *heading;         // may be NULL
-    const char *text;            // plain text, may be NULL
-    const char *figure_path;     // a .png or .svg file, may be NULL
-    const char *caption;         // may be NULL
-} kevo_report_item;
-
-kevo_status kevo_report_write(const char *path, const char *title, const kevo_report_item *items,
-                              int n_items, kevo_error *err);
 
 #endif

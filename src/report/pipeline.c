@@ -1,23 +1,34 @@
-// pipeline.c — one run, or several runs one step each, from run folders to a folder of tables,
-// figures and report.html (see pipeline.h).
-#include "report/pipeline.h"
+// pipeline.c — the two analyses end to end, from run folders to a folder of tables, figures and
+// report.html: one run (`kevo analyze`) and several runs, one step each (`kevo tsne RUN...`);
+// `kevo batch --analyze` and `kevo demo` call them too (kevo.h, kevo/analysis.h).
+#include "kevo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "analysis/answer.h"
+#include "analysis/maps.h"
 #include "report/figures.h"
 #include "base/error.h"
 #include "base/fs.h"
-#include "base/outdir.h"
 #include "io/outputs.h"
+#include "io/runfolder.h"
 
 kevo_analyze_params kevo_analyze_default_params(void)
 {
     return (kevo_analyze_params){.analysis = kevo_analysis_default_options(),
                                  .tsne = kevo_tsne_default_params(),
                                  .figure = {.format = KEVO_FIGURE_PNG, .dpi = 150}};
+}
+
+// KEVO_ERR_INTERRUPTED once the caller's flag is set. The steps themselves do not watch it, so
+// a signal is seen between them.
+static kevo_status stopped(const kevo_analyze_params *p, kevo_error *err)
+{
+    return p->interrupt && *p->interrupt ? kevo_fail(err, KEVO_ERR_INTERRUPTED, "interrupted")
+                                         : KEVO_OK;
 }
 
 kevo_status kevo_analyze_run(const kevo_runfolder *run, const kevo_model *model,
@@ -27,18 +38,20 @@ kevo_status kevo_analyze_run(const kevo_runfolder *run, const kevo_model *model,
     kevo_analysis *an = NULL;
     kevo_map *m = NULL;
     kevo_outdir *od = NULL;
-    kevo_status st = kevo_analysis_compute(run, model, &p->analysis, &an, err);
+    kevo_status st = stopped(p, err);
+    if (st == KEVO_OK)
+        st = kevo_analysis_compute(run, model, &p->analysis, &an, err);
     // Everything goes into a temporary folder that replaces out_dir whole at the end, so a
     // failure never leaves new tables beside an old report.
-    if (st == KEVO_OK)
+    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_outdir_open(out_dir, kevo_analysis_folder_owned, &od, err);
     if (st == KEVO_OK)
         st = kevo_analysis_write_tables(an, kevo_outdir_path(od), err);
-    if (st == KEVO_OK && !p->no_tsne)
+    if (st == KEVO_OK && !p->no_tsne && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_map_compute(&run, 1, NULL, &p->tsne, &m, err);
-    if (st == KEVO_OK)
+    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_analysis_figures(an, m, kevo_outdir_path(od), &p->figure, err);
-    if (st == KEVO_OK)
+    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_outdir_commit(od, err);
     else
         kevo_outdir_abort(od, err);
@@ -157,16 +170,18 @@ kevo_status kevo_analyze_across(const kevo_runfolder *const *runs, int n_runs,
     kevo_stages *s = NULL;
     kevo_map *m = NULL;
     kevo_outdir *od = NULL;
-    kevo_status st = choose_steps(runs, n_runs, steps, err);
+    kevo_status st = stopped(p, err);
+    if (st == KEVO_OK)
+        st = choose_steps(runs, n_runs, steps, err);
     if (st == KEVO_OK)
         st = pooled_stages(runs, n_runs, model, p, &s, err);
-    if (st == KEVO_OK)
+    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_map_compute(runs, n_runs, steps, &p->tsne, &m, err);
-    if (st == KEVO_OK)   // built aside and swapped in whole, as kevo_analyze_run
+    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)   // built aside, as kevo_analyze_run
         st = kevo_outdir_open(out_dir, kevo_analysis_folder_owned, &od, err);
     if (st == KEVO_OK)
         st = write_across(m, runs, n_runs, steps, s, p, kevo_outdir_path(od), err);
-    if (st == KEVO_OK)
+    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_outdir_commit(od, err);
     else
         kevo_outdir_abort(od, err);

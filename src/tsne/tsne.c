@@ -1,6 +1,7 @@
 // tsne.c — t-SNE end to end: checks, P, PCA initialisation and the two-phase gradient descent of
-// sklearn/manifold/_t_sne.py (TSNE._fit, TSNE._tsne, _gradient_descent) in scikit-learn 1.2.
-#include "tsne/tsne.h"
+// sklearn/manifold/_t_sne.py (TSNE._fit, TSNE._tsne, _gradient_descent) in scikit-learn 1.2
+// (kevo.h, kevo/tsne.h).
+#include "kevo.h"
 
 #include <float.h>
 #include <math.h>
@@ -12,7 +13,6 @@
 #include "tsne/gradient.h"
 #include "tsne/neighbors.h"
 #include "tsne/pca.h"
-#include "base/clock.h"
 #include "base/error.h"
 
 #define EXPLORATION_N_ITER 250   // TSNE._EXPLORATION_N_ITER

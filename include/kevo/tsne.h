@@ -1,10 +1,11 @@
-// tsne.h — t-SNE, exact or Barnes-Hut, with the semantics of scikit-learn 1.2's
-// sklearn.manifold.TSNE (init="pca", metric="euclidean"; the authors' call is
-// TSNE(n_components=2, perplexity=40, learning_rate=200, n_iter=2000, random_state=0)).
+// kevo/tsne.h — part of kevo.h (include kevo.h): t-SNE, exact or Barnes-Hut, with the
+// semantics of scikit-learn 1.2's sklearn.manifold.TSNE (init="pca", metric="euclidean"; the
+// authors' call is TSNE(n_components=2, perplexity=40, learning_rate=200, n_iter=2000,
+// random_state=0)), and the matrix files `kevo tsne --input` reads and writes.
 //
 //     kevo_tsne_params p = kevo_tsne_default_params();
 //     kevo_tsne_result r;
-//     kevo_maxabs_scale_columns(X, n, d);                 // analysis/scaling.h, as the authors do
+//     kevo_matrix_load("X.npy", NULL, 1, &X, &n, &d, &err);   // MaxAbs-scaled, as the authors
 //     if (kevo_tsne_run(X, n, d, &p, Y, &r, &err) != KEVO_OK) ...
 //
 // The pipeline: squared Euclidean distances (all pairs for the exact method; the
@@ -20,13 +21,15 @@
 // output has one owner, every sum a fixed order); where sklearn refuses a perplexity >= n (e.g.
 // one token's 33 states at perplexity 40) it is lowered to max(1, (n - 1) / 3), the value
 // openTSNE uses, and reported in perplexity_used; the PCA uses kevo's random numbers (see
-// tsne/pca.h), so coordinates match sklearn's in quality, not in bits.
-#ifndef KEVO_TSNE_TSNE_H
-#define KEVO_TSNE_TSNE_H
+// src/tsne/pca.h), so coordinates match sklearn's in quality, not in bits.
+#ifndef KEVO_TSNE_H
+#define KEVO_TSNE_H
 
-#include <stdint.h>
+#ifndef KEVO_H
+#error "include kevo.h, not kevo/tsne.h"
+#endif
 
-#include "kevo.h"
+#include <stdio.h>
 
 typedef struct kevo_tsne_params {
     int n_components;              // 2; 1 to 3
@@ -60,5 +63,27 @@ typedef struct kevo_tsne_result {
 // or parameters outside the ranges above.
 kevo_status kevo_tsne_run(const float *X, int n, int d, const kevo_tsne_params *p, float *Y,
                           kevo_tsne_result *res, kevo_error *err);
+
+// ---------------------------------------------------------------------------------------------
+// Matrix files
+
+// The rows of a stored F32, F64, F16 or BF16 tensor of rank >= 2, as a new float matrix *X
+// (n, d) the caller frees: the last dimension is the features, the leading ones are flattened
+// into rows in C order, so a run's hidden [T, L+1, D] gives T * (L+1) points, step by step.
+// path: a .npy file, or a .safetensors file holding tensor `tensor` (NULL: its only tensor of
+// 2 or more dimensions). maxabs: MaxAbs-scale the columns (sklearn's MaxAbsScaler, as the
+// authors do before t-SNE). Values that are not finite (in float32) are refused, naming the
+// file and the element.
+kevo_status kevo_matrix_load(const char *path, const char *tensor, int maxabs, float **X,
+                             int *n, int *d, kevo_error *err);
+
+// Writes an embedding Y (n, k) atomically to path, by its extension: .npy, .safetensors (tensor
+// "embedding", the method, perplexity used, KL divergence, iterations and seed in
+// "__metadata__"), anything else CSV (kevo_embedding_write_csv).
+kevo_status kevo_embedding_write(const char *path, const float *Y, int n, int k,
+                                 const kevo_tsne_params *p, const kevo_tsne_result *r,
+                                 kevo_error *err);
+// The CSV form: a header line x[,y[,z]], then one row per point ("%.9g").
+void kevo_embedding_write_csv(FILE *f, const float *Y, int n, int k);
 
 #endif

@@ -1,12 +1,13 @@
-// llava.h — one question about one image, end to end: decode and preprocess the image, build the
-// prompt from the template, generate with the recorder on, decode the answer, save the run
-// folder. `kevo run`, `kevo batch` and `kevo demo` share it.
-#ifndef KEVO_MODEL_LLAVA_H
-#define KEVO_MODEL_LLAVA_H
+// kevo/llava.h — part of kevo.h (include kevo.h): one question about one image, end to end:
+// decode and preprocess the image, build the prompt from the template, generate with the
+// recorder on, decode the answer, save the run folder. `kevo run`, `kevo batch` and `kevo demo`
+// share it.
+#ifndef KEVO_LLAVA_H
+#define KEVO_LLAVA_H
 
-#include "kevo.h"
-#include "image/preprocess.h"
-#include "model/template.h"
+#ifndef KEVO_H
+#error "include kevo.h, not kevo/llava.h"
+#endif
 
 typedef struct kevo_request {
     const char *image_path;
@@ -15,7 +16,8 @@ typedef struct kevo_request {
     kevo_image_mode image_mode;
 } kevo_request;
 
-// What a request produced besides the run's own results (ids, hidden states, timings).
+// What a request produced besides the run's own results (ids, hidden states, timings). Owned by
+// the caller, emptied by kevo_answer_clear.
 typedef struct kevo_answer {
     char *prompt;              // the full prompt text
     int *prompt_ids;           // with KEVO_IMAGE_SLOT at image_position
@@ -34,7 +36,6 @@ void kevo_answer_clear(kevo_answer *a);   // frees what the answer owns; accepts
 // Writes the run folder (docs/run-folder.md) for the last answer of run r. known: the model's and
 // the image's digests when the caller has read them already (kevo batch), else NULL and the
 // writer reads them.
-typedef struct kevo_run_identity kevo_run_identity;
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
                             const kevo_answer *a, const kevo_run_identity *known, const char *dir,
                             int n_threads, double load_s, kevo_error *err);

@@ -1,0 +1,49 @@
+// kevo/image.h — part of kevo.h (include kevo.h): image files to the vision tower's
+// pixel_values, exactly as the references do.
+//
+// Decoding: JPEG and PNG as Pillow 9.4's Image.open(f).convert("RGB") (EXIF orientation is not
+// applied: neither Pillow's open() nor transformers' processors apply it). Preprocessing, with
+// the settings of a model folder's preprocessor_config.json (kevo_image_config):
+//   crop  llava-hf: transformers' CLIPImageProcessor (slow, Pillow) on the image: resize the
+//         shortest edge to size.shortest_edge (Pillow bicubic), centre crop to crop_size,
+//         rescale, normalise.
+//   pad   the original LLaVA (llava/mm_utils.py process_images, image_aspect_ratio "pad"):
+//         expand2square with the background tuple(int(x * 255) for x in image_mean), then the
+//         same CLIPImageProcessor.
+#ifndef KEVO_IMAGE_H
+#define KEVO_IMAGE_H
+
+#ifndef KEVO_H
+#error "include kevo.h, not kevo/image.h"
+#endif
+
+typedef enum kevo_image_mode { KEVO_IMAGE_MODE_PAD, KEVO_IMAGE_MODE_CROP } kevo_image_mode;
+
+// "pad" or "crop"; anything else is a KEVO_ERR_ARG naming the accepted values.
+kevo_status kevo_image_mode_parse(const char *name, kevo_image_mode *out, kevo_error *err);
+const char *kevo_image_mode_name(kevo_image_mode mode);
+
+// One image's pixel_values and the 8-bit image they were computed from.
+typedef struct kevo_pixels kevo_pixels;
+
+// Decodes image_path and preprocesses it in `mode` with MODEL_DIR/preprocessor_config.json (any
+// folder holding that file will do; settings kevo does not implement are refused, naming the
+// key). On failure *out is NULL.
+kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo_image_mode mode,
+                             kevo_pixels **out, kevo_error *err);
+void kevo_pixels_free(kevo_pixels *p);   // accepts NULL
+
+// (3, height, width) floats, channel-major: the vision tower's input.
+const float *kevo_pixels_values(const kevo_pixels *p);
+int kevo_pixels_width(const kevo_pixels *p);          // the crop's
+int kevo_pixels_height(const kevo_pixels *p);
+int kevo_pixels_image_width(const kevo_pixels *p);    // the decoded file's
+int kevo_pixels_image_height(const kevo_pixels *p);
+
+// Writes pixel_values, F32 [1, 3, height, width], atomically as safetensors with the image, its
+// size and the mode in "__metadata__" (format "kevo-pixels").
+kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error *err);
+// Writes the resized and cropped 8-bit image (what was rescaled and normalised) as a PNG.
+kevo_status kevo_pixels_save_png(const kevo_pixels *p, const char *path, kevo_error *err);
+
+#endif

@@ -1,0 +1,108 @@
+// pixels.c — an image file's pixel_values with a model folder's preprocessor_config.json, and
+// the file `kevo preprocess` writes to compare with transformers (kevo.h, kevo/image.h).
+#include "kevo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/preprocess.h"
+#include "io/safetensors.h"
+#include "model/config.h"
+
+struct kevo_pixels {
+    char *image_path;
+    kevo_image_mode mode;
+    int width, height;              // the crop
+    int image_width, image_height;  // the decoded file
+    float *values;                  // (3, height, width)
+    kevo_image *shown;              // the 8-bit image that was rescaled and normalised
+};
+
+void kevo_pixels_free(kevo_pixels *p)
+{
+    if (!p)
+        return;
+    free(p->image_path);
+    free(p->values);
+    kevo_image_free(p->shown);
+    free(p);
+}
+
+kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo_image_mode mode,
+                             kevo_pixels **out, kevo_error *err)
+{
+    *out = NULL;
+    kevo_image_config cfg;
+    kevo_image *img = NULL;
+    kevo_pixels *p = calloc(1, sizeof *p);
+    if (!p || !(p->image_path = strdup(image_path))) {
+        free(p);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    }
+    p->mode = mode;
+    kevo_status st = kevo_image_config_load(model_dir, &cfg, err);
+    if (st == KEVO_OK && (st = kevo_image_config_check(&cfg, err)) != KEVO_OK)
+        kevo_error_prefix(err, "%s/", model_dir);
+    if (st == KEVO_OK)
+        st = kevo_image_load(image_path, &img, err);
+    if (st == KEVO_OK) {
+        p->width = cfg.crop_w, p->height = cfg.crop_h;
+        p->image_width = img->width, p->image_height = img->height;
+        if (!(p->values = malloc((size_t)3 * cfg.crop_w * cfg.crop_h * sizeof *p->values)))
+            st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for pixel_values");
+    }
+    if (st == KEVO_OK &&
+        (st = kevo_preprocess(img, &cfg, mode, p->values, &p->shown, err)) != KEVO_OK)
+        kevo_error_prefix(err, "%s: ", image_path);
+    kevo_image_free(img);
+    if (st != KEVO_OK) {
+        kevo_pixels_free(p);
+        return st;
+    }
+    *out = p;
+    return KEVO_OK;
+}
+
+const float *kevo_pixels_values(const kevo_pixels *p)
+{
+    return p->values;
+}
+
+int kevo_pixels_width(const kevo_pixels *p)
+{
+    return p->width;
+}
+
+int kevo_pixels_height(const kevo_pixels *p)
+{
+    return p->height;
+}
+
+int kevo_pixels_image_width(const kevo_pixels *p)
+{
+    return p->image_width;
+}
+
+int kevo_pixels_image_height(const kevo_pixels *p)
+{
+    return p->image_height;
+}
+
+kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error *err)
+{
+    char width[16], height[16];
+    snprintf(width, sizeof width, "%d", p->image_width);
+    snprintf(height, sizeof height, "%d", p->image_height);
+    const char *meta[] = {"format", "kevo-pixels", "kevo_version", KEVO_VERSION,
+                          "image", p->image_path, "image_width", width, "image_height", height,
+                          "mode", kevo_image_mode_name(p->mode)};
+    kevo_tensor_out t = {"pixel_values", KEVO_DTYPE_F32, 4, {1, 3, p->height, p->width},
+                         p->values};
+    return kevo_safetensors_write(path, &t, 1, meta, 6, err);
+}
+
+kevo_status kevo_pixels_save_png(const kevo_pixels *p, const char *path, kevo_error *err)
+{
+    return kevo_image_save_png(p->shown, path, err);
+}
