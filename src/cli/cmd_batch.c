@@ -13,7 +13,6 @@
 // run is not touched). Every input with an unusable destination is listed, nothing is run.
 #include <cjson/cJSON.h>
 #include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,7 +435,8 @@ int cmd_batch(int argc, char **argv)
         goto done;
     }
     double load_s = kevo_now() - t0;
-    int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
+    kevo_set_threads(params.n_threads);   // --threads for preprocessing and analyses too
+    int threads = run ? kevo_run_threads(run) : 0;
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
         const char *why = it->why;

@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +217,8 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
 {
     kevo_run *run = NULL;
     kevo_status st = kevo_run_create(m, params, &run, err);
-    int threads = params->n_threads ? params->n_threads : omp_get_max_threads();
+    kevo_set_threads(params->n_threads);   // --threads for preprocessing and analyses too
+    int threads = run ? kevo_run_threads(run) : 0;
     for (int i = 0; st == KEVO_OK && i < n; i++) {
         demo_item *it = &items[i];
         const char *base = kevo_path_base(it->image), *dot = strrchr(base, '.');

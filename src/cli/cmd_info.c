@@ -1,6 +1,5 @@
 // cmd_info.c — `kevo info MODEL_DIR`: what a model folder holds and what running it costs.
 #include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 
 #include "base/fs.h"
@@ -69,7 +68,7 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
            kevo_checkpoint_n_files(m->ckpt), kevo_checkpoint_n_files(m->ckpt) == 1 ? "" : "s");
 
     kevo_plan p;
-    kevo_plan_compute(c, c->image_tokens + n_text, max_new, omp_get_max_threads(), &p);
+    kevo_plan_compute(c, c->image_tokens + n_text, max_new, 0, &p);
     printf("memory        %s to run a %d-position prompt and %d new tokens with %d threads: "
            "weights %s (mapped), KV cache %s, activations %s, matrix-product scratch %s, "
            "recorder %s\n",
