@@ -232,7 +232,9 @@ typedef enum kevo_compute {
 
 typedef struct kevo_run_params {
     int max_new_tokens;     // > 0; the recorder is sized for this many tokens
-    int n_threads;          // OpenMP threads; 0 keeps the current setting
+    int n_threads;          // threads of the run's parallel loops, fixed when it is created;
+                            // 0: OpenMP's default for the creating thread (OMP_NUM_THREADS, the
+                            // cores, or kevo_set_threads). Results do not depend on it.
     int no_record;          // 1: skip the recorder (kevo_run_hidden is then empty); benchmarks
     kevo_compute compute;   // KEVO_COMPUTE_F32 by default
     // Called when a phase starts and after every token (NULL: silent).
@@ -243,7 +245,16 @@ typedef struct kevo_run_params {
     const volatile sig_atomic_t *interrupt;
 } kevo_run_params;
 
-kevo_run_params kevo_run_default_params(void);   // 256 new tokens, current threads, silent
+kevo_run_params kevo_run_default_params(void);   // 256 new tokens, default threads, silent
+
+// Threads. A run computes with its own count and never changes OpenMP's settings. (OpenBLAS,
+// which kevo calls from inside its own threads, is made single-threaded once, on first use.)
+// The library's work that takes no count (image preprocessing, the analyses, t-SNE with
+// n_threads 0, runs with n_threads 0) runs on OpenMP's default team of the calling thread;
+// kevo_set_threads(n) sets that default (omp_set_num_threads) for the calling thread, n <= 0
+// leaves it. The library never calls it itself; an application that wants one count for all of
+// it calls it once (the command line does, from --threads).
+void kevo_set_threads(int n);
 
 typedef struct kevo_run kevo_run;
 
@@ -251,6 +262,7 @@ typedef struct kevo_run kevo_run;
 kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *params,
                             kevo_run **out, kevo_error *err);
 void kevo_run_free(kevo_run *run);
+int kevo_run_threads(const kevo_run *run);   // the run's thread count: params.n_threads, 0 resolved
 
 // Generates greedily from pixel_values (channels, image_size, image_size) and prompt ids holding
 // the image once: as KEVO_IMAGE_SLOT, or as a run of exactly image_tokens image_token_id ids

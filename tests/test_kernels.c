@@ -175,9 +175,9 @@ KEVO_TEST(kernels_linear_blocks_and_threads)
         for (size_t mi = 0; mi < 3; mi++) {
             int m = ms[mi];
             linear_ref(want, x, m, we, b, n, k);
-            kevo_set_threads(1);
+            ctx.n_threads = 1;
             kevo_linear(y1, n, x, k, m, &t, b, &ctx);
-            kevo_set_threads(3);
+            ctx.n_threads = 3;
             kevo_linear(y3, n, x, k, m, &t, b, &ctx);
             CHECK(memcmp(y1, y3, (size_t)m * n * sizeof *y1) == 0,
                   "%s m=%d: 1 and 3 threads differ", kevo_dtype_name(dts[di]), m);
@@ -206,7 +206,7 @@ KEVO_TEST(kernels_norms_and_activations)
         x[i] = frand() * 4 + 0.5f;
     for (int i = 0; i < N; i++)
         w[i] = frand(), b[i] = frand();
-    kevo_layernorm(y, x, R, N, w, b, 1e-5f);
+    kevo_layernorm(y, x, R, N, w, b, 1e-5f, 0);
     for (int r = 0; r < R; r++) {
         double mean = 0, var = 0;
         for (int i = 0; i < N; i++)
@@ -221,7 +221,7 @@ KEVO_TEST(kernels_norms_and_activations)
                   y[r * N + i], want);
         }
     }
-    kevo_rmsnorm(y, x, R, N, w, 1e-6f);
+    kevo_rmsnorm(y, x, R, N, w, 1e-6f, 0);
     for (int r = 0; r < R; r++) {
         double ss = 0;
         for (int i = 0; i < N; i++)
@@ -237,9 +237,9 @@ KEVO_TEST(kernels_norms_and_activations)
     CHECK(fabs(s[0] - exp(-2) / z) < 1e-7 && s[3] == 0 && s[2] == s[4], "softmax");
     float g[4] = {-3, -0.5f, 0, 2}, q[4] = {-3, -0.5f, 0, 2}, u[4] = {1, 2, 3, 4}, sg[4];
     memcpy(sg, g, sizeof g);
-    kevo_gelu_erf(g, 4);
-    kevo_quick_gelu(q, 4);
-    kevo_swiglu(sg, u, 4);
+    kevo_gelu_erf(g, 4, 0);
+    kevo_quick_gelu(q, 4, 0);
+    kevo_swiglu(sg, u, 4, 0);
     const double in[4] = {-3, -0.5, 0, 2};
     for (int i = 0; i < 4; i++) {
         double ge = 0.5 * in[i] * (1 + erf(in[i] / sqrt(2)));
@@ -290,10 +290,8 @@ KEVO_TEST(kernels_attention_causal_gqa)
                                   .scale = 0.35355339f, .q_row_stride = H * E,
                                   .out_row_stride = H * E, .kv_head_stride = C * E,
                                   .kv_row_stride = E};
-        kevo_set_threads(1);
-        kevo_attention(o1, q, kc, vc, &s, scores);
-        kevo_set_threads(3);
-        kevo_attention(o3, q, kc, vc, &s, scores);
+        kevo_attention(o1, q, kc, vc, &s, scores, 1);
+        kevo_attention(o3, q, kc, vc, &s, scores, 3);
         CHECK(memcmp(o1, o3, (size_t)nq * H * E * sizeof *o1) == 0, "case %zu: threads differ",
               ci);
         for (int i = 0; i < nq; i++)
@@ -370,10 +368,8 @@ KEVO_TEST(kernels_gemm_blocked_shapes)
                     kevo_compute comp = c ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
                     if (c && !(kk->bf16_products && kevo_cpu_has_bf16_products()))
                         continue;
-                    kevo_set_threads(1);
-                    kk->gemm(y1, n + 5, x, k + 3, m, &t, comp, scratch);
-                    kevo_set_threads(3);
-                    kk->gemm(y3, n + 5, x, k + 3, m, &t, comp, scratch);
+                    kk->gemm(y1, n + 5, x, k + 3, m, &t, comp, scratch, 1);
+                    kk->gemm(y3, n + 5, x, k + 3, m, &t, comp, scratch, 3);
                     int same = 1, bad = 0;
                     // F32: float summation error; BF16: each product has at most 2^-8 relative
                     // rounding
@@ -429,13 +425,12 @@ KEVO_TEST(kernels_gemm_rows_independent_of_batch)
             kevo_compute comp = c ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
             if (c && !(kk->bf16_products && kevo_cpu_has_bf16_products()))
                 continue;
-            kevo_set_threads(2);
-            kk->gemm(whole, n, x, k, m, &t, comp, scratch);
+            kk->gemm(whole, n, x, k, m, &t, comp, scratch, 2);
             for (size_t ci = 0; ci < sizeof chunks / sizeof chunks[0]; ci++) {
                 for (int r0 = 0; r0 < m; r0 += chunks[ci]) {
                     int rows = m - r0 < chunks[ci] ? m - r0 : chunks[ci];
                     kk->gemm(part + (size_t)r0 * n, n, x + (size_t)r0 * k, k, rows, &t, comp,
-                             scratch);
+                             scratch, 2);
                 }
                 CHECK(!memcmp(whole, part, (size_t)m * n * sizeof *part),
                       "%s %s: chunks of %d rows differ from all %d at once", kk->isa,

@@ -5,13 +5,13 @@
 #include "analysis/lens.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/divergence.h"
 #include "base/error.h"
+#include "base/threads.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 
@@ -148,7 +148,7 @@ static const float *chunk_states(const kevo_lens_head *head, kevo_lens_mode mode
     for (int s = 0; s < n_steps; s++) {
         const float *x = states + (size_t)s * S * D;
         float *y = normed + (size_t)s * S * D;
-        kevo_rmsnorm(y, x, S - 1, D, head->final_norm, head->eps);
+        kevo_rmsnorm(y, x, S - 1, D, head->final_norm, head->eps, 0);
         memcpy(y + (size_t)(S - 1) * D, x + (size_t)(S - 1) * D, (size_t)D * sizeof *y);
     }
     return normed;
@@ -223,9 +223,11 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
                                               : NULL;
     // F32 products, as the reference; the scratch is 64-byte aligned for the GEMM's panels.
     // Batch-invariant: a chunk of one step gives the logits of the whole run to the bit.
-    size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, omp_get_max_threads()) + 63) & ~63ul;
+    int threads = kevo_threads_resolve(0);
+    size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, threads) + 63) & ~63ul;
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
-                           .compute = KEVO_COMPUTE_F32, .batch_invariant = 1};
+                           .compute = KEVO_COMPUTE_F32, .batch_invariant = 1,
+                           .n_threads = threads};
     if (!r || !logits || !cs.prob || !cs.max || !cs.logsum ||
         (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens (%d steps x %d states, "

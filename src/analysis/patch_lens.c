@@ -6,11 +6,11 @@
 #include "analysis/patch_lens.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "base/threads.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 
@@ -106,7 +106,7 @@ static const float *chunk_states(const kevo_lens_head *head, kevo_lens_mode mode
         const float *row = x + (size_t)i * D;
         float *y = normed + (size_t)i * D;
         if (indices[(r0 + i) % K] < L)
-            kevo_rmsnorm(y, row, 1, D, head->final_norm, head->eps);
+            kevo_rmsnorm(y, row, 1, D, head->final_norm, head->eps, 1);
         else
             memcpy(y, row, (size_t)D * sizeof *y);
     }
@@ -133,9 +133,11 @@ kevo_status kevo_patch_lens_run(const kevo_lens_head *head, const float *states,
     float *logits = malloc((size_t)chunk * V * sizeof *logits);
     float *normed = p->mode == KEVO_LENS_NORM ? malloc((size_t)chunk * D * sizeof *normed)
                                               : NULL;
-    size_t scratch_bytes = (kevo_linear_scratch(chunk, D, omp_get_max_threads()) + 63) & ~63ul;
+    int threads = kevo_threads_resolve(0);
+    size_t scratch_bytes = (kevo_linear_scratch(chunk, D, threads) + 63) & ~63ul;
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
-                           .compute = KEVO_COMPUTE_F32, .batch_invariant = 1};
+                           .compute = KEVO_COMPUTE_F32, .batch_invariant = 1,
+                           .n_threads = threads};
     if (!r || !logits || (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the patch lens (%d patches x %d "
                        "indices, vocabulary %d, chunks of %d rows)", n_patches, K, V, chunk);
@@ -148,7 +150,7 @@ kevo_status kevo_patch_lens_run(const kevo_lens_head *head, const float *states,
         double t1 = kevo_now();
         kevo_linear(logits, V, x, D, n, head->lm_head, NULL, &ctx);
         r->seconds_products += kevo_now() - t1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
         for (int i = 0; i < n; i++) {
             size_t k = r0 + (size_t)i;
             row_reduce(logits + (size_t)i * V, V, p->word_ids, W, &r->top_id[k], &r->top_p[k],

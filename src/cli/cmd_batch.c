@@ -11,7 +11,6 @@
 // OUT_DIR must be a folder kevo can write, and each OUT_DIR/<stem> missing, empty or a run folder
 // of kevo's; one with a user's file in it is refused only when its image is to be rerun (a reused
 // run is not touched). Every input with an unusable destination is listed, nothing is run.
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,7 +387,8 @@ int cmd_batch(int argc, char **argv)
         goto done;
     }
     double load_s = kevo_now() - t0;
-    int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
+    kevo_set_threads(params.n_threads);   // --threads for preprocessing and analyses too
+    int threads = run ? kevo_run_threads(run) : 0;
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
         const char *why = it->why;

@@ -10,7 +10,6 @@
 // hidden PARENT/.kevo-tmp-PID-NAME and swapped in whole at the end, so a failure, Ctrl-C or a
 // kill leaves the previous demo complete, never new runs beside an old report.html. Only a
 // folder of a previous demo is replaced (kevo_demo_folder_owned).
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +68,8 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
 {
     kevo_run *run = NULL;
     kevo_status st = kevo_run_create(m, params, &run, err);
-    int threads = params->n_threads ? params->n_threads : omp_get_max_threads();
+    kevo_set_threads(params->n_threads);   // --threads for preprocessing and analyses too
+    int threads = run ? kevo_run_threads(run) : 0;
     for (int i = 0; st == KEVO_OK && i < n; i++) {
         demo_item *it = &items[i];
         const char *base, *set = kevo_demo_sets[it->set];

@@ -1,5 +1,4 @@
 // cmd_info.c — `kevo info MODEL_DIR`: what a model folder holds and what running it costs.
-#include <omp.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -63,7 +62,7 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
            cli_bytes(b1, sizeof b1, (double)w.file_bytes), w.n_files, w.n_files == 1 ? "" : "s");
 
     kevo_memory_estimate p =
-        kevo_model_memory(m, c->image_tokens + n_text, max_new, omp_get_max_threads());
+        kevo_model_memory(m, c->image_tokens + n_text, max_new, 0);
     printf("memory        %s to run a %d-position prompt and %d new tokens with %d threads: "
            "weights %s (mapped), KV cache %s, activations %s, matrix-product scratch %s, "
            "recorder %s\n",

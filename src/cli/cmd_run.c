@@ -1,5 +1,4 @@
 // cmd_run.c — `kevo run`: one image, one question; prints the answer and writes the run folder.
-#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,7 +94,8 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double load_s = kevo_now() - t0;
-    int threads = params.n_threads ? params.n_threads : omp_get_max_threads();
+    kevo_set_threads(params.n_threads);   // --threads for the image's preprocessing too
+    int threads = kevo_run_threads(run);
     if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
         kevo_llava_save(m, run, &q, &a, NULL, out, threads, load_s, &err) != KEVO_OK) {
         if (params.progress)

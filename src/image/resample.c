@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/threads.h"
 
 #define PRECISION_BITS (32 - 8 - 2)
 #define PARALLEL_WORK 2e7   // multiply-adds below which a pass runs on one thread
@@ -172,7 +173,7 @@ kevo_status kevo_resample_bicubic(const kevo_rgb_source *src, int out_w, int out
             vc.first[i] -= y_first;
     }
     size_t len = (size_t)3 * win->w, src_len = (size_t)3 * src->width;
-    int n_threads = omp_get_max_threads();
+    int n_threads = kevo_threads_resolve(0);
     unsigned char *mid = NULL, *scratch = malloc((size_t)n_threads * src_len);
     int32_t *acc = need_v ? malloc((size_t)n_threads * len * sizeof *acc) : NULL;
     if (need_v)

@@ -8,6 +8,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "base/threads.h"
 #include "kernels/cpu.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
@@ -27,11 +28,11 @@ static int visible(const kevo_attention_shape *s, int i)
 
 // Few queries (decoding): threads take whole heads; dot products straight from the cache.
 static void attention_rows(float *out, const float *q, const float *k, const float *v,
-                           const kevo_attention_shape *s, float *scores)
+                           const kevo_attention_shape *s, float *scores, int n_threads)
 {
     const kevo_kernels *kk = kevo_kernels_get();
     int group = s->n_heads / s->n_kv_heads, e = s->head_dim;
-#pragma omp parallel for schedule(static) \
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
     if ((size_t)s->n_heads * s->n_queries * s->n_keys * e >= KEVO_PARALLEL_MIN_WORK)
     for (int h = 0; h < s->n_heads; h++) {
         float *sc = scores + (size_t)omp_get_thread_num() * s->n_keys;
@@ -54,10 +55,11 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
 // Many queries (prefill, the vision tower): threads take whole heads; per head, two
 // single-threaded BLAS products around a row softmax.
 static void attention_blocks(float *out, const float *q, const float *k, const float *v,
-                             const kevo_attention_shape *s, float *scores_all)
+                             const kevo_attention_shape *s, float *scores_all, int n_threads)
 {
     int group = s->n_heads / s->n_kv_heads, e = s->head_dim, nq = s->n_queries, nk = s->n_keys;
-#pragma omp parallel for schedule(static) \
+    kevo_threads_blas_single();
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
     if ((size_t)s->n_heads * nq * nk * e >= KEVO_PARALLEL_MIN_WORK)
     for (int h = 0; h < s->n_heads; h++) {
         float *scores = scores_all + (size_t)omp_get_thread_num() * nq * nk;
@@ -78,10 +80,11 @@ static void attention_blocks(float *out, const float *q, const float *k, const f
 }
 
 void kevo_attention(float *out, const float *q, const float *k, const float *v,
-                    const kevo_attention_shape *s, float *scores)
+                    const kevo_attention_shape *s, float *scores, int n_threads)
 {
+    int threads = kevo_threads_resolve(n_threads);
     if (s->n_queries < KEVO_GEMV_MAX_ROWS)
-        attention_rows(out, q, k, v, s, scores);
+        attention_rows(out, q, k, v, s, scores, threads);
     else
-        attention_blocks(out, q, k, v, s, scores);
+        attention_blocks(out, q, k, v, s, scores, threads);
 }

@@ -24,10 +24,11 @@ typedef struct kevo_attention_shape {
     size_t kv_row_stride;   // floats between key (value) rows of one head
 } kevo_attention_shape;
 
-// out: (n_queries, n_heads * head_dim) rows at out_row_stride. scores: scratch of
-// kevo_attention_scratch(s, n_threads) floats.
+// out: (n_queries, n_heads * head_dim) rows at out_row_stride, on n_threads threads (0:
+// kevo_threads_resolve(0), base/threads.h). scores: scratch of
+// kevo_attention_scratch(n_queries, n_keys, n_threads) floats.
 void kevo_attention(float *out, const float *q, const float *k, const float *v,
-                    const kevo_attention_shape *s, float *scores);
+                    const kevo_attention_shape *s, float *scores, int n_threads);
 
 // Scratch floats kevo_attention needs for this shape class: one score row per thread for few
 // queries, one (n_queries, n_keys) block for many.

@@ -31,7 +31,7 @@ typedef struct kevo_kernels {
     void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);
     // The blocked matrix product of gemm.h on this path, and the scratch it needs.
     void (*gemm)(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                 kevo_compute compute, void *scratch);
+                 kevo_compute compute, void *scratch, int n_threads);
     size_t (*gemm_scratch)(int m, int k, int n_threads);
     int bf16_products;   // gemm takes KEVO_COMPUTE_BF16 where the CPU has AVX512-BF16
 } kevo_kernels;

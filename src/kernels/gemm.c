@@ -33,9 +33,9 @@ size_t kevo_gemm_scratch(int m, int k, int n_threads)
 }
 
 void kevo_gemm(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-               kevo_compute compute, void *scratch)
+               kevo_compute compute, void *scratch, int n_threads)
 {
-    kevo_kernels_get()->gemm(y, ldy, x, ldx, m, w, compute, scratch);
+    kevo_kernels_get()->gemm(y, ldy, x, ldx, m, w, compute, scratch, n_threads);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -68,10 +68,11 @@ static float *x_panel(const kevo_gemm_micro *mk, float *ap, int m_pad, int s, in
     return ap + (size_t)s * m_pad * KC + (size_t)p * mk->mr * kc;
 }
 
-static void pack_x(const kevo_gemm_micro *mk, float *ap, const float *x, int ldx, int m, int k)
+static void pack_x(const kevo_gemm_micro *mk, float *ap, const float *x, int ldx, int m, int k,
+                   int n_threads)
 {
     int mr = mk->mr, m_pad = (int)round_up((size_t)m, mr), n_slices = (k + KC - 1) / KC;
-#pragma omp parallel for collapse(2) schedule(static) \
+#pragma omp parallel for collapse(2) schedule(static) num_threads(n_threads) \
     if ((size_t)m_pad * k >= KEVO_PARALLEL_MIN_WORK)
     for (int s = 0; s < n_slices; s++)
         for (int p = 0; p < m_pad / mr; p++) {
@@ -115,7 +116,7 @@ static void pack_w(const kevo_gemm_micro *mk, float *bp, float *row, const kevo_
 }
 
 void kevo_gemm_blocked(const kevo_gemm_micro *mk, float *y, int ldy, const float *x, int ldx,
-                       int m, const kevo_tensor *w, void *scratch)
+                       int m, const kevo_tensor *w, void *scratch, int n_threads)
 {
     int n = (int)w->shape[0], k = (int)(w->n_elems / (uint64_t)w->shape[0]);
     int mr = mk->mr, nr = mk->nr;
@@ -123,9 +124,10 @@ void kevo_gemm_blocked(const kevo_gemm_micro *mk, float *y, int ldy, const float
     int n_blocks = (n + NC - 1) / NC;
     float *ap = scratch;
     char *threads = (char *)scratch + packed_x_bytes(mk, m, k);
-    pack_x(mk, ap, x, ldx, m, k);
+    pack_x(mk, ap, x, ldx, m, k, n_threads);
 
-#pragma omp parallel for schedule(dynamic) if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(dynamic) num_threads(n_threads) \
+    if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int blk = 0; blk < n_blocks; blk++) {
         float *bp = (float *)(threads + (size_t)omp_get_thread_num() * thread_bytes());
         int n0 = blk * NC, nb = n - n0 < NC ? n - n0 : NC;

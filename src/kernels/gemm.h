@@ -29,10 +29,11 @@ int kevo_gemm_available(kevo_compute compute);
 // Bytes of scratch kevo_gemm needs for x up to (m, k) with n_threads threads.
 size_t kevo_gemm_scratch(int m, int k, int n_threads);
 
-// y (m, n) with row stride ldy = x (m, k) with row stride ldx times Wᵀ; scratch as above, 64-byte
-// aligned. Must only be called when kevo_gemm_available(compute).
+// y (m, n) with row stride ldy = x (m, k) with row stride ldx times Wᵀ, on n_threads (> 0)
+// threads; scratch as above for at least n_threads, 64-byte aligned. Must only be called when
+// kevo_gemm_available(compute).
 void kevo_gemm(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-               kevo_compute compute, void *scratch);
+               kevo_compute compute, void *scratch, int n_threads);
 
 // ---- for the kernel tables (cpu.h): each path's implementation of the two calls above
 
@@ -51,16 +52,16 @@ typedef struct kevo_gemm_micro {
 size_t kevo_gemm_blocked_scratch(const kevo_gemm_micro *mk, int m, int k, int n_threads);
 // F32 products only.
 void kevo_gemm_blocked(const kevo_gemm_micro *mk, float *y, int ldy, const float *x, int ldx,
-                       int m, const kevo_tensor *w, void *scratch);
+                       int m, const kevo_tensor *w, void *scratch, int n_threads);
 
 size_t kevo_gemm_ref_scratch(int m, int k, int n_threads);
 void kevo_gemm_ref(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                   kevo_compute compute, void *scratch);
+                   kevo_compute compute, void *scratch, int n_threads);
 size_t kevo_gemm_avx2_scratch(int m, int k, int n_threads);
 void kevo_gemm_avx2(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                    kevo_compute compute, void *scratch);
+                    kevo_compute compute, void *scratch, int n_threads);
 size_t kevo_gemm_avx512_scratch(int m, int k, int n_threads);
 void kevo_gemm_avx512(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                      kevo_compute compute, void *scratch);
+                      kevo_compute compute, void *scratch, int n_threads);
 
 #endif

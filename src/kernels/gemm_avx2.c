@@ -63,7 +63,7 @@ size_t kevo_gemm_avx2_scratch(int m, int k, int n_threads)
 
 // F32 products only (the table says so: bf16_products is 0).
 void kevo_gemm_avx2(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                    kevo_compute compute, void *scratch)
+                    kevo_compute compute, void *scratch, int n_threads)
 {
-    kevo_gemm_blocked(&micro, y, ldy, x, ldx, m, w, scratch);
+    kevo_gemm_blocked(&micro, y, ldy, x, ldx, m, w, scratch, n_threads);
 }

@@ -46,10 +46,10 @@ static float *a_panel_f32(float *ap, int m_pad, int s, int p, int kc_s)
     return ap + (size_t)s * m_pad * KC + (size_t)p * MR * kc_s;
 }
 
-static void pack_x_f32(float *ap, const float *x, int ldx, int m, int k)
+static void pack_x_f32(float *ap, const float *x, int ldx, int m, int k, int n_threads)
 {
     int m_pad = (int)round_up((size_t)m, MR), n_slices = (k + KC - 1) / KC;
-#pragma omp parallel for collapse(2) schedule(static) \
+#pragma omp parallel for collapse(2) schedule(static) num_threads(n_threads) \
     if ((size_t)m_pad * k >= KEVO_PARALLEL_MIN_WORK)
     for (int s = 0; s < n_slices; s++)
         for (int p = 0; p < m_pad / MR; p++) {
@@ -69,10 +69,10 @@ static uint32_t *a_panel_bf16(uint32_t *ap, int m_pad, int s, int p, int kc_pair
     return ap + (size_t)s * m_pad * (KC / 2) + (size_t)p * MR * kc_pairs;
 }
 
-static void pack_x_bf16(uint32_t *ap, const float *x, int ldx, int m, int k)
+static void pack_x_bf16(uint32_t *ap, const float *x, int ldx, int m, int k, int n_threads)
 {
     int m_pad = (int)round_up((size_t)m, MR), n_slices = (k + KC - 1) / KC;
-#pragma omp parallel for collapse(2) schedule(static) \
+#pragma omp parallel for collapse(2) schedule(static) num_threads(n_threads) \
     if ((size_t)m_pad * k >= KEVO_PARALLEL_MIN_WORK)
     for (int s = 0; s < n_slices; s++)
         for (int p = 0; p < m_pad / MR; p++) {
@@ -259,7 +259,7 @@ static void kernel_bf16(int pairs, const uint32_t *a, const uint32_t *b, float *
 // ---------------------------------------------------------------------------------------------
 
 void kevo_gemm_avx512(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
-                      kevo_compute compute, void *scratch)
+                      kevo_compute compute, void *scratch, int n_threads)
 {
     int n = (int)w->shape[0], k = (int)(w->n_elems / (uint64_t)w->shape[0]);
     int m_pad = (int)round_up((size_t)m, MR), n_slices = (k + KC - 1) / KC;
@@ -268,11 +268,12 @@ void kevo_gemm_avx512(float *y, int ldy, const float *x, int ldx, int m, const k
     char *bp_all = ap + round_up(round_up((size_t)m, MR) * round_up((size_t)k, KC) * sizeof(float),
                                  64);
     if (bf16)
-        pack_x_bf16((uint32_t *)ap, x, ldx, m, k);
+        pack_x_bf16((uint32_t *)ap, x, ldx, m, k, n_threads);
     else
-        pack_x_f32((float *)ap, x, ldx, m, k);
+        pack_x_f32((float *)ap, x, ldx, m, k, n_threads);
 
-#pragma omp parallel for schedule(dynamic) if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(dynamic) num_threads(n_threads) \
+    if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int blk = 0; blk < n_blocks; blk++) {
         void *bp = bp_all + (size_t)omp_get_thread_num() * KC * NC * sizeof(float);
         int n0 = blk * NC, nb = n - n0 < NC ? n - n0 : NC;

@@ -1,18 +1,9 @@
 // linear.c — matrix products with stored weights (see linear.h).
 #include "kernels/linear.h"
 
-#include <cblas.h>
-#include <omp.h>
-
+#include "base/threads.h"
 #include "kernels/cpu.h"
 #include "kernels/parallel.h"
-
-void kevo_set_threads(int n)
-{
-    openblas_set_num_threads(1);
-    if (n > 0)
-        omp_set_num_threads(n);
-}
 
 size_t kevo_linear_scratch(int m, int k, int n_threads)
 {
@@ -22,11 +13,12 @@ size_t kevo_linear_scratch(int m, int k, int n_threads)
 // One output row per dot product. Threads take contiguous ranges of rows, so each reads one
 // sequential stream of weights: what the hardware prefetchers follow best (measured: ~1.5x the
 // throughput of interleaving four rows).
-static void gemv(float *y, const float *x, const kevo_tensor *w, int n, int k)
+static void gemv(float *y, const float *x, const kevo_tensor *w, int n, int k, int n_threads)
 {
     const kevo_kernels *kk = kevo_kernels_get();
     kevo_dtype dt = w->dtype;
-#pragma omp parallel for schedule(static) if ((size_t)n * k >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    if ((size_t)n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int r = 0; r < n; r++) {
         size_t at = (size_t)r * (size_t)k;
         if (dt == KEVO_DTYPE_F32)
@@ -43,14 +35,16 @@ void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_t
 {
     // k from the element count, so that a conv kernel (Dv, C, P, P) acts as (Dv, C*P*P).
     int n = (int)w->shape[0], k = (int)(w->n_elems / (uint64_t)w->shape[0]);
+    int threads = kevo_threads_resolve(ctx ? ctx->n_threads : 0);
     if (m < KEVO_GEMV_MAX_ROWS && !(ctx && ctx->batch_invariant)) {
         for (int i = 0; i < m; i++)
-            gemv(y + (size_t)i * ldy, x + (size_t)i * ldx, w, n, k);
+            gemv(y + (size_t)i * ldy, x + (size_t)i * ldx, w, n, k, threads);
     } else {
-        kevo_gemm(y, ldy, x, ldx, m, w, ctx->compute, ctx->scratch);
+        kevo_gemm(y, ldy, x, ldx, m, w, ctx->compute, ctx->scratch, threads);
     }
     if (bias)
-#pragma omp parallel for schedule(static) if ((size_t)m * n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(threads) \
+    if ((size_t)m * n >= KEVO_PARALLEL_MIN_WORK)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 y[(size_t)i * ldy + j] += bias[j];

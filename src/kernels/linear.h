@@ -14,16 +14,18 @@
 #include "base/tensor.h"
 #include "kernels/gemm.h"
 
-// What a many-row product needs besides its operands.
+// What a product needs besides its operands.
 typedef struct kevo_linear_ctx {
     void *scratch;          // kevo_linear_scratch(m, k, threads) bytes, 64-byte aligned
     kevo_compute compute;   // precision of the products of many-row inputs (F32 by default)
     int batch_invariant;    // each row exactly as among any other rows: always the GEMM
+    int n_threads;          // threads of its loops, 0: kevo_threads_resolve(0) (base/threads.h);
+                            // the scratch must be sized for as many
 } kevo_linear_ctx;
 
 // y: (m, n) row-major with row stride ldy; x: (m, k) row-major with row stride ldx; w: (n, k)
 // (or any (n, ...) tensor, read as (n, elements / n)); bias: n floats or NULL. ctx may be NULL
-// when m < KEVO_GEMV_MAX_ROWS.
+// when m < KEVO_GEMV_MAX_ROWS (default threads).
 void kevo_linear(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
                  const float *bias, const kevo_linear_ctx *ctx);
 

@@ -6,12 +6,14 @@
 
 #include <math.h>
 
+#include "base/threads.h"
 #include "kernels/parallel.h"
 
 void kevo_layernorm(float *y, const float *x, int rows, int n, const float *w, const float *b,
-                    float eps)
+                    float eps, int n_threads)
 {
-#pragma omp parallel for schedule(static) if ((size_t)rows * n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(kevo_threads_resolve(n_threads)) \
+    if ((size_t)rows * n >= KEVO_PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * n;
         float *yr = y + (size_t)r * n;
@@ -29,9 +31,11 @@ void kevo_layernorm(float *y, const float *x, int rows, int n, const float *w, c
     }
 }
 
-void kevo_rmsnorm(float *y, const float *x, int rows, int n, const float *w, float eps)
+void kevo_rmsnorm(float *y, const float *x, int rows, int n, const float *w, float eps,
+                  int n_threads)
 {
-#pragma omp parallel for schedule(static) if ((size_t)rows * n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(kevo_threads_resolve(n_threads)) \
+    if ((size_t)rows * n >= KEVO_PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * n;
         float *yr = y + (size_t)r * n;
@@ -59,30 +63,34 @@ void kevo_softmax(float *x, int n)
         x[i] /= s;
 }
 
-void kevo_gelu_erf(float *x, size_t n)
+void kevo_gelu_erf(float *x, size_t n, int n_threads)
 {
-#pragma omp parallel for schedule(static) if (n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(kevo_threads_resolve(n_threads)) \
+    if (n >= KEVO_PARALLEL_MIN_WORK)
     for (size_t i = 0; i < n; i++)
         x[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] * 0.70710678118654752440)));
 }
 
-void kevo_quick_gelu(float *x, size_t n)
+void kevo_quick_gelu(float *x, size_t n, int n_threads)
 {
-#pragma omp parallel for schedule(static) if (n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(kevo_threads_resolve(n_threads)) \
+    if (n >= KEVO_PARALLEL_MIN_WORK)
     for (size_t i = 0; i < n; i++)
         x[i] = x[i] * (1.0f / (1.0f + expf(-1.702f * x[i])));
 }
 
-void kevo_swiglu(float *gate, const float *up, size_t n)
+void kevo_swiglu(float *gate, const float *up, size_t n, int n_threads)
 {
-#pragma omp parallel for schedule(static) if (n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(kevo_threads_resolve(n_threads)) \
+    if (n >= KEVO_PARALLEL_MIN_WORK)
     for (size_t i = 0; i < n; i++)
         gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-void kevo_add(float *x, const float *y, size_t n)
+void kevo_add(float *x, const float *y, size_t n, int n_threads)
 {
-#pragma omp parallel for schedule(static) if (n >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(kevo_threads_resolve(n_threads)) \
+    if (n >= KEVO_PARALLEL_MIN_WORK)
     for (size_t i = 0; i < n; i++)
         x[i] += y[i];
 }

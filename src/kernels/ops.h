@@ -1,7 +1,8 @@
 // ops.h — the element-wise and row-wise operations of CLIP and LLaMA, in F32, with reductions in
 // double where PyTorch's F32 reduction would otherwise be the less exact of the two.
 // Row operations take (rows, n) row-major arrays and run rows in parallel; each row is computed
-// by one thread in a fixed order, so results do not depend on the thread count.
+// by one thread in a fixed order, so results do not depend on the thread count. n_threads: the
+// team of the parallel loops (0: kevo_threads_resolve(0), base/threads.h).
 #ifndef KEVO_KERNELS_OPS_H
 #define KEVO_KERNELS_OPS_H
 
@@ -9,22 +10,24 @@
 
 // y = (x - mean) / sqrt(var + eps) * w + b per row (torch.nn.LayerNorm, biased variance).
 void kevo_layernorm(float *y, const float *x, int rows, int n, const float *w, const float *b,
-                    float eps);
+                    float eps, int n_threads);
 
 // y = w * (x * rsqrt(mean(x^2) + eps)) per row (LlamaRMSNorm in F32).
-void kevo_rmsnorm(float *y, const float *x, int rows, int n, const float *w, float eps);
+void kevo_rmsnorm(float *y, const float *x, int rows, int n, const float *w, float eps,
+                  int n_threads);
 
 // In-place softmax over n values (max subtracted first, as torch.softmax).
 void kevo_softmax(float *x, int n);
 
-// In place over n values.
-void kevo_gelu_erf(float *x, size_t n);      // 0.5 x (1 + erf(x / sqrt 2)), nn.GELU()
-void kevo_quick_gelu(float *x, size_t n);    // x * sigmoid(1.702 x), CLIP's activation
+// In place over n values: 0.5 x (1 + erf(x / sqrt 2)), nn.GELU(); x * sigmoid(1.702 x), CLIP's
+// activation.
+void kevo_gelu_erf(float *x, size_t n, int n_threads);
+void kevo_quick_gelu(float *x, size_t n, int n_threads);
 // gate = silu(gate) * up, LLaMA's SwiGLU (silu(x) = x * sigmoid(x)).
-void kevo_swiglu(float *gate, const float *up, size_t n);
+void kevo_swiglu(float *gate, const float *up, size_t n, int n_threads);
 
 // x += y over n values.
-void kevo_add(float *x, const float *y, size_t n);
+void kevo_add(float *x, const float *y, size_t n, int n_threads);
 
 // Rotary embedding tables for positions [0, n_pos): cos/sin of p * inv_freq[i], i < dim/2,
 // computed in F32 exactly as transformers' LlamaRotaryEmbedding (inv_freq = 1 / theta^(2i/dim)).

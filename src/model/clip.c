@@ -19,10 +19,12 @@
 
 // (C, G*P, G*P) pixels -> (G*G, C*P*P) patch rows in (c, ky, kx) order, row-major over the grid:
 // the layout that turns the stride-P convolution into one matrix product.
-static void cut_patches(float *patches, const float *pixels, int channels, int grid, int p)
+static void cut_patches(float *patches, const float *pixels, int channels, int grid, int p,
+                        int n_threads)
 {
     int side = grid * p, cpp = channels * p * p;
-#pragma omp parallel for schedule(static) if ((size_t)grid * grid * cpp >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    if ((size_t)grid * grid * cpp >= KEVO_PARALLEL_MIN_WORK)
     for (int g = 0; g < grid * grid; g++) {
         int py = g / grid, px = g % grid;
         float *row = patches + (size_t)g * cpp;
@@ -36,38 +38,54 @@ static void cut_patches(float *patches, const float *pixels, int channels, int g
     }
 }
 
+// CLIPVisionEmbeddings and pre_layrnorm: pixels -> x (S, Dv).
+static void embed(kevo_run *r, const float *pixels)
+{
+    const kevo_config *c = &r->model->config;
+    const kevo_weights *w = r->model->weights;
+    int grid = c->image_size / c->patch_size, s = grid * grid + 1, dv = c->vision_hidden;
+    kevo_vision_acts *a = &r->act.vision;
+    cut_patches(a->patches, pixels, c->num_channels, grid, c->patch_size, r->n_threads);
+    kevo_linear(a->x + dv, dv, a->patches, c->num_channels * c->patch_size * c->patch_size,
+                s - 1, w->patch_w.t, NULL, &r->lin);
+    for (int i = 0; i < dv; i++)
+        a->x[i] = w->class_emb.f32[i];
+    kevo_add(a->x, w->pos_emb.f32, (size_t)s * dv, r->n_threads);
+    kevo_layernorm(a->x, a->x, s, dv, w->pre_ln_w.f32, w->pre_ln_b.f32, c->vision_ln_eps,
+                   r->n_threads);
+}
+
+// One CLIPEncoderLayer over x (S, Dv), in place.
 static void encoder_layer(kevo_run *r, const kevo_clip_layer_weights *lw, int s)
 {
     const kevo_config *c = &r->model->config;
-    int dv = c->vision_hidden;
-    float *x = r->buf[KEVO_BUF_VX], *xn = r->buf[KEVO_BUF_VXN];
+    int dv = c->vision_hidden, fv = c->vision_intermediate, threads = r->n_threads;
+    kevo_vision_acts *a = &r->act.vision;
     const kevo_linear_ctx *cv = &r->lin;
-    float *q = r->buf[KEVO_BUF_VQ], *k = r->buf[KEVO_BUF_VK], *v = r->buf[KEVO_BUF_VV];
-    float *att = r->buf[KEVO_BUF_VATT], *mlp = r->buf[KEVO_BUF_VMLP];
 
-    kevo_layernorm(xn, x, s, dv, lw->ln1_w.f32, lw->ln1_b.f32, c->vision_ln_eps);
-    kevo_linear(q, dv, xn, dv, s, lw->q_w.t, lw->q_b.f32, cv);
-    kevo_linear(k, dv, xn, dv, s, lw->k_w.t, lw->k_b.f32, cv);
-    kevo_linear(v, dv, xn, dv, s, lw->v_w.t, lw->v_b.f32, cv);
+    kevo_layernorm(a->xn, a->x, s, dv, lw->ln1_w.f32, lw->ln1_b.f32, c->vision_ln_eps, threads);
+    kevo_linear(a->q, dv, a->xn, dv, s, lw->q_w.t, lw->q_b.f32, cv);
+    kevo_linear(a->k, dv, a->xn, dv, s, lw->k_w.t, lw->k_b.f32, cv);
+    kevo_linear(a->v, dv, a->xn, dv, s, lw->v_w.t, lw->v_b.f32, cv);
     kevo_attention_shape shape = {
         .n_heads = c->vision_heads, .n_kv_heads = c->vision_heads,
-        .head_dim = c->vision_head_dim, .n_queries = s, .n_keys = s, .causal = 0,
-        .scale = (float)(1.0 / sqrt((double)c->vision_head_dim)),
+        .head_dim = c->vision_head_dim, .n_queries = s, .n_keys = s, .first_pos = 0,
+        .causal = 0, .scale = (float)(1.0 / sqrt((double)c->vision_head_dim)),
         .q_row_stride = (size_t)dv, .out_row_stride = (size_t)dv,
         .kv_head_stride = (size_t)c->vision_head_dim, .kv_row_stride = (size_t)dv,
     };
-    kevo_attention(att, q, k, v, &shape, r->buf[KEVO_BUF_VSCORES]);
-    kevo_linear(xn, dv, att, dv, s, lw->o_w.t, lw->o_b.f32, cv);
-    kevo_add(x, xn, (size_t)s * dv);
+    kevo_attention(a->att, a->q, a->k, a->v, &shape, a->scores, threads);
+    kevo_linear(a->xn, dv, a->att, dv, s, lw->o_w.t, lw->o_b.f32, cv);
+    kevo_add(a->x, a->xn, (size_t)s * dv, threads);
 
-    kevo_layernorm(xn, x, s, dv, lw->ln2_w.f32, lw->ln2_b.f32, c->vision_ln_eps);
-    kevo_linear(mlp, c->vision_intermediate, xn, dv, s, lw->fc1_w.t, lw->fc1_b.f32, cv);
+    kevo_layernorm(a->xn, a->x, s, dv, lw->ln2_w.f32, lw->ln2_b.f32, c->vision_ln_eps, threads);
+    kevo_linear(a->mlp, fv, a->xn, dv, s, lw->fc1_w.t, lw->fc1_b.f32, cv);
     if (c->vision_gelu_exact)
-        kevo_gelu_erf(mlp, (size_t)s * c->vision_intermediate);
+        kevo_gelu_erf(a->mlp, (size_t)s * fv, threads);
     else
-        kevo_quick_gelu(mlp, (size_t)s * c->vision_intermediate);
-    kevo_linear(xn, dv, mlp, c->vision_intermediate, s, lw->fc2_w.t, lw->fc2_b.f32, cv);
-    kevo_add(x, xn, (size_t)s * dv);
+        kevo_quick_gelu(a->mlp, (size_t)s * fv, threads);
+    kevo_linear(a->xn, dv, a->mlp, fv, s, lw->fc2_w.t, lw->fc2_b.f32, cv);
+    kevo_add(a->x, a->xn, (size_t)s * dv, threads);
 }
 
 kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
@@ -75,16 +93,9 @@ kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
     const kevo_config *c = &r->model->config;
     const kevo_weights *w = r->model->weights;
     int grid = c->image_size / c->patch_size, s = grid * grid + 1, dv = c->vision_hidden;
-    float *x = r->buf[KEVO_BUF_VX];
+    float *x = r->act.vision.x;
 
-    cut_patches(r->buf[KEVO_BUF_PATCHES], pixels, c->num_channels, grid, c->patch_size);
-    kevo_linear(x + dv, dv, r->buf[KEVO_BUF_PATCHES],
-                c->num_channels * c->patch_size * c->patch_size, s - 1, w->patch_w.t, NULL,
-                &r->lin);
-    for (int i = 0; i < dv; i++)
-        x[i] = w->class_emb.f32[i];
-    kevo_add(x, w->pos_emb.f32, (size_t)s * dv);
-    kevo_layernorm(x, x, s, dv, w->pre_ln_w.f32, w->pre_ln_b.f32, c->vision_ln_eps);
+    embed(r, pixels);
     // Non-finite values stop the run where they appear, naming the tensor (see finite.h).
     const kevo_weight *emb[] = {&w->patch_w, &w->class_emb, &w->pos_emb, &w->pre_ln_w,
                                 &w->pre_ln_b};
@@ -110,5 +121,5 @@ kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
 const float *kevo_clip_features(const kevo_run *r)
 {
     const kevo_config *c = &r->model->config;
-    return r->buf[KEVO_BUF_VX] + (c->feature_keep_cls ? 0 : c->vision_hidden);
+    return r->act.vision.x + (c->feature_keep_cls ? 0 : c->vision_hidden);
 }

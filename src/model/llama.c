@@ -33,7 +33,7 @@ static float *cache_keys(const kevo_run *r, int l)
 {
     const kevo_config *c = &r->model->config;
     size_t block = (size_t)c->text_kv_heads * (size_t)r->plan.n_ctx * (size_t)c->text_head_dim;
-    return r->buf[KEVO_BUF_KV] + (size_t)l * 2 * block;
+    return r->act.text.kv + (size_t)l * 2 * block;
 }
 
 static float *cache_values(const kevo_run *r, int l)
@@ -43,30 +43,28 @@ static float *cache_values(const kevo_run *r, int l)
     return cache_keys(r, l) + block;
 }
 
-static void attention_block(kevo_run *r, const kevo_llama_layer_weights *lw, int l, int n,
-                            int pos0)
+// xn (n, D) -> xn: o_proj of causal attention over the cache, the n new positions added to it.
+static void attention(kevo_run *r, const kevo_llama_layer_weights *lw, int l, int n, int pos0)
 {
     const kevo_config *c = &r->model->config;
     int d = c->text_hidden, e = c->text_head_dim, hq = c->text_heads, hk = c->text_kv_heads;
     int ctx = r->plan.n_ctx;
-    float *xn = r->buf[KEVO_BUF_XN], *q = r->buf[KEVO_BUF_Q], *k = r->buf[KEVO_BUF_K];
-    float *v = r->buf[KEVO_BUF_V];
+    kevo_text_acts *a = &r->act.text;
     const kevo_linear_ctx *cv = &r->lin;
 
-    kevo_linear(q, hq * e, xn, d, n, lw->q.t, NULL, cv);
-    kevo_linear(k, hk * e, xn, d, n, lw->k.t, NULL, cv);
-    kevo_linear(v, hk * e, xn, d, n, lw->v.t, NULL, cv);
+    kevo_linear(a->q, hq * e, a->xn, d, n, lw->q.t, NULL, cv);
+    kevo_linear(a->k, hk * e, a->xn, d, n, lw->k.t, NULL, cv);
+    kevo_linear(a->v, hk * e, a->xn, d, n, lw->v.t, NULL, cv);
     float *kc = cache_keys(r, l), *vc = cache_values(r, l);
-#pragma omp parallel for schedule(static) if ((size_t)n * (hq + hk) * e >= KEVO_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(r->n_threads) \
+    if ((size_t)n * (hq + hk) * e >= KEVO_PARALLEL_MIN_WORK)
     for (int i = 0; i < n; i++) {
-        kevo_rope_apply(q + (size_t)i * hq * e, hq, e, r->buf[KEVO_BUF_COS], r->buf[KEVO_BUF_SIN],
-                        pos0 + i);
-        kevo_rope_apply(k + (size_t)i * hk * e, hk, e, r->buf[KEVO_BUF_COS], r->buf[KEVO_BUF_SIN],
-                        pos0 + i);
+        kevo_rope_apply(a->q + (size_t)i * hq * e, hq, e, a->cos, a->sin, pos0 + i);
+        kevo_rope_apply(a->k + (size_t)i * hk * e, hk, e, a->cos, a->sin, pos0 + i);
         for (int g = 0; g < hk; g++) {   // cache layout (K, C, E): one head's rows contiguous
             size_t dst = ((size_t)g * ctx + (size_t)(pos0 + i)) * e;
-            memcpy(kc + dst, k + ((size_t)i * hk + g) * e, (size_t)e * sizeof *kc);
-            memcpy(vc + dst, v + ((size_t)i * hk + g) * e, (size_t)e * sizeof *vc);
+            memcpy(kc + dst, a->k + ((size_t)i * hk + g) * e, (size_t)e * sizeof *kc);
+            memcpy(vc + dst, a->v + ((size_t)i * hk + g) * e, (size_t)e * sizeof *vc);
         }
     }
     kevo_attention_shape shape = {
@@ -75,78 +73,96 @@ static void attention_block(kevo_run *r, const kevo_llama_layer_weights *lw, int
         .q_row_stride = (size_t)hq * e, .out_row_stride = (size_t)hq * e,
         .kv_head_stride = (size_t)ctx * e, .kv_row_stride = (size_t)e,
     };
-    kevo_attention(r->buf[KEVO_BUF_ATT], q, kc, vc, &shape, r->buf[KEVO_BUF_SCORES]);
-    kevo_linear(xn, d, r->buf[KEVO_BUF_ATT], hq * e, n, lw->o.t, NULL, cv);
+    kevo_attention(a->att, a->q, kc, vc, &shape, a->scores, r->n_threads);
+    kevo_linear(a->xn, d, a->att, hq * e, n, lw->o.t, NULL, cv);
 }
 
-static void mlp_block(kevo_run *r, const kevo_llama_layer_weights *lw, int n)
+// xn (n, D) -> xn: down(silu(gate(xn)) * up(xn)).
+static void mlp(kevo_run *r, const kevo_llama_layer_weights *lw, int n)
 {
     const kevo_config *c = &r->model->config;
     int d = c->text_hidden, f = c->text_intermediate;
-    float *xn = r->buf[KEVO_BUF_XN], *gate = r->buf[KEVO_BUF_GATE], *up = r->buf[KEVO_BUF_UP];
+    kevo_text_acts *a = &r->act.text;
     const kevo_linear_ctx *cv = &r->lin;
-    kevo_linear(gate, f, xn, d, n, lw->gate.t, NULL, cv);
-    kevo_linear(up, f, xn, d, n, lw->up.t, NULL, cv);
-    kevo_swiglu(gate, up, (size_t)n * f);
-    kevo_linear(xn, d, gate, f, n, lw->down.t, NULL, cv);
+    kevo_linear(a->gate, f, a->xn, d, n, lw->gate.t, NULL, cv);
+    kevo_linear(a->up, f, a->xn, d, n, lw->up.t, NULL, cv);
+    kevo_swiglu(a->gate, a->up, (size_t)n * f, r->n_threads);
+    kevo_linear(a->xn, d, a->gate, f, n, lw->down.t, NULL, cv);
+}
+
+// One LlamaDecoderLayer over x (n, D), in place.
+static void decoder_layer(kevo_run *r, const kevo_llama_layer_weights *lw, int l, int n,
+                          int pos0)
+{
+    const kevo_config *c = &r->model->config;
+    int d = c->text_hidden, threads = r->n_threads;
+    float *x = r->act.text.x, *xn = r->act.text.xn;
+    kevo_rmsnorm(xn, x, n, d, lw->attn_norm.f32, c->rms_norm_eps, threads);
+    attention(r, lw, l, n, pos0);
+    kevo_add(x, xn, (size_t)n * d, threads);
+    kevo_rmsnorm(xn, x, n, d, lw->ffn_norm.f32, c->rms_norm_eps, threads);
+    mlp(r, lw, n);
+    kevo_add(x, xn, (size_t)n * d, threads);
 }
 
 // Non-finite values stop the run at the layer and step where they appear, naming the tensor.
 static kevo_status check_layer(const kevo_run *r, const kevo_llama_layer_weights *lw, int l,
-                               int n, int pos0, kevo_error *err)
+                               int n, int pos0, int step, kevo_error *err)
 {
     const kevo_weight *ws[] = {&lw->attn_norm, &lw->q, &lw->k, &lw->v, &lw->o,
                                &lw->ffn_norm, &lw->gate, &lw->up, &lw->down};
-    return kevo_check_finite(r->buf[KEVO_BUF_X], (size_t)n, (size_t)r->model->config.text_hidden,
+    return kevo_check_finite(r->act.text.x, (size_t)n, (size_t)r->model->config.text_hidden,
                              ws, 9, "; the layer's weights are all finite: its activations "
                              "overflowed", err, "the output of text layer %d at step %d "
-                             "(positions %d to %d)", l, r->n_generated, pos0, pos0 + n - 1);
+                             "(positions %d to %d)", l, step, pos0, pos0 + n - 1);
 }
 
-kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo_error *err)
+// The row that predicts the next token.
+static float *last_row(float *rows, int n, const kevo_run *r)
 {
-    const kevo_config *c = &r->model->config;
-    const kevo_weights *w = r->model->weights;
-    size_t d = (size_t)c->text_hidden;
-    float *x = r->buf[KEVO_BUF_X], *xn = r->buf[KEVO_BUF_XN];
-    const float *last = x + (size_t)(n - 1) * d;   // the row that predicts the next token
+    return rows + (size_t)(n - 1) * (size_t)r->model->config.text_hidden;
+}
 
-    for (int l = 0; l < c->text_layers; l++) {
+kevo_status kevo_llama_layers(kevo_run *r, int n, int pos0, int step, kevo_error *err)
+{
+    const kevo_weights *w = r->model->weights;
+    const float *last = last_row(r->act.text.x, n, r);
+    for (int l = 0; l < r->model->config.text_layers; l++) {
         kevo_status st = kevo_run_check_interrupt(r, err);
         if (st != KEVO_OK)
             return st;
-        if (states) {   // the recorder: the state entering layer l
-            double t0 = kevo_now();
-            memcpy(states + (size_t)l * d, last, d * sizeof *states);
-            r->timings.record_s += kevo_now() - t0;
-        }
-        const kevo_llama_layer_weights *lw = &w->text[l];
-        kevo_rmsnorm(xn, x, n, (int)d, lw->attn_norm.f32, c->rms_norm_eps);
-        attention_block(r, lw, l, n, pos0);
-        kevo_add(x, xn, (size_t)n * d);
-        kevo_rmsnorm(xn, x, n, (int)d, lw->ffn_norm.f32, c->rms_norm_eps);
-        mlp_block(r, lw, n);
-        kevo_add(x, xn, (size_t)n * d);
-        if ((st = check_layer(r, lw, l, n, pos0, err)) != KEVO_OK)
+        kevo_run_record_state(r, step, l, last);   // the state entering layer l
+        decoder_layer(r, &w->text[l], l, n, pos0);
+        if ((st = check_layer(r, &w->text[l], l, n, pos0, step, err)) != KEVO_OK)
             return st;
     }
-    // Only the last row needs the final norm and the LM head.
-    float *normed = xn + (size_t)(n - 1) * d;
-    kevo_rmsnorm(normed, last, 1, (int)d, w->final_norm.f32, c->rms_norm_eps);
+    return KEVO_OK;
+}
+
+// Only the last row needs the final norm and the LM head.
+kevo_status kevo_llama_final_norm(kevo_run *r, int n, int step, kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    const kevo_weights *w = r->model->weights;
+    float *normed = last_row(r->act.text.xn, n, r);
+    kevo_rmsnorm(normed, last_row(r->act.text.x, n, r), 1, c->text_hidden, w->final_norm.f32,
+                 c->rms_norm_eps, r->n_threads);
     const kevo_weight *fn[] = {&w->final_norm};
-    kevo_status st = kevo_check_finite(normed, 1, d, fn, 1, "", err, "the final norm's output at "
-                                       "step %d", r->n_generated);
-    if (st != KEVO_OK)
-        return st;
-    if (states) {
-        double t0 = kevo_now();
-        memcpy(states + (size_t)c->text_layers * d, normed, d * sizeof *states);
-        r->timings.record_s += kevo_now() - t0;
-    }
-    kevo_linear(r->buf[KEVO_BUF_LOGITS], c->text_vocab, normed, (int)d, 1, w->lm_head.t, NULL,
-                NULL);
+    kevo_status st = kevo_check_finite(normed, 1, (size_t)c->text_hidden, fn, 1, "", err,
+                                       "the final norm's output at step %d", step);
+    if (st == KEVO_OK)
+        kevo_run_record_state(r, step, c->text_layers, normed);
+    return st;
+}
+
+kevo_status kevo_llama_head(kevo_run *r, int n, int step, kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    const kevo_weights *w = r->model->weights;
+    kevo_linear(r->act.text.logits, c->text_vocab, last_row(r->act.text.xn, n, r),
+                c->text_hidden, 1, w->lm_head.t, NULL, &r->lin);
     const kevo_weight *head[] = {&w->lm_head};
-    return kevo_check_finite(r->buf[KEVO_BUF_LOGITS], 1, (size_t)c->text_vocab, head, 1,
+    return kevo_check_finite(r->act.text.logits, 1, (size_t)c->text_vocab, head, 1,
                              "; lm_head is finite: the logits overflowed", err,
-                             "the logit row at step %d", r->n_generated);
+                             "the logit row at step %d", step);
 }

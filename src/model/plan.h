@@ -1,4 +1,5 @@
-// plan.h — every buffer a run uses, sized and placed once from the config and the run's limits.
+// plan.h — every buffer a run uses: the activations (a struct of typed pointers with their shapes,
+// as llama2.c's RunState), sized and placed once from the config and the run's limits.
 //
 // The engine carves all activations, the key/value cache and the recorder out of one allocation
 // laid out by this plan (nothing is allocated per token), and `kevo info` prints the same
@@ -14,46 +15,56 @@
 
 #include "kevo.h"
 
+// The vision tower's and the projector's buffers.
+typedef struct kevo_vision_acts {
+    float *patches;    // (S-1, C*P*P) the image cut into patches
+    float *x;          // (S, Dv) residual stream
+    float *xn;         // (S, Dv) normed stream, then each sublayer's output
+    float *q, *k, *v;  // (S, Dv) queries, keys, values
+    float *att;        // (S, Dv) attention output, before out_proj
+    float *mlp;        // (S, Fv) fc1's output, activated
+    float *scores;     // attention scratch: kevo_attention_scratch(S, S, threads)
+    float *proj;       // (N, D) the projector's hidden layer
+    float *emb;        // (N, D) image embeddings handed to the language model
+} kevo_vision_acts;
 
-typedef enum kevo_buffer {
-    // vision tower and projector
-    KEVO_BUF_PATCHES,     // (S-1, C*P*P) the image cut into patches
-    KEVO_BUF_VX,          // (S, Dv) residual stream
-    KEVO_BUF_VXN,         // (S, Dv) normed stream / sublayer output
-    KEVO_BUF_VQ, KEVO_BUF_VK, KEVO_BUF_VV, KEVO_BUF_VATT,   // (S, Dv)
-    KEVO_BUF_VMLP,        // (S, Fv)
-    KEVO_BUF_VSCORES,     // attention scratch
-    KEVO_BUF_VPROJ,       // (N, D) projector hidden layer
-    KEVO_BUF_VEMB,        // (N, D) image embeddings handed to the language model
-    // language model
-    KEVO_BUF_X, KEVO_BUF_XN,       // (T, D)
-    KEVO_BUF_Q, KEVO_BUF_ATT,      // (T, H*E)
-    KEVO_BUF_K, KEVO_BUF_V,        // (T, K*E)
-    KEVO_BUF_GATE, KEVO_BUF_UP,    // (T, F)
-    KEVO_BUF_SCORES,               // attention scratch
-    KEVO_BUF_LOGITS,               // (V)
-    KEVO_BUF_COS, KEVO_BUF_SIN,    // (C, E/2) rotary tables
-    KEVO_BUF_KV,                   // (L, 2, K, C, E) key/value cache
-    KEVO_BUF_SCRATCH,              // packed operands of the matrix products (kevo_linear_scratch)
-    KEVO_BUF_RECORD,               // (new tokens, L+1, D) the recorder
-    KEVO_BUF_COUNT
-} kevo_buffer;
+// The language model's buffers.
+typedef struct kevo_text_acts {
+    float *x;          // (T, D) residual stream
+    float *xn;         // (T, D) normed stream, then each sublayer's output
+    float *q;          // (T, H*E) queries
+    float *att;        // (T, H*E) attention output, before o_proj
+    float *k, *v;      // (T, K*E) the new positions' keys and values, before the cache
+    float *gate, *up;  // (T, F) the MLP's two halves
+    float *scores;     // attention scratch, for T queries or for one
+    float *logits;     // (V) the last position's
+    float *cos, *sin;  // (C, E/2) rotary tables
+    float *kv;         // (L, 2, K, C, E) key/value cache: per layer the keys, then the values
+} kevo_text_acts;
+
+typedef struct kevo_activations {
+    kevo_vision_acts vision;
+    kevo_text_acts text;
+    void *scratch;     // packed operands of the matrix products: kevo_linear_scratch bytes
+    float *record;     // (new tokens, L+1, D) the recorder
+} kevo_activations;
 
 typedef struct kevo_plan {
-    int n_prompt;                  // T
+    int n_prompt;      // T
     int max_new;
-    int n_ctx;                     // C
-    int n_threads;
-    size_t offset[KEVO_BUF_COUNT]; // bytes from the start of the arena, 64-byte aligned
-    size_t size[KEVO_BUF_COUNT];   // bytes
-    size_t total;
+    int n_ctx;         // C
+    int n_threads;     // the scratch's threads
+    size_t total;      // bytes of the arena: every buffer at a 64-byte boundary
     // Summaries for `kevo info`
     size_t vision_bytes, text_bytes, kv_bytes, scratch_bytes, record_bytes;
 } kevo_plan;
 
-// Fills p for a prompt of n_prompt positions (image included), max_new new tokens and
-// n_threads threads.
+// Fills p for a prompt of n_prompt positions (image included), max_new new tokens and n_threads
+// threads (0: kevo_threads_resolve(0), base/threads.h).
 void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_threads,
                        kevo_plan *p);
+
+// Points every buffer of `a` into `arena` (p->total bytes, 64-byte aligned) where p places it.
+void kevo_plan_carve(const kevo_config *c, const kevo_plan *p, void *arena, kevo_activations *a);
 
 #endif

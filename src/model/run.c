@@ -6,14 +6,17 @@
 // kept and recorded, as the paper's scripts see it) or after max_new_tokens. The recorder holds,
 // for step t, the L+1 hidden states at the position that predicts token t (spec/llava.md §8):
 // it is part of the arena, sized before generation starts.
+//
+// Read from the bottom: kevo_run_generate is the driver (clocks, progress, stop rules) around
+// encode_image, prefill and decode_step, each one pass through the model.
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "base/memory.h"
+#include "base/threads.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "model/finite.h"
@@ -21,7 +24,9 @@
 
 kevo_run_params kevo_run_default_params(void)
 {
-    return (kevo_run_params){.max_new_tokens = 256};
+    return (kevo_run_params){.max_new_tokens = 256, .n_threads = 0, .no_record = 0,
+                             .compute = KEVO_COMPUTE_F32, .progress = NULL,
+                             .progress_user = NULL, .interrupt = NULL};
 }
 
 kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err)
@@ -31,12 +36,23 @@ kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err)
     return KEVO_OK;
 }
 
+void kevo_run_record_state(kevo_run *r, int step, int index, const float *row)
+{
+    if (r->params.no_record)
+        return;
+    const kevo_config *c = &r->model->config;
+    size_t d = (size_t)c->text_hidden;
+    float *dst = r->act.record + ((size_t)step * ((size_t)c->text_layers + 1) + (size_t)index) * d;
+    double t0 = kevo_now();
+    memcpy(dst, row, d * sizeof *dst);
+    r->timings.record_s += kevo_now() - t0;
+}
+
 // Lays the arena out for a prompt of n_prompt positions and max_new tokens, growing it if needed.
 static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
-    int threads = r->params.n_threads > 0 ? r->params.n_threads : omp_get_max_threads();
-    kevo_plan_compute(c, n_prompt, max_new, threads, &r->plan);
+    kevo_plan_compute(c, n_prompt, max_new, r->n_threads, &r->plan);
     if (r->plan.total > r->arena_size) {
         kevo_big_free(r->arena, r->arena_size);
         r->arena_size = 0;
@@ -46,9 +62,8 @@ static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *e
                              max_new);
         r->arena_size = r->plan.total;
     }
-    for (int i = 0; i < KEVO_BUF_COUNT; i++)
-        r->buf[i] = (float *)(r->arena + r->plan.offset[i]);
-    r->lin.scratch = r->buf[KEVO_BUF_SCRATCH];
+    kevo_plan_carve(c, &r->plan, r->arena, &r->act);
+    r->lin.scratch = r->act.scratch;
     return KEVO_OK;
 }
 
@@ -77,8 +92,9 @@ kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *para
     }
     r->model = model;
     r->params = *params;
-    r->lin.compute = params->compute;
-    kevo_set_threads(params->n_threads);
+    r->n_threads = kevo_threads_resolve(params->n_threads);
+    r->lin = (kevo_linear_ctx){.scratch = NULL, .compute = params->compute,
+                               .batch_invariant = 0, .n_threads = r->n_threads};
     *out = r;
     return KEVO_OK;
 }
@@ -92,26 +108,33 @@ void kevo_run_free(kevo_run *r)
     free(r);
 }
 
-static void report(kevo_run *r, kevo_phase phase, int n_prompt)
+static void report(kevo_run *r, kevo_phase phase)
 {
     if (!r->params.progress)
         return;
-    kevo_progress p = {.phase = phase, .n_prompt = n_prompt, .n_generated = r->n_generated,
-                       .max_new = r->params.max_new_tokens, .timings = r->timings};
+    kevo_progress p = {.phase = phase, .n_prompt = r->plan.n_prompt,
+                       .n_generated = r->n_generated, .max_new = r->params.max_new_tokens,
+                       .timings = r->timings};
     r->params.progress(&p, r->params.progress_user);
 }
 
+// Where the image sits in the prompt ids: from index `at`, `n_ids` ids (one KEVO_IMAGE_SLOT, or
+// image_tokens image ids) that its embeddings replace.
+typedef struct image_place {
+    int at, n_ids;
+} image_place;
+
 // Checks the prompt and finds its image: one KEVO_IMAGE_SLOT, or one run of exactly
-// image_tokens image ids (returned as *run_len so the caller can skip them).
-static kevo_status find_image(const kevo_config *c, const int *ids, int n, int *at, int *run_len,
+// image_tokens image ids.
+static kevo_status find_image(const kevo_config *c, const int *ids, int n, image_place *img,
                               kevo_error *err)
 {
     int slots = 0, image_ids = 0, first_image_id = -1, runs = 0;
-    *at = -1;
+    img->at = -1;
     for (int i = 0; i < n; i++) {
         if (ids[i] == KEVO_IMAGE_SLOT) {
             slots++;
-            *at = i;
+            img->at = i;
         } else if (ids[i] == c->image_token_id) {
             image_ids++;
             if (i == 0 || ids[i - 1] != c->image_token_id)
@@ -127,15 +150,22 @@ static kevo_status find_image(const kevo_config *c, const int *ids, int n, int *
         return kevo_fail(err, KEVO_ERR_ARG, "the prompt must hold the image exactly once (found "
                          "%d image slots and %d runs of image tokens)", slots, runs);
     if (slots) {
-        *run_len = 1;
+        img->n_ids = 1;
         return KEVO_OK;
     }
     if (image_ids != c->image_tokens)
         return kevo_fail(err, KEVO_ERR_ARG, "the prompt holds %d image tokens but the vision "
                          "tower yields %d features", image_ids, c->image_tokens);
-    *at = first_image_id;
-    *run_len = image_ids;
+    img->at = first_image_id;
+    img->n_ids = image_ids;
     return KEVO_OK;
+}
+
+// The image through the vision tower and the projector: act.vision.emb.
+static kevo_status encode_image(kevo_run *r, const float *pixels, kevo_error *err)
+{
+    kevo_status st = kevo_clip_encode(r, pixels, err);
+    return st == KEVO_OK ? kevo_projector_forward(r, err) : st;
 }
 
 kevo_status kevo_run_encode_image(kevo_run *r, const float *pixels, kevo_error *err)
@@ -143,11 +173,7 @@ kevo_status kevo_run_encode_image(kevo_run *r, const float *pixels, kevo_error *
     kevo_status st = KEVO_OK;
     if (!r->arena)   // image alone: a plan for the shortest prompt
         st = prepare(r, r->model->config.image_tokens, 1, err);
-    if (st == KEVO_OK)
-        st = kevo_clip_encode(r, pixels, err);
-    if (st == KEVO_OK)
-        st = kevo_projector_forward(r, err);
-    return st;
+    return st == KEVO_OK ? encode_image(r, pixels, err) : st;
 }
 
 // The first index of the largest value, as torch.argmax; NaN logits are an error.
@@ -182,8 +208,68 @@ static kevo_status check_embedding(const kevo_run *r, int id, const float *row, 
     else
         snprintf(where, sizeof where, "the token generated at step %d", r->n_generated - 1);
     return kevo_fail(err, KEVO_ERR_MODEL, "row %d of %s (the input of text layer 0 for %s, "
-                     "step %d) holds %s at element %lld (byte %llu of %s)", id, e->name, where, r->n_generated, isnan(row[k]) ? "NaN" : "Inf", k,
-                     (unsigned long long)byte, e->path);
+                     "step %d) holds %s at element %lld (byte %llu of %s)", id, e->name, where,
+                     r->n_generated, isnan(row[k]) ? "NaN" : "Inf", k, (unsigned long long)byte,
+                     e->path);
+}
+
+// The prompt's input embeddings into act.text.x: one row per id, the image's N rows in its place.
+static kevo_status embed_prompt(kevo_run *r, const int *ids, int n_ids, const image_place *img,
+                                kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    size_t d = (size_t)c->text_hidden;
+    float *x = r->act.text.x;
+    for (int i = 0, row = 0; i < n_ids; i++) {
+        if (i == img->at) {
+            memcpy(x + (size_t)row * d, r->act.vision.emb,
+                   (size_t)c->image_tokens * d * sizeof *x);
+            row += c->image_tokens;
+            i += img->n_ids - 1;
+        } else {
+            kevo_llama_embed(r, ids[i], x + (size_t)row * d);
+            kevo_status st = check_embedding(r, ids[i], x + (size_t)row * d, i, err);
+            if (st != KEVO_OK)
+                return st;
+            row++;
+        }
+    }
+    return KEVO_OK;
+}
+
+// The prompt, image included, through the decoder: its embeddings, every layer over all its
+// positions, the final norm and the LM head on the last one, whose logits pick token 0 and whose
+// L+1 states are step 0 of the recorder.
+static kevo_status prefill(kevo_run *r, const int *ids, int n_ids, const image_place *img,
+                           kevo_error *err)
+{
+    int n = r->plan.n_prompt;
+    kevo_status st = embed_prompt(r, ids, n_ids, img, err);
+    if (st == KEVO_OK)
+        st = kevo_llama_layers(r, n, 0, 0, err);
+    if (st == KEVO_OK)
+        st = kevo_llama_final_norm(r, n, 0, err);
+    if (st == KEVO_OK)
+        st = kevo_llama_head(r, n, 0, err);
+    return st;
+}
+
+// The last generated token, at position pos, through the decoder: its embedding, every layer
+// (its key and value join the cache), the final norm and the LM head; its L+1 states are the
+// recorder's next step.
+static kevo_status decode_step(kevo_run *r, int token, int pos, kevo_error *err)
+{
+    int step = r->n_generated;
+    float *x = r->act.text.x;
+    kevo_llama_embed(r, token, x);
+    kevo_status st = check_embedding(r, token, x, -1, err);
+    if (st == KEVO_OK)
+        st = kevo_llama_layers(r, 1, pos, step, err);
+    if (st == KEVO_OK)
+        st = kevo_llama_final_norm(r, 1, step, err);
+    if (st == KEVO_OK)
+        st = kevo_llama_head(r, 1, step, err);
+    return st;
 }
 
 static int is_eos(const kevo_config *c, int id)
@@ -194,17 +280,16 @@ static int is_eos(const kevo_config *c, int id)
     return 0;
 }
 
-kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, int n_ids,
-                              kevo_error *err)
+// Checks the prompt, finds its image and lays the arena out for it and for as many new tokens as
+// fit in the model's positions (at most max_new_tokens: plan.max_new).
+static kevo_status start(kevo_run *r, const int *ids, int n_ids, image_place *img,
+                         kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
-    int at = -1, run_len = 0;
-    r->n_generated = 0;
-    memset(&r->timings, 0, sizeof r->timings);
-    kevo_status st = find_image(c, ids, n_ids, &at, &run_len, err);
+    kevo_status st = find_image(c, ids, n_ids, img, err);
     if (st != KEVO_OK)
         return st;
-    int n_prompt = n_ids - run_len + c->image_tokens;
+    int n_prompt = n_ids - img->n_ids + c->image_tokens;
     if (n_prompt >= c->text_max_positions)
         return kevo_fail(err, KEVO_ERR_ARG, "the prompt takes %d positions (image included), "
                          "more than the model's max_position_embeddings %d", n_prompt,
@@ -215,52 +300,45 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
         max_new = c->text_max_positions - n_prompt;
     if ((st = prepare(r, n_prompt, max_new, err)) != KEVO_OK)
         return st;
-    kevo_rope_tables(r->buf[KEVO_BUF_COS], r->buf[KEVO_BUF_SIN], r->plan.n_ctx,
-                     c->text_head_dim, c->rope_theta);
+    kevo_rope_tables(r->act.text.cos, r->act.text.sin, r->plan.n_ctx, c->text_head_dim,
+                     c->rope_theta);
+    return KEVO_OK;
+}
+
+kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, int n_ids,
+                              kevo_error *err)
+{
+    const kevo_config *c = &r->model->config;
+    r->n_generated = 0;
+    memset(&r->timings, 0, sizeof r->timings);
+    image_place img = {.at = -1, .n_ids = 0};
+    kevo_status st = start(r, ids, n_ids, &img, err);
+    if (st != KEVO_OK)
+        return st;
 
     double t0 = kevo_now();
-    report(r, KEVO_PHASE_VISION, n_prompt);
-    if ((st = kevo_clip_encode(r, pixels, err)) != KEVO_OK ||
-        (st = kevo_projector_forward(r, err)) != KEVO_OK)
+    report(r, KEVO_PHASE_VISION);
+    if ((st = encode_image(r, pixels, err)) != KEVO_OK)
         return st;
     double t1 = kevo_now();
     r->timings.vision_s = t1 - t0;
 
-    // The prompt's input embeddings, the image's in its slot.
-    size_t d = (size_t)c->text_hidden;
-    float *x = r->buf[KEVO_BUF_X];
-    for (int i = 0, row = 0; i < n_ids; i++) {
-        if (i == at) {
-            memcpy(x + (size_t)row * d, r->buf[KEVO_BUF_VEMB],
-                   (size_t)c->image_tokens * d * sizeof *x);
-            row += c->image_tokens;
-            i += run_len - 1;
-        } else {
-            kevo_llama_embed(r, ids[i], x + (size_t)row * d);
-            if ((st = check_embedding(r, ids[i], x + (size_t)row * d, i, err)) != KEVO_OK)
-                return st;
-            row++;
-        }
-    }
-
-    report(r, KEVO_PHASE_PREFILL, n_prompt);
-    float *record = r->buf[KEVO_BUF_RECORD];
-    size_t step_floats = ((size_t)c->text_layers + 1) * d;
-    if ((st = kevo_llama_forward(r, n_prompt, 0, r->params.no_record ? NULL : record, err)))
+    report(r, KEVO_PHASE_PREFILL);
+    if ((st = prefill(r, ids, n_ids, &img, err)) != KEVO_OK)
         return st;
     double t2 = kevo_now();
     r->timings.prefill_s = t2 - t1;
 
-    report(r, KEVO_PHASE_DECODE, n_prompt);
-    for (int pos = n_prompt;; pos++) {
+    report(r, KEVO_PHASE_DECODE);
+    for (int pos = r->plan.n_prompt;; pos++) {
         int next = 0;
-        if ((st = greedy(r->buf[KEVO_BUF_LOGITS], c->text_vocab, r->n_generated, &next, err)))
+        if ((st = greedy(r->act.text.logits, c->text_vocab, r->n_generated, &next, err)))
             return st;
         r->generated[r->n_generated++] = next;
         r->timings.decode_s = kevo_now() - t2;
         if (r->n_generated > 1)
             r->timings.decode_tokens_per_s = (r->n_generated - 1) / r->timings.decode_s;
-        report(r, KEVO_PHASE_DECODE, n_prompt);
+        report(r, KEVO_PHASE_DECODE);
         if (is_eos(c, next)) {
             r->stop = KEVO_STOP_EOS;
             break;
@@ -269,20 +347,16 @@ kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, 
             r->stop = KEVO_STOP_MAX_NEW;
             break;
         }
-        if (r->n_generated == max_new) {
+        if (r->n_generated == r->plan.max_new) {
             r->stop = KEVO_STOP_MAX_POSITIONS;
             break;
         }
         if (r->n_generated == 1)   // decoding speed is measured from the second token on
             t2 = kevo_now();
-        kevo_llama_embed(r, next, x);
-        if ((st = check_embedding(r, next, x, -1, err)) != KEVO_OK)
-            return st;
-        float *states = r->params.no_record ? NULL : record + (size_t)r->n_generated * step_floats;
-        if ((st = kevo_llama_forward(r, 1, pos, states, err)) != KEVO_OK)
+        if ((st = decode_step(r, next, pos, err)) != KEVO_OK)
             return st;
     }
-    report(r, KEVO_PHASE_DONE, n_prompt);
+    report(r, KEVO_PHASE_DONE);
     return KEVO_OK;
 }
 
@@ -298,17 +372,22 @@ const int *kevo_run_generated_ids(const kevo_run *r)
 
 const float *kevo_run_hidden(const kevo_run *r)
 {
-    return r->buf[KEVO_BUF_RECORD];
+    return r->act.record;
 }
 
 const float *kevo_run_logits(const kevo_run *r)
 {
-    return r->buf[KEVO_BUF_LOGITS];
+    return r->act.text.logits;
 }
 
 int kevo_run_n_positions(const kevo_run *r)
 {
     return r->plan.n_prompt;
+}
+
+int kevo_run_threads(const kevo_run *r)
+{
+    return r->n_threads;
 }
 
 kevo_stop kevo_run_stop_reason(const kevo_run *r)
@@ -328,5 +407,5 @@ const float *kevo_run_image_features(const kevo_run *r)
 
 const float *kevo_run_image_embeds(const kevo_run *r)
 {
-    return r->buf[KEVO_BUF_VEMB];
+    return r->act.vision.emb;
 }

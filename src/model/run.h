@@ -11,11 +11,12 @@
 struct kevo_run {
     const kevo_model *model;      // borrowed
     kevo_run_params params;
+    int n_threads;                // params.n_threads resolved: the team of every parallel loop
     kevo_plan plan;               // layout of `arena` for the current prompt length
     unsigned char *arena;         // one allocation: every buffer of the plan
     size_t arena_size;
-    float *buf[KEVO_BUF_COUNT];   // pointers into the arena
-    kevo_linear_ctx lin;          // scratch and precision of the matrix products
+    kevo_activations act;         // the plan's buffers, pointers into the arena
+    kevo_linear_ctx lin;          // scratch, precision and threads of the matrix products
     int n_generated;
     int *generated;               // (max_new_tokens)
     kevo_stop stop;
@@ -25,18 +26,27 @@ struct kevo_run {
 // Fails with KEVO_ERR_INTERRUPTED when the caller asked to stop.
 kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err);
 
-// clip.c + projector.c: pixels -> buf[KEVO_BUF_VEMB] (and the features in buf[KEVO_BUF_VX]).
+// The recorder: copies `row` (D floats) as hidden state `index` of step `step`, in the indexing
+// of transformers' generate(output_hidden_states): 0 the input embeddings, 1..L-1 the raw outputs
+// of layers 0..L-2, L the final-normed output of layer L-1. Does nothing with no_record.
+void kevo_run_record_state(kevo_run *r, int step, int index, const float *row);
+
+// clip.c + projector.c: pixels -> act.vision.emb (and the features in act.vision.x).
 kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err);
 kevo_status kevo_projector_forward(kevo_run *r, kevo_error *err);   // fails on NaN / Inf
-// The feature-layer features inside buf[KEVO_BUF_VX] (class token skipped unless kept).
+// The feature-layer features inside act.vision.x (class token skipped unless kept).
 const float *kevo_clip_features(const kevo_run *r);
 
-// llama.c: runs positions [pos0, pos0 + n) whose input embeddings are rows [0, n) of
-// buf[KEVO_BUF_X]; leaves the last row's logits in buf[KEVO_BUF_LOGITS] and, when `states` is not
-// NULL, the last row's L+1 hidden states in states (L+1, D).
-kevo_status kevo_llama_forward(kevo_run *r, int n, int pos0, float *states, kevo_error *err);
-
+// llama.c, the decoder over n rows of act.text.x at positions [pos0, pos0 + n) for recorder step
+// `step` (which also names the step in error messages). The last row predicts the next token.
 // One embedding row, widened to F32.
 void kevo_llama_embed(const kevo_run *r, int id, float *dst);
+// Every layer in turn, the key/value cache filled at the n positions; records the last row's
+// state entering each layer (indices 0..L-1).
+kevo_status kevo_llama_layers(kevo_run *r, int n, int pos0, int step, kevo_error *err);
+// The final RMSNorm of the last row, into the last row of act.text.xn; records it (index L).
+kevo_status kevo_llama_final_norm(kevo_run *r, int n, int step, kevo_error *err);
+// The LM head over every vocabulary row on that normed row: act.text.logits.
+kevo_status kevo_llama_head(kevo_run *r, int n, int step, kevo_error *err);
 
 #endif
