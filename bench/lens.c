@@ -13,7 +13,6 @@
 #include "analysis/lens.h"
 #include "io/safetensors.h"
 #include "kernels/convert.h"
-#include "kernels/linear.h"
 #include "kevo.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -57,7 +56,6 @@ int main(int argc, char **argv)
                         .n_dims = 2, .shape = {V, D}, .n_elems = nw, .data = w};
     kevo_lens_head lh = {&head, norm, 1e-5f};
     kevo_lens_params p = {.mode = KEVO_LENS_RAW, .window = kevo_window_default(L)};
-    kevo_set_threads(0);
 
     double best = 1e30, products = 0, reductions = 0;
     kevo_lens_result *r = NULL;
