@@ -33,7 +33,7 @@ static void csv_step(FILE *f, const kevo_analysis *a, int t)
 static kevo_status open_table(const char *dir, const char *name, kevo_outfile **out,
                               kevo_error *err)
 {
-    char path[4300];
+    char path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(path, sizeof path, dir, name, err);
     return st ? st : kevo_outfile_open(path, out, err);
 }
@@ -257,7 +257,7 @@ kevo_status kevo_stages_write_json(const kevo_stages *s, const kevo_runfolder *c
 
 static kevo_status write_stages(const kevo_analysis *a, const char *dir, kevo_error *err)
 {
-    char path[4300];
+    char path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(path, sizeof path, dir, "stages.json", err);
     return st ? st : write_json(stages_json(a), path, err);
 }

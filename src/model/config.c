@@ -23,9 +23,9 @@
 
 typedef struct reader {
     const cJSON *obj;
-    char where[4200];   // "path:" or "path: section", the prefix of messages
+    char where[KEVO_ERROR_MAX];   // "path:" or "path: section", the prefix of messages
     kevo_error *err;
-    char key[4400];     // scratch for the dotted key of a message
+    char key[KEVO_ERROR_MAX];     // scratch for the dotted key of a message
 } reader;
 
 // "path: section.key" for messages about `key` in r's section.
@@ -254,7 +254,7 @@ static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *
     if ((st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
     reader r = {.obj = root, .err = err};
-    snprintf(r.where, sizeof r.where, "%s:", path);
+    kevo_error_head(r.where, sizeof r.where, "%s:", path);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
     // Ids the model has no row for are config errors (the LM head could never yield them).
     if ((st = rd_int(&r, "bos_token_id", 1, c->bos_id, 0, c->text_vocab - 1, &c->bos_id)))
@@ -302,7 +302,7 @@ kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
     if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
     reader top = {.obj = root, .err = err};
-    snprintf(top.where, sizeof top.where, "%s:", path);
+    kevo_error_head(top.where, sizeof top.where, "%s:", path);
     const char *model_type;
     if (!cJSON_IsObject(root)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: not a JSON object", path);
@@ -404,7 +404,7 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
     if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
     reader r = {.obj = root, .err = err};
-    snprintf(r.where, sizeof r.where, "%s:", path);
+    kevo_error_head(r.where, sizeof r.where, "%s:", path);
     if (!cJSON_IsObject(root)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: not a JSON object", path);
         goto done;

@@ -210,7 +210,7 @@ static kevo_status draw_both(draw_fn fn, const figure_job *j, const char *dir, c
                              const kevo_figure_opts *o, char *report_path, size_t size,
                              kevo_error *err)
 {
-    char path[4400];
+    char path[KEVO_PATH_MAX];
     kevo_status st = figure_path(path, sizeof path, dir, name, kevo_figure_format_ext(o->format),
                                  err);
     if (st == KEVO_OK)
@@ -318,7 +318,7 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
             goto done;
     }
     if (map && map->xy) {
-        char csv[4400];
+        char csv[KEVO_PATH_MAX];
         const kevo_runfolder *runs[1] = {a->run};
         if ((st = draw_both(draw_map, &(figure_job){a, 0, map}, dir, "tsne", o,
                             paths[a->chart_steps + 1], sizeof paths[0], err)) ||
@@ -355,7 +355,7 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
             "map the first layers of all tokens form one central blob and each token's deeper "
             "layers leave it as an arm. Distances between far-apart clusters mean little in "
             "t-SNE; neighbourhoods do. Coordinates: tsne.csv."};
-    char path[4400], title[512];
+    char path[KEVO_PATH_MAX], title[512];
     snprintf(title, sizeof title, "kevo analysis: %s", a->run->question);
     if (!(st = kevo_path_join(path, sizeof path, dir, "report.html", err)))
         st = kevo_report_write(path, title, items, k, err);

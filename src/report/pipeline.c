@@ -123,7 +123,7 @@ static kevo_status write_across(const kevo_map *map, const kevo_runfolder *const
                                 const kevo_analyze_params *p, const char *out_dir,
                                 kevo_error *err)
 {
-    char path[4400], png[4400], title[512];
+    char path[KEVO_PATH_MAX], png[KEVO_PATH_MAX], title[512];
     kevo_status st = kevo_mkdirs(out_dir, err);
     if (st == KEVO_OK)
         st = kevo_path_join(path, sizeof path, out_dir, "tsne.csv", err);
@@ -137,14 +137,16 @@ static kevo_status write_across(const kevo_map *map, const kevo_runfolder *const
         return st;
     snprintf(title, sizeof title, "t-SNE across %d runs: one step each, layers 1-%d "
              "(perplexity %g)", n_runs, s->n_layers, map->tsne.perplexity_used);
-    snprintf(path, sizeof path, "%s/tsne.%s", out_dir, kevo_figure_format_ext(p->figure.format));
-    if ((st = kevo_map_draw(map, s, title, path, &p->figure, err)))
+    char name[16];
+    snprintf(name, sizeof name, "tsne.%s", kevo_figure_format_ext(p->figure.format));
+    if ((st = kevo_path_join(path, sizeof path, out_dir, name, err)) ||
+        (st = kevo_map_draw(map, s, title, path, &p->figure, err)))
         return st;
-    snprintf(png, sizeof png, "%s", path);
+    memcpy(png, path, sizeof png);
     if (p->figure.format == KEVO_FIGURE_PDF) {   // the report embeds a PNG copy
         kevo_figure_opts o = {KEVO_FIGURE_PNG, p->figure.dpi};
-        snprintf(png, sizeof png, "%s/tsne.png", out_dir);
-        if ((st = kevo_map_draw(map, s, title, png, &o, err)))
+        if ((st = kevo_path_join(png, sizeof png, out_dir, "tsne.png", err)) ||
+            (st = kevo_map_draw(map, s, title, png, &o, err)))
             return st;
     }
     char text[4096];
