@@ -12,14 +12,8 @@
 #include "analysis/patch_lens.h"
 #include "io/safetensors.h"
 #include "kernels/convert.h"
+#include "bench_random.h"
 #include "kevo.h"
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static float uniform(void)   // in [-1, 1)
-{
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(rng >> 40) / (double)(1 << 23)) - 1.0f;
-}
 
 int main(int argc, char **argv)
 {

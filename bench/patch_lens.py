@@ -14,10 +14,8 @@ floor: the rest of the lens costs the ratio minus one); the products' GFLOP/s; a
 PyTorch's float32 results are from kevo's (kevo itself is checked against float64 in
 tests/test_patch_lens.c).
 """
-import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -26,25 +24,13 @@ import time
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lens import load  # noqa: E402  (the safetensors reader of bench/lens.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P, D, V = 576, 4096, 32064
 REPEATS = 2
 CHUNK = 2048
-
-
-def load(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}[h["dtype"]]
-        b, e = h["data_offsets"]
-        out[name] = np.memmap(path, np.uint8, "r", offset=8 + n + b,
-                              shape=(e - b,)).view(dt).reshape(h["shape"])
-    return out
 
 
 def torch_lens(states, head):
