@@ -16,6 +16,7 @@
 
 #include "analysis/divergence.h"
 #include "analysis/lens.h"
+#include "analysis/patches.h"
 #include "analysis/stages.h"
 #include "io/runfolder.h"
 #include "kevo.h"
@@ -28,6 +29,7 @@ struct kevo_analysis {
     kevo_lens_result *lens;
     const double *div;                   // (T, L) the chosen divergence, inside lens
     kevo_stages *stages;
+    kevo_patch_analysis *patches;        // the image positions' lens; NULL without image states
     double *heat;                        // (heat_rows, L) the heatmap's matrix, scaled
     int heat_rows;                       // min(rows, T)
     int chart_steps;                     // min(steps, T)
