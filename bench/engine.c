@@ -134,9 +134,9 @@ int main(int argc, char **argv)
     kevo_config c32 = *c;
     c32.text_layers = 32;
     kevo_plan plan;
-    kevo_plan_compute(&c32, n_text + c->image_tokens, 256, threads, &plan);
+    kevo_plan_compute(&c32, n_text + c->image_tokens, 256, 0, threads, &plan);
     printf("plan32_mb=%.1f\n", plan.total / 1048576.0);
-    kevo_plan_compute(c, n_text + c->image_tokens, n_new, threads, &plan);
+    kevo_plan_compute(c, n_text + c->image_tokens, n_new, 0, threads, &plan);
     printf("plan_mb=%.1f\n", plan.total / 1048576.0);
     size_t npx = (size_t)c->num_channels * c->image_size * c->image_size;
     float *px = malloc(npx * sizeof *px);

@@ -12,7 +12,7 @@
 
 #include "analysis/lens.h"
 #include "io/safetensors.h"
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "bench_random.h"
 #include "kevo.h"
 

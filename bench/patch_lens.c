@@ -11,7 +11,7 @@
 
 #include "analysis/patch_lens.h"
 #include "io/safetensors.h"
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "bench_random.h"
 #include "kevo.h"
 

@@ -153,6 +153,9 @@ typedef struct kevo_image_config {
 // safetensors weights (one file or shards through model.safetensors.index.json) of `dir`, and
 // binds every tensor the config implies. On failure *out is NULL and err says what is wrong.
 kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err);
+// The dimensions alone: config.json (+ generation_config.json when present) of `dir`, without
+// the weights (kevo batch reads the layer count before it decides what to run).
+kevo_status kevo_config_load(const char *dir, kevo_config *cfg, kevo_error *err);
 void kevo_model_free(kevo_model *model);
 const kevo_config *kevo_model_config(const kevo_model *model);
 const kevo_image_config *kevo_model_image_config(const kevo_model *model);
@@ -181,10 +184,12 @@ typedef struct kevo_memory_estimate {
     size_t kv_bytes;             // the key/value cache
     size_t scratch_bytes;        // packed operands of the matrix products
     size_t record_bytes;         // the recorder: every layer's state for every new token
+    size_t image_record_bytes;   // the image recorder: every image position at the chosen indices
 } kevo_memory_estimate;
 
+// n_image_states: how many hidden-state indices the image recorder keeps (0: none).
 kevo_memory_estimate kevo_model_memory(const kevo_model *model, int n_prompt, int max_new,
-                                       int n_threads);
+                                       int n_image_states, int n_threads);
 
 // ---------------------------------------------------------------------------------------------
 // Runs: greedy generation with every layer's hidden state recorded
@@ -236,6 +241,12 @@ typedef struct kevo_run_params {
                             // 0: OpenMP's default for the creating thread (OMP_NUM_THREADS, the
                             // cores, or kevo_set_threads). Results do not depend on it.
     int no_record;          // 1: skip the recorder (kevo_run_hidden is then empty); benchmarks
+    // Hidden-state indices, ascending and unique, each in 0..L, at which the state of every image
+    // position is recorded during prefill (kevo_run_image_hidden), in the indexing of the
+    // answer's states; copied by kevo_run_create. NULL / 0: none (kevo_image_states_parse reads
+    // the command line's SPEC).
+    const int *image_states;
+    int n_image_states;
     kevo_compute compute;   // KEVO_COMPUTE_F32 by default
     // Called when a phase starts and after every token (NULL: silent).
     void (*progress)(const kevo_progress *p, void *user);
@@ -278,6 +289,19 @@ const int *kevo_run_generated_ids(const kevo_run *run);  // (T)
 // L = after the final RMSNorm.
 const float *kevo_run_hidden(const kevo_run *run);
 const float *kevo_run_logits(const kevo_run *run);       // (V) of the last step
+// (N, K, D): the state of image position n (in the image's order, row-major over the patch grid)
+// at hidden-state index image_states[k], NULL when the run keeps none; K = n_image_states.
+const float *kevo_run_image_hidden(const kevo_run *run);
+int kevo_run_n_image_states(const kevo_run *run);
+const int *kevo_run_image_states(const kevo_run *run);  // (K) the indices, ascending
+int kevo_run_image_first_position(const kevo_run *run); // the image's first prompt position
+
+// The image recorder's indices from a SPEC over hidden-state indices 0..n_layers: "" or "all"
+// every index; "every=N" 0, N, 2N, ... and always n_layers; or a comma-separated list of
+// indices and ranges "A:B" (inclusive), "L" standing for n_layers ("0,8,16:L"). The result is
+// sorted and unique, malloc'ed into *out. KEVO_ERR_ARG quoting the spec on anything else.
+kevo_status kevo_image_states_parse(const char *spec, int n_layers, int **out, int *n,
+                                    kevo_error *err);
 int kevo_run_n_positions(const kevo_run *run);           // prompt positions, image expanded
 kevo_stop kevo_run_stop_reason(const kevo_run *run);
 kevo_timings kevo_run_timings(const kevo_run *run);

@@ -709,7 +709,7 @@ static const char *write_run(const char *name, int T, int layers)
         .prompt_ids = prompt, .n_prompt_ids = 3, .image_position = 1, .n_positions = 18,
         .generated_ids = rf->generated_ids, .pieces = (const char *const *)rf->pieces,
         .n_generated = T, .text = rf->text, .stop = KEVO_STOP_MAX_NEW, .max_new_tokens = T,
-        .n_threads = 1, .hidden = rf->hidden,
+        .n_threads = 1, .hidden = rf->hidden, .store = KEVO_DTYPE_F32,
     };
     CHECK_OK(kevo_runfolder_write(dir, &rec, &err), &err);
 done:

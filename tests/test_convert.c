@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "test.h"
 
 static uint32_t bits(float f)

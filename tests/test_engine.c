@@ -68,14 +68,20 @@ static void compare_case(const kevo_model *m, const char *path, const char *labe
     const kevo_tensor *px = need(f, "pixel_values"), *pid = need(f, "prompt_ids");
     const kevo_tensor *feat = need(f, "vision_features"), *proj = need(f, "projector");
     const kevo_tensor *hid = need(f, "hidden"), *gen = need(f, "generated_ids");
-    const kevo_tensor *lg = need(f, "logits");
-    if (!px || !pid || !feat || !proj || !hid || !gen || !lg) {   // need() said which
+    const kevo_tensor *lg = need(f, "logits"), *img_hid = need(f, "image_hidden");
+    if (!px || !pid || !feat || !proj || !hid || !gen || !lg || !img_hid) {   // need() said which
         kevo_safetensors_free(f);
         return;
     }
     const char *max_new_s = kevo_safetensors_metadata(f, "max_new_tokens");
     kevo_run_params p = kevo_run_default_params();
     p.max_new_tokens = max_new_s ? atoi(max_new_s) : 8;
+    // The image recorder at every index: (N, L+1, D) as the reference's image_hidden.
+    int n_layers = kevo_model_config(m)->text_layers, *every = NULL;
+    kevo_error spec_err;
+    CHECK_OK(kevo_image_states_parse("all", n_layers, &every, &p.n_image_states, &spec_err),
+             &spec_err);
+    p.image_states = every;
     kevo_run *run = NULL;
     if (!CHECK_OK(kevo_run_create(m, &p, &run, &err), &err)) {
         kevo_safetensors_free(f);
@@ -106,6 +112,16 @@ static void compare_case(const kevo_model *m, const char *path, const char *labe
             snprintf(what, sizeof what, "%s hidden states", label);
             check_rows(what, kevo_run_hidden(run), hid->data,
                        (size_t)t * (size_t)(c->text_layers + 1), (size_t)c->text_hidden);
+            snprintf(what, sizeof what, "%s image positions' hidden states", label);
+            CHECK(img_hid->n_elems == (size_t)c->image_tokens * (size_t)(c->text_layers + 1) *
+                                          (size_t)c->text_hidden,
+                  "%s: reference image_hidden has %zu elements", label,
+                  (size_t)img_hid->n_elems);
+            if (img_hid->n_elems == (size_t)c->image_tokens * (size_t)(c->text_layers + 1) *
+                                        (size_t)c->text_hidden)
+                check_rows(what, kevo_run_image_hidden(run), img_hid->data,
+                           (size_t)c->image_tokens * (size_t)(c->text_layers + 1),
+                           (size_t)c->text_hidden);
             snprintf(what, sizeof what, "%s last logits", label);
             check_rows(what, kevo_run_logits(run),
                        (const float *)lg->data + (size_t)(t - 1) * c->text_vocab, 1,
@@ -113,6 +129,7 @@ static void compare_case(const kevo_model *m, const char *path, const char *labe
         }
     }
     free(ids);
+    free(every);
     kevo_run_free(run);
     kevo_safetensors_free(f);
 }

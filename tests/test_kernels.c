@@ -7,7 +7,7 @@
 
 #include "io/safetensors.h"
 #include "kernels/attention.h"
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "kernels/cpu.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"

@@ -44,6 +44,7 @@ static int fake_run_init(fake_run *f)
         .prompt_ids = f->prompt, .n_prompt_ids = 4, .image_position = 2, .n_positions = 19,
         .generated_ids = f->ids, .pieces = f->pieces, .n_generated = 3, .text = "The",
         .stop = KEVO_STOP_EOS, .max_new_tokens = 8, .n_threads = 2, .hidden = f->hidden,
+        .store = KEVO_DTYPE_F32,
     };
     return 1;
 }
@@ -253,7 +254,7 @@ KEVO_TEST(runfolder_refuses_broken_folders)
     expect_broken("nan", poison_hidden, "is not finite");
     expect_broken("nan-location", poison_hidden, "step 2, layer 4, element 62");
     expect_broken("no-run-json", drop_run_json, "no run.json");
-    expect_broken("shape", other_model, "but run.json describes 3 steps of 5 states of width 65");
+    expect_broken("shape", other_model, "but run.json describes [3, 5, 65]");
     expect_broken("json", bad_json, "invalid JSON at line");
     expect_broken("format", bad_format, "is not \"kevo-run\"");
 }

@@ -33,11 +33,21 @@ kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_reque
                               kevo_answer *a, kevo_error *err);
 void kevo_answer_clear(kevo_answer *a);   // frees what the answer owns; accepts a zeroed one
 
-// Writes the run folder (docs/run-folder.md) for the last answer of run r. known: the model's and
-// the image's digests when the caller has read them already (kevo batch), else NULL and the
-// writer reads them.
+// How a run folder is written besides what the run holds.
+typedef struct kevo_save_options {
+    // The model's and the image's digests when the caller has read them already (kevo batch),
+    // else NULL and the writer reads them.
+    const kevo_run_identity *known;
+    int n_threads;             // recorded in run.json
+    double load_s;             // the model's loading time, recorded in run.json
+    kevo_dtype store;          // the hidden states on disk: KEVO_DTYPE_F32 (exact) or
+                               // KEVO_DTYPE_F16 (half the bytes, relative error <= 2^-11)
+} kevo_save_options;
+
+// Writes the run folder (docs/run-folder.md) for the last answer of run r, the image states
+// included when the run kept them, and where the image's patches lie in the user's image.
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
-                            const kevo_answer *a, const kevo_run_identity *known, const char *dir,
-                            int n_threads, double load_s, kevo_error *err);
+                            const kevo_answer *a, const kevo_save_options *o, const char *dir,
+                            kevo_error *err);
 
 #endif

@@ -35,6 +35,9 @@ typedef struct kevo_run_identity {
     char image_sha256[65];     // kevo_image_digest
     const char *question, *template_name, *image_mode, *compute;
     int max_new_tokens;
+    const int *image_states;   // the image recorder's indices (kevo_run_params), and their count
+    int n_image_states;
+    kevo_dtype store;          // how the states are stored (kevo_save_options)
 } kevo_run_identity;
 
 // The image's part of a run's identity: the SHA-256 of the file's bytes, as 64 lower-case hex

@@ -10,7 +10,7 @@
 #include "analysis/scaling.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
-#include "kernels/convert.h"
+#include "base/convert.h"
 
 static int ends_with(const char *s, const char *suffix)
 {

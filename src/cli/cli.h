@@ -57,6 +57,8 @@ typedef enum cli_kind {
     CLI_DOUBLE,   // double *dest = a number in [lo, hi]
     CLI_CHOICE,   // *dest through choice(), whose message is the usage error
     CLI_CALL,     // call(cmd, argument, dest): 1 done, 0 a usage error was printed
+    CLI_SPEC,     // an optional argument: const char **dest = "--name=V" or "--name V" when V
+                  // reads as a spec (cli_is_spec), else "" (given without one)
 } cli_kind;
 
 typedef struct cli_option {
@@ -77,6 +79,7 @@ typedef struct cli_option {
 #define CLI_OPT_DOUBLE(name, dest, lo, hi) {name, 0, CLI_DOUBLE, dest, lo, hi, NULL, NULL}
 #define CLI_OPT_CHOICE(name, dest, fn) {name, 0, CLI_CHOICE, dest, 0, 0, fn, NULL}
 #define CLI_OPT_CALL(name, letter, dest, fn) {name, letter, CLI_CALL, dest, 0, 0, NULL, fn}
+#define CLI_OPT_SPEC(name, dest) {name, 0, CLI_SPEC, dest, 0, 0, NULL, NULL}
 #define CLI_OPT_END {NULL, 0, CLI_HELP, NULL, 0, 0, NULL, NULL}
 
 // The options several commands take, each with its one range and parser.

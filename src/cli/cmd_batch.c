@@ -41,6 +41,7 @@ static const char usage[] =
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        where the run folders go\n"
     CLI_GENERATION_HELP
+    CLI_RECORDING_HELP
     "  --analyze            analyse every run and map the runs together\n"
     "  -q, --quiet          no progress bar\n";
 
@@ -325,13 +326,15 @@ int cmd_batch(int argc, char **argv)
     const char *model_dir = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
+    cli_recording rec = {.store = KEVO_DTYPE_F32};
     int quiet = 0, analyze = 0;
     kevo_error err;
     const cli_option opts[] = {
         CLI_OPT_STRING("model", 'm', &model_dir), CLI_OPT_STRING("prompt", 'p', &q.question),
         CLI_OPT_STRING("out", 'o', &out),         CLI_OPT_FLAG("quiet", 'q', &quiet),
         CLI_OPT_HELP,                             CLI_OPT_FLAG("analyze", 0, &analyze),
-        CLI_GENERATION_OPTIONS(&q, &params),      CLI_OPT_END,
+        CLI_GENERATION_OPTIONS(&q, &params),      CLI_RECORDING_OPTIONS(&rec),
+        CLI_OPT_END,
     };
     int rc = cli_parse("batch", usage, CLI_NAME_UNKNOWN, opts, argc, argv);
     if (rc != CLI_CONTINUE)
@@ -372,10 +375,16 @@ int cmd_batch(int argc, char **argv)
         .image_mode = kevo_image_mode_name(q.image_mode), .max_new_tokens = params.max_new_tokens,
         .compute = params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
     };
-    if (kevo_model_identity_read(model_dir, &id.model, &err) != KEVO_OK) {
+    kevo_config cfg;
+    if (kevo_model_identity_read(model_dir, &id.model, &err) != KEVO_OK ||
+        kevo_config_load(model_dir, &cfg, &err) != KEVO_OK ||
+        cli_recording_apply(&rec, cfg.text_layers, &params, &err) != KEVO_OK) {
         code = cli_report(&err);
         goto done;
     }
+    id.image_states = params.image_states;
+    id.n_image_states = params.n_image_states;
+    id.store = rec.store;
     if ((code = check_reruns(items, n, &id, analyze, interrupted, &failed)) != 0) {
         fprintf(stderr, "kevo batch: nothing was run\n");
         goto done;
@@ -388,7 +397,8 @@ int cmd_batch(int argc, char **argv)
     }
     double load_s = kevo_now() - t0;
     kevo_set_threads(params.n_threads);   // --threads for preprocessing and analyses too
-    int threads = run ? kevo_run_threads(run) : 0;
+    kevo_save_options save = {.known = &id, .n_threads = run ? kevo_run_threads(run) : 0,
+                              .load_s = load_s, .store = rec.store};
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
         const char *why = it->why;
@@ -410,7 +420,7 @@ int cmd_batch(int argc, char **argv)
         kevo_answer a = {0};
         double t1 = kevo_now();
         if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
-            kevo_llava_save(m, run, &q, &a, &id, it->dir, threads, load_s, &err) != KEVO_OK) {
+            kevo_llava_save(m, run, &q, &a, &save, it->dir, &err) != KEVO_OK) {
             if (err.status == KEVO_ERR_INTERRUPTED)
                 break;
             snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);
@@ -455,6 +465,7 @@ done:
     for (int i = 0; i < n; i++)
         free(items[i].answer);
     free(items);
+    free(rec.indices);
     kevo_run_free(run);
     kevo_model_free(m);
     return code;

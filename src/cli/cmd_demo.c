@@ -69,7 +69,8 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
     kevo_run *run = NULL;
     kevo_status st = kevo_run_create(m, params, &run, err);
     kevo_set_threads(params->n_threads);   // --threads for preprocessing and analyses too
-    int threads = run ? kevo_run_threads(run) : 0;
+    kevo_save_options save = {.known = NULL, .n_threads = run ? kevo_run_threads(run) : 0,
+                              .load_s = 0, .store = KEVO_DTYPE_F32};
     for (int i = 0; st == KEVO_OK && i < n; i++) {
         demo_item *it = &items[i];
         const char *base, *set = kevo_demo_sets[it->set];
@@ -80,7 +81,7 @@ static kevo_status generate_all(const kevo_model *m, demo_item *items, int n, co
         if (st == KEVO_OK)
             st = kevo_llava_answer(m, run, &q, &a, err);
         if (st == KEVO_OK)
-            st = kevo_llava_save(m, run, &q, &a, NULL, it->run_dir, threads, 0, err);
+            st = kevo_llava_save(m, run, &q, &a, &save, it->run_dir, err);
         if (st == KEVO_OK) {
             it->answer = strdup(a.text);
             int ok = strcmp(a.text, it->expected) == 0;
@@ -286,6 +287,12 @@ int cmd_demo(int argc, char **argv)
                                .set = kevo_examples_set(examples, i)};
     if (st == KEVO_OK)
         st = kevo_model_load(model_dir, &m, &err);
+    // Every image position at every index: the reports open on the patch lens's maps.
+    int *image_states = NULL;
+    if (st == KEVO_OK)
+        st = kevo_image_states_parse("all", kevo_model_config(m)->text_layers, &image_states,
+                                     &params.n_image_states, &err);
+    params.image_states = image_states;
     if (st == KEVO_OK && !quiet)
         printf("kevo demo: %s on %d images from %s\n", model_dir, n, examples_dir);
     if (st == KEVO_OK)
@@ -321,6 +328,7 @@ int cmd_demo(int argc, char **argv)
     }
     free(items);
     kevo_examples_free(examples);
+    free(image_states);
     kevo_model_free(m);
     return st == KEVO_OK ? EXIT_OK : cli_report(&err);
 }

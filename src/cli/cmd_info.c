@@ -1,18 +1,21 @@
 // cmd_info.c — `kevo info MODEL_DIR`: what a model folder holds and what running it costs.
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
 
 static const char usage[] =
-    "usage: kevo info MODEL_DIR [-n MAX_NEW] [--prompt N]\n"
+    "usage: kevo info MODEL_DIR [-n MAX_NEW] [--prompt N] [--image-states SPEC]\n"
     "\n"
     "Prints the architecture, every dimension, the vocabulary, dtypes, parameter count, bytes on\n"
     "disk and the memory a run needs (weights are memory-mapped; the rest is one allocation).\n"
     "\n"
     "  -n, --max-new N   new tokens the memory estimate allows for (default 256)\n"
-    "  --prompt N        text tokens around the image in the estimate (default 64)\n";
+    "  --prompt N        text tokens around the image in the estimate (default 64)\n"
+    "  --image-states SPEC  include the image recorder of `kevo run --image-states SPEC`\n"
+    "                    (see `kevo run --help`) in the estimate\n";
 
-static void print_model(const kevo_model *m, int n_text, int max_new)
+static void print_model(const kevo_model *m, int n_text, int max_new, int n_image_states)
 {
     const kevo_config *c = kevo_model_config(m);
     const kevo_tokenizer *tok = kevo_model_tokenizer(m);
@@ -62,22 +65,33 @@ static void print_model(const kevo_model *m, int n_text, int max_new)
            cli_bytes(b1, sizeof b1, (double)w.file_bytes), w.n_files, w.n_files == 1 ? "" : "s");
 
     kevo_memory_estimate p =
-        kevo_model_memory(m, c->image_tokens + n_text, max_new, 0);
+        kevo_model_memory(m, c->image_tokens + n_text, max_new, n_image_states, 0);
     printf("memory        %s to run a %d-position prompt and %d new tokens with %d threads: "
            "weights %s (mapped), KV cache %s, activations %s, matrix-product scratch %s, "
-           "recorder %s\n",
+           "recorder %s",
            cli_bytes(b1, sizeof b1, (double)(w.bytes_used + p.total)), p.n_prompt, max_new,
            p.n_threads, cli_bytes(b2, sizeof b2, (double)w.bytes_used),
            cli_bytes(b3, sizeof b3, (double)p.kv_bytes),
            cli_bytes(b4, sizeof b4, (double)(p.vision_bytes + p.text_bytes)),
            cli_bytes(b5, sizeof b5, (double)p.scratch_bytes),
            cli_bytes(b6, sizeof b6, (double)p.record_bytes));
+    if (n_image_states)
+        printf(", image recorder %s (%d indices)",
+               cli_bytes(b1, sizeof b1, (double)p.image_record_bytes), n_image_states);
+    // The image recorder at every index, in memory (F32) and on disk (--store f32 or f16).
+    double every = (double)c->image_tokens * (c->text_layers + 1) * c->text_hidden;
+    printf("\nimage states  %s in memory and in hidden.safetensors for every index of the %d "
+           "image positions (%d x %d x %d F32; %s with --store f16)\n",
+           cli_bytes(b2, sizeof b2, every * 4), c->image_tokens, c->image_tokens,
+           c->text_layers + 1, c->text_hidden, cli_bytes(b3, sizeof b3, every * 2));
 }
 
 int cmd_info(int argc, char **argv)
 {
     int max_new = 256, n_text = 64;
+    const char *image_states = NULL;
     const cli_option opts[] = {
+        CLI_OPT_STRING("image-states", 0, &image_states),
         CLI_OPT_INT("max-new", 'n', &max_new, 1, 1 << 20),
         CLI_OPT_INT("prompt", 0, &n_text, 0, 1 << 20),
         CLI_OPT_HELP,
@@ -93,7 +107,14 @@ int cmd_info(int argc, char **argv)
     kevo_model *m;
     if (kevo_model_load(argv[optind], &m, &err) != KEVO_OK)
         return cli_report(&err);
-    print_model(m, n_text, max_new);
+    int *states = NULL, n_states = 0;
+    if (image_states && kevo_image_states_parse(image_states, kevo_model_config(m)->text_layers,
+                                                &states, &n_states, &err) != KEVO_OK) {
+        kevo_model_free(m);
+        return cli_report(&err);
+    }
+    print_model(m, n_text, max_new, n_states);
+    free(states);
     kevo_model_free(m);
     return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 // cmd_run.c — `kevo run`: one image, one question; prints the answer and writes the run folder.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ static const char usage[] =
     "                       folder holding only kevo's files is replaced, anything else\n"
     "                       is refused\n"
     CLI_GENERATION_HELP
+    CLI_RECORDING_HELP
     "  -q, --quiet          no progress line on stderr\n";
 
 // One live line on a terminal: the phase, its time, and the speed.
@@ -53,13 +55,15 @@ int cmd_run(int argc, char **argv)
     const char *model_dir = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
+    cli_recording rec = {.store = KEVO_DTYPE_F32};
     int quiet = 0;
     kevo_error err;
     const cli_option opts[] = {
         CLI_OPT_STRING("model", 'm', &model_dir),   CLI_OPT_STRING("image", 'i', &q.image_path),
         CLI_OPT_STRING("prompt", 'p', &q.question), CLI_OPT_STRING("out", 'o', &out),
         CLI_OPT_FLAG("quiet", 'q', &quiet),         CLI_OPT_HELP,
-        CLI_GENERATION_OPTIONS(&q, &params),        CLI_OPT_END,
+        CLI_GENERATION_OPTIONS(&q, &params),        CLI_RECORDING_OPTIONS(&rec),
+        CLI_OPT_END,
     };
     int rc = cli_parse("run", usage, CLI_NAME_UNKNOWN, opts, argc, argv);
     if (rc != CLI_CONTINUE)
@@ -89,15 +93,17 @@ int cmd_run(int argc, char **argv)
     kevo_answer a = {0};
     int code = EXIT_OK;
     if (kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
+        cli_recording_apply(&rec, kevo_model_config(m)->text_layers, &params, &err) != KEVO_OK ||
         kevo_run_create(m, &params, &run, &err) != KEVO_OK) {
         code = cli_report(&err);
         goto done;
     }
     double load_s = kevo_now() - t0;
     kevo_set_threads(params.n_threads);   // --threads for the image's preprocessing too
-    int threads = kevo_run_threads(run);
+    kevo_save_options save = {.known = NULL, .n_threads = kevo_run_threads(run),
+                              .load_s = load_s, .store = rec.store};
     if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
-        kevo_llava_save(m, run, &q, &a, NULL, out, threads, load_s, &err) != KEVO_OK) {
+        kevo_llava_save(m, run, &q, &a, &save, out, &err) != KEVO_OK) {
         if (params.progress)
             fputc('\n', stderr);
         code = cli_report(&err);
@@ -110,6 +116,7 @@ int cmd_run(int argc, char **argv)
                 out);
 done:
     kevo_answer_clear(&a);
+    free(rec.indices);
     kevo_run_free(run);
     kevo_model_free(m);
     return code;

@@ -1,4 +1,4 @@
-// generation.c — the --compute option shared by run and batch, and Ctrl-C shared by run, batch,
+// generation.c — the --compute, --image-states and --store options shared by run and batch, and Ctrl-C shared by run, batch,
 // demo and analyze (see generation.h).
 #include "cli/generation.h"
 
@@ -12,6 +12,29 @@ int cli_compute(const char *cmd, const char *arg, void *dest)
     }
     *(kevo_compute *)dest = strcmp(arg, "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
     return 1;
+}
+
+int cli_store(const char *cmd, const char *arg, void *dest)
+{
+    if (strcmp(arg, "f32") && strcmp(arg, "f16")) {
+        cli_usage_error(cmd, "--store expects f32 or f16, not '%s'", arg);
+        return 0;
+    }
+    *(kevo_dtype *)dest = strcmp(arg, "f16") == 0 ? KEVO_DTYPE_F16 : KEVO_DTYPE_F32;
+    return 1;
+}
+
+kevo_status cli_recording_apply(cli_recording *rec, int n_layers, kevo_run_params *p,
+                                kevo_error *err)
+{
+    p->image_states = NULL;
+    p->n_image_states = 0;
+    if (!rec->image_states)
+        return KEVO_OK;
+    kevo_status st = kevo_image_states_parse(rec->image_states, n_layers, &rec->indices,
+                                             &p->n_image_states, err);
+    p->image_states = rec->indices;
+    return st;
 }
 
 static volatile sig_atomic_t interrupted;

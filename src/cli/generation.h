@@ -24,6 +24,33 @@
 // --compute f32|bf16 into the kevo_compute at dest (a CLI_CALL).
 int cli_compute(const char *cmd, const char *arg, void *dest);
 
+// What run and batch record besides the answer's states: --image-states [SPEC], --store.
+typedef struct cli_recording {
+    const char *image_states;   // NULL: none; "" every index; else the SPEC
+    kevo_dtype store;           // KEVO_DTYPE_F32 (default) or KEVO_DTYPE_F16
+    int *indices;               // the spec read against the model (cli_recording_apply)
+} cli_recording;
+
+#define CLI_RECORDING_OPTIONS(rec)                                                               \
+    CLI_OPT_SPEC("image-states", &(rec)->image_states),                                          \
+        CLI_OPT_CALL("store", 0, &(rec)->store, cli_store)
+
+#define CLI_RECORDING_HELP                                                                       \
+    "  --image-states [SPEC]  also record every image position's hidden state at the\n"          \
+    "                       indices of SPEC (default every index 0..L; '0,8,16:L' lists\n"       \
+    "                       indices and ranges, L the last; 'every=4' 0, 4, 8, ... and L),\n"    \
+    "                       for the patch lens of `kevo analyze`\n"                               \
+    "  --store DTYPE        f32 (default, exact) or f16 (half the disk; relative error\n"       \
+    "                       at most 2^-11) for the hidden states in hidden.safetensors\n"
+
+// --store f32|f16 into the kevo_dtype at dest (a CLI_CALL).
+int cli_store(const char *cmd, const char *arg, void *dest);
+
+// The image states of rec read against a model of n_layers layers into p (rec->indices owns
+// them; free it).
+kevo_status cli_recording_apply(cli_recording *rec, int n_layers, kevo_run_params *p,
+                                kevo_error *err);
+
 // Installs a SIGINT and SIGTERM handler and returns the flag it sets (for
 // kevo_run_params.interrupt and kevo_analyze_params.interrupt; demo also tests it between its
 // steps).

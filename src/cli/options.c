@@ -39,6 +39,17 @@ kevo_status cli_image_mode(const char *arg, void *dest, kevo_error *err)
     return kevo_image_mode_parse(arg, dest, err);
 }
 
+// A word that reads as a hidden-state spec ("all", "every=N", or indices, ranges and "L"
+// joined by commas), so that `--image-states 0,8:L` takes it and `--image-states IMAGE` does not.
+static int is_spec(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    if (strcmp(s, "all") == 0 || strncmp(s, "every=", 6) == 0)
+        return 1;
+    return strspn(s, "0123456789L:,") == strlen(s);
+}
+
 // One option's value into its destination: 1 done, 0 a usage error was printed.
 static int apply(const char *cmd, const cli_option *o, const char *arg)
 {
@@ -54,6 +65,9 @@ static int apply(const char *cmd, const cli_option *o, const char *arg)
         return 1;
     case CLI_STRING:
         *(const char **)o->dest = arg;
+        return 1;
+    case CLI_SPEC:
+        *(const char **)o->dest = arg ? arg : "";
         return 1;
     case CLI_INT:
         return cli_parse_int(cmd, opt, arg, (long)o->lo, (long)o->hi, o->dest);
@@ -85,7 +99,10 @@ int cli_parse(const char *cmd, const char *usage, int flags, const cli_option *o
     int n = 0, k = 0;
     for (; n < MAX_OPTIONS && opts[n].name; n++) {
         int has_arg = opts[n].kind != CLI_HELP && opts[n].kind != CLI_FLAG;
-        longs[n] = (struct option){opts[n].name, has_arg ? required_argument : no_argument, 0,
+        int arg_kind = opts[n].kind == CLI_SPEC ? optional_argument
+                       : has_arg                 ? required_argument
+                                                 : no_argument;
+        longs[n] = (struct option){opts[n].name, arg_kind, 0,
                                    opts[n].letter ? opts[n].letter : 256 + n};
         if (opts[n].letter) {
             shorts[k++] = opts[n].letter;
@@ -108,7 +125,10 @@ int cli_parse(const char *cmd, const char *usage, int flags, const cli_option *o
             fputs(usage, stdout);
             return EXIT_OK;
         }
-        if (!apply(cmd, &opts[i], optarg))
+        const char *arg = optarg;
+        if (opts[i].kind == CLI_SPEC && !arg && optind < argc && is_spec(argv[optind]))
+            arg = argv[optind++];   // getopt takes an optional argument only after '='
+        if (!apply(cmd, &opts[i], arg))
             return EXIT_USAGE;
     }
     return CLI_CONTINUE;

@@ -198,52 +198,6 @@ kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity 
     return st;
 }
 
-int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *w, char *why,
-                           size_t size)
-{
-    const kevo_model_identity *m = &rf->model;
-    if (rf->format_version < KEVO_RUN_FORMAT_VERSION)
-        snprintf(why, size, "the run folder was written by an older kevo that did not record "
-                 "what determines a run (run.json format_version %d, this kevo writes %d)",
-                 rf->format_version, KEVO_RUN_FORMAT_VERSION);
-    else if (!rf->image_sha256[0] || !m->weights_sha256[0] || !m->files_sha256[0])
-        snprintf(why, size, "run.json does not record the SHA-256 of its %s",
-                 !rf->image_sha256[0] ? "image (image.sha256)" : "model's files (model.*_sha256)");
-    else if (rf->format_version != KEVO_RUN_FORMAT_VERSION || strcmp(rf->kevo_version,
-                                                                     KEVO_VERSION) != 0)
-        snprintf(why, size, "the run was written by kevo %s (run.json format_version %d), this "
-                 "is kevo %s (format_version %d)", rf->kevo_version, rf->format_version,
-                 KEVO_VERSION, KEVO_RUN_FORMAT_VERSION);
-    else if (strcmp(m->config_fnv1a64, w->model.config_fnv1a64) != 0)
-        snprintf(why, size, "the model's config.json changed since the run");
-    else if (strcmp(m->weights_sha256, w->model.weights_sha256) != 0)
-        snprintf(why, size, "the model's weights changed since the run");
-    else if (strcmp(m->files_sha256, w->model.files_sha256) != 0)
-        snprintf(why, size, "the model's tokenizer, preprocessing or generation files changed "
-                 "since the run");
-    else if (strcmp(rf->image_sha256, w->image_sha256) != 0)
-        snprintf(why, size, "the image changed since the run");
-    else if (strcmp(rf->question, w->question) != 0)
-        snprintf(why, size, "the question differs from the run's (\"%.60s\")", rf->question);
-    else if (strcmp(rf->template_name, w->template_name) != 0)
-        snprintf(why, size, "the template differs (the run's: %s, now: %s)", rf->template_name,
-                 w->template_name);
-    else if (strcmp(rf->image_mode, w->image_mode) != 0)
-        snprintf(why, size, "the image mode differs (the run's: %s, now: %s)", rf->image_mode,
-                 w->image_mode);
-    else if (rf->max_new_tokens != w->max_new_tokens)
-        snprintf(why, size, "max new tokens differ (the run's: %d, now: %d)", rf->max_new_tokens,
-                 w->max_new_tokens);
-    else if (!rf->compute[0])
-        snprintf(why, size, "the run does not record its compute precision (f32 or bf16)");
-    else if (strcmp(rf->compute, w->compute) != 0)
-        snprintf(why, size, "the compute precision differs (the run's: %s, now: %s)",
-                 rf->compute, w->compute);
-    else
-        return 0;
-    return 1;
-}
-
 static const char *stop_name(kevo_stop s)
 {
     return s == KEVO_STOP_EOS ? "eos" : s == KEVO_STOP_MAX_NEW ? "max_new_tokens"
@@ -333,6 +287,8 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
     cJSON_AddStringToObject(o, "tensor", "hidden");
     int shape[3] = {r->n_generated, c->text_layers + 1, c->text_hidden};
     cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(shape, 3));
+    cJSON_AddStringToObject(o, "dtype", kevo_dtype_name(r->store));
+    kevo_runfolder_image_json(root, r);
     return root;
 }
 
@@ -352,12 +308,26 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
     const char *tmp = kevo_outdir_path(od);
 
     const kevo_config *c = r->config;
-    kevo_tensor_out hidden = {"hidden", KEVO_DTYPE_F32, 3,
-                              {r->n_generated, c->text_layers + 1, c->text_hidden}, r->hidden};
+    size_t d = (size_t)c->text_hidden, l1 = (size_t)c->text_layers + 1;
+    kevo_tensor_out t[2] = {
+        {"hidden", r->store, 3, {r->n_generated, c->text_layers + 1, c->text_hidden}, NULL},
+        {"image_hidden", r->store, 3, {c->image_tokens, r->n_image_states, c->text_hidden},
+         NULL},
+    };
+    void *owned[2] = {NULL, NULL};
+    st = kevo_states_store("hidden", r->hidden, (size_t)r->n_generated * l1 * d, r->store,
+                           &owned[0], &t[0].data, err);
+    if (st == KEVO_OK && r->n_image_states)
+        st = kevo_states_store("image_hidden", r->image_hidden,
+                               (size_t)c->image_tokens * (size_t)r->n_image_states * d, r->store,
+                               &owned[1], &t[1].data, err);
     const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
-    st = kevo_path_join(path, sizeof path, tmp, HIDDEN_FILE, err);
     if (st == KEVO_OK)
-        st = kevo_safetensors_write(path, &hidden, 1, meta, 2, err);
+        st = kevo_path_join(path, sizeof path, tmp, HIDDEN_FILE, err);
+    if (st == KEVO_OK)
+        st = kevo_safetensors_write(path, t, r->n_image_states ? 2 : 1, meta, 2, err);
+    free(owned[0]);
+    free(owned[1]);
     cJSON *json = st == KEVO_OK ? record_json(r, &id, image_sha256) : NULL;
     char *text = json ? cJSON_Print(json) : NULL;
     cJSON_Delete(json);
@@ -433,7 +403,8 @@ static kevo_status read_tokens(kevo_runfolder *rf, const cJSON *root, const char
     return KEVO_OK;
 }
 
-// hidden.safetensors: "hidden" F32 (T, L+1, D), agreeing with run.json, every value finite.
+// hidden.safetensors: "hidden" F32 or F16 (T, L+1, D), agreeing with run.json, every value
+// finite.
 static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char *where,
                                kevo_error *err)
 {
@@ -452,27 +423,12 @@ static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char
     free(file);
     if (st != KEVO_OK || (st = kevo_safetensors_open(path, &rf->file, err)) != KEVO_OK)
         return st;
-    const kevo_tensor *t = kevo_safetensors_find(rf->file, "hidden");
-    if (!t || t->dtype != KEVO_DTYPE_F32 || t->n_dims != 3)
-        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: no F32 3-D tensor 'hidden'", path);
-    if (t->shape[0] != rf->n_steps || t->shape[1] != rf->text_layers + 1 ||
-        t->shape[2] != rf->text_hidden)
-        return kevo_fail(err, KEVO_ERR_FORMAT, "%s: 'hidden' has shape [%lld, %lld, %lld] but "
-                         "run.json describes %d steps of %d states of width %d", path,
-                         (long long)t->shape[0], (long long)t->shape[1], (long long)t->shape[2],
-                         rf->n_steps, rf->text_layers + 1, rf->text_hidden);
-    rf->hidden = t->data;
     rf->n_states = rf->text_layers + 1;
     rf->dim = rf->text_hidden;
-    size_t per_step = (size_t)rf->n_states * (size_t)rf->dim;
-    for (size_t i = 0; i < t->n_elems; i++)
-        if (!isfinite(rf->hidden[i]))
-            return kevo_fail(err, KEVO_ERR_FORMAT, "%s: hidden state %g at step %zu, layer %zu, "
-                             "element %zu (byte %llu) is not finite", path,
-                             (double)rf->hidden[i], i / per_step, i % per_step / (size_t)rf->dim,
-                             i % (size_t)rf->dim,
-                             (unsigned long long)(t->file_offset + 4 * (uint64_t)i));
-    return KEVO_OK;
+    int64_t shape[3] = {rf->n_steps, rf->n_states, rf->dim};
+    const char *const axes[3] = {"step", "layer", "element"};
+    return kevo_states_read(rf->file, path, "hidden", shape, axes, &rf->hidden,
+                            &rf->hidden_owned, err);
 }
 
 // A string member copied into buf, "" when absent or not a string.
@@ -555,7 +511,8 @@ kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_erro
         (st = get_string(root, "text", &rf->text, where, err)) ||
         (st = get_string(root, "stop", &rf->stop, where, err)) ||
         (st = get_string(image ? image : root, "path", &rf->image_path, where, err)) ||
-        (st = read_tokens(rf, root, where, err)) || (st = read_hidden(rf, root, where, err)))
+        (st = read_tokens(rf, root, where, err)) || (st = read_hidden(rf, root, where, err)) ||
+        (st = kevo_runfolder_image_read(rf, root, where, err)))
         goto fail;
     snprintf(rf->config_fnv1a64, sizeof rf->config_fnv1a64, "%s", digest);
     read_identity(rf, root);
@@ -582,6 +539,10 @@ void kevo_runfolder_free(kevo_runfolder *rf)
     free(rf->text);
     free(rf->image_path);
     free(rf->stop);
+    free(rf->hidden_owned);
+    free(rf->patch_original);
+    free(rf->image_states);
+    free(rf->image_hidden_owned);
     kevo_safetensors_free(rf->file);
     cJSON_Delete(rf->json);
     free(rf);

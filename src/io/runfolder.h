@@ -10,8 +10,9 @@
 
 #define KEVO_RUN_FORMAT "kevo-run"
 // run.json's format_version: 2 added the run's identity (model.weights_sha256,
-// model.files_sha256, image.sha256, options.compute); folders without it are version 1.
-#define KEVO_RUN_FORMAT_VERSION 2
+// model.files_sha256, image.sha256, options.compute); 3 the sequence's spans, the patch grid,
+// the image states and the storage dtype. Older folders still load.
+#define KEVO_RUN_FORMAT_VERSION 3
 
 // What `kevo run` records. All pointers are borrowed for the duration of the write.
 typedef struct kevo_run_record {
@@ -35,6 +36,17 @@ typedef struct kevo_run_record {
     double load_s;
     kevo_timings timings;
     const float *hidden;              // (n_generated, L+1, D)
+    kevo_dtype store;                 // how the states are stored: KEVO_DTYPE_F32 or _F16
+    // Where the image sits and what it looks like (always recorded).
+    int image_first;                  // the image's first position in the sequence
+    int grid_rows, grid_cols;         // the vision tower's patch grid
+    int class_token;                  // 1: image token 0 is the class token (no rectangle)
+    const double *patch_preprocessed; // (rows * cols, 4) x0, y0, x1, y1 in pixel_values
+    const double *patch_original;     // (rows * cols, 4) the same in the original image
+    // The image recorder (n_image_states 0: none): (image_tokens, K, D).
+    const float *image_hidden;
+    const int *image_states;          // (K) hidden-state indices, ascending
+    int n_image_states;
     // The run's identity. NULL: the writer reads it (model_identity from model_dir,
     // image_sha256 from image_path); compute NULL is left out of run.json (unknown).
     const char *compute;              // "f32" | "bf16"
@@ -72,7 +84,35 @@ struct kevo_runfolder {
     char image_sha256[65], image_mode[16], compute[16];
     int max_new_tokens;
     void *json;                       // the parsed run.json (cJSON), for fields not listed here
+    float *hidden_owned;              // hidden widened from F16, or NULL when it is mapped
+    // The image side (format_version 3; zeros when absent)
+    int image_tokens, image_first;    // image positions and the first one
+    int image_width, image_height;    // the original image
+    int grid_rows, grid_cols, class_token;
+    double *patch_original;           // (rows * cols, 4), or NULL
+    int n_image_states;               // K, 0 when the run kept no image states
+    int *image_states;                // (K)
+    const float *image_hidden;        // (image_tokens, K, D), mapped or owned
+    float *image_hidden_owned;
 };
+
+// runfolder_states.c: a state tensor of n values as stored in dtype (F32: *data = src, nothing
+// owned; F16: a converted copy in *owned, KEVO_ERR_ARG naming `name` and the element when a value
+// is past F16's range).
+kevo_status kevo_states_store(const char *name, const float *src, size_t n, kevo_dtype dtype,
+                              void **owned, const void **data, kevo_error *err);
+// The F32 or F16 3-D tensor `name` of file (at path, for messages) with the given shape, as F32:
+// mapped, or widened into *owned; every value finite (axes name the dimensions in messages).
+struct kevo_safetensors;
+kevo_status kevo_states_read(const struct kevo_safetensors *file, const char *path,
+                             const char *name, const int64_t shape[3], const char *const axes[3],
+                             const float **data, float **owned, kevo_error *err);
+
+// runfolder_image.c: run.json's "spans", "patches" and "image_states" for rec; and reading them
+// (with the image_hidden tensor from rf->file) into rf.
+void kevo_runfolder_image_json(void *root, const kevo_run_record *rec);
+kevo_status kevo_runfolder_image_read(kevo_runfolder *rf, const void *root, const char *where,
+                                      kevo_error *err);
 
 // FNV-1a 64 of MODEL_DIR/config.json's bytes, as 16 lower-case hex digits + NUL.
 kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err);

@@ -1,12 +1,14 @@
-// runfolder_access.c — what a caller reads of a loaded run folder, and the image's part of a
-// run's identity (kevo.h, kevo/runfolder.h).
+// runfolder_access.c — what a caller reads of a loaded run folder, the image's part of a run's
+// identity, and whether a run folder stands for a new run (kevo.h, kevo/runfolder.h).
 #include "kevo.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/sha256.h"
 #include "io/runfolder.h"
+#include "io/safetensors.h"
 
 const char *kevo_runfolder_dir(const kevo_runfolder *rf)
 {
@@ -51,4 +53,72 @@ kevo_status kevo_runfolder_rename(kevo_runfolder *rf, const char *dir, kevo_erro
 kevo_status kevo_image_digest(const char *image_path, char out[65], kevo_error *err)
 {
     return kevo_file_sha256(image_path, out, err);
+}
+
+static int same_states(const kevo_runfolder *rf, const kevo_run_identity *w)
+{
+    if (rf->n_image_states != w->n_image_states)
+        return 0;
+    for (int i = 0; i < w->n_image_states; i++)
+        if (rf->image_states[i] != w->image_states[i])
+            return 0;
+    return 1;
+}
+
+static kevo_dtype stored_dtype(const kevo_runfolder *rf)
+{
+    const kevo_tensor *t = kevo_safetensors_find(rf->file, "hidden");
+    return t ? t->dtype : KEVO_DTYPE_F32;
+}
+
+int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *w, char *why,
+                           size_t size)
+{
+    const kevo_model_identity *m = &rf->model;
+    if (rf->format_version < KEVO_RUN_FORMAT_VERSION)
+        snprintf(why, size, "the run folder was written by an older kevo that did not record "
+                 "what determines a run (run.json format_version %d, this kevo writes %d)",
+                 rf->format_version, KEVO_RUN_FORMAT_VERSION);
+    else if (!rf->image_sha256[0] || !m->weights_sha256[0] || !m->files_sha256[0])
+        snprintf(why, size, "run.json does not record the SHA-256 of its %s",
+                 !rf->image_sha256[0] ? "image (image.sha256)" : "model's files (model.*_sha256)");
+    else if (rf->format_version != KEVO_RUN_FORMAT_VERSION || strcmp(rf->kevo_version,
+                                                                     KEVO_VERSION) != 0)
+        snprintf(why, size, "the run was written by kevo %s (run.json format_version %d), this "
+                 "is kevo %s (format_version %d)", rf->kevo_version, rf->format_version,
+                 KEVO_VERSION, KEVO_RUN_FORMAT_VERSION);
+    else if (strcmp(m->config_fnv1a64, w->model.config_fnv1a64) != 0)
+        snprintf(why, size, "the model's config.json changed since the run");
+    else if (strcmp(m->weights_sha256, w->model.weights_sha256) != 0)
+        snprintf(why, size, "the model's weights changed since the run");
+    else if (strcmp(m->files_sha256, w->model.files_sha256) != 0)
+        snprintf(why, size, "the model's tokenizer, preprocessing or generation files changed "
+                 "since the run");
+    else if (strcmp(rf->image_sha256, w->image_sha256) != 0)
+        snprintf(why, size, "the image changed since the run");
+    else if (strcmp(rf->question, w->question) != 0)
+        snprintf(why, size, "the question differs from the run's (\"%.60s\")", rf->question);
+    else if (strcmp(rf->template_name, w->template_name) != 0)
+        snprintf(why, size, "the template differs (the run's: %s, now: %s)", rf->template_name,
+                 w->template_name);
+    else if (strcmp(rf->image_mode, w->image_mode) != 0)
+        snprintf(why, size, "the image mode differs (the run's: %s, now: %s)", rf->image_mode,
+                 w->image_mode);
+    else if (rf->max_new_tokens != w->max_new_tokens)
+        snprintf(why, size, "max new tokens differ (the run's: %d, now: %d)", rf->max_new_tokens,
+                 w->max_new_tokens);
+    else if (!rf->compute[0])
+        snprintf(why, size, "the run does not record its compute precision (f32 or bf16)");
+    else if (strcmp(rf->compute, w->compute) != 0)
+        snprintf(why, size, "the compute precision differs (the run's: %s, now: %s)",
+                 rf->compute, w->compute);
+    else if (!same_states(rf, w))
+        snprintf(why, size, "the image states kept differ (the run kept %d indices, now %d)",
+                 rf->n_image_states, w->n_image_states);
+    else if (stored_dtype(rf) != w->store)
+        snprintf(why, size, "the hidden states are stored as %s, now as %s",
+                 kevo_dtype_name(stored_dtype(rf)), kevo_dtype_name(w->store));
+    else
+        return 0;
+    return 1;
 }

@@ -4,7 +4,7 @@
 // through a small stack buffer; the summation order depends only on n.
 #include <immintrin.h>
 
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 

@@ -1,7 +1,7 @@
 // dot_ref.c — scalar reference kernels: the oracle the SIMD kernels are tested against and the
 // fallback on CPUs without AVX2. Products are summed in double, so these are the most accurate
 // (not the fastest) results kevo can give.
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 

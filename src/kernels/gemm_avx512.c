@@ -15,7 +15,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"

@@ -4,8 +4,7 @@
 
 #include "kevo.h"
 
-// config.json (+ generation_config.json when present) of `dir`.
-kevo_status kevo_config_load(const char *dir, kevo_config *cfg, kevo_error *err);
+// kevo_config_load (config.json + generation_config.json of `dir`) is public: kevo.h.
 
 // preprocessor_config.json of `dir`.
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);

@@ -27,13 +27,14 @@ kevo_weights_info kevo_model_weights_info(const kevo_model *m)
 }
 
 kevo_memory_estimate kevo_model_memory(const kevo_model *m, int n_prompt, int max_new,
-                                       int n_threads)
+                                       int n_image_states, int n_threads)
 {
     kevo_plan p;
-    kevo_plan_compute(&m->config, n_prompt, max_new, n_threads, &p);
+    kevo_plan_compute(&m->config, n_prompt, max_new, n_image_states, n_threads, &p);
     return (kevo_memory_estimate){.n_prompt = p.n_prompt, .max_new = p.max_new,
                                   .n_threads = p.n_threads, .total = p.total,
                                   .vision_bytes = p.vision_bytes, .text_bytes = p.text_bytes,
                                   .kv_bytes = p.kv_bytes, .scratch_bytes = p.scratch_bytes,
-                                  .record_bytes = p.record_bytes};
+                                  .record_bytes = p.record_bytes,
+                                  .image_record_bytes = p.image_record_bytes};
 }

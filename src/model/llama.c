@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "kernels/attention.h"
-#include "kernels/convert.h"
+#include "base/convert.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "kernels/parallel.h"
@@ -132,6 +132,8 @@ kevo_status kevo_llama_layers(kevo_run *r, int n, int pos0, int step, kevo_error
         if (st != KEVO_OK)
             return st;
         kevo_run_record_state(r, step, l, last);   // the state entering layer l
+        if (step == 0)   // prefill: the image positions too, at the indices kept
+            kevo_run_record_image(r, l, r->act.text.x);
         decoder_layer(r, &w->text[l], l, n, pos0);
         if ((st = check_layer(r, &w->text[l], l, n, pos0, step, err)) != KEVO_OK)
             return st;
@@ -139,11 +141,18 @@ kevo_status kevo_llama_layers(kevo_run *r, int n, int pos0, int step, kevo_error
     return KEVO_OK;
 }
 
-// Only the last row needs the final norm and the LM head.
+// Only the last row needs the final norm and the LM head; at prefill the image rows get it too
+// when the image recorder keeps index L (HF's hidden_states[L] is norm(x) at every position).
 kevo_status kevo_llama_final_norm(kevo_run *r, int n, int step, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
     const kevo_weights *w = r->model->weights;
+    if (step == 0 && kevo_run_image_keeps(r, c->text_layers)) {
+        size_t at = (size_t)r->image_at * (size_t)c->text_hidden;
+        kevo_rmsnorm(r->act.text.xn + at, r->act.text.x + at, c->image_tokens, c->text_hidden,
+                     w->final_norm.f32, c->rms_norm_eps, r->n_threads);
+        kevo_run_record_image(r, c->text_layers, r->act.text.xn);
+    }
     float *normed = last_row(r->act.text.xn, n, r);
     kevo_rmsnorm(normed, last_row(r->act.text.x, n, r), 1, c->text_hidden, w->final_norm.f32,
                  c->rms_norm_eps, r->n_threads);

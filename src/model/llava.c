@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "image/geometry.h"
 #include "image/preprocess.h"
 #include "io/runfolder.h"
 #include "model/run.h"
@@ -131,12 +132,48 @@ static const char *weights_dtype(const kevo_weights *w)
     return kinds == 1 ? kevo_dtype_name(last) : "mixed";
 }
 
+// Every patch's rectangle in pixel_values (the vision tower's grid, row-major) and, through the
+// preprocessing's geometry, in the original image: rects (rows * cols, 4) twice.
+static kevo_status patch_rects(const kevo_model *m, const kevo_request *q, const kevo_answer *a,
+                               double **pre, double **orig, int *grid, kevo_error *err)
+{
+    const kevo_config *c = &m->config;
+    kevo_image_geometry g;
+    kevo_status st = kevo_image_geometry_compute(&m->image, q->image_mode, a->image_width,
+                                                 a->image_height, &g, err);
+    if (st != KEVO_OK)
+        return st;
+    int side = c->image_size / c->patch_size, n = side * side;
+    *grid = side;
+    *pre = malloc((size_t)n * 4 * sizeof **pre);
+    *orig = malloc((size_t)n * 4 * sizeof **orig);
+    if (!*pre || !*orig)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        double ps = c->patch_size, x = (i % side) * ps, y = (i / side) * ps;
+        kevo_rect r = {x, y, x + ps, y + ps}, o = kevo_image_geometry_map(&g, r);
+        double *p = *pre + 4 * (size_t)i, *w = *orig + 4 * (size_t)i;
+        p[0] = r.x0, p[1] = r.y0, p[2] = r.x1, p[3] = r.y1;
+        w[0] = o.x0, w[1] = o.y0, w[2] = o.x1, w[3] = o.y1;
+    }
+    return KEVO_OK;
+}
+
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
-                            const kevo_answer *a, const kevo_run_identity *known, const char *dir,
-                            int n_threads, double load_s, kevo_error *err)
+                            const kevo_answer *a, const kevo_save_options *o, const char *dir,
+                            kevo_error *err)
 {
     if (r->params.no_record)
         return kevo_fail(err, KEVO_ERR_ARG, "%s: the run kept no hidden states (no_record)", dir);
+    const kevo_run_identity *known = o->known;
+    double *pre = NULL, *orig = NULL;
+    int grid = 0;
+    kevo_status st = patch_rects(m, q, a, &pre, &orig, &grid, err);
+    if (st != KEVO_OK) {
+        free(pre);
+        free(orig);
+        return st;
+    }
     kevo_run_record rec = {
         .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
         .image_path = q->image_path, .image_width = a->image_width,
@@ -148,9 +185,17 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
         .n_generated = kevo_run_n_generated(r), .text = a->text,
         .stop = kevo_run_stop_reason(r), .max_new_tokens = r->params.max_new_tokens,
         .compute = r->params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
-        .n_threads = n_threads, .load_s = load_s, .timings = kevo_run_timings(r),
-        .hidden = kevo_run_hidden(r), .model_identity = known ? &known->model : NULL,
+        .n_threads = o->n_threads, .load_s = o->load_s, .timings = kevo_run_timings(r),
+        .hidden = kevo_run_hidden(r), .store = o->store,
+        .image_first = kevo_run_image_first_position(r), .grid_rows = grid, .grid_cols = grid,
+        .class_token = m->config.feature_keep_cls, .patch_preprocessed = pre,
+        .patch_original = orig, .image_hidden = kevo_run_image_hidden(r),
+        .image_states = kevo_run_image_states(r), .n_image_states = kevo_run_n_image_states(r),
+        .model_identity = known ? &known->model : NULL,
         .image_sha256 = known ? known->image_sha256 : NULL,
     };
-    return kevo_runfolder_write(dir, &rec, err);
+    st = kevo_runfolder_write(dir, &rec, err);
+    free(pre);
+    free(orig);
+    return st;
 }

@@ -44,6 +44,7 @@ static void layout(const kevo_config *c, kevo_plan *p, unsigned char *base, kevo
 
     p->n_ctx = (int)ctx;
     p->vision_bytes = p->text_bytes = p->kv_bytes = p->scratch_bytes = p->record_bytes = 0;
+    p->image_record_bytes = 0;
     cursor cur = {.base = base};
     size_t *vis = &p->vision_bytes, *txt = &p->text_bytes;
     kevo_vision_acts *va = &a->vision;
@@ -78,13 +79,15 @@ static void layout(const kevo_config *c, kevo_plan *p, unsigned char *base, kevo
     a->scratch = take(&cur, kevo_linear_scratch((int)max_sz(t, s), (int)widest, threads),
                       &p->scratch_bytes);
     a->record = take(&cur, (size_t)p->max_new * (l + 1) * d * f, &p->record_bytes);
+    a->image_record = take(&cur, n * (size_t)p->n_image_states * d * f, &p->image_record_bytes);
     p->total = cur.used;
 }
 
-void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_threads,
-                       kevo_plan *p)
+void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_image_states,
+                       int n_threads, kevo_plan *p)
 {
     *p = (kevo_plan){.n_prompt = n_prompt, .max_new = max_new,
+                     .n_image_states = n_image_states,
                      .n_threads = kevo_threads_resolve(n_threads)};
     kevo_activations sizes_only;
     layout(c, p, NULL, &sizes_only);

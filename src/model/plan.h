@@ -47,6 +47,7 @@ typedef struct kevo_activations {
     kevo_text_acts text;
     void *scratch;     // packed operands of the matrix products: kevo_linear_scratch bytes
     float *record;     // (new tokens, L+1, D) the recorder
+    float *image_record;   // (N, K, D) the image recorder: K kept indices per image position
 } kevo_activations;
 
 typedef struct kevo_plan {
@@ -54,15 +55,17 @@ typedef struct kevo_plan {
     int max_new;
     int n_ctx;         // C
     int n_threads;     // the scratch's threads
+    int n_image_states;    // K
     size_t total;      // bytes of the arena: every buffer at a 64-byte boundary
     // Summaries for `kevo info`
-    size_t vision_bytes, text_bytes, kv_bytes, scratch_bytes, record_bytes;
+    size_t vision_bytes, text_bytes, kv_bytes, scratch_bytes, record_bytes, image_record_bytes;
 } kevo_plan;
 
-// Fills p for a prompt of n_prompt positions (image included), max_new new tokens and n_threads
-// threads (0: kevo_threads_resolve(0), base/threads.h).
-void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_threads,
-                       kevo_plan *p);
+// Fills p for a prompt of n_prompt positions (image included), max_new new tokens, an image
+// recorder of n_image_states indices and n_threads threads (0: kevo_threads_resolve(0),
+// base/threads.h).
+void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_image_states,
+                       int n_threads, kevo_plan *p);
 
 // Points every buffer of `a` into `arena` (p->total bytes, 64-byte aligned) where p places it.
 void kevo_plan_carve(const kevo_config *c, const kevo_plan *p, void *arena, kevo_activations *a);

@@ -48,11 +48,61 @@ void kevo_run_record_state(kevo_run *r, int step, int index, const float *row)
     r->timings.record_s += kevo_now() - t0;
 }
 
+int kevo_run_image_keeps(const kevo_run *r, int index)
+{
+    return r->image_slot && r->image_slot[index] >= 0;
+}
+
+void kevo_run_record_image(kevo_run *r, int index, const float *rows)
+{
+    if (!kevo_run_image_keeps(r, index))
+        return;
+    const kevo_config *c = &r->model->config;
+    size_t d = (size_t)c->text_hidden, k = (size_t)r->params.n_image_states;
+    size_t slot = (size_t)r->image_slot[index];
+    const float *src = rows + (size_t)r->image_at * d;
+    double t0 = kevo_now();
+    // (N, K, D): patch-major, so one patch's states across layers are contiguous on disk.
+#pragma omp parallel for schedule(static) num_threads(r->n_threads)
+    for (int n = 0; n < c->image_tokens; n++)
+        memcpy(r->act.image_record + ((size_t)n * k + slot) * d, src + (size_t)n * d,
+               d * sizeof(float));
+    r->timings.record_s += kevo_now() - t0;
+}
+
+// Copies the image recorder's indices after checking them: ascending, unique, in 0..L.
+static kevo_status take_image_states(kevo_run *r, const kevo_run_params *params,
+                                     kevo_error *err)
+{
+    int n = params->n_image_states, L = r->model->config.text_layers;
+    if (n == 0)
+        return KEVO_OK;
+    if (n < 0 || n > L + 1 || !params->image_states)
+        return kevo_fail(err, KEVO_ERR_ARG, "%d image states asked of a model with %d hidden-"
+                         "state indices", n, L + 1);
+    for (int i = 0; i < n; i++)
+        if (params->image_states[i] < 0 || params->image_states[i] > L ||
+            (i && params->image_states[i] <= params->image_states[i - 1]))
+            return kevo_fail(err, KEVO_ERR_ARG, "image state indices must ascend within 0..%d "
+                             "(entry %d is %d)", L, i, params->image_states[i]);
+    r->image_states = malloc((size_t)n * sizeof *r->image_states);
+    r->image_slot = malloc(((size_t)L + 1) * sizeof *r->image_slot);
+    if (!r->image_states || !r->image_slot)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory creating a run");
+    memcpy(r->image_states, params->image_states, (size_t)n * sizeof *r->image_states);
+    for (int i = 0; i <= L; i++)
+        r->image_slot[i] = -1;
+    for (int i = 0; i < n; i++)
+        r->image_slot[r->image_states[i]] = i;
+    r->params.image_states = r->image_states;
+    return KEVO_OK;
+}
+
 // Lays the arena out for a prompt of n_prompt positions and max_new tokens, growing it if needed.
 static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
-    kevo_plan_compute(c, n_prompt, max_new, r->n_threads, &r->plan);
+    kevo_plan_compute(c, n_prompt, max_new, r->params.n_image_states, r->n_threads, &r->plan);
     if (r->plan.total > r->arena_size) {
         kevo_big_free(r->arena, r->arena_size);
         r->arena_size = 0;
@@ -92,7 +142,13 @@ kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *para
     }
     r->model = model;
     r->params = *params;
+    r->params.image_states = NULL;
     r->n_threads = kevo_threads_resolve(params->n_threads);
+    kevo_status st = take_image_states(r, params, err);
+    if (st != KEVO_OK) {
+        kevo_run_free(r);
+        return st;
+    }
     r->lin = (kevo_linear_ctx){.scratch = NULL, .compute = params->compute,
                                .batch_invariant = 0, .n_threads = r->n_threads};
     *out = r;
@@ -105,6 +161,8 @@ void kevo_run_free(kevo_run *r)
         return;
     kevo_big_free(r->arena, r->arena_size);
     free(r->generated);
+    free(r->image_states);
+    free(r->image_slot);
     free(r);
 }
 
@@ -290,6 +348,7 @@ static kevo_status start(kevo_run *r, const int *ids, int n_ids, image_place *im
     if (st != KEVO_OK)
         return st;
     int n_prompt = n_ids - img->n_ids + c->image_tokens;
+    r->image_at = img->at;   // every id before the image is one position
     if (n_prompt >= c->text_max_positions)
         return kevo_fail(err, KEVO_ERR_ARG, "the prompt takes %d positions (image included), "
                          "more than the model's max_position_embeddings %d", n_prompt,
@@ -398,6 +457,26 @@ kevo_stop kevo_run_stop_reason(const kevo_run *r)
 kevo_timings kevo_run_timings(const kevo_run *r)
 {
     return r->timings;
+}
+
+const float *kevo_run_image_hidden(const kevo_run *r)
+{
+    return r->params.n_image_states ? r->act.image_record : NULL;
+}
+
+int kevo_run_n_image_states(const kevo_run *r)
+{
+    return r->params.n_image_states;
+}
+
+const int *kevo_run_image_states(const kevo_run *r)
+{
+    return r->image_states;
+}
+
+int kevo_run_image_first_position(const kevo_run *r)
+{
+    return r->image_at;
 }
 
 const float *kevo_run_image_features(const kevo_run *r)

@@ -19,6 +19,9 @@ struct kevo_run {
     kevo_linear_ctx lin;          // scratch, precision and threads of the matrix products
     int n_generated;
     int *generated;               // (max_new_tokens)
+    int *image_states;            // (params.n_image_states) the image recorder's indices, owned
+    int *image_slot;              // (L+1) index -> its place in image_states, -1 when not kept
+    int image_at;                 // the image's first position in the prompt
     kevo_stop stop;
     kevo_timings timings;
 };
@@ -30,6 +33,12 @@ kevo_status kevo_run_check_interrupt(const kevo_run *r, kevo_error *err);
 // of transformers' generate(output_hidden_states): 0 the input embeddings, 1..L-1 the raw outputs
 // of layers 0..L-2, L the final-normed output of layer L-1. Does nothing with no_record.
 void kevo_run_record_state(kevo_run *r, int step, int index, const float *row);
+
+// The image recorder, at prefill: copies the image rows of `rows` (the prompt's T rows of D)
+// as hidden state `index` of every image position, when that index is kept (for index L the
+// caller passes the final-normed rows, which it computes only when kevo_run_image_keeps).
+void kevo_run_record_image(kevo_run *r, int index, const float *rows);
+int kevo_run_image_keeps(const kevo_run *r, int index);
 
 // clip.c + projector.c: pixels -> act.vision.emb (and the features in act.vision.x).
 kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err);

@@ -15,7 +15,7 @@
 
 #include "base/dtype.h"
 #include "base/error.h"
-#include "kernels/convert.h"
+#include "base/convert.h"
 
 #define NAME_MAX_LEN 256
 

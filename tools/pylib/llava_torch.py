@@ -253,9 +253,13 @@ class Llava:
         embeds = torch.cat([emb[:, :slot], proj, emb[:, slot:]], dim=1)
         cache, hidden, logits, ids = {}, [], [], []
         pos = 0
+        n_image = proj.shape[1]
         for step in range(max_new_tokens):
             n = embeds.shape[1]
             states, lg = llama_forward(w, cfg, embeds, torch.arange(pos, pos + n), cache)
+            if step == 0:   # every image position's hidden_states at prefill: (N, L+1, D)
+                image_hidden = torch.stack([s[0, slot:slot + n_image].float() for s in states],
+                                           dim=1)
             pos += n
             hidden.append(torch.stack([s[0, -1].float() for s in states]))
             logits.append(lg[0, -1])
@@ -268,6 +272,7 @@ class Llava:
             "vision_features": feats[0].float(),
             "projector": proj[0].float(),
             "hidden": torch.stack(hidden),
+            "image_hidden": image_hidden,
             "logits": torch.stack(logits),
             "generated_ids": torch.tensor(ids, dtype=torch.int64),
             "n_positions": torch.tensor([pos - (len(ids) - 1)], dtype=torch.int64),

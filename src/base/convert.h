@@ -3,8 +3,8 @@
 // F16 is IEEE binary16; BF16 is the upper half of an IEEE binary32. Widening to F32 is exact for
 // every value (subnormals, infinities and NaN payloads included); narrowing rounds to nearest even
 // like PyTorch's .to(torch.float16 / torch.bfloat16).
-#ifndef KEVO_KERNELS_CONVERT_H
-#define KEVO_KERNELS_CONVERT_H
+#ifndef KEVO_BASE_CONVERT_H
+#define KEVO_BASE_CONVERT_H
 
 #include <stddef.h>
 #include <stdint.h>

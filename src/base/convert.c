@@ -1,6 +1,6 @@
 // convert.c — scalar reference conversions between F32, F16 and BF16 (see convert.h).
 // The bit manipulation follows IEEE 754-2008 §3.4 (binary16/binary32 layouts).
-#include "kernels/convert.h"
+#include "base/convert.h"
 
 float kevo_f16_to_f32(uint16_t h)
 {

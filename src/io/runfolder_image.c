@@ -1,0 +1,179 @@
+// runfolder_image.c — the image side of run.json (docs/run-folder.md): where each part of the
+// sequence sits ("spans"), the vision tower's patch grid with every patch's rectangle in the
+// preprocessed and in the original image ("patches"), and which hidden-state indices of the
+// image positions hidden.safetensors keeps as "image_hidden" ("image_states").
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "io/json.h"
+#include "io/runfolder.h"
+#include "io/safetensors.h"
+
+#define IMAGE_TENSOR "image_hidden"
+
+static void add_span(cJSON *spans, const char *name, int first, int length)
+{
+    cJSON *o = cJSON_AddObjectToObject(spans, name);
+    cJSON_AddNumberToObject(o, "first", first);
+    cJSON_AddNumberToObject(o, "length", length);
+}
+
+static cJSON *rect_array(const double *rects, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateDoubleArray(rects + 4 * (size_t)i, 4));
+    return a;
+}
+
+void kevo_runfolder_image_json(void *root_json, const kevo_run_record *r)
+{
+    cJSON *root = root_json;
+    const kevo_config *c = r->config;
+    // Positions of the sequence the model saw: the text before the image (BOS, the system
+    // prompt, the role tag), the image, the question up to the assistant's tag, the answer.
+    cJSON *spans = cJSON_AddObjectToObject(root, "spans");
+    int after = r->image_first + c->image_tokens;
+    add_span(spans, "system", 0, r->image_first);
+    add_span(spans, "image", r->image_first, c->image_tokens);
+    add_span(spans, "question", after, r->n_positions - after);
+    add_span(spans, "answer", r->n_positions, r->n_generated);
+
+    if (r->grid_rows < 1)   // no geometry given (a run folder written by a test)
+        return;
+    cJSON *p = cJSON_AddObjectToObject(root, "patches");
+    int n = r->grid_rows * r->grid_cols;
+    cJSON_AddNumberToObject(p, "rows", r->grid_rows);
+    cJSON_AddNumberToObject(p, "cols", r->grid_cols);
+    cJSON_AddBoolToObject(p, "class_token", r->class_token);
+    cJSON_AddItemToObject(p, "preprocessed", rect_array(r->patch_preprocessed, n));
+    cJSON_AddItemToObject(p, "original", rect_array(r->patch_original, n));
+
+    if (r->n_image_states) {
+        cJSON *s = cJSON_AddObjectToObject(root, "image_states");
+        cJSON_AddStringToObject(s, "tensor", IMAGE_TENSOR);
+        cJSON_AddItemToObject(s, "indices", cJSON_CreateIntArray(r->image_states,
+                                                                 r->n_image_states));
+        int shape[3] = {c->image_tokens, r->n_image_states, c->text_hidden};
+        cJSON_AddItemToObject(s, "shape", cJSON_CreateIntArray(shape, 3));
+        cJSON_AddStringToObject(s, "dtype", kevo_dtype_name(r->store));
+    }
+}
+
+// patches: the grid, agreeing with the image tokens, and every original rectangle inside the
+// image.
+static kevo_status read_patches(kevo_runfolder *rf, const cJSON *p, const char *where,
+                                kevo_error *err)
+{
+    long long rows, cols;
+    int cls = 0;
+    kevo_status st = kevo_json_int(p, "rows", 0, 0, &rows, where, err);
+    if (st == KEVO_OK)
+        st = kevo_json_int(p, "cols", 0, 0, &cols, where, err);
+    if (st == KEVO_OK)
+        st = kevo_json_bool(p, "class_token", 1, 0, &cls, where, err);
+    if (st != KEVO_OK)
+        return st;
+    if (rows < 1 || cols < 1 || rows > 4096 || cols > 4096 ||
+        rows * cols + cls != rf->image_tokens)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches: a %lld x %lld grid%s does not make "
+                         "the %d image tokens", where, rows, cols, cls ? " and a class token" : "",
+                         rf->image_tokens);
+    const cJSON *orig = cJSON_GetObjectItemCaseSensitive(p, "original");
+    int n = (int)(rows * cols);
+    if (!cJSON_IsArray(orig) || cJSON_GetArraySize(orig) != n)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.original must hold %d rectangles",
+                         where, n);
+    if (!(rf->patch_original = malloc((size_t)n * 4 * sizeof *rf->patch_original)))
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const cJSON *r = cJSON_GetArrayItem(orig, i);
+        int ok = cJSON_IsArray(r) && cJSON_GetArraySize(r) == 4;
+        for (int k = 0; ok && k < 4; k++) {
+            const cJSON *v = cJSON_GetArrayItem(r, k);
+            double limit = k % 2 ? rf->image_height : rf->image_width;
+            ok = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= limit;
+            rf->patch_original[4 * (size_t)i + k] = ok ? v->valuedouble : 0;
+        }
+        const double *q = rf->patch_original + 4 * (size_t)i;
+        if (!ok || q[2] < q[0] || q[3] < q[1])
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.original[%d] is not a rectangle "
+                             "[x0, y0, x1, y1] inside the %d x %d image", where, i,
+                             rf->image_width, rf->image_height);
+    }
+    rf->grid_rows = (int)rows;
+    rf->grid_cols = (int)cols;
+    rf->class_token = cls;
+    return KEVO_OK;
+}
+
+// image_states: ascending indices in 0..L and the image_hidden tensor of their shape.
+static kevo_status read_states(kevo_runfolder *rf, const cJSON *s, const char *where,
+                               kevo_error *err)
+{
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(s, "indices");
+    int k = cJSON_IsArray(idx) ? cJSON_GetArraySize(idx) : 0;
+    if (k < 1 || k > rf->text_layers + 1)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s image_states.indices must list 1 to %d "
+                         "hidden-state indices", where, rf->text_layers + 1);
+    if (!(rf->image_states = malloc((size_t)k * sizeof *rf->image_states)))
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < k; i++) {
+        const cJSON *v = cJSON_GetArrayItem(idx, i);
+        double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(x >= 0 && x <= rf->text_layers && x == floor(x)) ||
+            (i && (int)x <= rf->image_states[i - 1]))
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s image_states.indices[%d] is not an index "
+                             "above the previous one within 0..%d", where, i, rf->text_layers);
+        rf->image_states[i] = (int)x;
+    }
+    rf->n_image_states = k;
+    int64_t shape[3] = {rf->image_tokens, k, rf->text_hidden};
+    char path[KEVO_PATH_MAX];
+    kevo_status st = kevo_path_join(path, sizeof path, rf->dir, "hidden.safetensors", err);
+    const char *const axes[3] = {"image position", "kept index", "element"};
+    return st == KEVO_OK ? kevo_states_read(rf->file, path, IMAGE_TENSOR, shape, axes,
+                                            &rf->image_hidden, &rf->image_hidden_owned, err)
+                         : st;
+}
+
+kevo_status kevo_runfolder_image_read(kevo_runfolder *rf, const void *root_json,
+                                      const char *where, kevo_error *err)
+{
+    const cJSON *root = root_json;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const cJSON *image = cJSON_GetObjectItemCaseSensitive(root, "image");
+    const cJSON *spans = cJSON_GetObjectItemCaseSensitive(root, "spans");
+    const cJSON *patches = cJSON_GetObjectItemCaseSensitive(root, "patches");
+    const cJSON *states = cJSON_GetObjectItemCaseSensitive(root, "image_states");
+    if (!patches && !states)
+        return KEVO_OK;   // a run folder from before format_version 3
+    long long tokens, first = 0, w, h;
+    const cJSON *img_span = spans ? cJSON_GetObjectItemCaseSensitive(spans, "image") : NULL;
+    kevo_status st = kevo_json_int(model, "image_tokens", 0, 0, &tokens, where, err);
+    if (st == KEVO_OK)
+        st = kevo_json_int(image, "width", 0, 0, &w, where, err);
+    if (st == KEVO_OK)
+        st = kevo_json_int(image, "height", 0, 0, &h, where, err);
+    if (st == KEVO_OK && img_span)
+        st = kevo_json_int(img_span, "first", 0, 0, &first, where, err);
+    if (st != KEVO_OK)
+        return st;
+    if (tokens < 1 || tokens > 1 << 20 || w < 1 || h < 1 || w > 1 << 20 || h > 1 << 20 ||
+        first < 0 || first > 1 << 24)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s model.image_tokens %lld, image %lld x %lld "
+                         "or spans.image.first %lld is out of range", where, tokens, w, h, first);
+    rf->image_tokens = (int)tokens;
+    rf->image_width = (int)w;
+    rf->image_height = (int)h;
+    rf->image_first = (int)first;
+    if (patches && (st = read_patches(rf, patches, where, err)) != KEVO_OK)
+        return st;
+    if (states && !patches)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s has image_states but no patches", where);
+    return states ? read_states(rf, states, where, err) : KEVO_OK;
+}
