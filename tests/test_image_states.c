@@ -157,6 +157,18 @@ KEVO_TEST(image_states_run_matches_reference_and_stores_f16)
           "spans.image.first");
     CHECK(none->grid_rows * none->grid_cols + none->class_token == none->image_tokens,
           "grid %d x %d for %d tokens", none->grid_rows, none->grid_cols, none->image_tokens);
+    // The rectangles on the original image: as the Python re-statement of expand2square and
+    // the resize places them (tools/pylib/llava_torch.py, pad_patch_rects).
+    kevo_runfolder *py = NULL;
+    if (CHECK_OK(kevo_runfolder_load(kevo_test_data("oracle/engine/tiny-f32/color.run"), &py,
+                                     &err), &err) &&
+        CHECK(py->grid_rows == none->grid_rows && py->patch_original, "grids differ")) {
+        double worst = 0;
+        for (int i = 0; i < 4 * py->grid_rows * py->grid_cols; i++)
+            worst = fmax(worst, fabs(py->patch_original[i] - none->patch_original[i]));
+        CHECK(worst <= 1e-9, "patch rectangles differ from Python's by %.3g px", worst);
+    }
+    kevo_runfolder_free(py);
 done:
     kevo_runfolder_free(all);
     kevo_runfolder_free(some);
@@ -181,4 +193,119 @@ KEVO_TEST(image_states_cli_refusals)
     CHECK(code == 2 && se && strstr(se, "f8"), "--store f8: exit %d, '%s'", code, se ? se : "");
     free(so);
     free(se);
+}
+
+// The fields of one CSV line (RFC 4180, quoted fields unquoted in place); returns their count.
+static int csv_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    char *s = line;
+    while (n < max) {
+        if (*s == '"') {   // a quoted field: "" is a quote
+            char *w = ++s;
+            f[n++] = w;
+            while (*s && !(*s == '"' && s[1] != '"'))
+                *w++ = *s == '"' ? (s += 2, '"') : *s++;
+            if (*s == '"')
+                s++;
+            *w = '\0';
+        } else {
+            f[n++] = s;
+            s += strcspn(s, ",\n");
+        }
+        if (*s != ',')
+            break;
+        *s++ = '\0';
+    }
+    s[strcspn(s, "\n")] = '\0';
+    return n;
+}
+
+// kevo analyze of PyTorch's run folder against numpy's patch lens of its image states.
+static void check_patch_lens(const char *run_case, const char *lens, const char *words)
+{
+    char name[64], oracle[1024], *so = NULL, *se = NULL;
+    snprintf(name, sizeof name, "%s-%s", run_case, lens);
+    const char *run = kevo_test_copy_run("tiny-f32", run_case, name);
+    int code = kevo_test_cli(&so, &se, "analyze '%s' --lens %s --no-tsne %s%s", run, lens,
+                             words ? "--patch-words " : "", words ? words : "");
+    CHECK(code == 0, "%s: analyze exit %d: %s", name, code, se ? se : "");
+    free(so);
+    free(se);
+    snprintf(oracle, sizeof oracle, "%s/run.%s.%s.safetensors",
+             kevo_test_data("oracle/patch_lens"), run_case, lens);
+    char csv[1024], meta[1024];
+    snprintf(csv, sizeof csv, "%s/analysis/patch_lens.csv", run);
+    snprintf(meta, sizeof meta, "%s/analysis/patch_lens.json", run);
+    kevo_error err;
+    kevo_safetensors *f = NULL;
+    char *text = kevo_test_slurp(csv, NULL), *json_text = kevo_test_slurp(meta, NULL);
+    cJSON *json = json_text ? cJSON_Parse(json_text) : NULL;
+    if (!CHECK(text && json, "%s: no patch_lens.csv or patch_lens.json", name) ||
+        !CHECK_OK(kevo_safetensors_open(oracle, &f, &err), &err))
+        goto done;
+    const kevo_tensor *logp = kevo_safetensors_find(f, "logp");
+    const kevo_tensor *top = kevo_safetensors_find(f, "top_id");
+    const kevo_tensor *ent = kevo_safetensors_find(f, "entropy");
+    const kevo_tensor *gap = kevo_safetensors_find(f, "gap");
+    const kevo_tensor *tol_p = kevo_safetensors_find(f, "tol_p");
+    const kevo_tensor *tol_e = kevo_safetensors_find(f, "tol_entropy");
+    if (!CHECK(logp && top && ent && gap && tol_p && tol_e, "%s: oracle incomplete", oracle))
+        goto done;
+    int P = (int)logp->shape[0], K = (int)logp->shape[1], V = (int)logp->shape[2];
+    const cJSON *jw = cJSON_GetObjectItem(json, "words"), *ji = cJSON_GetObjectItem(json,
+                                                                                   "indices");
+    int W = cJSON_GetArraySize(jw), word_id[8];
+    CHECK(W >= 1 && W <= 8 && cJSON_GetArraySize(ji) == K, "%s: %d words, %d indices", name, W,
+          cJSON_GetArraySize(ji));
+    for (int w = 0; w < W && w < 8; w++)
+        word_id[w] = cJSON_GetObjectItem(cJSON_GetArrayItem(jw, w), "token")->valueint;
+    const double *lp = logp->data, *en = ent->data, *gp = gap->data, *tp = tol_p->data,
+                 *te = tol_e->data;
+    const int32_t *tid = top->data;
+    int rows = 0, bad = 0;
+    char *line = strchr(text, '\n');
+    for (line = line ? line + 1 : NULL; line && *line && bad < 5; rows++) {
+        char *next = strchr(line, '\n'), *fld[16];
+        if (next)
+            *next = '\0';
+        int nf = csv_fields(line, fld, 16);
+        int index = atoi(fld[0]), patch = atoi(fld[1]), k = 0;
+        while (k < K && cJSON_GetArrayItem(ji, k)->valueint != index)
+            k++;
+        if (!CHECK(nf == 8 + W && k < K && patch >= 0 && patch < P, "%s: row %d: '%s'", name,
+                   rows, line)) {
+            bad++;
+            break;
+        }
+        size_t i = (size_t)patch * K + k;
+        int id = atoi(fld[4]);
+        double got_p = strtod(fld[6], NULL), got_e = strtod(fld[7], NULL);
+        bad += !CHECK(id == tid[i] || gp[i] <= tp[i], "%s: index %d patch %d: top %d, numpy %d "
+                      "(logit gap %.3g)", name, index, patch, id, tid[i], gp[i]);
+        bad += !CHECK(fabs(got_p - exp(lp[i * V + tid[i]])) <= tp[i] || id != tid[i],
+                      "%s: index %d patch %d: top p %.17g, numpy %.17g", name, index, patch,
+                      got_p, exp(lp[i * V + tid[i]]));
+        bad += !CHECK(fabs(got_e - en[i]) <= te[i], "%s: index %d patch %d: entropy %.17g, "
+                      "numpy %.17g", name, index, patch, got_e, en[i]);
+        for (int w = 0; w < W; w++) {
+            double want = exp(lp[i * V + word_id[w]]), got = strtod(fld[8 + w], NULL);
+            bad += !CHECK(fabs(got - want) <= tp[i], "%s: index %d patch %d: p(%d) %.17g, numpy "
+                          "%.17g", name, index, patch, word_id[w], got, want);
+        }
+        line = next ? next + 1 : NULL;
+    }
+    CHECK(bad || rows == P * K, "%s: %d rows for %d patches x %d indices", name, rows, P, K);
+done:
+    cJSON_Delete(json);
+    free(json_text);
+    free(text);
+    kevo_safetensors_free(f);
+}
+
+KEVO_TEST(image_states_patch_lens_matches_numpy)
+{
+    check_patch_lens("color", "raw", NULL);
+    check_patch_lens("color", "norm", "red,flower");
+    check_patch_lens("describe", "raw", "image,the");
 }

@@ -82,6 +82,9 @@ typedef struct kevo_analysis_options {
     const char *window;                  // "A:B" candidate states, NULL: the deepest 13/33
     kevo_stage_params stage;
     size_t budget_bytes;                 // logits held at once, 0: 512 MiB (at least one step)
+    // The patch lens (runs with image states): the words whose probability it maps, comma-
+    // separated; NULL: the answer word (the colour of "The color of the flower is red.").
+    const char *patch_words;
 } kevo_analysis_options;
 
 kevo_analysis_options kevo_analysis_default_options(void);

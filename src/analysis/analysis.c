@@ -27,6 +27,7 @@ void kevo_analysis_free(kevo_analysis *a)
         return;
     kevo_lens_result_free(a->lens);
     kevo_stages_free(a->stages);
+    kevo_patch_analysis_free(a->patches);
     free(a->heat);
     free(a);
 }
@@ -140,6 +141,11 @@ kevo_status kevo_analysis_compute(const kevo_runfolder *run, const kevo_model *m
 
     kevo_stage_input in = {T, L, a->div, a->lens->top_id, a->lens->top_p};
     if ((st = kevo_stages_detect(&in, 1, &o->stage, &a->stages, err)))
+        goto fail;
+    if (run->n_image_states &&
+        (st = kevo_patch_analysis_compute(run, model, o->lens, o->patch_words,
+                                          kevo_stages_summary(a->stages).critical, &a->patches,
+                                          err)))
         goto fail;
     *out = a;
     return KEVO_OK;

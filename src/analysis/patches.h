@@ -17,8 +17,11 @@ typedef struct kevo_patch_analysis {
     int n_patches, n_indices;       // P, K
     const int *indices;             // (K) hidden-state indices, ascending (the run folder's)
     int rows, cols;                 // the patch grid: patch p is at row p / cols, col p % cols
-    const double *original;         // (P, 4) x0, y0, x1, y1 in the original image's pixels;
-                                    // empty (x0 == x1 or y0 == y1) for a patch of padding only
+    int class_token;                // 1: image position 0 is the class token (no patch); the
+                                    // grid's patch p is then image position p + 1
+    const double *original;         // (rows * cols, 4) x0, y0, x1, y1 in the original image's
+                                    // pixels; empty (x0 == x1 or y0 == y1) for a patch of
+                                    // padding only
     const char *image_path;         // the original image as run.json names it
     int image_width, image_height;
     int n_words;                    // W tracked words
@@ -38,8 +41,10 @@ kevo_status kevo_patch_analysis_compute(const kevo_runfolder *run, const kevo_mo
                                         kevo_patch_analysis **out, kevo_error *err);
 void kevo_patch_analysis_free(kevo_patch_analysis *p);   // accepts NULL
 
-// Writes patch_lens.csv: index,patch,row,col,top_id,top_piece,top_p,entropy,p:<word>...
-kevo_status kevo_patch_analysis_write_csv(const kevo_patch_analysis *p, const kevo_model *model,
-                                          const char *path, kevo_error *err);
+// Writes a->patches into dir as patch_lens.csv (index,patch,row,col,top_id,top_piece,top_p,
+// entropy, then p:<word> per tracked word; row and col -1 for a class token) and
+// patch_lens.json (the lens, the indices, the grid, the words with their token ids and pieces,
+// the labelled figure's index). Nothing when a->patches is NULL.
+kevo_status kevo_patch_analysis_write(const kevo_analysis *a, const char *dir, kevo_error *err);
 
 #endif

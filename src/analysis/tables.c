@@ -268,7 +268,7 @@ kevo_status kevo_analysis_write_tables(const kevo_analysis *a, const char *dir, 
     if ((st = kevo_mkdirs(dir, err)) || (st = write_lens(a, dir, err)) ||
         (st = write_matrix(a, dir, "divergence.csv", a->div, a->run->n_steps, err)) ||
         (st = write_matrix(a, dir, "heatmap.csv", a->heat, a->heat_rows, err)) ||
-        (st = write_candidates(a, dir, err)))
+        (st = write_candidates(a, dir, err)) || (st = kevo_patch_analysis_write(a, dir, err)))
         return st;
     return write_stages(a, dir, err);
 }

@@ -36,6 +36,9 @@ static const char usage[] =
     "  --iters N              t-SNE iterations (default 2000)\n"
     "  --seed S               t-SNE seed (default 0)\n"
     "  --no-tsne              skip the t-SNE map (the slowest part for long runs)\n"
+    "  --patch-words W1,W2    runs with image states (kevo run --image-states): the words\n"
+    "                         whose probability the patch lens maps over the image (default:\n"
+    "                         the answer word, e.g. the colour of \"The color ... is red.\")\n"
     "  --critical N           take N as the critical layer instead of detecting it\n"
     "  --mutation N           take N as the mutation layer instead of detecting it\n"
     "  --threads N            threads for the products (default: all cores)\n";
@@ -58,6 +61,7 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         CLI_OPT_CHOICE("scale", &o->scale, cli_scale),
         CLI_OPT_INT("rows", 0, &o->rows, 1, 1 << 20),
         CLI_OPT_INT("steps", 0, &o->steps, 1, 1 << 20),
+        CLI_OPT_STRING("patch-words", 0, &o->patch_words),
         CLI_OPT_STRING("window", 0, &o->window),
         CLI_OPT_INT("critical", 0, &o->stage.critical, 1, 1 << 20),
         CLI_OPT_MUTATION(&o->stage.mutation),

@@ -320,6 +320,7 @@ def write_peaked_run(data_dir):
     run["generated_pieces"] = [sp.id_to_piece(int(i)) if i < sp.get_piece_size()
                                else f"<extra_{i}>" for i in ids]
     run["text"] = "(peaked states)"
+    run.pop("image_states", None)   # the answer's states alone
     with open(os.path.join(out, "run.json"), "w") as f:
         json.dump(run, f, indent=2, ensure_ascii=False)
         f.write("\n")

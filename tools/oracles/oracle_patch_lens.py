@@ -14,8 +14,14 @@ the two largest logits says where the top token is decided (gap > 2 e SAFETY).
 
 Head rows 3 and 7 are equal, and patch 0 points along row 3 at every index, so its two largest
 logits tie exactly: the top token must be the first of them, 3.
+
+End to end, for the run folders PyTorch wrote (tools/oracles/oracle_engine.py: DATA_DIR/oracle/
+engine/tiny-f32/<case>.run, every image position at every index), per lens the log-probability
+of every token at every (patch, index), DATA_DIR/oracle/patch_lens/run.<case>.<lens>.safetensors,
+with the same tolerances: tests/test_image_states.c compares `kevo analyze`'s patch_lens.csv.
 usage: tools/oracles/oracle_patch_lens.py DATA_DIR
 """
+import json
 import os
 import sys
 
@@ -74,6 +80,46 @@ def expected(head, rows):
             "tol_entropy": (2 * e * (entropy + 1)).reshape(shape)}
 
 
+def run_oracles(data, out):
+    """The patch lens of the PyTorch run folders, every token's log-probability."""
+    import oracle_analysis as oa   # the head reader and lens inputs shared with the answer lens
+    cases = 0
+    for case in ("color", "describe"):
+        run_dir = os.path.join(data, "oracle", "engine", "tiny-f32", f"{case}.run")
+        run = json.load(open(os.path.join(run_dir, "run.json")))
+        states = oa.read_tensor(os.path.join(run_dir, "hidden.safetensors"), "image_hidden")
+        head, norm, eps = oa.model_head(run["model"]["path"])
+        head, norm = head.astype(np.float64), norm.astype(np.float64)
+        n_layers = run["model"]["text_layers"]
+        indices = run["image_states"]["indices"]
+        for lens in ("raw", "norm"):
+            x = states.astype(np.float64).copy()   # (P, K, D)
+            if lens == "norm":
+                for k, index in enumerate(indices):
+                    if index < n_layers:
+                        h = x[:, k, :]
+                        x[:, k, :] = norm * (h / np.sqrt(np.mean(h * h, -1, keepdims=True) + eps))
+            rows = x.reshape(-1, x.shape[-1])
+            z = rows @ head.T
+            zs = np.sort(z, axis=1)
+            lse = zs[:, -1] + np.log(np.sum(np.exp(z - zs[:, -1:]), axis=1))
+            logp = z - lse[:, None]
+            p = np.exp(logp)
+            e = SAFETY * (np.sqrt(x.shape[-1]) + 4) * 2.0 ** -24 * np.max(
+                np.abs(rows) @ np.abs(head).T, axis=1)
+            shape = states.shape[:2]
+            entropy = -np.sum(p * logp, axis=1)
+            st.write(os.path.join(out, f"run.{case}.{lens}.safetensors"), {
+                "logp": logp.reshape(shape + (head.shape[0],)),
+                "top_id": np.argmax(z, axis=1).astype(np.int32).reshape(shape),
+                "entropy": entropy.reshape(shape),
+                "gap": (zs[:, -1] - zs[:, -2]).reshape(shape),
+                "tol_p": (2 * e).reshape(shape),
+                "tol_entropy": (2 * e * (entropy + 1)).reshape(shape)})
+            cases += 1
+    return cases
+
+
 def main():
     data = sys.argv[1] if len(sys.argv) > 1 else sys.exit(__doc__)
     out = os.path.join(data, "oracle", "patch_lens")
@@ -98,8 +144,9 @@ def main():
         st.write(path, tensors, metadata={"eps": repr(EPS), "layers": str(L)})
         # The head in its own file, stored in its type.
         st.write(os.path.join(out, f"{dtype}.head.safetensors"), {"head": head32}, dtype=dtype)
+    n_runs = run_oracles(data, out)
     print(f"oracle_patch_lens: 3 head types x 2 lenses, {P} patches x {len(INDICES)} indices, "
-          f"vocabulary {V} -> {out}")
+          f"vocabulary {V}; {n_runs} run-folder cases -> {out}")
 
 
 if __name__ == "__main__":

@@ -284,10 +284,30 @@ def write_safetensors(path, tensors, metadata=None):
     st.write(path, tensors, metadata=metadata)
 
 
+def pad_patch_rects(image_size, side_px, patch):
+    """Each patch's rectangle [x0, y0, x1, y1] in pixel_values and in the original image for
+    original LLaVA's pad path: expand2square pastes the w x h image at ((s - w) // 2, (s - h) // 2)
+    of an s x s square (s = max(w, h)), which is resized to side_px x side_px (no crop is left to
+    do), so x_original = x * s / side_px - offset, clipped to the image."""
+    w, h = image_size
+    s = max(w, h)
+    ox, oy, k = (s - w) // 2, (s - h) // 2, s / side_px
+    grid = side_px // patch
+    pre, orig = [], []
+    for i in range(grid * grid):
+        x0, y0 = (i % grid) * patch, (i // grid) * patch
+        r = [x0, y0, x0 + patch, y0 + patch]
+        pre.append(r)
+        orig.append([min(max(r[0] * k - ox, 0), w), min(max(r[1] * k - oy, 0), h),
+                     min(max(r[2] * k - ox, 0), w), min(max(r[3] * k - oy, 0), h)])
+    return grid, pre, orig
+
+
 def write_run_folder(run_dir, model_dir, sp, image_path, image_size, question, template, prompt,
                      prompt_ids, result, max_new_tokens):
     """A run folder in kevo's format (docs/run-folder.md) from a generate() result, so that the
-    analyses can be developed and cross-checked on states that PyTorch computed."""
+    analyses can be developed and cross-checked on states that PyTorch computed; every image
+    position's states at every index as image_hidden."""
     cfg = json.load(open(os.path.join(model_dir, "config.json"), "rb"))
     h = 0xcbf29ce484222325   # FNV-1a 64 of config.json, as kevo records it
     for b in open(os.path.join(model_dir, "config.json"), "rb").read():
@@ -296,8 +316,14 @@ def write_run_folder(run_dir, model_dir, sp, image_path, image_size, question, t
     ids = result["generated_ids"].tolist()
     t = cfg.get("text_config", {})
     os.makedirs(run_dir, exist_ok=True)
-    write_safetensors(os.path.join(run_dir, "hidden.safetensors"), {"hidden": hidden},
+    image_hidden = result["image_hidden"].numpy().astype(np.float32)
+    write_safetensors(os.path.join(run_dir, "hidden.safetensors"),
+                      {"hidden": hidden, "image_hidden": image_hidden},
                       {"format": "kevo-run", "kevo_version": "python-reference"})
+    conf = Config(model_dir)
+    grid, pre, orig = pad_patch_rects(image_size, conf.image_size, conf.patch)
+    n_image, first = image_hidden.shape[0], prompt_ids.index(IMAGE_SLOT)
+    n_pos = int(result["n_positions"][0])
     pieces = [sp.id_to_piece(i) if i < sp.get_piece_size() else f"<extra_{i}>" for i in ids]
     text = sp.decode([i for i in ids if i < sp.get_piece_size() and i != 2])
     run = {
@@ -317,6 +343,14 @@ def write_run_folder(run_dir, model_dir, sp, image_path, image_size, question, t
         "options": {"max_new_tokens": max_new_tokens, "threads": torch.get_num_threads()},
         "timings": {},
         "hidden": {"file": "hidden.safetensors", "tensor": "hidden", "shape": list(hidden.shape)},
+        "spans": {"system": {"first": 0, "length": first},
+                  "image": {"first": first, "length": n_image},
+                  "question": {"first": first + n_image, "length": n_pos - first - n_image},
+                  "answer": {"first": n_pos, "length": len(ids)}},
+        "patches": {"rows": grid, "cols": grid, "class_token": bool(conf.keep_cls),
+                    "preprocessed": pre, "original": orig},
+        "image_states": {"tensor": "image_hidden", "indices": list(range(hidden.shape[1])),
+                         "shape": list(image_hidden.shape), "dtype": "F32"},
     }
     with open(os.path.join(run_dir, "run.json"), "w") as f:
         json.dump(run, f, indent=2, ensure_ascii=False)
