@@ -150,14 +150,23 @@ int main(int argc, char **argv)
 
     // Each run object generates 1 + repeat times: the first pass touches every weight page and
     // the run's own memory (first-touch page faults); the best of the others is reported (the
-    // host's memory bandwidth drifts between runs). Then the same without the recorder, to
+    // host's memory bandwidth drifts between runs). First with the image recorder at every
+    // index (kevo run --image-states), then the answer's recorder alone, then without any, to
     // measure what recording costs.
-    for (int record = 1; record >= 0; record--) {
+    int *every = NULL, n_every = 0;
+    if (kevo_image_states_parse("all", c->text_layers, &every, &n_every, &err) != KEVO_OK) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+    }
+    for (int mode = 2; mode >= 0; mode--) {
+        int record = mode >= 1;
         kevo_run_params p = kevo_run_default_params();
         p.max_new_tokens = n_new;
         p.n_threads = threads;
         p.no_record = !record;
         p.compute = compute;
+        p.image_states = mode == 2 ? every : NULL;
+        p.n_image_states = mode == 2 ? n_every : 0;
         kevo_run *run;
         if (kevo_run_create(m, &p, &run, &err) != KEVO_OK) {
             fprintf(stderr, "bench: %s\n", err.msg);
@@ -172,7 +181,7 @@ int main(int argc, char **argv)
             }
             kevo_timings t = kevo_run_timings(run);
             if (pass == 0) {
-                if (record)
+                if (mode == 1)
                     printf("first_total_s=%.3f\n", kevo_now() - t1);
                 continue;
             }
@@ -185,18 +194,21 @@ int main(int argc, char **argv)
             if (t.decode_tokens_per_s > best.decode_tokens_per_s)
                 best.decode_tokens_per_s = t.decode_tokens_per_s;
         }
-        const char *tag = record ? "steady" : "norecord";
+        const char *tag = mode == 2 ? "image" : record ? "steady" : "norecord";
         printf("%s_vision_s=%.3f\n%s_prefill_s=%.3f\n%s_decode_tok_s=%.3f\n", tag,
                best.vision_s, tag, best.prefill_s, tag, best.decode_tokens_per_s);
         printf("positions=%d\ngenerated=%d\n", kevo_run_n_positions(run),
                kevo_run_n_generated(run));
-        if (record)   // the recorder's share, measured directly (copies timed in the engine)
+        if (mode == 1)   // the recorder's share, measured directly (copies timed in the engine)
             printf("record_s=%.6f\nrecord_decode_s=%.6f\n", best.record_s, best.decode_s);
+        if (mode == 2)   // the same with every image position at every index
+            printf("image_record_s=%.6f\n", best.record_s);
         kevo_run_free(run);
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mb=%.1f\n", ru.ru_maxrss / 1024.0);
+    free(every);
     free(px);
     free(ids);
     kevo_model_free(m);

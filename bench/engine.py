@@ -97,6 +97,9 @@ def kevo_row(build, models, dtype, threads, compute, new):
                    "record_share": m["record_s"] / (m["record_decode_s"] + m["steady_prefill_s"]),
                    "load_s": m["load_s"], "vision_s": m["steady_vision_s"],
                    "prefill_s": m["steady_prefill_s"], "decode_s": 1 / m["steady_decode_tok_s"],
+                   "image_prefill_ratio": m["image_prefill_s"] / m["steady_prefill_s"],
+                   "image_record_share": (m["image_record_s"] - m["record_s"]) /
+                                         m["steady_prefill_s"],
                    "decode_norec_s": 1 / m["norecord_decode_tok_s"],
                    "rss_gb": m["peak_rss_mb"] / 1024, "plan32_gb": m["plan32_mb"] / 1024},
                   2 if dtype == "F16" else 4, new)
@@ -150,6 +153,10 @@ def main():
           f"{100 * k16['record_share']:.3f}% of prefill + decoding (copies timed in the engine); "
           f"decoding with vs without it: {k16['decode_s'] / k16['decode_norec_s']:.3f}x (F16), "
           f"{k32['decode_s'] / k32['decode_norec_s']:.3f}x (F32), within the run-to-run drift")
+    print(f"image recorder (every image position at every index, kevo run --image-states): "
+          f"copies {100 * k16['image_record_share']:.2f}% of prefill (timed in the engine); "
+          f"prefill with vs without it {k16['image_prefill_ratio']:.3f}x (F16), "
+          f"{k32['image_prefill_ratio']:.3f}x (F32)")
     bw = floors["bandwidth_gbs"] * 1e9
     floor16 = decode_bytes(TARGET, 2, args.new) / bw
     floor32 = decode_bytes(TARGET, 4, args.new) / bw

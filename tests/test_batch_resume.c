@@ -293,6 +293,12 @@ KEVO_TEST(batch_resume_reuses_only_an_identical_run)
     again(&c, "", "template");
     again(&c, "--image-mode crop", "image mode");
     again(&c, "", "image mode");
+    again(&c, "--image-states", "image states");
+    again(&c, "--image-states=all", NULL);   // the same indices however they are written
+    again(&c, "--image-states 0,2", "image states");
+    again(&c, "--image-states 0,2 --store f16", "stored as F32, now as F16");
+    again(&c, "--image-states 0,2 --store f16", NULL);
+    again(&c, "", "image states");
     edit_run(&c, "options", "compute", "bf16");
     again(&c, "", "compute precision");
     if (kevo_gemm_available(KEVO_COMPUTE_BF16)) {   // else kevo refuses --compute bf16
