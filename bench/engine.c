@@ -150,15 +150,17 @@ int main(int argc, char **argv)
 
     // Each run object generates 1 + repeat times: the first pass touches every weight page and
     // the run's own memory (first-touch page faults); the best of the others is reported (the
-    // host's memory bandwidth drifts between runs). First with the image recorder at every
-    // index (kevo run --image-states), then the answer's recorder alone, then without any, to
-    // measure what recording costs.
+    // host's memory bandwidth drifts between runs). The answer's recorder, then with the image
+    // recorder at every index too (kevo run --image-states), then without any, to measure what
+    // recording costs (the image run second: the first run object of a process was measured
+    // slower, whatever it recorded).
     int *every = NULL, n_every = 0;
     if (kevo_image_states_parse("all", c->text_layers, &every, &n_every, &err) != KEVO_OK) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    for (int mode = 2; mode >= 0; mode--) {
+    for (int mi = 0; mi < 3; mi++) {
+        int mode = (const int[]){1, 2, 0}[mi];   // 2: image states too, 1: answer, 0: none
         int record = mode >= 1;
         kevo_run_params p = kevo_run_default_params();
         p.max_new_tokens = n_new;
