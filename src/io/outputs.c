@@ -86,7 +86,7 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
 {
     static const char *const tables[] = {"stages.json", "report.html", "lens.csv",
                                          "divergence.csv", "heatmap.csv", "candidates.csv",
-                                         "tsne.csv"};
+                                         "top5.csv", "tsne.csv"};
     bad[0] = '\0';
     if (!has_marker(dir, "stages.json", "kevo-stages"))
         return 0;

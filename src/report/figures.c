@@ -287,7 +287,8 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
                     kevo_analysis_piece(a, s->tokens[t].to_id, p1, sizeof p1));
         ADD("\n");
     }
-    ADD("Rule: docs/stages.md. Numbers: stages.json, divergence.csv, candidates.csv, lens.csv.");
+    ADD("Rule: docs/stages.md. Numbers: stages.json, divergence.csv, candidates.csv, lens.csv, "
+        "top5.csv.");
 #undef ADD
 }
 
