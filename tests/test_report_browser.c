@@ -4,11 +4,17 @@
 // each hover box into the DOM; --dump-dom hands the DOM back and every number shown must be the
 // CSVs' double to the bit: the divergence (divergence.csv), the value drawn (heatmap.csv) and
 // the top 5 pieces and probabilities of both states (top5.csv).
+#include <cairo.h>
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
+#include "io/runfolder.h"
+#include "model/model.h"
+#include "report/figures.h"
 #include "test.h"
 
 // The fields of one CSV line (RFC 4180 quotes), in place; returns the count.
@@ -116,12 +122,41 @@ static int top5_row(const char *path, int step, int index, int rank, char *piece
     return found;
 }
 
+// The DOM chromium dumps for the command line cmd (heap string, NULL on failure).
+static char *dump_dom(const char *cmd, size_t *len_out)
+{
+    FILE *pp = popen(cmd, "r");
+    size_t cap = 1 << 20, len = 0;
+    char *dom = malloc(cap);
+    for (size_t got; pp && dom && (got = fread(dom + len, 1, cap - len - 1, pp)) > 0;) {
+        len += got;
+        if (cap - len < 2) {
+            char *d = realloc(dom, cap *= 2);
+            if (!d)
+                free(dom);
+            dom = d;
+        }
+    }
+    if (pp)
+        pclose(pp);
+    if (dom)
+        dom[len] = '\0';
+    *len_out = len;
+    return dom;
+}
+
+static int have_chromium(void)
+{
+    if (system("command -v chromium >/dev/null 2>&1") == 0)
+        return 1;
+    printf("    SKIP: chromium is not installed (tools/deps.sh test installs it)\n");
+    return 0;
+}
+
 KEVO_TEST(report_hover_shows_the_csv_numbers_in_chromium)
 {
-    if (system("command -v chromium >/dev/null 2>&1") != 0) {
-        printf("    SKIP: chromium is not installed (tools/deps.sh test installs it)\n");
+    if (!have_chromium())
         return;
-    }
     const char *run = kevo_test_copy_run("tiny-f32", "describe", "browser");
     char *errs = NULL;
     int rc = kevo_test_cli(NULL, &errs, "analyze '%s' --steps 1 --dpi 50 --no-tsne", run);
@@ -153,19 +188,10 @@ KEVO_TEST(report_hover_shows_the_csv_numbers_in_chromium)
     snprintf(cmd, sizeof cmd, "chromium --headless --disable-gpu --no-sandbox "
              "--no-first-run --virtual-time-budget=5000 --window-size=1000,800 --dump-dom "
              "'file://%s/analysis/report.html#kevo-test-hover=%s' 2>/dev/null", dir, list);
-    FILE *pp = popen(cmd, "r");
-    size_t cap = 1 << 20, len = 0;
-    char *dom = malloc(cap);
-    for (size_t got; pp && dom && (got = fread(dom + len, 1, cap - len - 1, pp)) > 0;) {
-        len += got;
-        if (cap - len < 2)
-            dom = realloc(dom, cap *= 2);
-    }
-    if (pp)
-        pclose(pp);
-    if (!CHECK(dom, "out of memory"))
+    size_t len = 0;
+    char *dom = dump_dom(cmd, &len);
+    if (!CHECK(dom, "chromium gave no DOM"))
         return;
-    dom[len] = '\0';
     const char *res = strstr(dom, "id=\"kevo-test-results\"");
     if (!CHECK(res && strstr(res, "data-done=\"1\""), "no test results in the dumped DOM "
                "(%zu bytes): the page's script did not run", len)) {
@@ -219,4 +245,177 @@ KEVO_TEST(report_hover_shows_the_csv_numbers_in_chromium)
     }
     CHECK(checked == 5 * 2 * 5, "%d of 50 top-5 entries compared", checked);
     free(dom);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The image section, from a patch analysis made by hand (2 x 2 patches, 3 indices, 2 words, an
+// 8 x 6 PNG): the JSON blob holds every number as given, and in Chromium the slider and a hover
+// at each patch's centre show that patch's top token and probabilities at every index.
+
+// The <tr data-k="k"> of box [box, end): the tds' data-piece and data-v values in order.
+static int row_values(const char *box, const char *end, int k, char *piece, size_t n,
+                      double *v, int max, int *now)
+{
+    char key[32], buf[64];
+    snprintf(key, sizeof key, " data-k=\"%d\"", k);
+    const char *tr = strstr(box, key);
+    if (!tr || tr > end)
+        return -1;
+    while (strncmp(tr, "<tr", 3))
+        tr--;
+    const char *tr_end = strstr(tr, "</tr>"), *te = strchr(tr, '>');
+    *now = attr(tr, te, "class", buf, sizeof buf) && !strcmp(buf, "now");
+    int c = 0;
+    piece[0] = '\0';
+    for (const char *t = strstr(tr, "<td"); t && t < tr_end && c < max; t = strstr(t + 3, "<td")) {
+        const char *tde = strchr(t, '>');
+        attr(t, tde, "data-piece", piece, n);
+        if (attr(t, tde, "data-v", buf, sizeof buf))
+            v[c++] = strtod(buf, NULL);
+    }
+    return c;
+}
+
+KEVO_TEST(report_patch_section_shows_a_hand_made_patch_analysis)
+{
+    kevo_error err;
+    kevo_model *m = NULL;
+    kevo_runfolder *rf = NULL;
+    kevo_analysis *a = NULL;
+    if (!CHECK_OK(kevo_model_load(kevo_test_data("fixtures/tiny-f32"), &m, &err), &err) ||
+        !CHECK_OK(kevo_runfolder_load(kevo_test_data("oracle/engine/tiny-f32/describe.run"), &rf,
+                                      &err), &err))
+        goto done;
+    kevo_analysis_options o = kevo_analysis_default_options();
+    if (!CHECK_OK(kevo_analysis_compute(rf, m, &o, &a, &err), &err))
+        goto done;
+    char img[PATH_MAX], dir[PATH_MAX];
+    snprintf(img, sizeof img, "%s", kevo_test_tmp("image.png"));
+    cairo_surface_t *cs = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 8, 6);
+    cairo_t *cr = cairo_create(cs);
+    cairo_set_source_rgb(cr, 0.2, 0.6, 0.3);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    CHECK(cairo_surface_write_to_png(cs, img) == CAIRO_STATUS_SUCCESS, "writing %s", img);
+    cairo_surface_destroy(cs);
+
+    enum { NP = 4, NK = 3, NW = 2 };
+    int V = m->config.text_vocab, L = rf->n_states - 1, indices[NK] = {0, 2, L};
+    int top_id[NP * NK];
+    double top_p[NP * NK], entropy[NP * NK], word_p[NP * NK * NW];
+    for (int j = 0; j < NP * NK; j++) {
+        top_id[j] = (j * 37 + 3) % V;
+        top_p[j] = 1.0 / (j + 3);
+        entropy[j] = 0.1 * j + 1 / 3.0;
+        for (int w = 0; w < NW; w++)
+            word_p[j * NW + w] = (j + 1) / (10.0 * (w + 2)) + 1e-3 / 7;
+    }
+    double original[NP * 4] = {0, 0, 4, 3, 4, 0, 8, 3, 0, 3, 4, 6, 4, 3, 8, 6};
+    char w0[] = "cat", w1[] = "</script><!--x";
+    char *words[NW] = {w0, w1};
+    int word_ids[NW] = {5, 6};
+    kevo_patch_lens_result lr = {NP, NK, V, NW, top_id, top_p, entropy, word_p, 1, 0, 0};
+    kevo_patch_analysis pa = {&lr, NP, NK, indices, 2, 2, original, img, 8, 6, NW, words,
+                              word_ids, 1};
+    snprintf(dir, sizeof dir, "%s", kevo_test_tmp("analysis"));
+    a->patches = &pa;
+    kevo_figure_opts fo = {KEVO_FIGURE_PNG, 30};
+    kevo_status st = kevo_analysis_figures(a, NULL, dir, &fo, &err);
+    a->patches = NULL;   // the analysis does not own this one
+    if (!CHECK_OK(st, &err))
+        goto done;
+
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = kevo_test_slurp(path, NULL);
+    const char *open = "<script type=\"application/json\" id=\"kevo-patch-data\">";
+    char *blob = html ? strstr(html, open) : NULL, *close = blob ? strstr(blob, "</script>") : 0;
+    CHECK(kevo_test_contains(html, "data:image/png;base64,"), "the image is not embedded");
+    if (!CHECK(blob && close, "no patch data in the report"))
+        goto free_html;
+    blob += strlen(open);
+    *close = '\0';
+    CHECK(!strstr(blob, "</") && !strstr(blob, "<!"), "the blob can close its element");
+    cJSON *j = cJSON_Parse(blob);
+    cJSON *jp = cJSON_GetObjectItem(j, "patches"), *jw = cJSON_GetObjectItem(j, "words");
+    if (!CHECK(j && cJSON_GetArraySize(jp) == NP && cJSON_GetArraySize(jw) == NW,
+               "the patch data does not parse as 4 patches and 2 words"))
+        goto free_json;
+    CHECK(cJSON_GetObjectItem(j, "rows")->valueint == 2 &&
+          cJSON_GetObjectItem(j, "cols")->valueint == 2 &&
+          cJSON_GetArrayItem(cJSON_GetObjectItem(j, "indices"), 2)->valueint == L &&
+          !strcmp(cJSON_GetArrayItem(jw, 1)->valuestring, w1), "grid, indices or words differ");
+    char pb[64];
+    int n_bad = 0;
+    for (int i = 0; i < NP; i++) {
+        cJSON *p = cJSON_GetArrayItem(jp, i);
+        for (int c = 0; c < 4; c++)
+            n_bad += cJSON_GetArrayItem(cJSON_GetObjectItem(p, "rect"), c)->valuedouble !=
+                     original[i * 4 + c];
+        for (int k = 0; k < NK; k++) {
+            cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "top"), k);
+            cJSON *wp = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "word_p"), k);
+            int jx = i * NK + k;
+            n_bad += strcmp(cJSON_GetArrayItem(t, 0)->valuestring,
+                            kevo_analysis_piece(a, top_id[jx], pb, sizeof pb)) != 0;
+            n_bad += cJSON_GetArrayItem(t, 1)->valuedouble != top_p[jx];
+            n_bad += cJSON_GetArrayItem(t, 2)->valuedouble != entropy[jx];
+            for (int w = 0; w < NW; w++)
+                n_bad += cJSON_GetArrayItem(wp, w)->valuedouble != word_p[jx * NW + w];
+        }
+    }
+    CHECK(n_bad == 0, "%d numbers or pieces of the patch data differ from the analysis", n_bad);
+
+    if (!have_chromium())
+        goto free_json;
+    char real[PATH_MAX], cmd[2 * PATH_MAX];
+    if (!CHECK(realpath(dir, real), "realpath %s", dir))
+        goto free_json;
+    snprintf(cmd, sizeof cmd, "chromium --headless --disable-gpu --no-sandbox --no-first-run "
+             "--virtual-time-budget=5000 --window-size=1000,800 --dump-dom "
+             "'file://%s/report.html#kevo-test-patch=2:0;1;2;3' 2>/dev/null", real);
+    size_t len = 0;
+    char *dom = dump_dom(cmd, &len);
+    const char *res = dom ? strstr(dom, "id=\"kevo-test-patch-results\"") : NULL;
+    if (!CHECK(res && strstr(res, "data-done=\"1\""), "no patch test results in the DOM"))
+        goto free_dom;
+    char layer[32];
+    snprintf(layer, sizeof layer, "data-layer=\"%d ", L);
+    CHECK(strstr(res, layer), "the slider at its last position does not show index %d", L);
+    for (int i = 0; i < NP; i++) {
+        char key[64], buf[64];
+        snprintf(key, sizeof key, "data-asked=\"%d\"", i);
+        const char *box = strstr(res, key);
+        if (!CHECK(box, "no hover box for patch %d", i))
+            continue;
+        while (box > res && strncmp(box, "<div", 4))
+            box--;
+        const char *te = strchr(box, '>'), *end = strstr(te, "data-asked=\"");
+        end = end ? end : dom + len;
+        CHECK(attr(box, te, "data-shown", buf, sizeof buf) && !strcmp(buf, "yes") &&
+              attr(box, te, "data-patch", key, sizeof key) && atoi(key) == i,
+              "patch %d: hovering its centre showed %s", i, key);
+        for (int k = 0; k < NK; k++) {
+            char piece[256];
+            double v[8];
+            int now = 0, jx = i * NK + k;
+            int n = row_values(box, end, k, piece, sizeof piece, v, 8, &now);
+            int ok = n == 2 + NW && v[0] == top_p[jx] && v[1] == entropy[jx] &&
+                     !strcmp(piece, kevo_analysis_piece(a, top_id[jx], pb, sizeof pb));
+            for (int w = 0; ok && w < NW; w++)
+                ok = v[2 + w] == word_p[jx * NW + w];
+            CHECK(ok && now == (k == 2), "patch %d index %d: the hover row (%d values, piece "
+                  "'%s', current %d) is not the analysis's", i, k, n, piece, now);
+        }
+    }
+free_dom:
+    free(dom);
+free_json:
+    cJSON_Delete(j);
+free_html:
+    free(html);
+done:
+    kevo_analysis_free(a);
+    kevo_runfolder_free(rf);
+    kevo_model_free(m);
 }

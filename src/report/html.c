@@ -43,8 +43,8 @@ static const char style[] =
     ".hover table{border-collapse:collapse;margin-top:4px}.hover td,.hover th{padding:1px 6px;"
     "text-align:left}.hover .num{text-align:right;font-variant-numeric:tabular-nums}"
     ".hover tr.now{background:#efedf5}.piece{white-space:pre}"
-    ".patch-stage{position:relative;display:inline-block;max-width:100%}"
-    ".patch-stage img,.patch-stage canvas{display:block;max-width:100%;height:auto}"
+    ".patch-stage{position:relative;width:min(100%,640px)}"
+    ".patch-stage img,.patch-stage canvas{display:block;width:100%;height:auto}"
     ".patch-stage canvas{position:absolute;left:0;top:0;width:100%;height:100%}"
     ".patch-controls{margin:.6em 0}.patch-controls label{margin-right:1.5em}";
 
