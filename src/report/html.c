@@ -48,7 +48,8 @@ static const char style[] =
     ".patch-stage canvas{position:absolute;left:0;top:0;width:100%;height:100%}"
     ".patch-controls{margin:.6em 0}.patch-controls label{margin-right:1.5em}";
 
-void kevo_html_escaped(FILE *f, const char *s)
+// Writes s escaped for HTML text and attribute values.
+static void put_escaped(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     size_t left = strlen((const char *)p);
@@ -116,7 +117,7 @@ static kevo_status put_png(FILE *f, const char *path, const unsigned char *d, si
     unsigned long w = (unsigned long)d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19];
     unsigned long h = (unsigned long)d[20] << 24 | d[21] << 16 | d[22] << 8 | d[23];
     fprintf(f, "<img width=\"%lu\" height=\"%lu\" alt=\"", w, h);
-    kevo_html_escaped(f, alt);
+    put_escaped(f, alt);
     fputs("\" src=\"data:image/png;base64,", f);
     kevo_html_base64(f, d, n);
     fputs("\">", f);
@@ -176,7 +177,7 @@ static kevo_status put_figure(FILE *f, const kevo_report_item *it, const char *a
     if (st != KEVO_OK)
         return st;
     fputs("</a></div><figcaption>", f);
-    kevo_html_escaped(f, it->caption);
+    put_escaped(f, it->caption);
     fputs("<a class=\"fit\" href=\"#_\">fit to page</a></figcaption></figure>\n", f);
     return KEVO_OK;
 }
@@ -188,9 +189,9 @@ static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
           f);
-    kevo_html_escaped(f, title);
+    put_escaped(f, title);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n<h1>", style);
-    kevo_html_escaped(f, title);
+    put_escaped(f, title);
     fputs("</h1>\n", f);
     int headings = 0;
     for (int i = 0; i < n; i++)
@@ -200,7 +201,7 @@ static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *
         for (int i = 0; i < n; i++)
             if (items[i].heading && *items[i].heading) {
                 fprintf(f, "<li><a href=\"#s%d\">", i + 1);
-                kevo_html_escaped(f, items[i].heading);
+                put_escaped(f, items[i].heading);
                 fputs("</a></li>", f);
             }
         fputs("</ol></nav>\n", f);
@@ -210,12 +211,12 @@ static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *
         fprintf(f, "<section id=\"s%d\">\n", i + 1);
         if (it->heading && *it->heading) {
             fputs("<h2>", f);
-            kevo_html_escaped(f, it->heading);
+            put_escaped(f, it->heading);
             fputs("</h2>\n", f);
         }
         if (it->text && *it->text) {
             fputs("<div class=\"text\">", f);
-            kevo_html_escaped(f, it->text);
+            put_escaped(f, it->text);
             fputs("</div>\n", f);
         }
         const kevo_report_extra *x = extras ? &extras[i] : NULL;

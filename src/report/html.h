@@ -27,7 +27,4 @@ kevo_status kevo_report_write_extra(const char *path, const char *title,
 // Writes d as base64 (RFC 4648 §4), for data URIs.
 void kevo_html_base64(FILE *f, const unsigned char *d, size_t n);
 
-// Writes s escaped for HTML text and attribute values (ill-formed UTF-8 as U+FFFD).
-void kevo_html_escaped(FILE *f, const char *s);
-
 #endif
