@@ -53,9 +53,10 @@ void kevo_lens_result_free(kevo_lens_result *r)
     free(r);
 }
 
-// Per row: the KEVO_LENS_TOPK largest logits' ids (top, descending; an equal logit never displaces
-// one of a lower id, so equal maxima keep ascending ids), logsum = log sum exp(z - max) as log1p of the other entries'
-// sum (exact for peaked rows, see divergence.h), the log-sum-exp max + logsum in double, the
+// Per row: the KEVO_LENS_TOPK largest logits' ids (top5, descending; an equal logit never
+// displaces one of a lower id, so equal maxima keep ascending ids and top5[0] is the first
+// maximum), logsum = log sum exp(z - max) as log1p of the other entries' sum (exact for peaked
+// rows, see divergence.h), the log-sum-exp max + logsum in double, the
 // probabilities (prob, double) and those of the top and the generated token.
 static void row_stats(const float *z, int n, int generated, double *prob, double *max_out,
                       double *logsum, double *lse, int *top, double *top_p, double *generated_p,
@@ -148,8 +149,9 @@ static kevo_lens_result *result_alloc(int T, int S, int V, int wsize)
     r->cand_start = calloc((size_t)T + 1, sizeof *r->cand_start);
     r->cand_id = malloc(nc * sizeof *r->cand_id);
     r->cand_p = malloc(nc * S * sizeof *r->cand_p);
-    if (!r->lse || !r->top_id || !r->top_p || !r->top5_id || !r->top5_p || !r->generated_p || !r->generated_gap ||
-        !r->div_paper || !r->div_jsd || !r->cand_start || !r->cand_id || !r->cand_p) {
+    if (!r->lse || !r->top_id || !r->top_p || !r->top5_id || !r->top5_p || !r->generated_p ||
+        !r->generated_gap || !r->div_paper || !r->div_jsd || !r->cand_start || !r->cand_id ||
+        !r->cand_p) {
         kevo_lens_result_free(r);
         return NULL;
     }

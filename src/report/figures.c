@@ -320,13 +320,12 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
     snprintf(area_dir, sizeof area_dir, "%s/area", dir);
     if ((st = kevo_mkdirs(area_dir, err)) ||
         (st = draw_both(draw_heatmap, &(figure_job){a, 0, map, &heat_layout}, dir, "heatmap", o,
-                        paths[0],
-                        sizeof paths[0], err)))
+                        paths[0], sizeof paths[0], err)))
         goto done;
     for (int t = 0; t < a->chart_steps; t++) {
         snprintf(name, sizeof name, "step_%03d", t);
-        if ((st = draw_both(draw_area, &(figure_job){a, t, map, NULL}, area_dir, name, o, paths[t + 1],
-                            sizeof paths[t + 1], err)))
+        if ((st = draw_both(draw_area, &(figure_job){a, t, map, NULL}, area_dir, name, o,
+                            paths[t + 1], sizeof paths[t + 1], err)))
             goto done;
     }
     if (map && map->xy) {
