@@ -146,8 +146,7 @@ kevo_status kevo_explore_put_patches(FILE *f, const void *ctx, kevo_error *err)
         return kevo_fail(err, KEVO_ERR_ARG, "report: the patch lens has %d x %d rows for %d "
                          "patches (%d x %d) at %d indices", r ? r->n_patches : 0,
                          r ? r->n_indices : 0, P, p->rows, p->cols, K);
-    fputs("<section id=\"patches\">\n<h2>The image: what each patch's state decodes to</h2>\n"
-          "<div class=\"text\">The patch lens of every image position at the recorded "
+    fputs("<div id=\"kevo-patches\"><div class=\"text\">The patch lens of every image position at the recorded "
           "hidden-state indices, over the original image. Move the slider to change the index, "
           "choose the tracked word, hover a patch for its top token at every index. Numbers: "
           "patch_lens.csv.</div>\n<noscript><div class=\"text\">(The map needs JavaScript.)"
@@ -200,6 +199,6 @@ kevo_status kevo_explore_put_patches(FILE *f, const void *ctx, kevo_error *err)
         }
         fputs("]}", f);
     }
-    fputs("]}</script>\n</section>\n", f);
+    fputs("]}</script>\n</div>\n", f);
     return KEVO_OK;
 }

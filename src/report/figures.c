@@ -355,7 +355,8 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
         "Hover a cell for its divergence and the top 5 tokens of both states (top5.csv)."};
     if (a->patches) {
         extras[k] = (kevo_report_extra){NULL, kevo_explore_put_patches, a};
-        items[k++] = (kevo_report_item){NULL, NULL, NULL, NULL};
+        items[k++] = (kevo_report_item){"The image: what each patch's state decodes to", NULL,
+                                        NULL, NULL};
     }
     for (int t = 0; t < a->chart_steps; t++)
         items[k++] = (kevo_report_item){
