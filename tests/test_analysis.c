@@ -88,6 +88,48 @@ static double *logit_error(const double *logit_abs, size_t n, int dim)
     return e;
 }
 
+// The top 5 against numpy's stable sort of the negated logits: rank 0 is top_id / top_p to the
+// bit; each rank's probability within the top-1 probability's tolerance (2 e relative: sorting
+// moves no value by more than the largest elementwise error); each rank's id equal wherever the
+// logit is more than 2 e from both neighbours' (the near ties an F32 product may swap).
+static void compare_top5(const char *label, const kevo_lens_result *r, const kevo_safetensors *f,
+                         const double *e)
+{
+    int K = KEVO_LENS_TOPK;
+    size_t ts = (size_t)r->n_steps * r->n_states, n;
+    const int64_t *id = need_i64(f, "top5_id", &n);
+    const double *z6 = need_f64(f, "top6_logit", ts * (K + 1));
+    const double *p = need_f64(f, "top5_p", ts * K);
+    if (!id || !z6 || !p || n != ts * K)
+        return;
+    double *rel = malloc(ts * K * sizeof *rel), *got = malloc(ts * K * sizeof *got);
+    int n_bad = 0, n_tied = 0, n_first = 0;
+    for (size_t i = 0; i < ts; i++) {
+        n_first += r->top5_id[i * K] != r->top_id[i] ||
+                   memcmp(&r->top5_p[i * K], &r->top_p[i], sizeof(double)) != 0;
+        for (int k = 0; k < K; k++) {
+            rel[i * K + k] = 2 * e[i];
+            got[i * K + k] = r->top5_p[i * K + k];
+            const double *z = z6 + i * (K + 1);
+            int tied = z[k + 1] >= z[k] - 2 * e[i] || (k > 0 && z[k] >= z[k - 1] - 2 * e[i]);
+            if (tied)
+                n_tied++;
+            else if (r->top5_id[i * K + k] != id[i * K + k])
+                n_bad++;
+        }
+    }
+    CHECK(n_first == 0, "%s: %d rows whose top-5 rank 0 is not top_id/top_p to the bit", label,
+          n_first);
+    CHECK(n_bad == 0, "%s: %d top-5 ids differ from numpy's (beyond near ties)", label, n_bad);
+    char what[200];
+    snprintf(what, sizeof what, "%s top-5 probabilities", label);
+    check_bound(what, got, p, ts * K, NULL, rel, 0, 1);
+    if (getenv("KEVO_TEST_VERBOSE"))
+        printf("    %s top-5: %d of %zu ranks near ties\n", label, n_tied, ts * K);
+    free(rel);
+    free(got);
+}
+
 static void compare_lens(const char *label, const kevo_lens_result *r, const kevo_safetensors *f,
                          const int *generated_ids, int dim)
 {
@@ -118,6 +160,7 @@ static void compare_lens(const char *label, const kevo_lens_result *r, const kev
     }
     CHECK(n_bad == 0, "%s: %d top tokens differ from the reference's (beyond near ties)", label,
           n_bad);
+    compare_top5(label, r, f, e);
     for (int k = 0; k < 2; k++) {
         const char *kind = k ? "jsd" : "paper";
         const double *got = k ? r->div_jsd : r->div_paper;
@@ -836,8 +879,9 @@ KEVO_TEST(analyze_cli_writes_figures_and_report)
     int images = 0;
     for (const char *s = html; s && (s = strstr(s, "data:image/png;base64,")); s++)
         images++;
-    CHECK(images == 22, "report embeds %d PNG figures, expected 22 (20 charts, heatmap, map)",
-          images);
+    // The run has image states: its original picture comes once more, under the patch map.
+    CHECK(images == 23, "report embeds %d PNG images, expected 23 (20 charts, heatmap, map, the "
+          "picture under the patch map)", images);
     CHECK(kevo_test_contains(html, "Please describe this image in detail.") &&
           kevo_test_contains(html, "raw lens") && kevo_test_contains(html, "no clear stages") &&
           kevo_test_contains(html, "Stages"), "report lacks the question, options or stages");

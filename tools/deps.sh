@@ -2,14 +2,15 @@
 # Installs the Debian packages kevo needs, and only those that are missing.
 #   tools/deps.sh build   C libraries and fonts for building and running kevo
 #   tools/deps.sh test    the above plus the Python oracles the tests compare against (and
-#                         Node.js for the GGUF oracle's reference parser)
+#                         Node.js for the GGUF oracle's reference parser), and Chromium for
+#                         the report's browser test (tests/test_report_browser.c)
 #   tools/deps.sh fuzz    the build packages plus clang, libFuzzer and LLVM's OpenMP (make fuzz)
 # Without root it installs nothing and prints the one command to run.
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev libpng-dev
             libcairo2-dev nettle-dev fonts-dejavu-core)
-test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn
+test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn chromium
            python3-scipy python3-mpmath)
 fuzz_pkgs=(clang libclang-rt-14-dev libomp-dev python3)
 

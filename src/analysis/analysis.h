@@ -56,7 +56,7 @@ kevo_status kevo_analysis_compute(const kevo_runfolder *run, const kevo_model *m
 const char *kevo_analysis_piece(const kevo_analysis *a, int id, char *buf, size_t size);
 
 // Writes into dir (created when missing), each file atomically: lens.csv, divergence.csv,
-// heatmap.csv, candidates.csv, stages.json.
+// heatmap.csv, candidates.csv, top5.csv, stages.json.
 kevo_status kevo_analysis_write_tables(const kevo_analysis *a, const char *dir, kevo_error *err);
 
 // stages.json for stages pooled over runs (`kevo tsne RUN...`): the runs and their map steps

@@ -41,6 +41,8 @@ void kevo_lens_result_free(kevo_lens_result *r)
     free(r->lse);
     free(r->top_id);
     free(r->top_p);
+    free(r->top5_id);
+    free(r->top5_p);
     free(r->generated_p);
     free(r->generated_gap);
     free(r->div_paper);
@@ -51,16 +53,25 @@ void kevo_lens_result_free(kevo_lens_result *r)
     free(r);
 }
 
-// Per row: the first maximal logit, logsum = log sum exp(z - max) as log1p of the other entries'
-// sum (exact for peaked rows, see divergence.h), the log-sum-exp max + logsum in double, the
+// Per row: the KEVO_LENS_TOPK largest logits' ids (top5, descending; an equal logit never
+// displaces one of a lower id, so equal maxima keep ascending ids and top5[0] is the first
+// maximum), logsum = log sum exp(z - max) as log1p of the other entries' sum (exact for peaked
+// rows, see divergence.h), the log-sum-exp max + logsum in double, the
 // probabilities (prob, double) and those of the top and the generated token.
 static void row_stats(const float *z, int n, int generated, double *prob, double *max_out,
-                      double *logsum, double *lse, int *top, double *top_p, double *generated_p)
+                      double *logsum, double *lse, int *top, double *top_p, double *generated_p,
+                      int *top5, double *top5_p)
 {
-    int best = 0;
-    for (int v = 1; v < n; v++)
-        if (z[v] > z[best])
-            best = v;
+    int k = 0;
+    for (int v = 0; v < n; v++) {
+        if (k == KEVO_LENS_TOPK && !(z[v] > z[top5[k - 1]]))
+            continue;
+        int at = k < KEVO_LENS_TOPK ? k++ : k - 1;
+        for (; at > 0 && z[v] > z[top5[at - 1]]; at--)
+            top5[at] = top5[at - 1];
+        top5[at] = v;
+    }
+    int best = top5[0];
     double max = z[best], tail = 0;
     for (int v = 0; v < n; v++)
         if (v != best)
@@ -75,6 +86,11 @@ static void row_stats(const float *z, int n, int generated, double *prob, double
     *top = best;
     *top_p = prob[best];
     *generated_p = prob[generated];
+    for (int i = 0; i < KEVO_LENS_TOPK; i++) {
+        top5_p[i] = i < k ? prob[top5[i]] : NAN;
+        if (i >= k)
+            top5[i] = -1;
+    }
 }
 
 kevo_status kevo_lens_head_check(const kevo_lens_head *head, int dim, kevo_error *err)
@@ -124,6 +140,8 @@ static kevo_lens_result *result_alloc(int T, int S, int V, int wsize)
     r->lse = malloc(ts * sizeof *r->lse);
     r->top_id = malloc(ts * sizeof *r->top_id);
     r->top_p = malloc(ts * sizeof *r->top_p);
+    r->top5_id = malloc(ts * KEVO_LENS_TOPK * sizeof *r->top5_id);
+    r->top5_p = malloc(ts * KEVO_LENS_TOPK * sizeof *r->top5_p);
     r->generated_p = malloc(ts * sizeof *r->generated_p);
     r->generated_gap = malloc((size_t)T * sizeof *r->generated_gap);
     r->div_paper = malloc(tl * sizeof *r->div_paper);
@@ -131,8 +149,9 @@ static kevo_lens_result *result_alloc(int T, int S, int V, int wsize)
     r->cand_start = calloc((size_t)T + 1, sizeof *r->cand_start);
     r->cand_id = malloc(nc * sizeof *r->cand_id);
     r->cand_p = malloc(nc * S * sizeof *r->cand_p);
-    if (!r->lse || !r->top_id || !r->top_p || !r->generated_p || !r->generated_gap ||
-        !r->div_paper || !r->div_jsd || !r->cand_start || !r->cand_id || !r->cand_p) {
+    if (!r->lse || !r->top_id || !r->top_p || !r->top5_id || !r->top5_p || !r->generated_p ||
+        !r->generated_gap || !r->div_paper || !r->div_jsd || !r->cand_start || !r->cand_id ||
+        !r->cand_p) {
         kevo_lens_result_free(r);
         return NULL;
     }
@@ -170,7 +189,8 @@ static void chunk_analyses(kevo_lens_result *r, const float *logits, const chunk
         size_t k = (size_t)t0 * S + i;
         row_stats(logits + (size_t)i * V, V, generated_ids[t0 + i / S], prob + (size_t)i * V,
                   &cs->max[i], &cs->logsum[i], &r->lse[k], &r->top_id[k], &r->top_p[k],
-                  &r->generated_p[k]);
+                  &r->generated_p[k], &r->top5_id[k * KEVO_LENS_TOPK],
+                  &r->top5_p[k * KEVO_LENS_TOPK]);
     }
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < nt * L; i++) {

@@ -44,6 +44,9 @@ typedef struct kevo_lens_params {
                                      // least one step)
 } kevo_lens_params;
 
+// How many of the most probable tokens are kept per (step, state), for the report's hover.
+#define KEVO_LENS_TOPK 5
+
 // What the lens hands to the analyses. Every array is owned; index [t * S + l] for (T, S)
 // arrays, S = L + 1 states, [t * L + i] for the (T, L) transition arrays.
 typedef struct kevo_lens_result {
@@ -51,6 +54,10 @@ typedef struct kevo_lens_result {
     double *lse;                     // (T, S) log-sum-exp of the logits, in double
     int *top_id;                     // (T, S) argmax (the first of equal maxima)
     double *top_p;                   // (T, S) its probability
+    int *top5_id;                    // (T, S, KEVO_LENS_TOPK) the KEVO_LENS_TOPK most probable
+    double *top5_p;                  // tokens and their probabilities: by logit descending,
+                                     // equal logits by ascending id (so rank 0 is top_id, its
+                                     // probability top_p to the bit); id -1, p NaN past V
     double *generated_p;             // (T, S) probability of the token generated at step t
     double *generated_gap;           // (T) top logit - generated token's logit at state L
     double *div_paper;               // (T, L) the authors' divergence (analysis/divergence.h)

@@ -58,6 +58,28 @@ static kevo_status write_lens(const kevo_analysis *a, const char *dir, kevo_erro
     return kevo_outfile_commit(o, err);
 }
 
+// The lens's KEVO_LENS_TOPK most probable tokens of every (step, state): what the report shows
+// on hovering a heatmap cell, here to be read back (index: the hidden-state index, rank from 0).
+static kevo_status write_top5(const kevo_analysis *a, const char *dir, kevo_error *err)
+{
+    kevo_outfile *o;
+    kevo_status st = open_table(dir, "top5.csv", &o, err);
+    if (st)
+        return st;
+    FILE *f = kevo_outfile_stream(o);
+    const kevo_lens_result *r = a->lens;
+    char buf[32];
+    fprintf(f, "step,index,rank,id,piece,p\n");
+    for (size_t k = 0; k < (size_t)r->n_steps * r->n_states; k++)
+        for (int i = 0; i < KEVO_LENS_TOPK && r->top5_id[k * KEVO_LENS_TOPK + i] >= 0; i++) {
+            int id = r->top5_id[k * KEVO_LENS_TOPK + i];
+            fprintf(f, "%d,%d,%d,%d,", (int)(k / r->n_states), (int)(k % r->n_states), i, id);
+            kevo_csv_text(f, kevo_analysis_piece(a, id, buf, sizeof buf));
+            fprintf(f, ",%.17g\n", r->top5_p[k * KEVO_LENS_TOPK + i]);
+        }
+    return kevo_outfile_commit(o, err);
+}
+
 // One row per step: step,token_id,piece, then the (rows, L) matrix m.
 static kevo_status write_matrix(const kevo_analysis *a, const char *dir, const char *name,
                                 const double *m, int rows, kevo_error *err)
@@ -268,7 +290,8 @@ kevo_status kevo_analysis_write_tables(const kevo_analysis *a, const char *dir, 
     if ((st = kevo_mkdirs(dir, err)) || (st = write_lens(a, dir, err)) ||
         (st = write_matrix(a, dir, "divergence.csv", a->div, a->run->n_steps, err)) ||
         (st = write_matrix(a, dir, "heatmap.csv", a->heat, a->heat_rows, err)) ||
-        (st = write_candidates(a, dir, err)) || (st = kevo_patch_analysis_write(a, dir, err)))
+        (st = write_candidates(a, dir, err)) || (st = write_top5(a, dir, err)) ||
+        (st = kevo_patch_analysis_write(a, dir, err)))
         return st;
     return write_stages(a, dir, err);
 }

@@ -112,7 +112,7 @@ static void print_summary(const kevo_runfolder *run, const kevo_analysis *a,
     if (map && !m.skipped)
         snprintf(tsne, sizeof tsne, "tsne.%s, tsne.csv, ", ext);
     printf("\nwrote %s/: report.html, heatmap.%s, area/step_000..%03d.%s, %slens.csv, "
-           "divergence.csv, heatmap.csv, candidates.csv, stages.json\n", out_dir, ext,
+           "divergence.csv, heatmap.csv, candidates.csv, top5.csv, stages.json\n", out_dir, ext,
            kevo_analysis_chart_steps(a) - 1, ext, tsne);
     if (map && m.skipped)
         printf("note: %s\n", m.note);

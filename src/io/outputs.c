@@ -86,7 +86,8 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
 {
     static const char *const tables[] = {"stages.json", "report.html", "lens.csv",
                                          "divergence.csv", "heatmap.csv", "candidates.csv",
-                                         "tsne.csv", "patch_lens.csv", "patch_lens.json"};
+                                         "top5.csv", "tsne.csv", "patch_lens.csv",
+                                         "patch_lens.json"};
     bad[0] = '\0';
     if (!has_marker(dir, "stages.json", "kevo-stages"))
         return 0;

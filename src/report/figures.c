@@ -13,6 +13,9 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "model/model.h"
+#include "plot/layout.h"
+#include "report/explore.h"
+#include "report/html.h"
 
 #define WORD_MARK "\xe2\x96\x81"   // U+2581
 #define LABEL_MAX 64
@@ -98,10 +101,12 @@ static kevo_status figure_path(char *path, size_t size, const char *dir, const c
 }
 
 // One figure to draw: the analysis, and the step (area charts) or the map (t-SNE) it shows.
+// layout, when not NULL, gets the heatmap's layout (for the report's hover).
 typedef struct figure_job {
     const kevo_analysis *a;
     int step;
     const kevo_map *map;
+    kevo_figure_layout *layout;
 } figure_job;
 
 static kevo_status draw_heatmap(const figure_job *j, const char *path, const kevo_figure_opts *o,
@@ -144,6 +149,8 @@ static kevo_status draw_heatmap(const figure_job *j, const char *path, const kev
     kevo_heatmap h = {a->heat, rows, L, rl, NULL, title, "Transition i (hidden state i -> i+1)",
                       "Generated token", cbar, "Purples", 0, vmax, L <= 48, bands, nb};
     kevo_status st = kevo_plot_heatmap(path, o, &h, err);
+    if (st == KEVO_OK && j->layout)
+        st = kevo_heatmap_layout(&h, j->layout, err);
     free(labels);
     free(rl);
     return st;
@@ -287,20 +294,24 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
                     kevo_analysis_piece(a, s->tokens[t].to_id, p1, sizeof p1));
         ADD("\n");
     }
-    ADD("Rule: docs/stages.md. Numbers: stages.json, divergence.csv, candidates.csv, lens.csv.");
+    ADD("Rule: docs/stages.md. Numbers: stages.json, divergence.csv, candidates.csv, lens.csv, "
+        "top5.csv.");
 #undef ADD
 }
 
 kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, const char *dir,
                                   const kevo_figure_opts *o, kevo_error *err)
 {
-    int n_items = 4 + a->chart_steps;
+    int n_items = 5 + a->chart_steps;
     kevo_report_item *items = calloc((size_t)n_items, sizeof *items);
+    kevo_report_extra *extras = calloc((size_t)n_items, sizeof *extras);
+    kevo_figure_layout heat_layout;
+    char heat_attrs[512];
     char(*paths)[4400] = calloc((size_t)a->chart_steps + 2, sizeof *paths);
     char map_text[512] = "";
     char *run = malloc(TEXT_MAX), *stages = malloc(TEXT_MAX), area_dir[4400], name[64];
     kevo_status st = KEVO_OK;
-    if (!items || !paths || !run || !stages) {
+    if (!items || !extras || !paths || !run || !stages) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory for the figures", dir);
         goto done;
     }
@@ -308,19 +319,19 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
     // of an earlier analysis with more steps can linger in area/.
     snprintf(area_dir, sizeof area_dir, "%s/area", dir);
     if ((st = kevo_mkdirs(area_dir, err)) ||
-        (st = draw_both(draw_heatmap, &(figure_job){a, 0, map}, dir, "heatmap", o, paths[0],
-                        sizeof paths[0], err)))
+        (st = draw_both(draw_heatmap, &(figure_job){a, 0, map, &heat_layout}, dir, "heatmap", o,
+                        paths[0], sizeof paths[0], err)))
         goto done;
     for (int t = 0; t < a->chart_steps; t++) {
         snprintf(name, sizeof name, "step_%03d", t);
-        if ((st = draw_both(draw_area, &(figure_job){a, t, map}, area_dir, name, o, paths[t + 1],
-                            sizeof paths[t + 1], err)))
+        if ((st = draw_both(draw_area, &(figure_job){a, t, map, NULL}, area_dir, name, o,
+                            paths[t + 1], sizeof paths[t + 1], err)))
             goto done;
     }
     if (map && map->xy) {
         char csv[KEVO_PATH_MAX];
         const kevo_runfolder *runs[1] = {a->run};
-        if ((st = draw_both(draw_map, &(figure_job){a, 0, map}, dir, "tsne", o,
+        if ((st = draw_both(draw_map, &(figure_job){a, 0, map, NULL}, dir, "tsne", o,
                             paths[a->chart_steps + 1], sizeof paths[0], err)) ||
             (st = kevo_path_join(csv, sizeof csv, dir, "tsne.csv", err)) ||
             (st = kevo_map_write_csv(map, runs, a->stages, csv, err)))
@@ -333,12 +344,20 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
     int k = 0;
     items[k++] = (kevo_report_item){"Run", run, NULL, NULL};
     items[k++] = (kevo_report_item){"Stages", stages, NULL, NULL};
+    kevo_explore_heatmap_attrs(&heat_layout, heat_attrs, sizeof heat_attrs);
+    extras[k] = (kevo_report_extra){heat_attrs, kevo_explore_put_heatmap, a};
     items[k++] = (kevo_report_item){
         "Level 2: divergence between consecutive layers", NULL, paths[0],
         "One row per generated token, one column per transition i (hidden state i to i+1). "
         "Dark cells: the next-token distribution changes a lot at that layer. With the "
         "authors' per-column scaling every column holds a 1, so compare rows within a column, "
-        "not columns (--scale global compares them). The bands mark the detected stages."};
+        "not columns (--scale global compares them). The bands mark the detected stages. "
+        "Hover a cell for its divergence and the top 5 tokens of both states (top5.csv)."};
+    if (a->patches) {
+        extras[k] = (kevo_report_extra){NULL, kevo_explore_put_patches, a};
+        items[k++] = (kevo_report_item){"The image: what each patch's state decodes to", NULL,
+                                        NULL, NULL};
+    }
     for (int t = 0; t < a->chart_steps; t++)
         items[k++] = (kevo_report_item){
             t == 0 ? "Level 1: candidate tokens across layers" : NULL, NULL, paths[t + 1],
@@ -358,9 +377,11 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
     char path[KEVO_PATH_MAX], title[512];
     snprintf(title, sizeof title, "kevo analysis: %s", a->run->question);
     if (!(st = kevo_path_join(path, sizeof path, dir, "report.html", err)))
-        st = kevo_report_write(path, title, items, k, err);
+        st = kevo_report_write_extra(path, title, items, extras, k, kevo_explore_put_script, NULL,
+                                     err);
 done:
     free(items);
+    free(extras);
     free(paths);
     free(run);
     free(stages);

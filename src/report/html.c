@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "report/html.h"
+
 #include "base/error.h"
 #include "base/fs.h"
 #include "plot/plot.h"
@@ -34,7 +36,17 @@ static const char style[] =
     "figure:target .frame img,figure:target .frame svg{max-width:none}"
     "figcaption{font-size:.92em;color:#595959;margin-top:.5em;max-width:60em}"
     ".fit{display:none;margin-left:.6em}figure:target .fit{display:inline}"
-    "footer{margin-top:3em;font-size:.85em;color:#8c8c8c}";
+    "footer{margin-top:3em;font-size:.85em;color:#8c8c8c}"
+    ".hover{position:absolute;z-index:5;background:#fff;border:1px solid #bbb;border-radius:4px;"
+    "padding:6px 9px;font-size:.82em;line-height:1.35;box-shadow:0 2px 8px rgba(0,0,0,.15);"
+    "pointer-events:none;max-width:36em}.hover .head{font-weight:bold}"
+    ".hover table{border-collapse:collapse;margin-top:4px}.hover td,.hover th{padding:1px 6px;"
+    "text-align:left}.hover .num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".hover tr.now{background:#efedf5}.piece{white-space:pre}"
+    ".patch-stage{position:relative;width:min(100%,640px)}"
+    ".patch-stage img,.patch-stage canvas{display:block;width:100%;height:auto}"
+    ".patch-stage canvas{position:absolute;left:0;top:0;width:100%;height:100%}"
+    ".patch-controls{margin:.6em 0}.patch-controls label{margin-right:1.5em}";
 
 // Writes s escaped for HTML text and attribute values.
 static void put_escaped(FILE *f, const char *s)
@@ -68,7 +80,7 @@ static void put_escaped(FILE *f, const char *s)
     }
 }
 
-static void put_base64(FILE *f, const unsigned char *d, size_t n)
+void kevo_html_base64(FILE *f, const unsigned char *d, size_t n)
 {
     static const char digits[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -107,7 +119,7 @@ static kevo_status put_png(FILE *f, const char *path, const unsigned char *d, si
     fprintf(f, "<img width=\"%lu\" height=\"%lu\" alt=\"", w, h);
     put_escaped(f, alt);
     fputs("\" src=\"data:image/png;base64,", f);
-    put_base64(f, d, n);
+    kevo_html_base64(f, d, n);
     fputs("\">", f);
     return KEVO_OK;
 }
@@ -136,7 +148,8 @@ static kevo_status put_svg(FILE *f, const char *path, const char *svg, const cha
     return KEVO_OK;
 }
 
-static kevo_status put_figure(FILE *f, const kevo_report_item *it, int index, kevo_error *err)
+static kevo_status put_figure(FILE *f, const kevo_report_item *it, const char *attrs, int index,
+                              kevo_error *err)
 {
     const char *path = it->figure_path;
     int png = has_extension(path, ".png"), svg = has_extension(path, ".svg");
@@ -151,8 +164,8 @@ static kevo_status put_figure(FILE *f, const kevo_report_item *it, int index, ke
     const char *alt = it->caption ? it->caption : it->heading ? it->heading : kevo_path_base(path);
     char id[32];
     snprintf(id, sizeof id, "fig-%d", index + 1);
-    fprintf(f, "<figure id=\"%s\"><div class=\"frame\"><a href=\"#%s\" title=\"Show at full "
-               "size\">", id, id);
+    fprintf(f, "<figure id=\"%s\"><div class=\"frame\"%s><a href=\"#%s\" title=\"Show at full "
+               "size\">", id, attrs ? attrs : "", id);
     if (png)
         st = put_png(f, path, (const unsigned char *)data, n, alt, err);
     else {
@@ -169,8 +182,9 @@ static kevo_status put_figure(FILE *f, const kevo_report_item *it, int index, ke
     return KEVO_OK;
 }
 
-static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *items, int n,
-                            kevo_error *err)
+static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *items,
+                            const kevo_report_extra *extras, int n, kevo_report_put_fn tail,
+                            const void *tail_ctx, kevo_error *err)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
@@ -205,12 +219,20 @@ static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *
             put_escaped(f, it->text);
             fputs("</div>\n", f);
         }
-        if (it->figure_path) {
-            kevo_status st = put_figure(f, it, i, err);
-            if (st != KEVO_OK)
-                return st;
-        }
+        const kevo_report_extra *x = extras ? &extras[i] : NULL;
+        kevo_status st = KEVO_OK;
+        if (it->figure_path)
+            st = put_figure(f, it, x ? x->frame_attrs : NULL, i, err);
+        if (st == KEVO_OK && x && x->after)
+            st = x->after(f, x->ctx, err);
+        if (st != KEVO_OK)
+            return st;
         fputs("</section>\n", f);
+    }
+    if (tail) {
+        kevo_status st = tail(f, tail_ctx, err);
+        if (st != KEVO_OK)
+            return st;
     }
     fputs("<footer>Written by kevo " KEVO_VERSION ".</footer>\n</main>\n</body>\n</html>\n", f);
     return KEVO_OK;
@@ -218,6 +240,15 @@ static kevo_status put_page(FILE *f, const char *title, const kevo_report_item *
 
 kevo_status kevo_report_write(const char *path, const char *title, const kevo_report_item *items,
                               int n_items, kevo_error *err)
+{
+    return kevo_report_write_extra(path, title, items, NULL, n_items, NULL, NULL, err);
+}
+
+kevo_status kevo_report_write_extra(const char *path, const char *title,
+                                    const kevo_report_item *items,
+                                    const kevo_report_extra *extras, int n_items,
+                                    kevo_report_put_fn tail, const void *tail_ctx,
+                                    kevo_error *err)
 {
     if (!path || !*path)
         return kevo_fail(err, KEVO_ERR_ARG, "report: no output path");
@@ -228,7 +259,8 @@ kevo_status kevo_report_write(const char *path, const char *title, const kevo_re
     kevo_status st = kevo_outfile_open(path, &out, err);
     if (st != KEVO_OK)
         return st;
-    st = put_page(kevo_outfile_stream(out), title ? title : "kevo report", items, n_items, err);
+    st = put_page(kevo_outfile_stream(out), title ? title : "kevo report", items, extras, n_items,
+                  tail, tail_ctx, err);
     if (st != KEVO_OK) {
         kevo_outfile_abort(out);
         return kevo_error_prefix(err, "%s: ", path);

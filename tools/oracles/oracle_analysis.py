@@ -269,6 +269,12 @@ def analyse(hidden, ids, head, norm, eps, lens, window):
     gap = srt[..., -1] - srt[..., -2]
     probs = np.exp(logits - lse[..., None])
     top_p = np.take_along_axis(probs, top[..., None], -1)[..., 0]
+    # the 5 most probable tokens: a stable sort of the negated logits (equal logits by ascending
+    # id, kevo's rule); the 6 largest logits let the test tell near ties from wrong ids
+    order = np.argsort(-logits, axis=-1, kind="stable")
+    top5 = order[..., :5]
+    top6_z = np.take_along_axis(logits, order[..., :6], -1)
+    top5_p = np.take_along_axis(probs, top5, -1)
     gen_p = np.stack([probs[t, :, ids[t]] for t in range(T)])
     start, cid, cp = [0], [], []
     for t in range(T):
@@ -278,6 +284,7 @@ def analyse(hidden, ids, head, norm, eps, lens, window):
         start.append(len(cid))
     rows = min(HEATMAP_ROWS, T)
     out = {"lse": lse, "top_id": top.astype(np.int64), "top_p": top_p, "top_gap": gap,
+           "top5_id": top5.astype(np.int64), "top5_p": top5_p, "top6_logit": top6_z,
            "generated_p": gen_p,
            "cand_start": np.array(start, np.int64), "cand_id": np.array(cid, np.int64),
            "cand_p": np.array(cp).reshape(len(cid), S),
