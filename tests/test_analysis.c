@@ -879,9 +879,10 @@ KEVO_TEST(analyze_cli_writes_figures_and_report)
     int images = 0;
     for (const char *s = html; s && (s = strstr(s, "data:image/png;base64,")); s++)
         images++;
-    // The run has image states: its original picture comes once more, under the patch map.
-    CHECK(images == 23, "report embeds %d PNG images, expected 23 (20 charts, heatmap, map, the "
-          "picture under the patch map)", images);
+    // The run has image states: the answer word's patch maps, the labelled picture, and the
+    // original picture under the explorable patch map.
+    CHECK(images == 25, "report embeds %d PNG images, expected 25 (20 charts, heatmap, map, the "
+          "word's patch maps, the labelled picture, the picture under the patch map)", images);
     CHECK(kevo_test_contains(html, "Please describe this image in detail.") &&
           kevo_test_contains(html, "raw lens") && kevo_test_contains(html, "no clear stages") &&
           kevo_test_contains(html, "Stages"), "report lacks the question, options or stages");

@@ -309,3 +309,34 @@ KEVO_TEST(image_states_patch_lens_matches_numpy)
     check_patch_lens("color", "norm", "red,flower");
     check_patch_lens("describe", "raw", "image,the");
 }
+
+// The patch maps on the picture: one figure per tracked word (distinct words, distinct files,
+// whatever their bytes) and the labelled picture, in every format; a second analysis may
+// replace the folder that holds them.
+KEVO_TEST(image_states_patch_figures_in_every_format)
+{
+    const char *run = kevo_test_copy_run("tiny-f32", "color", "figures");
+    static const struct {
+        const char *format, *magic;
+    } formats[] = {{"png", "\x89PNG"}, {"svg", "<?xml"}, {"pdf", "%PDF"}};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        char *so = NULL, *se = NULL;
+        int code = kevo_test_cli(&so, &se, "analyze '%s' --no-tsne --format %s --patch-words "
+                                 "'red,a b,a_b,'\\''x'\\'''", run, formats[i].format);
+        CHECK(code == 0, "--format %s: exit %d: %s", formats[i].format, code, se ? se : "");
+        free(so);
+        free(se);
+        const char *stems[] = {"word_red", "word_a%20b", "word_a_b", "word_%27x%27",
+                               "top_tokens"};
+        for (size_t s = 0; s < sizeof stems / sizeof stems[0]; s++) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/analysis/patches/%s.%s", run, stems[s],
+                     formats[i].format);
+            size_t len = 0;
+            char *data = kevo_test_slurp(path, &len);
+            CHECK(data && len > 100 && !memcmp(data, formats[i].magic, strlen(formats[i].magic)),
+                  "%s: missing or not a %s file", path, formats[i].format);
+            free(data);
+        }
+    }
+}

@@ -55,28 +55,51 @@ static int has_suffix(const char *name, const char *stem, int figure)
     return !strcmp(name + n, ".png") || !strcmp(name + n, ".svg") || !strcmp(name + n, ".pdf");
 }
 
-// area/: step_NNN.png|svg|pdf only; else "area/NAME" of the first other entry into bad.
-static int area_is_kevos(const char *dir, char *bad, size_t size)
+// An area chart's name: step_NNN.png|svg|pdf.
+static int is_area_chart(const char *s)
 {
-    DIR *d = opendir(dir);
+    if (strncmp(s, "step_", 5) || s[5] < '0' || s[5] > '9')
+        return 0;
+    size_t k = 5;
+    while (s[k] >= '0' && s[k] <= '9')
+        k++;
+    return has_suffix(s + k, "", 1);
+}
+
+// A patch-lens figure's name: word_<word, bytes outside [A-Za-z0-9_-] as %XX> or top_tokens,
+// .png|svg|pdf (report/patch_figures.h).
+static int is_patch_figure(const char *s)
+{
+    if (has_suffix(s, "top_tokens", 1))
+        return 1;
+    if (strncmp(s, "word_", 5))
+        return 0;
+    size_t k = 5 + strspn(s + 5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789_-%");
+    return k > 5 && has_suffix(s + k, "", 1);
+}
+
+// dir/folder holds only regular files that is_kevos accepts; else "folder/NAME" of the first
+// other entry into bad.
+static int figures_are_kevos(const char *dir, const char *folder, int (*is_kevos)(const char *),
+                             char *bad, size_t size)
+{
+    char path[KEVO_PATH_MAX];   // too long a path: the folder is reported as not kevo's
+    DIR *d = kevo_path_join(path, sizeof path, dir, folder, NULL) == KEVO_OK ? opendir(path)
+                                                                            : NULL;
     int ok = d != NULL;
     for (struct dirent *e; ok && (e = readdir(d));) {
         const char *s = e->d_name;
         if (!strcmp(s, ".") || !strcmp(s, ".."))
             continue;
-        ok = !strncmp(s, "step_", 5) && s[5] >= '0' && s[5] <= '9' &&
-             kevo_entry_kind(dir, s) == 'f';
-        size_t k = 5;
-        while (ok && s[k] >= '0' && s[k] <= '9')
-            k++;
-        ok = ok && (!strcmp(s + k, ".png") || !strcmp(s + k, ".svg") || !strcmp(s + k, ".pdf"));
+        ok = is_kevos(s) && kevo_entry_kind(path, s) == 'f';
         if (!ok)
-            snprintf(bad, size, "area/%.200s", s);
+            snprintf(bad, size, "%s/%.200s", folder, s);
     }
     if (d)
         closedir(d);
     else
-        snprintf(bad, size, "area/ (unreadable)");
+        snprintf(bad, size, "%s/ (unreadable)", folder);
     return ok;
 }
 
@@ -104,11 +127,10 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
         if (!ok)
             ok = (has_suffix(s, "heatmap", 1) || has_suffix(s, "tsne", 1)) &&
                  kevo_entry_kind(dir, s) == 'f';
-        if (!ok && !strcmp(s, "area") && kevo_entry_kind(dir, s) == 'd') {
-            char area[KEVO_PATH_MAX];   // too long a path: "area" is reported as not kevo's
-            ok = kevo_path_join(area, sizeof area, dir, "area", NULL) == KEVO_OK &&
-                 area_is_kevos(area, bad, size);
-        }
+        if (!ok && !strcmp(s, "area") && kevo_entry_kind(dir, s) == 'd')
+            ok = figures_are_kevos(dir, s, is_area_chart, bad, size);
+        if (!ok && !strcmp(s, "patches") && kevo_entry_kind(dir, s) == 'd')
+            ok = figures_are_kevos(dir, s, is_patch_figure, bad, size);
         if (!ok && !bad[0])
             snprintf(bad, size, "%.200s", s);
     }

@@ -16,6 +16,7 @@
 #include "plot/layout.h"
 #include "report/explore.h"
 #include "report/html.h"
+#include "report/patch_figures.h"
 
 #define WORD_MARK "\xe2\x96\x81"   // U+2581
 #define LABEL_MAX 64
@@ -100,7 +101,8 @@ static kevo_status figure_path(char *path, size_t size, const char *dir, const c
                                                  name);
 }
 
-// One figure to draw: the analysis, and the step (area charts) or the map (t-SNE) it shows.
+// One figure to draw: the analysis, and the step (area charts; the tracked word for the patch
+// maps) or the map (t-SNE) it shows.
 // layout, when not NULL, gets the heatmap's layout (for the report's hover).
 typedef struct figure_job {
     const kevo_analysis *a;
@@ -210,6 +212,18 @@ static kevo_status draw_map(const figure_job *j, const char *path, const kevo_fi
 
 // Draws one figure in the chosen format and, for PDF, a PNG copy; report_path gets the file the
 // report embeds.
+static kevo_status draw_patch_word(const figure_job *j, const char *path,
+                                   const kevo_figure_opts *o, kevo_error *err)
+{
+    return kevo_patch_draw_word(j->a, j->step, path, o, err);
+}
+
+static kevo_status draw_patch_top(const figure_job *j, const char *path,
+                                  const kevo_figure_opts *o, kevo_error *err)
+{
+    return kevo_patch_draw_top(j->a, path, o, err);
+}
+
 typedef kevo_status (*draw_fn)(const figure_job *j, const char *path, const kevo_figure_opts *o,
                                kevo_error *err);
 
@@ -302,14 +316,18 @@ static void stages_text(const kevo_analysis *a, char *buf, size_t size)
 kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, const char *dir,
                                   const kevo_figure_opts *o, kevo_error *err)
 {
-    int n_items = 5 + a->chart_steps;
+    int n_words = a->patches ? a->patches->n_words : 0, n_patch = a->patches ? n_words + 1 : 0;
+    int n_items = 5 + a->chart_steps + n_patch;
     kevo_report_item *items = calloc((size_t)n_items, sizeof *items);
     kevo_report_extra *extras = calloc((size_t)n_items, sizeof *extras);
     kevo_figure_layout heat_layout;
     char heat_attrs[512];
-    char(*paths)[4400] = calloc((size_t)a->chart_steps + 2, sizeof *paths);
+    // paths: the heatmap, the area charts, the map, then each word's patch maps and the
+    // labelled picture
+    char(*paths)[4400] = calloc((size_t)a->chart_steps + 2 + n_patch, sizeof *paths);
+    char(*patch_paths)[4400] = paths ? paths + a->chart_steps + 2 : NULL;
     char map_text[512] = "";
-    char *run = malloc(TEXT_MAX), *stages = malloc(TEXT_MAX), area_dir[4400], name[64];
+    char *run = malloc(TEXT_MAX), *stages = malloc(TEXT_MAX), area_dir[4400], name[256];
     kevo_status st = KEVO_OK;
     if (!items || !extras || !paths || !run || !stages) {
         st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory for the figures", dir);
@@ -339,6 +357,21 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
     } else if (map) {
         snprintf(map_text, sizeof map_text, "%s.", map->note);
     }
+    if (a->patches) {
+        char patch_dir[4400];
+        snprintf(patch_dir, sizeof patch_dir, "%s/patches", dir);
+        if ((st = kevo_mkdirs(patch_dir, err)))
+            goto done;
+        for (int w = 0; w < n_words; w++) {
+            kevo_patch_word_stem(a, w, name, sizeof name);
+            if ((st = draw_both(draw_patch_word, &(figure_job){a, w, map, NULL}, patch_dir, name,
+                                o, patch_paths[w], sizeof paths[0], err)))
+                goto done;
+        }
+        if ((st = draw_both(draw_patch_top, &(figure_job){a, 0, map, NULL}, patch_dir,
+                            "top_tokens", o, patch_paths[n_words], sizeof paths[0], err)))
+            goto done;
+    }
     run_text(a, run, TEXT_MAX);
     stages_text(a, stages, TEXT_MAX);
     int k = 0;
@@ -357,6 +390,19 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
         extras[k] = (kevo_report_extra){NULL, kevo_explore_put_patches, a};
         items[k++] = (kevo_report_item){"The image: what each patch's state decodes to", NULL,
                                         NULL, NULL};
+        for (int w = 0; w < n_words; w++)
+            items[k++] = (kevo_report_item){
+                NULL, NULL, patch_paths[w],
+                w == 0 ? "The tracked word's probability on every patch of the picture, one map "
+                         "per recorded layer, one colour scale for all of them (0 to the "
+                         "word's largest probability on any patch at any layer); each map is "
+                         "framed in the colour of its layer's stage. Numbers: patch_lens.csv."
+                       : NULL};
+        items[k++] = (kevo_report_item){
+            NULL, NULL, patch_paths[n_words],
+            "Every patch labelled with its top token at the recorded layer nearest the critical "
+            "layer, coloured by that token's probability (as Neo et al. 2024 read LLaVA's image "
+            "tokens)."};
     }
     for (int t = 0; t < a->chart_steps; t++)
         items[k++] = (kevo_report_item){
