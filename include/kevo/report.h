@@ -34,4 +34,9 @@ typedef struct kevo_report_item {
 kevo_status kevo_report_write(const char *path, const char *title, const kevo_report_item *items,
                               int n_items, kevo_error *err);
 
+// The file name (without extension) of a tracked word's patch maps in ANALYSIS/patches/:
+// "word_" and the word with every byte outside [A-Za-z0-9_-] as %XX, so distinct words get
+// distinct files.
+void kevo_patch_figure_stem(const char *word, char *buf, size_t size);
+
 #endif

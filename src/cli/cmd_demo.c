@@ -148,8 +148,9 @@ static kevo_status analyse_set(const kevo_model *m, demo_item *items, int n, int
 
 // The report's figure paths, each in the temporary folder.
 typedef struct report_paths {
-    char flower_map[KEVO_PATH_MAX], heat[KEVO_PATH_MAX], area[KEVO_PATH_MAX],
-        dheat[KEVO_PATH_MAX], dmap[KEVO_PATH_MAX], report[KEVO_PATH_MAX];
+    char patches[KEVO_PATH_MAX], flower_map[KEVO_PATH_MAX], heat[KEVO_PATH_MAX],
+        area[KEVO_PATH_MAX], dheat[KEVO_PATH_MAX], dmap[KEVO_PATH_MAX], report[KEVO_PATH_MAX];
+    char word[64];
 } report_paths;
 
 // The first colour run and the first description as examples of the per-run figures.
@@ -163,8 +164,14 @@ static kevo_status report_figures(const demo_item *items, int n, const char *tmp
         if (!describe && items[i].set == 1)
             describe = &items[i];
     }
-    int step = kevo_runfolder_answer_step(flower->run, NULL, 0);
-    kevo_status st = cli_path(f->flower_map, err, "%s/%s/map/tsne.png", tmp, kevo_demo_sets[0]);
+    f->word[0] = '\0';
+    int step = kevo_runfolder_answer_step(flower->run, f->word, sizeof f->word);
+    char stem[256];
+    kevo_patch_figure_stem(step < 0 ? "" : f->word, stem, sizeof stem);
+    kevo_status st = cli_path(f->patches, err, "%s/analysis/patches/%s.png", flower->run_dir,
+                              stem);
+    if (st == KEVO_OK)
+        st = cli_path(f->flower_map, err, "%s/%s/map/tsne.png", tmp, kevo_demo_sets[0]);
     if (st == KEVO_OK)
         st = cli_path(f->heat, err, "%s/analysis/heatmap.png", flower->run_dir);
     if (st == KEVO_OK)
@@ -209,8 +216,14 @@ static kevo_status write_report(const demo_item *items, int n, const char *tmp,
         free(f);
         return st;
     }
+    char patch_caption[512];
+    snprintf(patch_caption, sizeof patch_caption, "The probability of \"%s\" on every patch "
+             "of the first colour image, one map per layer (kevo run --image-states; the run's "
+             "own report lets you explore every patch at every layer).", f->word);
     kevo_report_item report[] = {
         {"The demo", intro, NULL, NULL},
+        {"Where the colour word appears on the image, layer by layer", NULL,
+         kevo_file_exists(f->patches) ? f->patches : NULL, patch_caption},
         {"Answers", answers, NULL, NULL},
         {"Colour questions: the answer word across images (t-SNE)", flower_stages,
          f->flower_map,

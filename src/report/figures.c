@@ -363,7 +363,7 @@ kevo_status kevo_analysis_figures(const kevo_analysis *a, const kevo_map *map, c
         if ((st = kevo_mkdirs(patch_dir, err)))
             goto done;
         for (int w = 0; w < n_words; w++) {
-            kevo_patch_word_stem(a, w, name, sizeof name);
+            kevo_patch_figure_stem(a->patches->words[w], name, sizeof name);
             if ((st = draw_both(draw_patch_word, &(figure_job){a, w, map, NULL}, patch_dir, name,
                                 o, patch_paths[w], sizeof paths[0], err)))
                 goto done;

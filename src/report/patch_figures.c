@@ -15,11 +15,11 @@
 
 #define LABEL_MAX 48
 
-void kevo_patch_word_stem(const kevo_analysis *a, int w, char *buf, size_t size)
+void kevo_patch_figure_stem(const char *word, char *buf, size_t size)
 {
     static const char keep[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
     size_t n = (size_t)snprintf(buf, size, "word_");
-    for (const unsigned char *s = (const unsigned char *)a->patches->words[w]; *s; s++) {
+    for (const unsigned char *s = (const unsigned char *)word; *s; s++) {
         if (n + 4 >= size)
             break;
         n += (size_t)(strchr(keep, *s) ? snprintf(buf + n, size - n, "%c", *s)

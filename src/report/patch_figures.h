@@ -15,8 +15,6 @@ kevo_status kevo_patch_draw_word(const kevo_analysis *a, int w, const char *path
 // The labelled picture into path.
 kevo_status kevo_patch_draw_top(const kevo_analysis *a, const char *path,
                                 const kevo_figure_opts *o, kevo_error *err);
-// The file name stem of word w's figure: "word_" and the word with every byte outside
-// [A-Za-z0-9_-] as %XX, so distinct words get distinct files.
-void kevo_patch_word_stem(const kevo_analysis *a, int w, char *buf, size_t size);
+// kevo_patch_figure_stem (kevo/report.h) names each word's figure.
 
 #endif
