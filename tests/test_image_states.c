@@ -10,6 +10,7 @@
 
 #include "io/runfolder.h"
 #include "io/safetensors.h"
+#include "report/patch_figures.h"
 #include "test.h"
 
 // The parse of spec over 0..L as a string "0,4,5" ("" on failure, with the error in why).
@@ -339,4 +340,22 @@ KEVO_TEST(image_states_patch_figures_in_every_format)
             free(data);
         }
     }
+}
+
+// The word maps' colour scale ignores patches of padding only (pad mode's bands), which are not
+// drawn: a padding patch holding the largest probability must not wash the picture out.
+KEVO_TEST(image_states_patch_scale_ignores_padding)
+{
+    // 1 x 3 grid, 2 indices, 1 word; patch 0 is padding only (an empty rectangle).
+    double original[12] = {0, 0, 0, 5, 0, 0, 4, 5, 4, 0, 8, 5};
+    double word_p[6] = {0.9, 0.8, 0.1, 0.3, 0.2, 0.05};   // [patch][index]
+    kevo_patch_lens_result lens = {.n_patches = 3, .n_indices = 2, .n_words = 1,
+                                   .word_p = word_p};
+    kevo_patch_analysis p = {.lens = &lens, .n_patches = 3, .n_indices = 2, .rows = 1,
+                             .cols = 3, .original = original, .n_words = 1};
+    double got = kevo_patch_word_scale(&p, 0);
+    CHECK(got == 0.3, "scale %g, want 0.3 (the largest value on the picture's patches)", got);
+    original[2] = 4;   // patch 0 now covers pixels: its 0.9 counts
+    got = kevo_patch_word_scale(&p, 0);
+    CHECK(got == 0.9, "scale %g, want 0.9 once patch 0 covers the picture", got);
 }

@@ -68,6 +68,22 @@ static size_t position(const kevo_patch_analysis *p, int cell)
     return (size_t)(cell + p->class_token);
 }
 
+// One colour scale for the whole grid, from 0 to the word's largest probability on any patch of
+// the picture at any layer: a word that never passes a few percent still shows where it is
+// strongest, and the colour bar says how strong that is. Patches of padding only are not drawn
+// and do not set the scale.
+double kevo_patch_word_scale(const kevo_patch_analysis *p, int w)
+{
+    double vmax = 0;
+    int K = p->n_indices, W = p->n_words;
+    for (int c = 0; c < p->rows * p->cols; c++) {
+        const double *rect = p->original + 4 * (size_t)c;
+        for (int k = 0; k < K && rect[2] > rect[0] && rect[3] > rect[1]; k++)
+            vmax = fmax(vmax, p->lens->word_p[(position(p, c) * K + k) * W + w]);
+    }
+    return vmax;
+}
+
 kevo_status kevo_patch_draw_word(const kevo_analysis *a, int w, const char *path,
                                  const kevo_figure_opts *o, kevo_error *err)
 {
@@ -87,16 +103,10 @@ kevo_status kevo_patch_draw_word(const kevo_analysis *a, int w, const char *path
     kevo_band bands[3];
     char band_labels[3][96], title[256], cbar[128], piece[LABEL_MAX];
     int nb = kevo_stage_bands(a->stages, 0, bands, band_labels);
-    // One colour scale for the whole grid, from 0 to the word's largest probability anywhere in
-    // it: a word that never passes a few percent still shows where it is strongest, and the
-    // colour bar says how strong that is.
-    double vmax = 0;
+    double vmax = kevo_patch_word_scale(p, w);
     for (int k = 0; k < K; k++) {
-        for (int c = 0; c < cells; c++) {
-            double v = r->word_p[(position(p, c) * K + k) * W + w];
-            values[(size_t)k * cells + c] = v;
-            vmax = fmax(vmax, v);
-        }
+        for (int c = 0; c < cells; c++)
+            values[(size_t)k * cells + c] = r->word_p[(position(p, c) * K + k) * W + w];
         snprintf(titles[k], sizeof titles[k], "layer %d", p->indices[k]);
         title_ptr[k] = titles[k];
         panel_band[k] = -1;

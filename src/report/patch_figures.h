@@ -17,4 +17,8 @@ kevo_status kevo_patch_draw_top(const kevo_analysis *a, const char *path,
                                 const kevo_figure_opts *o, kevo_error *err);
 // kevo_patch_figure_stem (kevo/report.h) names each word's figure.
 
+// The top of word w's colour scale: its largest probability on a patch of the picture (patches
+// of padding only excluded) at any recorded index; 0 when there is none.
+double kevo_patch_word_scale(const kevo_patch_analysis *p, int w);
+
 #endif
