@@ -11,6 +11,7 @@
 #include "analysis/answer.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "io/json.h"
 #include "model/model.h"
 
 #define MAX_WORDS 16
@@ -187,15 +188,7 @@ static kevo_status write_json(const kevo_analysis *a, const char *path, kevo_err
     }
     cJSON_AddItemToObject(root, "words", words);
     cJSON_AddNumberToObject(root, "seconds", p->lens->seconds);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory writing %s", path);
-    size_t len = strlen(text);
-    text[len] = '\n';   // cJSON_Print leaves room for its NUL
-    kevo_status st = kevo_write_file(path, text, len + 1, err);
-    free(text);
-    return st;
+    return kevo_json_save(root, path, err);
 }
 
 kevo_status kevo_patch_analysis_write(const kevo_analysis *a, const char *dir, kevo_error *err)

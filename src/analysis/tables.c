@@ -10,6 +10,7 @@
 #include "analysis/analysis.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "io/json.h"
 #include "model/model.h"
 
 void kevo_csv_text(FILE *f, const char *s)
@@ -233,20 +234,6 @@ static cJSON *stages_json(const kevo_analysis *a)
     return root;
 }
 
-// Writes root (consumed) as pretty JSON with a final newline, atomically.
-static kevo_status write_json(cJSON *root, const char *path, kevo_error *err)
-{
-    char *text = root ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (!text)
-        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
-    size_t len = strlen(text);
-    text[len] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
-    kevo_status st = kevo_write_file(path, text, len + 1, err);
-    free(text);
-    return st;
-}
-
 kevo_status kevo_stages_write_json(const kevo_stages *s, const kevo_runfolder *const *runs,
                                    int n_runs, const int *steps, const kevo_analysis_options *o,
                                    const char *path, kevo_error *err)
@@ -274,14 +261,14 @@ kevo_status kevo_stages_write_json(const kevo_stages *s, const kevo_runfolder *c
     cJSON_AddNumberToObject(opt, "min_mutated", o->stage.min_mutated);
     cJSON_AddNumberToObject(opt, "stage_window", s->window);
     add_stage_fields(root, s);
-    return write_json(root, path, err);
+    return kevo_json_save(root, path, err);
 }
 
 static kevo_status write_stages(const kevo_analysis *a, const char *dir, kevo_error *err)
 {
     char path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(path, sizeof path, dir, "stages.json", err);
-    return st ? st : write_json(stages_json(a), path, err);
+    return st ? st : kevo_json_save(stages_json(a), path, err);
 }
 
 kevo_status kevo_analysis_write_tables(const kevo_analysis *a, const char *dir, kevo_error *err)

@@ -131,3 +131,16 @@ kevo_status kevo_json_str(const cJSON *obj, const char *key, int has_default, co
     *out = v->valuestring;
     return KEVO_OK;
 }
+
+kevo_status kevo_json_save(cJSON *root, const char *path, kevo_error *err)
+{
+    char *text = root ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
+    size_t len = strlen(text);
+    text[len] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
+    kevo_status st = kevo_write_file(path, text, len + 1, err);
+    free(text);
+    return st;
+}

@@ -14,6 +14,10 @@
 // and column. The caller frees *out with cJSON_Delete.
 kevo_status kevo_json_load(const char *path, size_t max_bytes, cJSON **out, kevo_error *err);
 
+// Writes root (consumed: deleted, also on failure; NULL is an out-of-memory failure) to path as
+// pretty JSON ending with a newline, atomically (kevo_write_file).
+kevo_status kevo_json_save(cJSON *root, const char *path, kevo_error *err);
+
 // Parses JSON text of `len` bytes; `name` names the source in messages.
 kevo_status kevo_json_parse(const char *text, size_t len, const char *name, cJSON **out,
                             kevo_error *err);

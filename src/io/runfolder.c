@@ -328,19 +328,10 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
         st = kevo_safetensors_write(path, t, r->n_image_states ? 2 : 1, meta, 2, err);
     free(owned[0]);
     free(owned[1]);
-    cJSON *json = st == KEVO_OK ? record_json(r, &id, image_sha256) : NULL;
-    char *text = json ? cJSON_Print(json) : NULL;
-    cJSON_Delete(json);
-    if (st == KEVO_OK && !text)
-        st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory writing run.json", dir);
     if (st == KEVO_OK)
         st = kevo_path_join(path, sizeof path, tmp, RUN_JSON, err);
-    if (st == KEVO_OK) {
-        size_t len = strlen(text);
-        text[len] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
-        st = kevo_write_file(path, text, len + 1, err);
-    }
-    free(text);
+    if (st == KEVO_OK)
+        st = kevo_json_save(record_json(r, &id, image_sha256), path, err);
     if (st != KEVO_OK) {
         kevo_outdir_abort(od, err);   // names DIR/..., not the temporary folder, in err
         return st;
