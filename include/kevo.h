@@ -133,6 +133,8 @@ typedef struct kevo_config {
     int projector_bias;
 } kevo_config;
 
+#define KEVO_PINPOINTS_MAX 64   // image_grid_pinpoints entries kevo reads
+
 // How images become pixel_values: preprocessor_config.json (transformers' CLIPImageProcessor,
 // with its class defaults for absent keys).
 typedef struct kevo_image_config {
@@ -147,6 +149,10 @@ typedef struct kevo_image_config {
     double rescale_factor;
     int do_normalize;
     double mean[3], std[3];
+    // LLaVA-NeXT's anyres tiling (image_grid_pinpoints): candidate (height, width) resolutions,
+    // each a positive multiple of crop_size; n_grid_pinpoints is 0 when the key is absent.
+    int grid_pinpoints[KEVO_PINPOINTS_MAX][2];
+    int n_grid_pinpoints;
 } kevo_image_config;
 
 // Loads config.json, preprocessor_config.json, generation_config.json (when present) and the
