@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "image/anyres.h"
 #include "image/geometry.h"
 #include "image/resample.h"
 
@@ -125,19 +126,8 @@ kevo_status kevo_preprocess(const kevo_image *img, const kevo_image_config *cfg,
         return st;
     }
 
-    // Rescale and normalise depend on the byte alone: one table per channel.
-    float table[3][256];
-    for (int c = 0; c < 3; c++) {
-        float mean = (float)cfg->mean[c], std = (float)cfg->std[c];
-        for (int v = 0; v < 256; v++) {
-            float x = cfg->do_rescale ? (float)((double)v * cfg->rescale_factor) : (float)v;
-            table[c][v] = cfg->do_normalize ? (x - mean) / std : x;
-        }
-    }
-    size_t plane = (size_t)out->width * out->height;
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 3; c++)
-            pixels[c * plane + i] = table[c][out->rgb[3 * i + c]];
+    // rescale + normalize, shared with LLaVA-NeXT's tiles (anyres.h).
+    kevo_rescale_normalize(cfg, out->rgb, out->width, out->height, stride, pixels);
     if (shown)
         *shown = out;
     else
