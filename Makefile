@@ -94,10 +94,11 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libkevo.a
 ORACLE_INPUTS := $(shell find tools tests/data tests/fixtures -type f 2>/dev/null)
 
 fixtures: $(DATA)/fixtures.stamp
-$(DATA)/fixtures.stamp: tools/fixtures/make_fixture.py tools/pylib/make_tokenizer_json.py \
-                        tests/data/tiny-tokenizer/tokenizer.model
+$(DATA)/fixtures.stamp: tools/fixtures/make_fixture.py tools/fixtures/make_next_fixture.py \
+                        tools/pylib/make_tokenizer_json.py tests/data/tiny-tokenizer/tokenizer.model
 	@$(MAKE) --no-print-directory deps-test
 	@$(PY) tools/fixtures/make_fixture.py --all $(DATA)/fixtures
+	@$(PY) tools/fixtures/make_next_fixture.py --all $(DATA)/fixtures
 	@touch $@
 
 oracles: $(DATA)/oracles.stamp

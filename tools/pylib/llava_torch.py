@@ -40,7 +40,8 @@ def canonical(name):
     for new, old in (("model.language_model.", "language_model.model."),
                      ("model.vision_tower.", "vision_tower."),
                      ("model.multi_modal_projector.", "multi_modal_projector."),
-                     ("lm_head.", "language_model.lm_head.")):
+                     ("lm_head.", "language_model.lm_head."),
+                     ("model.image_newline", "image_newline")):   # LLaVA-NeXT (modeling_llava_next.py)
         if name.startswith(new):
             return old + name[len(new):]
     return name
@@ -73,6 +74,12 @@ class Config:
         self.layers = t.get("num_hidden_layers", 32)
         self.rms_eps = t.get("rms_norm_eps", 1e-6)
         self.rope_theta = t.get("rope_theta", 10000.0)
+        # MistralConfig: sliding_window defaults to 4096 when the key is absent, null means none;
+        # LlamaConfig has no sliding window. Mistral's class default is 8 key/value heads.
+        mistral = t.get("model_type") == "mistral"
+        self.sliding_window = t.get("sliding_window", 4096) if mistral else None
+        if mistral and "num_key_value_heads" not in t:
+            self.kv_heads = 8
         self.tie = c.get("tie_word_embeddings", False) or t.get("tie_word_embeddings", False)
         self.v_hidden = vd.get("hidden_size", 1024 if big else 768)
         self.v_heads = vd.get("num_attention_heads", 16 if big else 12)
@@ -122,7 +129,8 @@ def clip_hidden_states(w, cfg, pixel_values):
                      cfg.v_eps)
     states = [h]
     n_states = cfg.v_layers + 1
-    feature = cfg.feature_layer % n_states
+    layers = cfg.feature_layer if isinstance(cfg.feature_layer, list) else [cfg.feature_layer]
+    feature = max(i % n_states for i in layers)   # a list of layers (LLaVA-NeXT): the deepest
     for i in range(feature):
         p = f"{v}encoder.layers.{i}."
         r = h
@@ -200,7 +208,17 @@ def llama_attention(w, p, cfg, h, cos, sin, cache, layer):
     v = repeat_kv(v, cfg.heads // cfg.kv_heads)
     attn = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(e)
     total = k.shape[-2]
-    if s > 1:   # causal mask over the new positions (past positions are all visible)
+    window = getattr(cfg, "sliding_window", None)
+    if window is not None:
+        # Mistral (masking_utils.py sliding_window_causal_mask_function): key j is visible to
+        # query i iff j <= i (causal_mask_function) and j > i - window (sliding_window_overlay)
+        i = torch.arange(total - s, total)[:, None]
+        j = torch.arange(total)[None, :]
+        visible = (j <= i) & (i - j < window)
+        mask = torch.zeros((s, total), dtype=attn.dtype).masked_fill(
+            ~visible, torch.finfo(attn.dtype).min)
+        attn = attn + mask
+    elif s > 1:   # causal mask over the new positions (past positions are all visible)
         mask = torch.full((s, total), torch.finfo(attn.dtype).min, dtype=attn.dtype)
         mask = torch.triu(mask, diagonal=total - s + 1)
         attn = attn + mask
