@@ -134,9 +134,12 @@ int main(int argc, char **argv)
     kevo_config c32 = *c;
     c32.text_layers = 32;
     kevo_plan plan;
-    kevo_plan_compute(&c32, n_text + c->image_tokens, 256, 0, threads, &plan);
+    kevo_plan_limits lim = {.n_prompt = n_text + c->image_tokens, .max_new = 256, .n_tiles = 1,
+                            .n_image_tokens = c->image_tokens, .n_threads = threads};
+    kevo_plan_compute(&c32, &lim, &plan);
     printf("plan32_mb=%.1f\n", plan.total / 1048576.0);
-    kevo_plan_compute(c, n_text + c->image_tokens, n_new, 0, threads, &plan);
+    lim.max_new = n_new;
+    kevo_plan_compute(c, &lim, &plan);
     printf("plan_mb=%.1f\n", plan.total / 1048576.0);
     size_t npx = (size_t)c->num_channels * c->image_size * c->image_size;
     float *px = malloc(npx * sizeof *px);
@@ -177,7 +180,7 @@ int main(int argc, char **argv)
         kevo_timings best = {0};
         for (int pass = 0; pass <= repeat; pass++) {
             double t1 = kevo_now();
-            if (kevo_run_generate(run, px, ids, n_ids, &err) != KEVO_OK) {
+            if (kevo_run_generate(run, &(kevo_image_input){px, 1, 1, 1}, ids, n_ids, &err) != KEVO_OK) {
                 fprintf(stderr, "bench: %s\n", err.msg);
                 return 1;
             }

@@ -95,10 +95,14 @@ size_t kevo_dtype_size(kevo_dtype dtype);       // bytes per element
 
 typedef struct kevo_model kevo_model;
 
+#define KEVO_PINPOINTS_MAX 64   // image_grid_pinpoints entries kevo reads
+
 // The dimensions of a LLaVA model, read from config.json with the transformers class defaults
 // filled in for every key a sparse config leaves out.
 typedef struct kevo_config {
-    // Language model (LLaMA)
+    char model_type[32];        // config.json's: the family ("llava", "llava_next")
+    char text_model_type[16];   // text_config's: the decoder ("llama", "mistral")
+    // Language model (LLaMA, Mistral)
     int text_hidden;            // D
     int text_intermediate;      // FFN width
     int text_layers;            // L
@@ -114,6 +118,8 @@ typedef struct kevo_config {
     int eos_ids[8];             // generation stops at any of these (generation_config.json)
     int n_eos;
     int pad_id;                 // < 0 when absent
+    int sliding_window;         // Mistral: a key more than this many positions back is not
+                                // attended to; 0 = every earlier position (LLaMA, null)
     // Vision tower (CLIP ViT)
     int vision_hidden;
     int vision_intermediate;
@@ -126,14 +132,20 @@ typedef struct kevo_config {
     float vision_ln_eps;
     int vision_gelu_exact;      // 0 = quick_gelu (CLIP), 1 = erf GELU
     // LLaVA glue
-    int feature_layer;          // index into the tower's hidden states (0 = pre-LN output)
+    int feature_layer;          // the deepest of feature_layers: the tower runs this many layers
+    int feature_layers[8];      // indices into the tower's hidden states (0 = pre-LN output),
+    int n_feature_layers;       // concatenated in this order (vision_feature_layer, int or list)
     int feature_keep_cls;       // vision_feature_select_strategy "full"
     int image_token_id;
-    int image_tokens;           // vision positions handed to the language model
+    int image_tokens;           // image positions of one image: LLaVA-1.5's fixed count; for
+                                // LLaVA-NeXT the most any image size can take (the memory plan)
     int projector_bias;
+    // LLaVA-NeXT (anyres): the tile grids an image may be cut into, (height, width) in pixels,
+    // from config.json's image_grid_pinpoints; n 0 for LLaVA-1.5
+    int grid_pinpoints[KEVO_PINPOINTS_MAX][2];
+    int n_grid_pinpoints;
+    int image_newline;          // a learned image_newline vector ends every row of tile features
 } kevo_config;
-
-#define KEVO_PINPOINTS_MAX 64   // image_grid_pinpoints entries kevo reads
 
 // How images become pixel_values: preprocessor_config.json (transformers' CLIPImageProcessor,
 // with its class defaults for absent keys).
@@ -281,11 +293,24 @@ kevo_status kevo_run_create(const kevo_model *model, const kevo_run_params *para
 void kevo_run_free(kevo_run *run);
 int kevo_run_threads(const kevo_run *run);   // the run's thread count: params.n_threads, 0 resolved
 
-// Generates greedily from pixel_values (channels, image_size, image_size) and prompt ids holding
-// the image once: as KEVO_IMAGE_SLOT, or as a run of exactly image_tokens image_token_id ids
-// (the llava-hf processor's form). BOS must already be in prompt_ids.
-kevo_status kevo_run_generate(kevo_run *run, const float *pixels, const int *prompt_ids,
-                              int n_ids, kevo_error *err);
+// One image as the vision path takes it: the pixel_values of the family's image processor
+// (kevo_llava_answer makes them from the request's file).
+typedef struct kevo_image_input {
+    const float *pixels;    // (n_tiles, channels, image_size, image_size)
+    int n_tiles;            // 1 (LLaVA-1.5); LLaVA-NeXT: the base image, then the tile grid
+    int width, height;      // the original image (LLaVA-NeXT's image_sizes: grid and unpadding)
+} kevo_image_input;
+
+// How many tiles and image positions an image of width x height takes in this model
+// (KEVO_ERR_ARG for a size the family cannot place).
+kevo_status kevo_model_image_tokens(const kevo_model *model, int width, int height,
+                                    int *n_tiles, int *n_tokens, kevo_error *err);
+
+// Generates greedily from one image and prompt ids holding it once: as KEVO_IMAGE_SLOT, or as a
+// run of exactly as many image_token_id ids as the image takes (the llava-hf processor's form).
+// BOS must already be in prompt_ids.
+kevo_status kevo_run_generate(kevo_run *run, const kevo_image_input *image,
+                              const int *prompt_ids, int n_ids, kevo_error *err);
 
 // Results of the last generate, borrowed until the next one.
 int kevo_run_n_generated(const kevo_run *run);            // T, EOS included when it stopped there
@@ -295,6 +320,7 @@ const int *kevo_run_generated_ids(const kevo_run *run);  // (T)
 // L = after the final RMSNorm.
 const float *kevo_run_hidden(const kevo_run *run);
 const float *kevo_run_logits(const kevo_run *run);       // (V) of the last step
+int kevo_run_n_image_tokens(const kevo_run *run);        // N: the image's positions
 // (N, K, D): the state of image position n (in the image's order, row-major over the patch grid)
 // at hidden-state index image_states[k], NULL when the run keeps none; K = n_image_states.
 const float *kevo_run_image_hidden(const kevo_run *run);
@@ -313,16 +339,14 @@ kevo_stop kevo_run_stop_reason(const kevo_run *run);
 kevo_timings kevo_run_timings(const kevo_run *run);
 
 // The image alone (what generate does first), for inspection and tests: afterwards
-// kevo_run_image_features() holds the vision tower's features at the feature layer
-// (image_tokens, vision_hidden) and kevo_run_image_embeds() the projector's output
-// (image_tokens, text_hidden), borrowed until the next call.
-kevo_status kevo_run_encode_image(kevo_run *run, const float *pixels, kevo_error *err);
+// kevo_run_image_features() holds the vision tower's selected features of every tile
+// (n_tiles * per-tile tokens, vision_hidden * n_feature_layers) and kevo_run_image_embeds() the
+// image positions' embeddings (N, text_hidden), packed as the family places them; borrowed until
+// the next call.
+kevo_status kevo_run_encode_image(kevo_run *run, const kevo_image_input *image,
+                                  kevo_error *err);
 const float *kevo_run_image_features(const kevo_run *run);
 const float *kevo_run_image_embeds(const kevo_run *run);
-
-// Sets the OpenMP threads (n <= 0: leave as is). OpenBLAS always runs single-threaded inside
-// kevo's own threads, which is what makes the results independent of the thread count.
-void kevo_set_threads(int n);
 
 // ---------------------------------------------------------------------------------------------
 // The rest of the library, one part per topic (each is included here, never on its own).

@@ -35,6 +35,28 @@ int kevo_check(int cond, const char *file, int line, const char *fmt, ...)
     return 0;
 }
 
+int kevo_check_rows(const char *name, const float *got, const float *want, size_t rows, size_t n,
+                    double rel_tol, const char *file, int line)
+{
+    double worst = 0;
+    size_t worst_row = 0;
+    for (size_t r = 0; r < rows; r++) {
+        double diff = 0, scale = 0;
+        for (size_t i = 0; i < n; i++) {
+            double a = fabs((double)got[r * n + i] - want[r * n + i]);
+            diff = a > diff || isnan(a) ? a : diff;
+            scale = fabs(want[r * n + i]) > scale ? fabs(want[r * n + i]) : scale;
+        }
+        double e = diff / (scale > 0 ? scale : 1);
+        if (e > worst || isnan(e))
+            worst = e, worst_row = r;
+    }
+    if (getenv("KEVO_TEST_VERBOSE"))
+        printf("    %s: %zu rows, worst relative error %.3g\n", name, rows, worst);
+    return kevo_check(worst <= rel_tol, file, line, "%s: relative error %.3g at row %zu exceeds "
+                      "%g", name, worst, worst_row, rel_tol);
+}
+
 int kevo_check_close(const char *name, const float *got, const float *want, size_t n,
                      double atol, double rtol, const char *file, int line)
 {

@@ -40,6 +40,14 @@ int kevo_check_close(const char *name, const float *got, const float *want, size
 #define CHECK_CLOSE(name, got, want, n, atol, rtol) \
     kevo_check_close(name, got, want, n, atol, rtol, __FILE__, __LINE__)
 
+// The oracle tolerance of the engine: over `rows` vectors of n floats, the largest of
+// max|got - want| / max|want| per vector (a feature row, one hidden state of one step) must be
+// at most rel_tol; prints the worst row otherwise (and with KEVO_TEST_VERBOSE always).
+int kevo_check_rows(const char *name, const float *got, const float *want, size_t rows, size_t n,
+                    double rel_tol, const char *file, int line);
+#define CHECK_ROWS(name, got, want, rows, n, rel_tol) \
+    kevo_check_rows(name, got, want, rows, n, rel_tol, __FILE__, __LINE__)
+
 // A fresh empty directory for this test (removed after the run when everything passed).
 const char *kevo_test_tmpdir(void);
 // NAME inside this test's directory, in one of 4 static buffers (reused every 4th call).

@@ -50,6 +50,39 @@ KEVO_TEST(config_llava_7b_hub_file)
     CHECK(c.projector_bias == 1 && c.tie_word_embeddings == 0, "projector bias, untied");
 }
 
+// LLaVA-NeXT's keys and the Mistral decoder's class defaults (configuration_llava_next.py,
+// configuration_mistral.py).
+KEVO_TEST(config_llava_next_and_mistral)
+{
+    kevo_config c;
+    kevo_error err;
+    const char *sparse = "{\"model_type\":\"llava_next\",\"text_config\":{\"model_type\":"
+                         "\"mistral\"},\"vision_feature_layer\":[-2,-5]}";
+    if (CHECK_OK(kevo_config_load(put("config.json", sparse), &c, &err), &err)) {
+        CHECK(!strcmp(c.model_type, "llava_next") && !strcmp(c.text_model_type, "mistral"),
+              "types %s / %s", c.model_type, c.text_model_type);
+        CHECK(c.text_intermediate == 14336 && c.text_kv_heads == 8 && c.sliding_window == 4096 &&
+              c.text_max_positions == 131072, "MistralConfig defaults: %d %d %d %d",
+              c.text_intermediate, c.text_kv_heads, c.sliding_window, c.text_max_positions);
+        CHECK(c.n_feature_layers == 2 && c.feature_layers[0] == 23 && c.feature_layers[1] == 20 &&
+              c.feature_layer == 23, "feature layers %d: %d %d", c.n_feature_layers,
+              c.feature_layers[0], c.feature_layers[1]);
+        CHECK(c.n_grid_pinpoints == 5 && c.grid_pinpoints[3][0] == 1008 &&
+              c.grid_pinpoints[3][1] == 336 && c.image_newline, "default pinpoints");
+        // 1008 x 336 and 336 x 1008: 576 + 72 * (24 + 1) = 2376; 672 x 672: 576 + 48 * 49 = 2928
+        CHECK(c.image_tokens == 2928, "most image positions %d", c.image_tokens);
+    }
+    const char *nulled = "{\"model_type\":\"llava_next\",\"text_config\":{\"model_type\":"
+                         "\"mistral\",\"sliding_window\":null,\"rope_theta\":1000000.0}}";
+    if (CHECK_OK(kevo_config_load(put("config.json", nulled), &c, &err), &err))
+        CHECK(c.sliding_window == 0 && c.rope_theta == 1e6f, "null window, theta %g",
+              (double)c.rope_theta);
+    if (CHECK_OK(kevo_config_load(put("config.json", "{\"model_type\":\"llava\"}"), &c, &err),
+                 &err))
+        CHECK(c.sliding_window == 0 && c.n_feature_layers == 1 && !c.image_newline &&
+              !strcmp(c.text_model_type, "llama"), "LLaMA: no window, one feature layer");
+}
+
 KEVO_TEST(config_sparse_defaults)
 {
     kevo_config c;
@@ -99,7 +132,19 @@ KEVO_TEST(config_refusals)
         {"unknown model_type", "{\"model_type\":\"qwen2_vl\"}", "model_type \"qwen2_vl\" is not "
          "supported"},
         {"unknown text model", "{\"model_type\":\"llava\",\"text_config\":{\"model_type\":"
-         "\"mistral\"}}", "text_config.model_type = \"mistral\" is not supported"},
+         "\"gemma\"}}", "text_config.model_type = \"gemma\" is not supported"},
+        {"feature layer list", "{\"model_type\":\"llava_next\",\"vision_feature_layer\":"
+         "[-2,30]}", "vision_feature_layer 30 is outside"},
+        {"empty layer list", "{\"model_type\":\"llava\",\"vision_feature_layer\":[]}",
+         "vision_feature_layer lists 0 layers"},
+        {"next full", "{\"model_type\":\"llava_next\",\"vision_feature_select_strategy\":"
+         "\"full\"}", "cannot be packed"},
+        {"pinpoint tiles", "{\"model_type\":\"llava_next\",\"image_grid_pinpoints\":"
+         "[[336,672],[400,336]]}", "image_grid_pinpoints[1] = [400, 336] is not a whole number"},
+        {"pinpoint form", "{\"model_type\":\"llava_next\",\"image_grid_pinpoints\":[[336]]}",
+         "image_grid_pinpoints[0] is not a [height, width] pair"},
+        {"window", "{\"model_type\":\"llava_next\",\"text_config\":{\"model_type\":"
+         "\"mistral\",\"sliding_window\":0}}", "text_config.sliding_window = 0 is outside"},
         {"kv heads", "{\"model_type\":\"llava\",\"text_config\":{\"num_key_value_heads\":5}}",
          "not a multiple of num_key_value_heads 5"},
         {"rope scaling", "{\"model_type\":\"llava\",\"text_config\":{\"rope_scaling\":{\"type\":"

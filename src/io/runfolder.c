@@ -249,7 +249,7 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
     cJSON_AddNumberToObject(o, "text_layers", c->text_layers);
     cJSON_AddNumberToObject(o, "text_hidden", c->text_hidden);
     cJSON_AddNumberToObject(o, "vocab_rows", c->text_vocab);
-    cJSON_AddNumberToObject(o, "image_tokens", c->image_tokens);
+    cJSON_AddNumberToObject(o, "image_tokens", r->image_tokens);
     cJSON_AddStringToObject(o, "weights_dtype", r->weights_dtype);
     o = cJSON_AddObjectToObject(root, "image");
     cJSON_AddStringToObject(o, "path", r->image_path);
@@ -311,7 +311,7 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
     size_t d = (size_t)c->text_hidden, l1 = (size_t)c->text_layers + 1;
     kevo_tensor_out t[2] = {
         {"hidden", r->store, 3, {r->n_generated, c->text_layers + 1, c->text_hidden}, NULL},
-        {"image_hidden", r->store, 3, {c->image_tokens, r->n_image_states, c->text_hidden},
+        {"image_hidden", r->store, 3, {r->image_tokens, r->n_image_states, c->text_hidden},
          NULL},
     };
     void *owned[2] = {NULL, NULL};
@@ -319,7 +319,7 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
                            &owned[0], &t[0].data, err);
     if (st == KEVO_OK && r->n_image_states)
         st = kevo_states_store("image_hidden", r->image_hidden,
-                               (size_t)c->image_tokens * (size_t)r->n_image_states * d, r->store,
+                               (size_t)r->image_tokens * (size_t)r->n_image_states * d, r->store,
                                &owned[1], &t[1].data, err);
     const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
     if (st == KEVO_OK)

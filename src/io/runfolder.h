@@ -14,6 +14,23 @@
 // the image states and the storage dtype. Older folders still load.
 #define KEVO_RUN_FORMAT_VERSION 3
 
+// Where one image position comes from: a patch of a tile (its rectangle in that tile's
+// pixel_values and in the original image), the class token, or LLaVA-NeXT's row-ending
+// newline (no rectangle: all zeros).
+typedef enum kevo_position_kind {
+    KEVO_POSITION_PATCH, KEVO_POSITION_CLASS, KEVO_POSITION_NEWLINE
+} kevo_position_kind;
+
+typedef struct kevo_image_position {
+    kevo_position_kind kind;
+    int tile;                 // 0 the base image (the only one for LLaVA-1.5), then the grid;
+                              // -1 for a newline
+    int row, col;             // in tile 0's patch grid, or in the whole grid of the other
+                              // tiles (unpadded; a newline: col = one past the row's last)
+    double pre[4];            // x0, y0, x1, y1 in the tile's pixel_values
+    double orig[4];           // the same in the original image (empty when wholly padding)
+} kevo_image_position;
+
 // What `kevo run` records. All pointers are borrowed for the duration of the write.
 typedef struct kevo_run_record {
     const char *model_dir;
@@ -39,10 +56,9 @@ typedef struct kevo_run_record {
     kevo_dtype store;                 // how the states are stored: KEVO_DTYPE_F32 or _F16
     // Where the image sits and what it looks like (always recorded).
     int image_first;                  // the image's first position in the sequence
-    int grid_rows, grid_cols;         // the vision tower's patch grid
-    int class_token;                  // 1: image token 0 is the class token (no rectangle)
-    const double *patch_preprocessed; // (rows * cols, 4) x0, y0, x1, y1 in pixel_values
-    const double *patch_original;     // (rows * cols, 4) the same in the original image
+    int image_tokens;                 // the image's positions
+    int n_tiles;                      // its tiles (1 for LLaVA-1.5)
+    const kevo_image_position *positions;   // (image_tokens) where each comes from, or NULL
     // The image recorder (n_image_states 0: none): (image_tokens, K, D).
     const float *image_hidden;
     const int *image_states;          // (K) hidden-state indices, ascending

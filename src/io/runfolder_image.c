@@ -22,12 +22,68 @@ static void add_span(cJSON *spans, const char *name, int first, int length)
     cJSON_AddNumberToObject(o, "length", length);
 }
 
-static cJSON *rect_array(const double *rects, int n)
+// One rectangle per position, pre[] or orig[].
+static cJSON *rect_array(const kevo_image_position *pos, int first, int n, int original)
 {
     cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateDoubleArray(rects + 4 * (size_t)i, 4));
+    for (int i = first; i < first + n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateDoubleArray(original ? pos[i].orig : pos[i].pre, 4));
     return a;
+}
+
+// Whether the positions are one tile's grid, row-major, after an optional class token: the
+// single-grid form of "patches" (LLaVA-1.5).
+static int single_grid(const kevo_run_record *r, int *rows, int *cols, int *cls)
+{
+    const kevo_image_position *p = r->positions;
+    *cls = r->image_tokens > 0 && p[0].kind == KEVO_POSITION_CLASS;
+    int n = r->image_tokens - *cls;
+    *cols = 0;
+    for (int i = *cls; i < r->image_tokens && p[i].row == 0; i++)
+        (*cols)++;
+    *rows = *cols ? n / *cols : 0;
+    if (r->n_tiles != 1 || !*cols || *rows * *cols != n)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        const kevo_image_position *q = &p[*cls + i];
+        if (q->kind != KEVO_POSITION_PATCH || q->tile != 0 || q->row != i / *cols ||
+            q->col != i % *cols)
+            return 0;
+    }
+    return 1;
+}
+
+static const char *kind_name(kevo_position_kind k)
+{
+    return k == KEVO_POSITION_PATCH ? "patch" : k == KEVO_POSITION_CLASS ? "class" : "newline";
+}
+
+// "patches": the single-grid form (rows, cols, class_token, a rectangle per grid patch), or for
+// tiled images every position's kind, tile, row, col and rectangles ("positions").
+static void patches_json(cJSON *root, const kevo_run_record *r)
+{
+    cJSON *p = cJSON_AddObjectToObject(root, "patches");
+    int rows, cols, cls;
+    if (single_grid(r, &rows, &cols, &cls)) {
+        cJSON_AddNumberToObject(p, "rows", rows);
+        cJSON_AddNumberToObject(p, "cols", cols);
+        cJSON_AddBoolToObject(p, "class_token", cls);
+        cJSON_AddItemToObject(p, "preprocessed", rect_array(r->positions, cls, rows * cols, 0));
+        cJSON_AddItemToObject(p, "original", rect_array(r->positions, cls, rows * cols, 1));
+        return;
+    }
+    cJSON_AddNumberToObject(p, "tiles", r->n_tiles);
+    cJSON *kinds = cJSON_AddArrayToObject(p, "kind"), *tile = cJSON_AddArrayToObject(p, "tile");
+    cJSON *row = cJSON_AddArrayToObject(p, "row"), *col = cJSON_AddArrayToObject(p, "col");
+    for (int i = 0; i < r->image_tokens; i++) {
+        const kevo_image_position *q = &r->positions[i];
+        cJSON_AddItemToArray(kinds, cJSON_CreateString(kind_name(q->kind)));
+        cJSON_AddItemToArray(tile, cJSON_CreateNumber(q->tile));
+        cJSON_AddItemToArray(row, cJSON_CreateNumber(q->row));
+        cJSON_AddItemToArray(col, cJSON_CreateNumber(q->col));
+    }
+    cJSON_AddItemToObject(p, "preprocessed", rect_array(r->positions, 0, r->image_tokens, 0));
+    cJSON_AddItemToObject(p, "original", rect_array(r->positions, 0, r->image_tokens, 1));
 }
 
 void kevo_runfolder_image_json(void *root_json, const kevo_run_record *r)
@@ -37,28 +93,22 @@ void kevo_runfolder_image_json(void *root_json, const kevo_run_record *r)
     // Positions of the sequence the model saw: the text before the image (BOS, the system
     // prompt, the role tag), the image, the question up to the assistant's tag, the answer.
     cJSON *spans = cJSON_AddObjectToObject(root, "spans");
-    int after = r->image_first + c->image_tokens;
+    int after = r->image_first + r->image_tokens;
     add_span(spans, "system", 0, r->image_first);
-    add_span(spans, "image", r->image_first, c->image_tokens);
+    add_span(spans, "image", r->image_first, r->image_tokens);
     add_span(spans, "question", after, r->n_positions - after);
     add_span(spans, "answer", r->n_positions, r->n_generated);
 
-    if (r->grid_rows < 1)   // no geometry given (a run folder written by a test)
+    if (!r->positions)   // no geometry given (a run folder written by a test)
         return;
-    cJSON *p = cJSON_AddObjectToObject(root, "patches");
-    int n = r->grid_rows * r->grid_cols;
-    cJSON_AddNumberToObject(p, "rows", r->grid_rows);
-    cJSON_AddNumberToObject(p, "cols", r->grid_cols);
-    cJSON_AddBoolToObject(p, "class_token", r->class_token);
-    cJSON_AddItemToObject(p, "preprocessed", rect_array(r->patch_preprocessed, n));
-    cJSON_AddItemToObject(p, "original", rect_array(r->patch_original, n));
+    patches_json(root, r);
 
     if (r->n_image_states) {
         cJSON *s = cJSON_AddObjectToObject(root, "image_states");
         cJSON_AddStringToObject(s, "tensor", IMAGE_TENSOR);
         cJSON_AddItemToObject(s, "indices", cJSON_CreateIntArray(r->image_states,
                                                                  r->n_image_states));
-        int shape[3] = {c->image_tokens, r->n_image_states, c->text_hidden};
+        int shape[3] = {r->image_tokens, r->n_image_states, c->text_hidden};
         cJSON_AddItemToObject(s, "shape", cJSON_CreateIntArray(shape, 3));
         cJSON_AddStringToObject(s, "dtype", kevo_dtype_name(r->store));
     }

@@ -20,10 +20,18 @@ size_t kevo_attention_scratch(int n_queries, int n_keys, int n_threads)
     return (size_t)n_threads * rows * (size_t)n_keys;
 }
 
-// Keys visible to query row i.
+// Keys visible to query row i: [first_visible, visible).
 static int visible(const kevo_attention_shape *s, int i)
 {
     return s->causal ? s->first_pos + i + 1 : s->n_keys;
+}
+
+// Mistral's sliding window (transformers masking_utils sliding_window_overlay: key j is kept
+// for the query at position p when j > p - window).
+static int first_visible(const kevo_attention_shape *s, int i)
+{
+    int lo = s->causal && s->window > 0 ? s->first_pos + i - s->window + 1 : 0;
+    return lo > 0 ? lo : 0;
 }
 
 // Few queries (decoding): threads take whole heads; dot products straight from the cache.
@@ -41,12 +49,12 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
         for (int i = 0; i < s->n_queries; i++) {
             const float *qi = q + (size_t)i * s->q_row_stride + (size_t)h * e;
             float *oi = out + (size_t)i * s->out_row_stride + (size_t)h * e;
-            int n = visible(s, i);
-            for (int j = 0; j < n; j++)
+            int lo = first_visible(s, i), n = visible(s, i);
+            for (int j = lo; j < n; j++)
                 sc[j] = kk->dot_f32(qi, kh + (size_t)j * s->kv_row_stride, e) * s->scale;
-            kevo_softmax(sc, n);
+            kevo_softmax(sc + lo, n - lo);
             memset(oi, 0, (size_t)e * sizeof *oi);
-            for (int j = 0; j < n; j++)
+            for (int j = lo; j < n; j++)
                 kk->axpy_f32(oi, sc[j], vh + (size_t)j * s->kv_row_stride, e);
         }
     }
@@ -70,8 +78,9 @@ static void attention_blocks(float *out, const float *q, const float *k, const f
                     scores, nk);
         for (int i = 0; i < nq; i++) {
             float *row = scores + (size_t)i * nk;
-            int n = visible(s, i);
-            kevo_softmax(row, n);
+            int lo = first_visible(s, i), n = visible(s, i);
+            kevo_softmax(row + lo, n - lo);
+            memset(row, 0, (size_t)lo * sizeof *row);
             memset(row + n, 0, (size_t)(nk - n) * sizeof *row);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, e, nk, 1.0f, scores, nk, vh,

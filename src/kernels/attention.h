@@ -2,7 +2,8 @@
 //
 // Query row i of head h (out of H) attends to key rows 0 .. n_keys-1 of key/value head h / (H/K)
 // (grouped-query attention when K < H; repeat_kv in transformers) — all of them, or with
-// `causal`, rows 0 .. first_pos + i (query i sits at position first_pos + i). Scores are scaled,
+// `causal`, rows 0 .. first_pos + i (query i sits at position first_pos + i), and with a
+// `window` W > 0 only the last W of those (Mistral's sliding window). Scores are scaled,
 // soft-maxed in F32 and used to average the value rows. The same routine serves CLIP's
 // bidirectional attention (keys in an (S, H*E) matrix) and LLaMA's causal attention over its
 // cache (keys in (K, ctx, E) blocks).
@@ -17,6 +18,7 @@ typedef struct kevo_attention_shape {
     int n_keys;             // key rows visible to the last query
     int first_pos;          // position of query row 0 (causal only)
     int causal;
+    int window;             // causal only: keys at most window - 1 positions back; 0 = all
     float scale;            // multiplies q.k (1/sqrt(E))
     size_t q_row_stride;    // floats between query rows (heads are head_dim apart within a row)
     size_t out_row_stride;

@@ -5,10 +5,13 @@
 // CLIPEncoderLayers (LayerNorm, biased multi-head attention, residual; LayerNorm, fc1,
 // quick_gelu, fc2, residual). LLaVA reads hidden_states[vision_feature_layer] (-2: the output of
 // the second-to-last layer), so only the layers below it are computed; the last layer and
-// post_layernorm never influence the result (spec/llava.md §4).
+// post_layernorm never influence the result (spec/llava.md §4). With a list of feature layers
+// the listed hidden states are concatenated on the feature axis, class token dropped unless
+// the strategy is "full" (modeling_llava_next.py get_image_features).
 //
 // Letters: S = patches + 1, Dv width, Fv MLP width, P patch size, G patches per side.
 #include <math.h>
+#include <string.h>
 
 #include "kernels/attention.h"
 #include "kernels/linear.h"
@@ -88,7 +91,23 @@ static void encoder_layer(kevo_run *r, const kevo_clip_layer_weights *lw, int s)
     kevo_add(a->x, a->xn, (size_t)s * dv, threads);
 }
 
-kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
+// Copies hidden_states[index] (x after `index` layers) into its places among the features.
+static void select_features(const kevo_run *r, int index, float *features)
+{
+    const kevo_config *c = &r->model->config;
+    int grid = c->image_size / c->patch_size, dv = c->vision_hidden;
+    int skip = !c->feature_keep_cls, rows = grid * grid + 1 - skip;
+    size_t df = (size_t)dv * (size_t)c->n_feature_layers;
+    for (int k = 0; k < c->n_feature_layers; k++) {
+        if (c->feature_layers[k] != index)
+            continue;
+        for (int i = 0; i < rows; i++)
+            memcpy(features + (size_t)i * df + (size_t)k * dv,
+                   r->act.vision.x + (size_t)(i + skip) * dv, (size_t)dv * sizeof *features);
+    }
+}
+
+kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, float *features, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
     const kevo_weights *w = r->model->weights;
@@ -102,6 +121,8 @@ kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
     kevo_status st = kevo_check_finite(x, (size_t)s, (size_t)dv, emb, 5, "; the embedding "
                                        "weights are finite: the pixels are not", err,
                                        "the vision tower's embeddings");
+    if (st == KEVO_OK)
+        select_features(r, 0, features);
     for (int l = 0; l < w->n_vision && st == KEVO_OK; l++) {
         if ((st = kevo_run_check_interrupt(r, err)) != KEVO_OK)
             return st;
@@ -114,12 +135,8 @@ kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err)
         st = kevo_check_finite(x, (size_t)s, (size_t)dv, ws, 16, "; the layer's weights are all "
                                "finite: its activations overflowed", err, "the output of vision "
                                "tower layer %d (the image, before step 0)", l);
+        if (st == KEVO_OK)
+            select_features(r, l + 1, features);
     }
     return st;
-}
-
-const float *kevo_clip_features(const kevo_run *r)
-{
-    const kevo_config *c = &r->model->config;
-    return r->act.vision.x + (c->feature_keep_cls ? 0 : c->vision_hidden);
 }

@@ -1,11 +1,12 @@
 // config.c — config.json, generation_config.json and preprocessor_config.json of a llava-hf
 // model folder, with transformers' class defaults for every key a sparse config leaves out.
+// config.json's model_type picks the family (family.h), which reads its own top-level keys.
 //
 // Defaults follow transformers: LlavaConfig (configuration_llava.py; an absent vision_config
 // means CLIP ViT-L/14-336, an absent text_config means LlamaConfig()), LlamaConfig
-// (configuration_llama.py), CLIPVisionConfig (configuration_clip.py) and CLIPImageProcessor
-// (image_processing_clip.py). Values outside what kevo can run are refused here, with the key,
-// so that nothing downstream has to guess.
+// (configuration_llama.py), MistralConfig (configuration_mistral.py), CLIPVisionConfig
+// (configuration_clip.py) and CLIPImageProcessor (image_processing_clip.py). Values outside what
+// kevo can run are refused here, with the key, so that nothing downstream has to guess.
 #include "model/config.h"
 
 #include <float.h>
@@ -17,122 +18,84 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "io/json.h"
+#include "model/config_read.h"
+#include "model/family.h"
 
 #define CONFIG_MAX (4u << 20)
-#define DIM_MAX (1 << 20)       // any single dimension beyond this is not a real model
 
-typedef struct reader {
-    const cJSON *obj;
-    char where[KEVO_ERROR_MAX];   // "path:" or "path: section", the prefix of messages
-    kevo_error *err;
-    char key[KEVO_ERROR_MAX];     // scratch for the dotted key of a message
-} reader;
+// The decoders kevo runs and their config classes' defaults (configuration_llama.py
+// LlamaConfig, configuration_mistral.py MistralConfig: the same math, Mistral adding the
+// sliding window).
+typedef struct text_defaults {
+    const char *model_type;
+    int intermediate, kv_heads, max_positions, sliding_window;   // kv_heads 0: = heads
+} text_defaults;
 
-// "path: section.key" for messages about `key` in r's section.
-static const char *K(reader *r, const char *key)
+static const text_defaults decoders[] = {
+    {"llama", 11008, 0, 2048, 0},
+    {"mistral", 14336, 8, 4096 * 32, 4096},
+};
+
+// Mistral's sliding_window: absent takes the default, null means none.
+static kevo_status read_window(kevo_cfg_reader *r, int def, int *out)
 {
-    return kevo_json_key(r->key, sizeof r->key, r->where, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, "sliding_window");
+    if (v && cJSON_IsNull(v)) {
+        *out = 0;
+        return KEVO_OK;
+    }
+    return kevo_cfg_int(r, "sliding_window", 1, def, 1, 1 << 24, out);
 }
 
-// An integer key in [lo, hi]; `def` applies when has_default and the key is absent.
-static kevo_status rd_int(reader *r, const char *key, int has_default, long long def,
-                          long long lo, long long hi, int *out)
-{
-    long long v;
-    kevo_status st = kevo_json_int(r->obj, key, has_default, def, &v, r->where, r->err);
-    if (st != KEVO_OK)
-        return st;
-    if (v < lo || v > hi)
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %lld is outside [%lld, %lld]",
-                         K(r, key), v, lo, hi);
-    *out = (int)v;
-    return KEVO_OK;
-}
-
-// Whether v stays finite as a 32-bit float. Tested on the double: converting a double beyond
-// FLT_MAX to float is undefined (C11 6.3.1.5), and GCC folds isfinite((float)v) to isfinite(v).
-static int fits_float(double v)
-{
-    return fabs(v) <= FLT_MAX;
-}
-
-static kevo_status rd_pos_float(reader *r, const char *key, double def, float *out)
-{
-    double v;
-    kevo_status st = kevo_json_num(r->obj, key, 1, def, &v, r->where, r->err);
-    if (st != KEVO_OK)
-        return st;
-    if (!(v > 0))
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g must be positive", K(r, key), v);
-    if (!fits_float(v) || (float)v == 0)   // kevo computes in float
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float", K(r, key), v,
-                         fits_float(v) ? "zero" : "infinite");
-    *out = (float)v;
-    return KEVO_OK;
-}
-
-// A boolean feature kevo does not implement must be false.
-static kevo_status rd_false(reader *r, const char *key, const char *what)
-{
-    int v;
-    kevo_status st = kevo_json_bool(r->obj, key, 1, 0, &v, r->where, r->err);
-    if (st == KEVO_OK && v)
-        st = kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = true (%s) is not supported", K(r, key),
-                       what);
-    return st;
-}
-
-static kevo_status rd_str_is(reader *r, const char *key, const char *def, const char *want1,
-                             const char *want2)
-{
-    const char *v;
-    kevo_status st = kevo_json_str(r->obj, key, 1, def, &v, r->where, r->err);
-    if (st == KEVO_OK && strcmp(v, want1) != 0 && (!want2 || strcmp(v, want2) != 0))
-        st = kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
-                       "\"%s\"%s%s%s)", K(r, key), v, want1, want2 ? " or \"" : "",
-                       want2 ? want2 : "", want2 ? "\"" : "");
-    return st;
-}
-
-static void sub_reader(reader *sub, const reader *parent, const cJSON *obj, const char *key)
-{
-    sub->obj = obj;
-    sub->err = parent->err;
-    kevo_json_key(sub->where, sizeof sub->where, parent->where, key);
-}
-
-// text_config: LlamaConfig defaults. `top` supplies the legacy top-level vocab_size.
-static kevo_status read_text(reader *r, reader *top, kevo_config *c)
+// text_config: the decoder's class defaults. `top` supplies the legacy top-level vocab_size.
+static kevo_status read_text(kevo_cfg_reader *r, kevo_cfg_reader *top, kevo_config *c)
 {
     kevo_status st;
+    const char *type;
+    if ((st = kevo_json_str(r->obj, "model_type", 1, "llama", &type, r->where, r->err)))
+        return st;
+    const text_defaults *td = NULL;
+    for (size_t i = 0; i < sizeof decoders / sizeof decoders[0]; i++)
+        if (strcmp(type, decoders[i].model_type) == 0)
+            td = &decoders[i];
+    if (!td)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (kevo runs "
+                         "\"llama\" and \"mistral\" decoders)", kevo_cfg_key(r, "model_type"),
+                         type);
+    snprintf(c->text_model_type, sizeof c->text_model_type, "%s", td->model_type);
     int top_vocab;
-    if ((st = rd_str_is(r, "model_type", "llama", "llama", NULL)) ||
-        (st = rd_int(top, "vocab_size", 1, 32000, 1, 1 << 24, &top_vocab)) ||
-        (st = rd_int(r, "hidden_size", 1, 4096, 1, DIM_MAX, &c->text_hidden)) ||
-        (st = rd_int(r, "intermediate_size", 1, 11008, 1, DIM_MAX, &c->text_intermediate)) ||
-        (st = rd_int(r, "num_hidden_layers", 1, 32, 1, 1024, &c->text_layers)) ||
-        (st = rd_int(r, "num_attention_heads", 1, 32, 1, 4096, &c->text_heads)) ||
-        (st = rd_int(r, "num_key_value_heads", 1, c->text_heads, 1, 4096, &c->text_kv_heads)) ||
-        (st = rd_int(r, "vocab_size", 1, top_vocab, 1, 1 << 24, &c->text_vocab)) ||
-        (st = rd_int(r, "max_position_embeddings", 1, 2048, 1, 1 << 24, &c->text_max_positions)) ||
-        (st = rd_pos_float(r, "rms_norm_eps", 1e-6, &c->rms_norm_eps)) ||
-        (st = rd_pos_float(r, "rope_theta", 10000.0, &c->rope_theta)) ||
-        (st = rd_str_is(r, "hidden_act", "silu", "silu", NULL)) ||
-        (st = rd_false(r, "attention_bias", "biased attention projections")) ||
-        (st = rd_false(r, "mlp_bias", "biased MLP projections")) ||
+    if ((st = kevo_cfg_int(top, "vocab_size", 1, 32000, 1, 1 << 24, &top_vocab)) ||
+        (st = kevo_cfg_int(r, "hidden_size", 1, 4096, 1, KEVO_CFG_DIM_MAX, &c->text_hidden)) ||
+        (st = kevo_cfg_int(r, "intermediate_size", 1, td->intermediate, 1, KEVO_CFG_DIM_MAX,
+                           &c->text_intermediate)) ||
+        (st = kevo_cfg_int(r, "num_hidden_layers", 1, 32, 1, 1024, &c->text_layers)) ||
+        (st = kevo_cfg_int(r, "num_attention_heads", 1, 32, 1, 4096, &c->text_heads)) ||
+        (st = kevo_cfg_int(r, "num_key_value_heads", 1, td->kv_heads ? td->kv_heads :
+                           c->text_heads, 1, 4096, &c->text_kv_heads)) ||
+        (st = kevo_cfg_int(r, "vocab_size", 1, top_vocab, 1, 1 << 24, &c->text_vocab)) ||
+        (st = kevo_cfg_int(r, "max_position_embeddings", 1, td->max_positions, 1, 1 << 24,
+                           &c->text_max_positions)) ||
+        (st = kevo_cfg_pos_float(r, "rms_norm_eps", 1e-6, &c->rms_norm_eps)) ||
+        (st = kevo_cfg_pos_float(r, "rope_theta", 10000.0, &c->rope_theta)) ||
+        (st = kevo_cfg_str_is(r, "hidden_act", "silu", "silu", NULL)) ||
+        (st = kevo_cfg_false(r, "attention_bias", "biased attention projections")) ||
+        (st = kevo_cfg_false(r, "mlp_bias", "biased MLP projections")) ||
         (st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &c->tie_word_embeddings,
                              r->where, r->err)) ||
-        (st = rd_int(r, "bos_token_id", 1, 1, 0, c->text_vocab - 1, &c->bos_id)) ||
-        (st = rd_int(r, "eos_token_id", 1, 2, 0, c->text_vocab - 1, &c->eos_ids[0])) ||
-        (st = rd_int(r, "pad_token_id", 1, -1, -1, 1 << 24, &c->pad_id)))
+        (st = kevo_cfg_int(r, "bos_token_id", 1, 1, 0, c->text_vocab - 1, &c->bos_id)) ||
+        (st = kevo_cfg_int(r, "eos_token_id", 1, 2, 0, c->text_vocab - 1, &c->eos_ids[0])) ||
+        (st = kevo_cfg_int(r, "pad_token_id", 1, -1, -1, 1 << 24, &c->pad_id)))
+        return st;
+    c->sliding_window = 0;
+    if (td->sliding_window && (st = read_window(r, td->sliding_window, &c->sliding_window)))
         return st;
     c->n_eos = 1;
     const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(r->obj, "rope_scaling");
     if (scaling && !cJSON_IsNull(scaling))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s is set; kevo supports only plain RoPE "
-                         "(rope_scaling null)", K(r, "rope_scaling"));
+                         "(rope_scaling null)", kevo_cfg_key(r, "rope_scaling"));
     int pretraining_tp;
-    if ((st = rd_int(r, "pretraining_tp", 1, 1, 1, 1024, &pretraining_tp)))
+    if ((st = kevo_cfg_int(r, "pretraining_tp", 1, 1, 1, 1024, &pretraining_tp)))
         return st;
     // head_dim may be given explicitly (newer configs); otherwise hidden / heads must divide.
     if (!cJSON_GetObjectItemCaseSensitive(r->obj, "head_dim") ||
@@ -141,7 +104,7 @@ static kevo_status read_text(reader *r, reader *top, kevo_config *c)
             return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: hidden_size %d is not divisible by "
                              "num_attention_heads %d", r->where, c->text_hidden, c->text_heads);
         c->text_head_dim = c->text_hidden / c->text_heads;
-    } else if ((st = rd_int(r, "head_dim", 0, 0, 1, DIM_MAX, &c->text_head_dim))) {
+    } else if ((st = kevo_cfg_int(r, "head_dim", 0, 0, 1, KEVO_CFG_DIM_MAX, &c->text_head_dim))) {
         return st;
     }
     if (c->text_head_dim % 2 != 0)
@@ -154,29 +117,33 @@ static kevo_status read_text(reader *r, reader *top, kevo_config *c)
 }
 
 // vision_config: CLIPVisionConfig defaults, or LLaVA's CLIP-L/336 when the section is absent.
-static kevo_status read_vision(reader *r, int absent, kevo_config *c)
+static kevo_status read_vision(kevo_cfg_reader *r, int absent, kevo_config *c)
 {
     kevo_status st;
     const char *act;
     double eps;
-    if ((st = rd_str_is(r, "model_type", "clip_vision_model", "clip_vision_model", NULL)) ||
-        (st = rd_int(r, "hidden_size", 1, absent ? 1024 : 768, 1, DIM_MAX, &c->vision_hidden)) ||
-        (st = rd_int(r, "intermediate_size", 1, absent ? 4096 : 3072, 1, DIM_MAX,
+    if ((st = kevo_cfg_str_is(r, "model_type", "clip_vision_model", "clip_vision_model", NULL)) ||
+        (st = kevo_cfg_int(r, "hidden_size", 1, absent ? 1024 : 768, 1, KEVO_CFG_DIM_MAX,
+                           &c->vision_hidden)) ||
+        (st = kevo_cfg_int(r, "intermediate_size", 1, absent ? 4096 : 3072, 1, KEVO_CFG_DIM_MAX,
                      &c->vision_intermediate)) ||
-        (st = rd_int(r, "num_hidden_layers", 1, absent ? 24 : 12, 1, 1024, &c->vision_layers)) ||
-        (st = rd_int(r, "num_attention_heads", 1, absent ? 16 : 12, 1, 4096, &c->vision_heads)) ||
-        (st = rd_int(r, "image_size", 1, absent ? 336 : 224, 1, 16384, &c->image_size)) ||
-        (st = rd_int(r, "patch_size", 1, absent ? 14 : 32, 1, 16384, &c->patch_size)) ||
-        (st = rd_int(r, "num_channels", 1, 3, 3, 3, &c->num_channels)) ||
+        (st = kevo_cfg_int(r, "num_hidden_layers", 1, absent ? 24 : 12, 1, 1024,
+                           &c->vision_layers)) ||
+        (st = kevo_cfg_int(r, "num_attention_heads", 1, absent ? 16 : 12, 1, 4096,
+                           &c->vision_heads)) ||
+        (st = kevo_cfg_int(r, "image_size", 1, absent ? 336 : 224, 1, 16384, &c->image_size)) ||
+        (st = kevo_cfg_int(r, "patch_size", 1, absent ? 14 : 32, 1, 16384, &c->patch_size)) ||
+        (st = kevo_cfg_int(r, "num_channels", 1, 3, 3, 3, &c->num_channels)) ||
         (st = kevo_json_num(r->obj, "layer_norm_eps", 1, 1e-5, &eps, r->where, r->err)) ||
         (st = kevo_json_str(r->obj, "hidden_act", 1, "quick_gelu", &act, r->where, r->err)))
         return st;
     if (!(eps > 0))
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be positive", K(r, "layer_norm_eps"));
-    if (!fits_float(eps) || (float)eps == 0)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be positive",
+                         kevo_cfg_key(r, "layer_norm_eps"));
+    if (!kevo_cfg_fits_float(eps) || (float)eps == 0)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float",
-                         K(r, "layer_norm_eps"), eps,
-                         fits_float(eps) ? "zero" : "infinite");
+                         kevo_cfg_key(r, "layer_norm_eps"), eps,
+                         kevo_cfg_fits_float(eps) ? "zero" : "infinite");
     c->vision_ln_eps = (float)eps;
     if (strcmp(act, "quick_gelu") == 0)
         c->vision_gelu_exact = 0;
@@ -184,7 +151,7 @@ static kevo_status read_vision(reader *r, int absent, kevo_config *c)
         c->vision_gelu_exact = 1;
     else
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
-                         "\"quick_gelu\" or \"gelu\")", K(r, "hidden_act"), act);
+                         "\"quick_gelu\" or \"gelu\")", kevo_cfg_key(r, "hidden_act"), act);
     if (c->vision_hidden % c->vision_heads != 0)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: hidden_size %d is not divisible by "
                          "num_attention_heads %d", r->where, c->vision_hidden, c->vision_heads);
@@ -192,53 +159,6 @@ static kevo_status read_vision(reader *r, int absent, kevo_config *c)
     if (c->image_size % c->patch_size != 0)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: image_size %d is not a multiple of "
                          "patch_size %d", r->where, c->image_size, c->patch_size);
-    return KEVO_OK;
-}
-
-// The LLaVA keys that tie the tower to the language model.
-static kevo_status read_llava(reader *r, kevo_config *c)
-{
-    kevo_status st;
-    const char *strategy;
-    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(r->obj, "vision_feature_layer");
-    if (cJSON_IsArray(layer))
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s is a list; kevo supports one feature "
-                         "layer (LLaVA-1.5 uses -2)", K(r, "vision_feature_layer"));
-    int feature_layer, seq_len, token_id;
-    if ((st = rd_int(r, "vision_feature_layer", 1, -2, -1025, 1025, &feature_layer)) ||
-        (st = kevo_json_str(r->obj, "vision_feature_select_strategy", 1, "default", &strategy,
-                            r->where, r->err)) ||
-        (st = rd_str_is(r, "projector_hidden_act", "gelu", "gelu", NULL)) ||
-        (st = kevo_json_bool(r->obj, "multimodal_projector_bias", 1, 1, &c->projector_bias,
-                             r->where, r->err)) ||
-        (st = rd_int(r, "image_token_index", 1, 32000, 0, 1 << 24, &token_id)) ||
-        (st = rd_int(r, "image_token_id", 1, token_id, 0, 1 << 24, &c->image_token_id)))
-        return st;
-    // hidden_states has vision_layers + 1 entries; negative indices count from the end.
-    int n_states = c->vision_layers + 1;
-    c->feature_layer = feature_layer < 0 ? n_states + feature_layer : feature_layer;
-    if (c->feature_layer < 0 || c->feature_layer >= n_states)
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s %d is outside the tower's %d hidden "
-                         "states", K(r, "vision_feature_layer"), feature_layer, n_states);
-    if (strcmp(strategy, "default") == 0)
-        c->feature_keep_cls = 0;
-    else if (strcmp(strategy, "full") == 0)
-        c->feature_keep_cls = 1;
-    else
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" (expected \"default\" or "
-                         "\"full\")", K(r, "vision_feature_select_strategy"), strategy);
-    int grid = c->image_size / c->patch_size;
-    c->image_tokens = grid * grid + c->feature_keep_cls;
-    if ((st = rd_int(r, "image_seq_length", 1, c->image_tokens, 1, 1 << 24, &seq_len)))
-        return st;
-    if (seq_len != c->image_tokens)
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s %d disagrees with the %d features the "
-                         "vision tower yields", K(r, "image_seq_length"), seq_len,
-                         c->image_tokens);
-    int tie;
-    if ((st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &tie, r->where, r->err)))
-        return st;
-    c->tie_word_embeddings |= tie;
     return KEVO_OK;
 }
 
@@ -253,11 +173,11 @@ static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *
     cJSON *root;
     if ((st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
-    reader r = {.obj = root, .err = err};
+    kevo_cfg_reader r = {.obj = root, .err = err};
     kevo_error_head(r.where, sizeof r.where, "%s:", path);
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
     // Ids the model has no row for are config errors (the LM head could never yield them).
-    if ((st = rd_int(&r, "bos_token_id", 1, c->bos_id, 0, c->text_vocab - 1, &c->bos_id)))
+    if ((st = kevo_cfg_int(&r, "bos_token_id", 1, c->bos_id, 0, c->text_vocab - 1, &c->bos_id)))
         goto done;
     if (cJSON_IsArray(eos)) {
         int n = cJSON_GetArraySize(eos);
@@ -284,7 +204,7 @@ static kevo_status read_generation(const char *dir, kevo_config *c, kevo_error *
         }
         c->n_eos = n;
     } else if (eos && !cJSON_IsNull(eos)) {
-        if ((st = rd_int(&r, "eos_token_id", 0, 0, 0, c->text_vocab - 1, &c->eos_ids[0])))
+        if ((st = kevo_cfg_int(&r, "eos_token_id", 0, 0, 0, c->text_vocab - 1, &c->eos_ids[0])))
             goto done;
         c->n_eos = 1;
     }
@@ -301,7 +221,7 @@ kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
     cJSON *root = NULL;
     if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
-    reader top = {.obj = root, .err = err};
+    kevo_cfg_reader top = {.obj = root, .err = err};
     kevo_error_head(top.where, sizeof top.where, "%s:", path);
     const char *model_type;
     if (!cJSON_IsObject(root)) {
@@ -310,17 +230,19 @@ kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
     }
     if ((st = kevo_json_str(root, "model_type", 0, NULL, &model_type, top.where, err)))
         goto done;
-    if (strcmp(model_type, "llava") != 0) {
+    const kevo_family *family = kevo_family_find(model_type);
+    if (!family) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: model_type \"%s\" is not supported; kevo runs "
-                       "\"llava\" (LLaVA-1.5 in the llava-hf layout)", path, model_type);
+                       "%s", path, model_type, kevo_family_list());
         goto done;
     }
+    snprintf(c->model_type, sizeof c->model_type, "%s", family->model_type);
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text_config");
     const cJSON *vision = cJSON_GetObjectItemCaseSensitive(root, "vision_config");
     cJSON *empty = cJSON_CreateObject();
-    reader tr, vr;
-    sub_reader(&tr, &top, cJSON_IsObject(text) ? text : empty, "text_config");
-    sub_reader(&vr, &top, cJSON_IsObject(vision) ? vision : empty, "vision_config");
+    kevo_cfg_reader tr, vr;
+    kevo_cfg_sub(&tr, &top, cJSON_IsObject(text) ? text : empty, "text_config");
+    kevo_cfg_sub(&vr, &top, cJSON_IsObject(vision) ? vision : empty, "vision_config");
     if ((text && !cJSON_IsNull(text) && !cJSON_IsObject(text)) ||
         (vision && !cJSON_IsNull(vision) && !cJSON_IsObject(vision)))
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: text_config and vision_config must be objects",
@@ -331,7 +253,7 @@ kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
         st = read_vision(&vr, !cJSON_IsObject(vision), c);
     cJSON_Delete(empty);
     if (st == KEVO_OK)
-        st = read_llava(&top, c);
+        st = family->read_config(&top, c);
     if (st == KEVO_OK)
         st = read_generation(dir, c, err);
 done:
@@ -343,7 +265,8 @@ done:
 // preprocessor_config.json
 
 // A size that is an int or {"height", "width"} (or {"shortest_edge"} when allowed).
-static kevo_status read_size(reader *r, const char *key, int def, int allow_shortest, int *w,
+static kevo_status read_size(kevo_cfg_reader *r, const char *key, int def, int allow_shortest,
+                             int *w,
                              int *h, int *shortest)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
@@ -351,7 +274,7 @@ static kevo_status read_size(reader *r, const char *key, int def, int allow_shor
         *shortest = 0;
     if (!v || cJSON_IsNull(v) || cJSON_IsNumber(v)) {
         int n;
-        kevo_status st = rd_int(r, key, 1, def, 1, 1 << 16, &n);
+        kevo_status st = kevo_cfg_int(r, key, 1, def, 1, 1 << 16, &n);
         if (st)
             return st;
         if (allow_shortest)   // get_size_dict(int, default_to_square=False)
@@ -362,16 +285,17 @@ static kevo_status read_size(reader *r, const char *key, int def, int allow_shor
     }
     if (!cJSON_IsObject(v))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be an integer or an object",
-                         K(r, key));
-    reader sub;
-    sub_reader(&sub, r, v, key);
+                         kevo_cfg_key(r, key));
+    kevo_cfg_reader sub;
+    kevo_cfg_sub(&sub, r, v, key);
     if (allow_shortest && cJSON_GetObjectItemCaseSensitive(v, "shortest_edge"))
-        return rd_int(&sub, "shortest_edge", 0, 0, 1, 1 << 16, shortest);
-    kevo_status st = rd_int(&sub, "height", 0, 0, 1, 1 << 16, h);
-    return st ? st : rd_int(&sub, "width", 0, 0, 1, 1 << 16, w);
+        return kevo_cfg_int(&sub, "shortest_edge", 0, 0, 1, 1 << 16, shortest);
+    kevo_status st = kevo_cfg_int(&sub, "height", 0, 0, 1, 1 << 16, h);
+    return st ? st : kevo_cfg_int(&sub, "width", 0, 0, 1, 1 << 16, w);
 }
 
-static kevo_status read_triple(reader *r, const char *key, const double def[3], double out[3])
+static kevo_status read_triple(kevo_cfg_reader *r, const char *key, const double def[3],
+                               double out[3])
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
     if (!v || cJSON_IsNull(v)) {
@@ -379,14 +303,16 @@ static kevo_status read_triple(reader *r, const char *key, const double def[3], 
         return KEVO_OK;
     }
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 3)
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of 3 numbers", K(r, key));
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of 3 numbers",
+                         kevo_cfg_key(r, key));
     for (int i = 0; i < 3; i++) {
         const cJSON *x = cJSON_GetArrayItem(v, i);
         if (!cJSON_IsNumber(x))
-            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a number", K(r, key), i);
-        if (!fits_float(x->valuedouble))   // 1e400 parses as Inf; 1e39 overflows a float
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a number",
+                             kevo_cfg_key(r, key), i);
+        if (!kevo_cfg_fits_float(x->valuedouble))   // 1e400 parses as Inf; 1e39 overflows a float
             return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] = %g is not a finite 32-bit "
-                             "float", K(r, key), i, x->valuedouble);
+                             "float", kevo_cfg_key(r, key), i, x->valuedouble);
         out[i] = x->valuedouble;
     }
     return KEVO_OK;
@@ -396,7 +322,7 @@ static kevo_status read_triple(reader *r, const char *key, const double def[3], 
 // accepts any sizes, but kevo's tiling (image/anyres.h) needs whole crop_size tiles, so each value
 // must be a positive multiple of crop_size's height (divide_to_patches' patch_size); absent or
 // null leaves n_grid_pinpoints 0.
-static kevo_status read_pinpoints(reader *r, const char *key, kevo_image_config *ic)
+static kevo_status read_pinpoints(kevo_cfg_reader *r, const char *key, kevo_image_config *ic)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
     ic->n_grid_pinpoints = 0;
@@ -404,26 +330,27 @@ static kevo_status read_pinpoints(reader *r, const char *key, kevo_image_config 
         return KEVO_OK;
     if (!cJSON_IsArray(v))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of [height, width] lists",
-                         K(r, key));
+                         kevo_cfg_key(r, key));
     int n = cJSON_GetArraySize(v);
     if (n < 1 || n > KEVO_PINPOINTS_MAX)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s has %d entries (kevo reads 1 to %d)",
-                         K(r, key), n, KEVO_PINPOINTS_MAX);
+                         kevo_cfg_key(r, key), n, KEVO_PINPOINTS_MAX);
     for (int i = 0; i < n; i++) {
         const cJSON *p = cJSON_GetArrayItem(v, i);
         if (!cJSON_IsArray(p) || cJSON_GetArraySize(p) != 2)
             return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a [height, width] list",
-                             K(r, key), i);
+                             kevo_cfg_key(r, key), i);
         for (int j = 0; j < 2; j++) {
             const cJSON *x = cJSON_GetArrayItem(p, j);
             double d = cJSON_IsNumber(x) ? x->valuedouble : 0;
             if (!cJSON_IsNumber(x) || d != floor(d) || d < 1 || d > 1 << 16)
                 return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d][%d] must be an integer in "
-                                 "[1, 65536]", K(r, key), i, j);
+                                 "[1, 65536]", kevo_cfg_key(r, key), i, j);
             if ((int)d % ic->crop_h)
                 return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d][%d] = %d (a %s) is not a "
-                                 "multiple of crop_size %d (kevo tiles whole crops)", K(r, key),
-                                 i, j, (int)d, j ? "width" : "height", ic->crop_h);
+                                 "multiple of crop_size %d (kevo tiles whole crops)",
+                                 kevo_cfg_key(r, key), i, j, (int)d, j ? "width" : "height",
+                                 ic->crop_h);
             ic->grid_pinpoints[i][j] = (int)d;
         }
     }
@@ -442,7 +369,7 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
     kevo_status st = kevo_path_join(path, sizeof path, dir, "preprocessor_config.json", err);
     if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
-    reader r = {.obj = root, .err = err};
+    kevo_cfg_reader r = {.obj = root, .err = err};
     kevo_error_head(r.where, sizeof r.where, "%s:", path);
     if (!cJSON_IsObject(root)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: not a JSON object", path);
@@ -451,7 +378,7 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
     if ((st = kevo_json_bool(root, "do_convert_rgb", 1, 1, &ic->do_convert_rgb, r.where, err)) ||
         (st = kevo_json_bool(root, "do_resize", 1, 1, &ic->do_resize, r.where, err)) ||
         (st = read_size(&r, "size", 224, 1, &ic->resize_w, &ic->resize_h, &ic->shortest_edge)) ||
-        (st = rd_int(&r, "resample", 1, 3, 0, 5, &ic->resample)) ||
+        (st = kevo_cfg_int(&r, "resample", 1, 3, 0, 5, &ic->resample)) ||
         (st = kevo_json_bool(root, "do_center_crop", 1, 1, &ic->do_center_crop, r.where, err)) ||
         (st = read_size(&r, "crop_size", 224, 0, &ic->crop_w, &ic->crop_h, NULL)) ||
         (st = kevo_json_bool(root, "do_rescale", 1, 1, &ic->do_rescale, r.where, err)) ||
@@ -462,7 +389,7 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
         (st = read_triple(&r, "image_std", clip_std, ic->std)) ||
         (st = read_pinpoints(&r, "image_grid_pinpoints", ic)))
         goto done;
-    if (!fits_float(255.0 * ic->rescale_factor)) {
+    if (!kevo_cfg_fits_float(255.0 * ic->rescale_factor)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: rescale_factor = %g takes 8-bit pixels past the "
                        "largest 32-bit float", path, ic->rescale_factor);
         goto done;

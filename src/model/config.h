@@ -3,8 +3,14 @@
 #define KEVO_MODEL_CONFIG_H
 
 #include "kevo.h"
+#include "model/config_read.h"
 
 // kevo_config_load (config.json + generation_config.json of `dir`) is public: kevo.h.
+
+// The LLaVA families' top-level keys of config.json (config_llava.c), after text_config and
+// vision_config; their kevo_family.read_config.
+kevo_status kevo_llava_read_config(kevo_cfg_reader *top, kevo_config *c);
+kevo_status kevo_llava_next_read_config(kevo_cfg_reader *top, kevo_config *c);
 
 // preprocessor_config.json of `dir`.
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);

@@ -29,8 +29,18 @@ kevo_weights_info kevo_model_weights_info(const kevo_model *m)
 kevo_memory_estimate kevo_model_memory(const kevo_model *m, int n_prompt, int max_new,
                                        int n_image_states, int n_threads)
 {
+    const kevo_config *c = &m->config;
+    int tiles = 1;   // the most tiles an image can take: LLaVA-NeXT's largest pinpoint grid
+    for (int i = 0; i < c->n_grid_pinpoints; i++) {
+        int t = 1 + (c->grid_pinpoints[i][0] / c->image_size) *
+                        (c->grid_pinpoints[i][1] / c->image_size);
+        tiles = t > tiles ? t : tiles;
+    }
+    kevo_plan_limits lim = {.n_prompt = n_prompt, .max_new = max_new, .n_tiles = tiles,
+                            .n_image_tokens = c->image_tokens,
+                            .n_image_states = n_image_states, .n_threads = n_threads};
     kevo_plan p;
-    kevo_plan_compute(&m->config, n_prompt, max_new, n_image_states, n_threads, &p);
+    kevo_plan_compute(c, &lim, &p);
     return (kevo_memory_estimate){.n_prompt = p.n_prompt, .max_new = p.max_new,
                                   .n_threads = p.n_threads, .total = p.total,
                                   .vision_bytes = p.vision_bytes, .text_bytes = p.text_bytes,

@@ -1,8 +1,10 @@
-// llama.c — the LLaMA decoder of LLaVA, with a key/value cache and the per-layer record.
+// llama.c — the LLaMA decoder of LLaVA (and Mistral's, the same with a sliding window), with a
+// key/value cache and the per-layer record.
 //
-// Follows transformers' modeling_llama.py: per layer, RMSNorm -> q/k/v projections -> rotary
-// embeddings (rotate_half, pairs (i, i + E/2)) -> causal attention over the cache with repeat_kv
-// for grouped-query attention -> o_proj -> residual; RMSNorm -> SwiGLU MLP -> residual. After the
+// Follows transformers' modeling_llama.py (modeling_mistral.py differs only in the attention
+// mask's window, masking_utils sliding_window_overlay): per layer, RMSNorm -> q/k/v projections
+// -> rotary embeddings (rotate_half, pairs (i, i + E/2)) -> causal attention over the cache with
+// repeat_kv for grouped-query attention -> o_proj -> residual; RMSNorm -> SwiGLU MLP -> residual. After the
 // last layer the final RMSNorm and the LM head over every vocabulary row (padding rows included,
 // as transformers' argmax sees them). The recorded states follow generate(output_hidden_states):
 // the input of every layer, then the final-normed output (spec/llava.md §8).
@@ -69,7 +71,8 @@ static void attention(kevo_run *r, const kevo_llama_layer_weights *lw, int l, in
     }
     kevo_attention_shape shape = {
         .n_heads = hq, .n_kv_heads = hk, .head_dim = e, .n_queries = n, .n_keys = pos0 + n,
-        .first_pos = pos0, .causal = 1, .scale = (float)(1.0 / sqrt((double)e)),
+        .first_pos = pos0, .causal = 1, .window = c->sliding_window,
+        .scale = (float)(1.0 / sqrt((double)e)),
         .q_row_stride = (size_t)hq * e, .out_row_stride = (size_t)hq * e,
         .kv_head_stride = (size_t)ctx * e, .kv_row_stride = (size_t)e,
     };
@@ -149,8 +152,8 @@ kevo_status kevo_llama_final_norm(kevo_run *r, int n, int step, kevo_error *err)
     const kevo_weights *w = r->model->weights;
     if (step == 0 && kevo_run_image_keeps(r, c->text_layers)) {
         size_t at = (size_t)r->image_at * (size_t)c->text_hidden;
-        kevo_rmsnorm(r->act.text.xn + at, r->act.text.x + at, c->image_tokens, c->text_hidden,
-                     w->final_norm.f32, c->rms_norm_eps, r->n_threads);
+        kevo_rmsnorm(r->act.text.xn + at, r->act.text.x + at, r->n_image_tokens,
+                     c->text_hidden, w->final_norm.f32, c->rms_norm_eps, r->n_threads);
         kevo_run_record_image(r, c->text_layers, r->act.text.xn);
     }
     float *normed = last_row(r->act.text.xn, n, r);

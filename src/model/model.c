@@ -1,4 +1,5 @@
-// model.c — loading a llava-hf model folder: configuration, tokenizer, checkpoint, weight binding.
+// model.c — loading a llava-hf model folder: configuration (and with it the family),
+// tokenizer, checkpoint, weight binding.
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -41,6 +42,8 @@ kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
     }
     kevo_status st = kevo_config_load(dir, &m->config, err);
     if (st == KEVO_OK)
+        m->family = kevo_family_find(m->config.model_type);   // config_load found it
+    if (st == KEVO_OK)
         st = kevo_image_config_load(dir, &m->image, err);
     if (st == KEVO_OK && (st = kevo_tokenizer_load(dir, &m->tokenizer, err)) == KEVO_OK)
         st = check_tokenizer(m, err);
@@ -80,4 +83,10 @@ const kevo_image_config *kevo_model_image_config(const kevo_model *m)
 const char *kevo_model_dir(const kevo_model *m)
 {
     return m->dir;
+}
+
+kevo_status kevo_model_image_tokens(const kevo_model *m, int width, int height, int *n_tiles,
+                                    int *n_tokens, kevo_error *err)
+{
+    return m->family->image_tokens(&m->config, width, height, n_tiles, n_tokens, err);
 }

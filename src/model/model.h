@@ -8,10 +8,12 @@
 #include "io/safetensors.h"
 #include "kevo.h"
 #include "tokenizer/tokenizer.h"
+#include "model/family.h"
 #include "model/weights.h"
 
 struct kevo_model {
     char *dir;
+    const kevo_family *family;    // config.model_type's
     kevo_config config;
     kevo_image_config image;
     kevo_tokenizer *tokenizer;

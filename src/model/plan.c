@@ -28,17 +28,19 @@ static void *take(cursor *cur, size_t bytes, size_t *group)
     return at;
 }
 
-// p's limits (n_prompt, max_new, n_threads) in; its sizes out, and a's pointers into base.
+// p's limits in; its sizes out, and a's pointers into base.
 static void layout(const kevo_config *c, kevo_plan *p, unsigned char *base, kevo_activations *a)
 {
     size_t grid = (size_t)(c->image_size / c->patch_size);
     size_t s = grid * grid + 1, dv = (size_t)c->vision_hidden, fv = (size_t)c->vision_intermediate;
     size_t cpp = (size_t)c->num_channels * (size_t)c->patch_size * (size_t)c->patch_size;
-    size_t n = (size_t)c->image_tokens, t = (size_t)p->n_prompt, d = (size_t)c->text_hidden;
+    size_t n = (size_t)p->n_image_tokens, t = (size_t)p->n_prompt, d = (size_t)c->text_hidden;
+    size_t tiles = (size_t)p->n_tiles, per_tile = grid * grid + (size_t)c->feature_keep_cls;
+    size_t df = dv * (size_t)c->n_feature_layers;
     size_t ff = (size_t)c->text_intermediate, e = (size_t)c->text_head_dim;
     size_t q = (size_t)c->text_heads * e, kv = (size_t)c->text_kv_heads * e;
     size_t ctx = (size_t)p->n_prompt + (size_t)p->max_new, l = (size_t)c->text_layers;
-    size_t widest = max_sz(max_sz(max_sz(d, ff), max_sz(dv, fv)), max_sz(q, cpp));
+    size_t widest = max_sz(max_sz(max_sz(d, ff), max_sz(dv, fv)), max_sz(max_sz(q, cpp), df));
     int threads = p->n_threads;
     const size_t f = sizeof(float);
 
@@ -57,7 +59,9 @@ static void layout(const kevo_config *c, kevo_plan *p, unsigned char *base, kevo
     va->att = take(&cur, s * dv * f, vis);
     va->mlp = take(&cur, s * fv * f, vis);
     va->scores = take(&cur, kevo_attention_scratch((int)s, (int)s, threads) * f, vis);
-    va->proj = take(&cur, n * d * f, vis);
+    va->features = take(&cur, tiles * per_tile * df * f, vis);
+    va->proj = take(&cur, tiles * per_tile * d * f, vis);
+    va->tile_emb = take(&cur, (tiles > 1 ? tiles * per_tile : 0) * d * f, vis);
     va->emb = take(&cur, n * d * f, vis);
 
     kevo_text_acts *ta = &a->text;
@@ -76,19 +80,20 @@ static void layout(const kevo_config *c, kevo_plan *p, unsigned char *base, kevo
     ta->sin = take(&cur, ctx * (e / 2) * f, txt);
     ta->kv = take(&cur, l * 2 * kv * ctx * f, &p->kv_bytes);
 
-    a->scratch = take(&cur, kevo_linear_scratch((int)max_sz(t, s), (int)widest, threads),
+    a->scratch = take(&cur, kevo_linear_scratch((int)max_sz(t, tiles * per_tile), (int)widest,
+                                                threads),
                       &p->scratch_bytes);
     a->record = take(&cur, (size_t)p->max_new * (l + 1) * d * f, &p->record_bytes);
     a->image_record = take(&cur, n * (size_t)p->n_image_states * d * f, &p->image_record_bytes);
     p->total = cur.used;
 }
 
-void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_image_states,
-                       int n_threads, kevo_plan *p)
+void kevo_plan_compute(const kevo_config *c, const kevo_plan_limits *lim, kevo_plan *p)
 {
-    *p = (kevo_plan){.n_prompt = n_prompt, .max_new = max_new,
-                     .n_image_states = n_image_states,
-                     .n_threads = kevo_threads_resolve(n_threads)};
+    *p = (kevo_plan){.n_prompt = lim->n_prompt, .max_new = lim->max_new,
+                     .n_tiles = lim->n_tiles, .n_image_tokens = lim->n_image_tokens,
+                     .n_image_states = lim->n_image_states,
+                     .n_threads = kevo_threads_resolve(lim->n_threads)};
     kevo_activations sizes_only;
     layout(c, p, NULL, &sizes_only);
 }

@@ -5,7 +5,9 @@
 // laid out by this plan (nothing is allocated per token), and `kevo info` prints the same
 // figures, so the estimate and the real footprint cannot drift apart.
 //
-// Letters: S vision sequence (patches + class token), Dv/Fv vision width/MLP, N image tokens,
+// Letters: S vision sequence of one tile (patches + class token), Dv/Fv vision width/MLP, R tiles,
+// P features per tile (S - 1, or S with the class token kept), Df = Dv * feature layers,
+// N image positions,
 // T prompt positions, C context (T + new tokens), D/F text width/MLP, H/K heads/key-value heads,
 // E head dim, V vocabulary rows, L decoder layers.
 #ifndef KEVO_MODEL_PLAN_H
@@ -15,7 +17,7 @@
 
 #include "kevo.h"
 
-// The vision tower's and the projector's buffers.
+// The vision tower's and the projector's buffers: the tower runs one tile at a time.
 typedef struct kevo_vision_acts {
     float *patches;    // (S-1, C*P*P) the image cut into patches
     float *x;          // (S, Dv) residual stream
@@ -24,7 +26,9 @@ typedef struct kevo_vision_acts {
     float *att;        // (S, Dv) attention output, before out_proj
     float *mlp;        // (S, Fv) fc1's output, activated
     float *scores;     // attention scratch: kevo_attention_scratch(S, S, threads)
-    float *proj;       // (N, D) the projector's hidden layer
+    float *features;   // (R * P, Df) every tile's selected features
+    float *proj;       // (R * P, D) the projector's hidden layer
+    float *tile_emb;   // (R * P, D) the projector's output when the family packs it (R > 1)
     float *emb;        // (N, D) image embeddings handed to the language model
 } kevo_vision_acts;
 
@@ -50,22 +54,31 @@ typedef struct kevo_activations {
     float *image_record;   // (N, K, D) the image recorder: K kept indices per image position
 } kevo_activations;
 
+// What a plan is sized for.
+typedef struct kevo_plan_limits {
+    int n_prompt;          // T, the image's positions included
+    int max_new;
+    int n_tiles;           // R
+    int n_image_tokens;    // N
+    int n_image_states;    // K
+    int n_threads;         // 0: kevo_threads_resolve(0), base/threads.h
+} kevo_plan_limits;
+
 typedef struct kevo_plan {
     int n_prompt;      // T
     int max_new;
     int n_ctx;         // C
     int n_threads;     // the scratch's threads
+    int n_tiles;           // R
+    int n_image_tokens;    // N
     int n_image_states;    // K
     size_t total;      // bytes of the arena: every buffer at a 64-byte boundary
     // Summaries for `kevo info`
     size_t vision_bytes, text_bytes, kv_bytes, scratch_bytes, record_bytes, image_record_bytes;
 } kevo_plan;
 
-// Fills p for a prompt of n_prompt positions (image included), max_new new tokens, an image
-// recorder of n_image_states indices and n_threads threads (0: kevo_threads_resolve(0),
-// base/threads.h).
-void kevo_plan_compute(const kevo_config *c, int n_prompt, int max_new, int n_image_states,
-                       int n_threads, kevo_plan *p);
+// Fills p for the limits.
+void kevo_plan_compute(const kevo_config *c, const kevo_plan_limits *limits, kevo_plan *p);
 
 // Points every buffer of `a` into `arena` (p->total bytes, 64-byte aligned) where p places it.
 void kevo_plan_carve(const kevo_config *c, const kevo_plan *p, void *arena, kevo_activations *a);

@@ -6,19 +6,19 @@
 #include "model/finite.h"
 #include "model/run.h"
 
-kevo_status kevo_projector_forward(kevo_run *r, kevo_error *err)
+kevo_status kevo_projector_forward(kevo_run *r, int n, float *out, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
     const kevo_weights *w = r->model->weights;
-    int n = c->image_tokens, d = c->text_hidden;
+    int d = c->text_hidden;
     kevo_vision_acts *a = &r->act.vision;
     const kevo_linear_ctx *cv = &r->lin;
-    kevo_linear(a->proj, d, kevo_clip_features(r), c->vision_hidden, n, w->proj1_w.t,
-                w->proj1_b.f32, cv);
+    kevo_linear(a->proj, d, a->features, c->vision_hidden * c->n_feature_layers, n,
+                w->proj1_w.t, w->proj1_b.f32, cv);
     kevo_gelu_erf(a->proj, (size_t)n * d, r->n_threads);
-    kevo_linear(a->emb, d, a->proj, d, n, w->proj2_w.t, w->proj2_b.f32, cv);
+    kevo_linear(out, d, a->proj, d, n, w->proj2_w.t, w->proj2_b.f32, cv);
     const kevo_weight *ws[] = {&w->proj1_w, &w->proj1_b, &w->proj2_w, &w->proj2_b};
-    return kevo_check_finite(a->emb, (size_t)n, (size_t)d, ws, 4, "; the projector's weights "
+    return kevo_check_finite(out, (size_t)n, (size_t)d, ws, 4, "; the projector's weights "
                              "are finite: its activations overflowed", err,
                              "the multimodal projector's image embeddings (before step 0)");
 }

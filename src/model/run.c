@@ -64,7 +64,7 @@ void kevo_run_record_image(kevo_run *r, int index, const float *rows)
     double t0 = kevo_now();
     // (N, K, D): patch-major, so one patch's states across layers are contiguous on disk.
 #pragma omp parallel for schedule(static) num_threads(r->n_threads)
-    for (int n = 0; n < c->image_tokens; n++)
+    for (int n = 0; n < r->n_image_tokens; n++)
         memcpy(r->act.image_record + ((size_t)n * k + slot) * d, src + (size_t)n * d,
                d * sizeof(float));
     r->timings.record_s += kevo_now() - t0;
@@ -98,11 +98,16 @@ static kevo_status take_image_states(kevo_run *r, const kevo_run_params *params,
     return KEVO_OK;
 }
 
-// Lays the arena out for a prompt of n_prompt positions and max_new tokens, growing it if needed.
+// Lays the arena out for a prompt of n_prompt positions (the image's r->n_image_tokens
+// included) and max_new tokens, growing it if needed.
 static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
-    kevo_plan_compute(c, n_prompt, max_new, r->params.n_image_states, r->n_threads, &r->plan);
+    kevo_plan_limits lim = {.n_prompt = n_prompt, .max_new = max_new, .n_tiles = r->n_tiles,
+                            .n_image_tokens = r->n_image_tokens,
+                            .n_image_states = r->params.n_image_states,
+                            .n_threads = r->n_threads};
+    kevo_plan_compute(c, &lim, &r->plan);
     if (r->plan.total > r->arena_size) {
         kevo_big_free(r->arena, r->arena_size);
         r->arena_size = 0;
@@ -177,15 +182,15 @@ static void report(kevo_run *r, kevo_phase phase)
 }
 
 // Where the image sits in the prompt ids: from index `at`, `n_ids` ids (one KEVO_IMAGE_SLOT, or
-// image_tokens image ids) that its embeddings replace.
+// one image id per image position) that its embeddings replace.
 typedef struct image_place {
     int at, n_ids;
 } image_place;
 
 // Checks the prompt and finds its image: one KEVO_IMAGE_SLOT, or one run of exactly
-// image_tokens image ids.
-static kevo_status find_image(const kevo_config *c, const int *ids, int n, image_place *img,
-                              kevo_error *err)
+// n_image_tokens image ids.
+static kevo_status find_image(const kevo_config *c, int n_image_tokens, const int *ids, int n,
+                              image_place *img, kevo_error *err)
 {
     int slots = 0, image_ids = 0, first_image_id = -1, runs = 0;
     img->at = -1;
@@ -211,27 +216,42 @@ static kevo_status find_image(const kevo_config *c, const int *ids, int n, image
         img->n_ids = 1;
         return KEVO_OK;
     }
-    if (image_ids != c->image_tokens)
-        return kevo_fail(err, KEVO_ERR_ARG, "the prompt holds %d image tokens but the vision "
-                         "tower yields %d features", image_ids, c->image_tokens);
+    if (image_ids != n_image_tokens)
+        return kevo_fail(err, KEVO_ERR_ARG, "the prompt holds %d image tokens but the image "
+                         "takes %d positions", image_ids, n_image_tokens);
     img->at = first_image_id;
     img->n_ids = image_ids;
     return KEVO_OK;
 }
 
-// The image through the vision tower and the projector: act.vision.emb.
-static kevo_status encode_image(kevo_run *r, const float *pixels, kevo_error *err)
+// Takes the image's size and shape: its tiles and positions, as the family places them.
+static kevo_status take_image(kevo_run *r, const kevo_image_input *image, kevo_error *err)
 {
-    kevo_status st = kevo_clip_encode(r, pixels, err);
-    return st == KEVO_OK ? kevo_projector_forward(r, err) : st;
+    const kevo_model *m = r->model;
+    int n_tiles, n_tokens;
+    if (!image || !image->pixels)
+        return kevo_fail(err, KEVO_ERR_ARG, "no pixel values for the image");
+    kevo_status st = m->family->image_tokens(&m->config, image->width, image->height, &n_tiles,
+                                             &n_tokens, err);
+    if (st != KEVO_OK)
+        return st;
+    if (image->n_tiles != n_tiles)
+        return kevo_fail(err, KEVO_ERR_ARG, "the pixel values hold %d tiles but a %d x %d image "
+                         "takes %d in %s", image->n_tiles, image->width, image->height, n_tiles,
+                         m->family->name);
+    r->n_tiles = n_tiles;
+    r->n_image_tokens = n_tokens;
+    r->image_width = image->width;
+    r->image_height = image->height;
+    return KEVO_OK;
 }
 
-kevo_status kevo_run_encode_image(kevo_run *r, const float *pixels, kevo_error *err)
+kevo_status kevo_run_encode_image(kevo_run *r, const kevo_image_input *image, kevo_error *err)
 {
-    kevo_status st = KEVO_OK;
-    if (!r->arena)   // image alone: a plan for the shortest prompt
-        st = prepare(r, r->model->config.image_tokens, 1, err);
-    return st == KEVO_OK ? encode_image(r, pixels, err) : st;
+    kevo_status st = take_image(r, image, err);
+    if (st == KEVO_OK)   // the image alone: a plan for the shortest prompt
+        st = prepare(r, r->n_image_tokens, 1, err);
+    return st == KEVO_OK ? r->model->family->encode(r, image, err) : st;
 }
 
 // The first index of the largest value, as torch.argmax; NaN logits are an error.
@@ -281,8 +301,8 @@ static kevo_status embed_prompt(kevo_run *r, const int *ids, int n_ids, const im
     for (int i = 0, row = 0; i < n_ids; i++) {
         if (i == img->at) {
             memcpy(x + (size_t)row * d, r->act.vision.emb,
-                   (size_t)c->image_tokens * d * sizeof *x);
-            row += c->image_tokens;
+                   (size_t)r->n_image_tokens * d * sizeof *x);
+            row += r->n_image_tokens;
             i += img->n_ids - 1;
         } else {
             kevo_llama_embed(r, ids[i], x + (size_t)row * d);
@@ -340,14 +360,16 @@ static int is_eos(const kevo_config *c, int id)
 
 // Checks the prompt, finds its image and lays the arena out for it and for as many new tokens as
 // fit in the model's positions (at most max_new_tokens: plan.max_new).
-static kevo_status start(kevo_run *r, const int *ids, int n_ids, image_place *img,
-                         kevo_error *err)
+static kevo_status start(kevo_run *r, const kevo_image_input *image, const int *ids, int n_ids,
+                         image_place *img, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
-    kevo_status st = find_image(c, ids, n_ids, img, err);
+    kevo_status st = take_image(r, image, err);
+    if (st == KEVO_OK)
+        st = find_image(c, r->n_image_tokens, ids, n_ids, img, err);
     if (st != KEVO_OK)
         return st;
-    int n_prompt = n_ids - img->n_ids + c->image_tokens;
+    int n_prompt = n_ids - img->n_ids + r->n_image_tokens;
     r->image_at = img->at;   // every id before the image is one position
     if (n_prompt >= c->text_max_positions)
         return kevo_fail(err, KEVO_ERR_ARG, "the prompt takes %d positions (image included), "
@@ -364,20 +386,20 @@ static kevo_status start(kevo_run *r, const int *ids, int n_ids, image_place *im
     return KEVO_OK;
 }
 
-kevo_status kevo_run_generate(kevo_run *r, const float *pixels, const int *ids, int n_ids,
-                              kevo_error *err)
+kevo_status kevo_run_generate(kevo_run *r, const kevo_image_input *image, const int *ids,
+                              int n_ids, kevo_error *err)
 {
     const kevo_config *c = &r->model->config;
     r->n_generated = 0;
     memset(&r->timings, 0, sizeof r->timings);
     image_place img = {.at = -1, .n_ids = 0};
-    kevo_status st = start(r, ids, n_ids, &img, err);
+    kevo_status st = start(r, image, ids, n_ids, &img, err);
     if (st != KEVO_OK)
         return st;
 
     double t0 = kevo_now();
     report(r, KEVO_PHASE_VISION);
-    if ((st = encode_image(r, pixels, err)) != KEVO_OK)
+    if ((st = r->model->family->encode(r, image, err)) != KEVO_OK)
         return st;
     double t1 = kevo_now();
     r->timings.vision_s = t1 - t0;
@@ -481,7 +503,12 @@ int kevo_run_image_first_position(const kevo_run *r)
 
 const float *kevo_run_image_features(const kevo_run *r)
 {
-    return kevo_clip_features(r);
+    return r->act.vision.features;
+}
+
+int kevo_run_n_image_tokens(const kevo_run *r)
+{
+    return r->n_image_tokens;
 }
 
 const float *kevo_run_image_embeds(const kevo_run *r)

@@ -22,6 +22,9 @@ struct kevo_run {
     int *image_states;            // (params.n_image_states) the image recorder's indices, owned
     int *image_slot;              // (L+1) index -> its place in image_states, -1 when not kept
     int image_at;                 // the image's first position in the prompt
+    int n_tiles;                  // the image's tiles (plan.n_tiles)
+    int n_image_tokens;           // its positions in the prompt (plan.n_image_tokens)
+    int image_width, image_height;   // the original image (the family's packing reads it)
     kevo_stop stop;
     kevo_timings timings;
 };
@@ -40,11 +43,12 @@ void kevo_run_record_state(kevo_run *r, int step, int index, const float *row);
 void kevo_run_record_image(kevo_run *r, int index, const float *rows);
 int kevo_run_image_keeps(const kevo_run *r, int index);
 
-// clip.c + projector.c: pixels -> act.vision.emb (and the features in act.vision.x).
-kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, kevo_error *err);
-kevo_status kevo_projector_forward(kevo_run *r, kevo_error *err);   // fails on NaN / Inf
-// The feature-layer features inside act.vision.x (class token skipped unless kept).
-const float *kevo_clip_features(const kevo_run *r);
+// clip.c: one tile's pixels (channels, image_size, image_size) through the tower; its selected
+// features (the feature layers' states, class token dropped unless kept) into `features`
+// (P rows of Dv * feature layers).
+kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, float *features, kevo_error *err);
+// projector.c: the first n rows of act.vision.features -> out (n, D); fails on NaN / Inf.
+kevo_status kevo_projector_forward(kevo_run *r, int n, float *out, kevo_error *err);
 
 // llama.c, the decoder over n rows of act.text.x at positions [pos0, pos0 + n) for recorder step
 // `step` (which also names the step in error messages). The last row predicts the next token.

@@ -51,6 +51,7 @@ static const struct {
     {"model.vision_tower.", "vision_tower."},
     {"model.multi_modal_projector.", "multi_modal_projector."},
     {"lm_head.", "language_model.lm_head."},
+    {"model.image_newline", "image_newline"},
 };
 
 const char *kevo_weights_canonical_name(const char *name, char *buf, size_t size)
@@ -181,13 +182,16 @@ static void add_all(binder *b, const kevo_config *c, kevo_weights *w)
     add(b, NULL, 0, SHAPE(dv), "%s.post_layernorm.weight", v);
     add(b, NULL, 0, SHAPE(dv), "%s.post_layernorm.bias", v);
 
-    int64_t d = c->text_hidden;
-    add(b, &w->proj1_w, 1, SHAPE(d, dv), "multi_modal_projector.linear_1.weight");
+    int64_t d = c->text_hidden, features = dv * c->n_feature_layers;
+    add(b, &w->proj1_w, 1, SHAPE(d, features), "multi_modal_projector.linear_1.weight");
     add(b, &w->proj2_w, 1, SHAPE(d, d), "multi_modal_projector.linear_2.weight");
     if (c->projector_bias) {
         add(b, &w->proj1_b, 1, SHAPE(d), "multi_modal_projector.linear_1.bias");
         add(b, &w->proj2_b, 1, SHAPE(d), "multi_modal_projector.linear_2.bias");
     }
+
+    if (c->image_newline)   // LLaVA-NeXT's learned end of every row of tile features
+        add(b, &w->image_newline, 1, SHAPE(d), "image_newline");
 
     add(b, &w->embed, 1, SHAPE(c->text_vocab, d), "language_model.model.embed_tokens.weight");
     for (int i = 0; i < c->text_layers; i++)
@@ -235,7 +239,8 @@ static part part_of(const char *canonical)
 {
     if (strncmp(canonical, "vision_tower.", 13) == 0)
         return PART_VISION;
-    if (strncmp(canonical, "multi_modal_projector.", 22) == 0)
+    if (strncmp(canonical, "multi_modal_projector.", 22) == 0 ||
+        strcmp(canonical, "image_newline") == 0)
         return PART_PROJECTOR;
     return PART_TEXT;
 }
@@ -251,7 +256,7 @@ kevo_status kevo_weights_bind(const kevo_config *c, const kevo_checkpoint *ckpt,
     kevo_status st = KEVO_OK;
     if (!st_list || !w)
         goto nomem;
-    // The feature layer is hidden_states[feature_layer]: layers 0 .. feature_layer-1 run.
+    // The deepest feature layer is hidden_states[feature_layer]: layers 0 .. feature_layer-1 run.
     w->n_vision = c->feature_layer;
     w->vision = calloc((size_t)w->n_vision + 1, sizeof *w->vision);
     w->text = calloc((size_t)c->text_layers, sizeof *w->text);

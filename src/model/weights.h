@@ -1,4 +1,5 @@
-// weights.h — every tensor a LLaVA config implies, bound to the checkpoint by name and shape.
+// weights.h — every tensor a LLaVA or LLaVA-NeXT config implies, bound to the checkpoint by name
+// and shape.
 //
 // Dimension letters: Dv vision width, Fv vision MLP width, C channels, P patch size, N patches,
 // D text width, F text MLP width, H heads, K key/value heads, E head dim, V vocabulary rows.
@@ -45,8 +46,9 @@ typedef struct kevo_weights {
     kevo_clip_layer_weights *vision;  // (feature_layer) entries
     int n_vision;
     // Projector; the biases' .t is NULL without multimodal_projector_bias
-    kevo_weight proj1_w, proj1_b;     // (D, Dv), (D)
+    kevo_weight proj1_w, proj1_b;     // (D, Dv * feature layers), (D)
     kevo_weight proj2_w, proj2_b;     // (D, D), (D)
+    kevo_weight image_newline;        // (D) LLaVA-NeXT only
     // Language model
     kevo_weight embed;                // (V, D)
     kevo_llama_layer_weights *text;   // (L) entries

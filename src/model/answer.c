@@ -1,5 +1,5 @@
-// llava.c — one image and one question through LLaVA, and the run folder that records it
-// (kevo.h, kevo/llava.h).
+// answer.c — one image and one question through a model of any family, and the run folder that
+// records it (kevo.h, kevo/llava.h).
 #include "kevo.h"
 
 #include <ctype.h>
@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "image/geometry.h"
-#include "image/preprocess.h"
+#include "image/image.h"
 #include "io/runfolder.h"
 #include "model/run.h"
 
@@ -26,35 +25,19 @@ void kevo_answer_clear(kevo_answer *a)
     memset(a, 0, sizeof *a);
 }
 
-// Pixel values of the request's image, as the vision tower expects them.
+// The request's image as the family's image processor prepares it for the vision path.
 static kevo_status pixels_for(const kevo_model *m, const kevo_request *q, float **pixels,
-                              kevo_answer *a, kevo_error *err)
+                              int *n_tiles, kevo_answer *a, kevo_error *err)
 {
-    const kevo_config *c = &m->config;
-    const kevo_image_config *ic = &m->image;
     *pixels = NULL;
-    kevo_status st = kevo_image_config_check(ic, err);
-    if (st != KEVO_OK)
-        return st;
-    if (ic->crop_w != c->image_size || ic->crop_h != c->image_size)
-        return kevo_fail(err, KEVO_ERR_CONFIG, "%s: preprocessor_config.json crops to %d x %d "
-                         "but the vision tower takes %d x %d images", m->dir, ic->crop_w,
-                         ic->crop_h, c->image_size, c->image_size);
     kevo_image *img = NULL;
-    if ((st = kevo_image_load(q->image_path, &img, err)) != KEVO_OK)
+    kevo_status st = kevo_image_load(q->image_path, &img, err);
+    if (st != KEVO_OK)
         return st;
     a->image_width = img->width;
     a->image_height = img->height;
-    *pixels = malloc((size_t)c->num_channels * c->image_size * c->image_size * sizeof **pixels);
-    if (!*pixels)
-        st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for pixel values");
-    else
-        st = kevo_preprocess(img, ic, q->image_mode, *pixels, NULL, err);
+    st = m->family->preprocess(m, img, q->image_mode, pixels, n_tiles, err);
     kevo_image_free(img);
-    if (st != KEVO_OK) {
-        free(*pixels);
-        *pixels = NULL;
-    }
     return st;
 }
 
@@ -108,12 +91,15 @@ kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_reque
 {
     memset(a, 0, sizeof *a);
     float *pixels = NULL;
-    kevo_status st = pixels_for(m, q, &pixels, a, err);
+    int n_tiles = 0;
+    kevo_status st = pixels_for(m, q, &pixels, &n_tiles, a, err);
     if (st == KEVO_OK)
         st = kevo_template_prompt(m->tokenizer, q->template_kind, q->question, &a->prompt,
                                   &a->prompt_ids, &a->n_prompt_ids, &a->image_position, err);
     if (st == KEVO_OK)
-        st = kevo_run_generate(r, pixels, a->prompt_ids, a->n_prompt_ids, err);
+        st = kevo_run_generate(r, &(kevo_image_input){pixels, n_tiles, a->image_width,
+                                                      a->image_height},
+                               a->prompt_ids, a->n_prompt_ids, err);
     if (st == KEVO_OK)
         st = decode_answer(m, r, a, err);
     free(pixels);
@@ -132,33 +118,6 @@ static const char *weights_dtype(const kevo_weights *w)
     return kinds == 1 ? kevo_dtype_name(last) : "mixed";
 }
 
-// Every patch's rectangle in pixel_values (the vision tower's grid, row-major) and, through the
-// preprocessing's geometry, in the original image: rects (rows * cols, 4) twice.
-static kevo_status patch_rects(const kevo_model *m, const kevo_request *q, const kevo_answer *a,
-                               double **pre, double **orig, int *grid, kevo_error *err)
-{
-    const kevo_config *c = &m->config;
-    kevo_image_geometry g;
-    kevo_status st = kevo_image_geometry_compute(&m->image, q->image_mode, a->image_width,
-                                                 a->image_height, &g, err);
-    if (st != KEVO_OK)
-        return st;
-    int side = c->image_size / c->patch_size, n = side * side;
-    *grid = side;
-    *pre = malloc((size_t)n * 4 * sizeof **pre);
-    *orig = malloc((size_t)n * 4 * sizeof **orig);
-    if (!*pre || !*orig)
-        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n; i++) {
-        double ps = c->patch_size, x = (i % side) * ps, y = (i / side) * ps;
-        kevo_rect r = {x, y, x + ps, y + ps}, o = kevo_image_geometry_map(&g, r);
-        double *p = *pre + 4 * (size_t)i, *w = *orig + 4 * (size_t)i;
-        p[0] = r.x0, p[1] = r.y0, p[2] = r.x1, p[3] = r.y1;
-        w[0] = o.x0, w[1] = o.y0, w[2] = o.x1, w[3] = o.y1;
-    }
-    return KEVO_OK;
-}
-
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
                             const kevo_answer *a, const kevo_save_options *o, const char *dir,
                             kevo_error *err)
@@ -166,12 +125,16 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
     if (r->params.no_record)
         return kevo_fail(err, KEVO_ERR_ARG, "%s: the run kept no hidden states (no_record)", dir);
     const kevo_run_identity *known = o->known;
-    double *pre = NULL, *orig = NULL;
-    int grid = 0;
-    kevo_status st = patch_rects(m, q, a, &pre, &orig, &grid, err);
+    kevo_image_position *positions = NULL;
+    int n_positions = 0;
+    kevo_status st = m->family->positions(m, q->image_mode, a->image_width, a->image_height,
+                                          &positions, &n_positions, err);
+    if (st == KEVO_OK && n_positions != kevo_run_n_image_tokens(r))
+        st = kevo_fail(err, KEVO_ERR_ARG, "%s: the run's image took %d positions, not the %d "
+                       "of a %d x %d image", dir, kevo_run_n_image_tokens(r), n_positions,
+                       a->image_width, a->image_height);
     if (st != KEVO_OK) {
-        free(pre);
-        free(orig);
+        free(positions);
         return st;
     }
     kevo_run_record rec = {
@@ -187,15 +150,13 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
         .compute = r->params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
         .n_threads = o->n_threads, .load_s = o->load_s, .timings = kevo_run_timings(r),
         .hidden = kevo_run_hidden(r), .store = o->store,
-        .image_first = kevo_run_image_first_position(r), .grid_rows = grid, .grid_cols = grid,
-        .class_token = m->config.feature_keep_cls, .patch_preprocessed = pre,
-        .patch_original = orig, .image_hidden = kevo_run_image_hidden(r),
+        .image_first = kevo_run_image_first_position(r), .image_tokens = n_positions,
+        .n_tiles = r->n_tiles, .positions = positions, .image_hidden = kevo_run_image_hidden(r),
         .image_states = kevo_run_image_states(r), .n_image_states = kevo_run_n_image_states(r),
         .model_identity = known ? &known->model : NULL,
         .image_sha256 = known ? known->image_sha256 : NULL,
     };
     st = kevo_runfolder_write(dir, &rec, err);
-    free(pre);
-    free(orig);
+    free(positions);
     return st;
 }

@@ -1,0 +1,170 @@
+// config_llava.c — the top-level keys of LlavaConfig (configuration_llava.py) and
+// LlavaNextConfig (configuration_llava_next.py), with their class defaults: the feature layers,
+// the feature selection, the projector, the image token; for LLaVA-NeXT the anyres pinpoints.
+#include <string.h>
+
+#include "base/error.h"
+#include "model/config.h"
+#include "model/config_read.h"
+
+// vision_feature_layer: one index or a list (transformers concatenates the listed hidden states
+// on the feature axis, modeling_llava_next.py get_image_features). hidden_states has
+// vision_layers + 1 entries; negative indices count from the end.
+static kevo_status read_feature_layers(kevo_cfg_reader *r, kevo_config *c)
+{
+    const char *key = "vision_feature_layer";
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    int n_states = c->vision_layers + 1, max_n = (int)(sizeof c->feature_layers /
+                                                       sizeof c->feature_layers[0]);
+    int raw[sizeof c->feature_layers / sizeof c->feature_layers[0]];
+    c->n_feature_layers = 0;
+    if (cJSON_IsArray(v)) {
+        int n = cJSON_GetArraySize(v);
+        if (n < 1 || n > max_n)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s lists %d layers (1 to %d supported)",
+                             kevo_cfg_key(r, key), n, max_n);
+        for (int i = 0; i < n; i++) {
+            const cJSON *x = cJSON_GetArrayItem(v, i);
+            if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
+                x->valuedouble < -1025 || x->valuedouble > 1025)
+                return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a layer index",
+                                 kevo_cfg_key(r, key), i);
+            raw[i] = (int)x->valuedouble;
+        }
+        c->n_feature_layers = n;
+    } else {
+        kevo_status st = kevo_cfg_int(r, key, 1, -2, -1025, 1025, &raw[0]);
+        if (st != KEVO_OK)
+            return st;
+        c->n_feature_layers = 1;
+    }
+    c->feature_layer = 0;
+    for (int i = 0; i < c->n_feature_layers; i++) {
+        int l = raw[i] < 0 ? n_states + raw[i] : raw[i];
+        if (l < 0 || l >= n_states)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s %d is outside the tower's %d hidden "
+                             "states", kevo_cfg_key(r, key), raw[i], n_states);
+        c->feature_layers[i] = l;
+        if (l > c->feature_layer)
+            c->feature_layer = l;
+    }
+    return KEVO_OK;
+}
+
+// The keys LlavaConfig and LlavaNextConfig share: what ties the tower to the language model.
+static kevo_status read_glue(kevo_cfg_reader *r, kevo_config *c)
+{
+    kevo_status st;
+    const char *strategy;
+    int token_id;
+    if ((st = read_feature_layers(r, c)) ||
+        (st = kevo_json_str(r->obj, "vision_feature_select_strategy", 1, "default", &strategy,
+                            r->where, r->err)) ||
+        (st = kevo_cfg_str_is(r, "projector_hidden_act", "gelu", "gelu", NULL)) ||
+        (st = kevo_json_bool(r->obj, "multimodal_projector_bias", 1, 1, &c->projector_bias,
+                             r->where, r->err)) ||
+        (st = kevo_cfg_int(r, "image_token_index", 1, 32000, 0, 1 << 24, &token_id)) ||
+        (st = kevo_cfg_int(r, "image_token_id", 1, token_id, 0, 1 << 24, &c->image_token_id)))
+        return st;
+    if (strcmp(strategy, "default") == 0)
+        c->feature_keep_cls = 0;
+    else if (strcmp(strategy, "full") == 0)
+        c->feature_keep_cls = 1;
+    else
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" (expected \"default\" or "
+                         "\"full\")", kevo_cfg_key(r, "vision_feature_select_strategy"), strategy);
+    int tie;
+    if ((st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &tie, r->where, r->err)))
+        return st;
+    c->tie_word_embeddings |= tie;
+    return KEVO_OK;
+}
+
+
+kevo_status kevo_llava_read_config(kevo_cfg_reader *r, kevo_config *c)
+{
+    kevo_status st = read_glue(r, c);
+    if (st != KEVO_OK)
+        return st;
+    int grid = c->image_size / c->patch_size, seq_len;
+    c->image_tokens = grid * grid + c->feature_keep_cls;
+    if ((st = kevo_cfg_int(r, "image_seq_length", 1, c->image_tokens, 1, 1 << 24, &seq_len)))
+        return st;
+    if (seq_len != c->image_tokens)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s %d disagrees with the %d features the "
+                         "vision tower yields", kevo_cfg_key(r, "image_seq_length"), seq_len,
+                         c->image_tokens);
+    return KEVO_OK;
+}
+
+// image_grid_pinpoints: (height, width) pairs, each a whole number of tiles (the vision tower's
+// image_size), as the tile split (view(rows, cols, ...)) requires.
+static kevo_status read_pinpoints(kevo_cfg_reader *r, kevo_config *c)
+{
+    static const int hub[5][2] = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
+    const char *key = "image_grid_pinpoints";
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!v || cJSON_IsNull(v)) {   // LlavaNextConfig's default
+        c->n_grid_pinpoints = 5;
+        memcpy(c->grid_pinpoints, hub, sizeof hub);
+    } else {
+        int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+        if (n < 1 || n > KEVO_PINPOINTS_MAX)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of 1 to %d [height, "
+                             "width] pairs", kevo_cfg_key(r, key), KEVO_PINPOINTS_MAX);
+        for (int i = 0; i < n; i++) {
+            const cJSON *p = cJSON_GetArrayItem(v, i);
+            for (int k = 0; k < 2; k++) {
+                const cJSON *x = cJSON_IsArray(p) && cJSON_GetArraySize(p) == 2
+                                     ? cJSON_GetArrayItem(p, k) : NULL;
+                if (!x || !cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
+                    x->valuedouble < 1 || x->valuedouble > 1 << 14)
+                    return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a [height, width] "
+                                     "pair of pixel counts in 1..16384", kevo_cfg_key(r, key), i);
+                c->grid_pinpoints[i][k] = (int)x->valuedouble;
+            }
+        }
+        c->n_grid_pinpoints = n;
+    }
+    for (int i = 0; i < c->n_grid_pinpoints; i++)
+        if (c->grid_pinpoints[i][0] % c->image_size || c->grid_pinpoints[i][1] % c->image_size)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] = [%d, %d] is not a whole number "
+                             "of the vision tower's %d-pixel tiles", kevo_cfg_key(r, key), i,
+                             c->grid_pinpoints[i][0], c->grid_pinpoints[i][1], c->image_size);
+    return KEVO_OK;
+}
+
+kevo_status kevo_llava_next_read_config(kevo_cfg_reader *r, kevo_config *c)
+{
+    kevo_status st = read_glue(r, c);
+    int seq_len;
+    if (st == KEVO_OK)
+        st = read_pinpoints(r, c);
+    // image_seq_length (576: the base image's features) only sizes the processor's prompt.
+    if (st == KEVO_OK)
+        st = kevo_cfg_int(r, "image_seq_length", 1, 576, 1, 1 << 24, &seq_len);
+    if (st != KEVO_OK)
+        return st;
+    // pack_image_features views each tile's features as a G x G grid: the class token cannot
+    // be kept ("full" fails there in transformers too).
+    if (c->feature_keep_cls)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"full\" cannot be packed into "
+                         "LLaVA-NeXT's tile grid (expected \"default\")",
+                         kevo_cfg_key(r, "vision_feature_select_strategy"));
+    c->image_newline = 1;
+    // The most positions an image can take: the base image's G x G, then a pinpoint's whole
+    // grid (unpadding only removes rows or columns) with a newline ending every row.
+    int g = c->image_size / c->patch_size;
+    c->image_tokens = 0;
+    for (int i = 0; i < c->n_grid_pinpoints; i++) {
+        int rows = c->grid_pinpoints[i][0] / c->image_size * g;
+        int cols = c->grid_pinpoints[i][1] / c->image_size * g;
+        long long n = (long long)g * g + (long long)rows * (cols + 1);
+        if (n > 1 << 24)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "image_grid_pinpoints[%d] gives %lld "
+                             "image positions", i, n);
+        if (n > c->image_tokens)
+            c->image_tokens = (int)n;
+    }
+    return KEVO_OK;
+}

@@ -1,0 +1,85 @@
+// config_read.c — typed reads of a configuration section (see config_read.h).
+#include "model/config_read.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "base/error.h"
+
+// "path: section.key" for messages about `key` in r's section.
+const char *kevo_cfg_key(kevo_cfg_reader *r, const char *key)
+{
+    return kevo_json_key(r->key, sizeof r->key, r->where, key);
+}
+
+// An integer key in [lo, hi]; `def` applies when has_default and the key is absent.
+kevo_status kevo_cfg_int(kevo_cfg_reader *r, const char *key, int has_default, long long def,
+                         long long lo, long long hi, int *out)
+{
+    long long v;
+    kevo_status st = kevo_json_int(r->obj, key, has_default, def, &v, r->where, r->err);
+    if (st != KEVO_OK)
+        return st;
+    if (v < lo || v > hi)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %lld is outside [%lld, %lld]",
+                         kevo_cfg_key(r, key), v, lo, hi);
+    *out = (int)v;
+    return KEVO_OK;
+}
+
+// Whether v stays finite as a 32-bit float. Tested on the double: converting a double beyond
+// FLT_MAX to float is undefined (C11 6.3.1.5), and GCC folds isfinite((float)v) to isfinite(v).
+int kevo_cfg_fits_float(double v)
+{
+    return fabs(v) <= FLT_MAX;
+}
+
+kevo_status kevo_cfg_pos_float(kevo_cfg_reader *r, const char *key, double def, float *out)
+{
+    double v;
+    kevo_status st = kevo_json_num(r->obj, key, 1, def, &v, r->where, r->err);
+    if (st != KEVO_OK)
+        return st;
+    if (!(v > 0))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g must be positive", kevo_cfg_key(r, key),
+                         v);
+    if (!kevo_cfg_fits_float(v) || (float)v == 0) // kevo computes in float
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g is %s as a 32-bit float",
+                         kevo_cfg_key(r, key), v, kevo_cfg_fits_float(v) ? "zero" : "infinite");
+    *out = (float)v;
+    return KEVO_OK;
+}
+
+// A boolean feature kevo does not implement must be false.
+kevo_status kevo_cfg_false(kevo_cfg_reader *r, const char *key, const char *what)
+{
+    int v;
+    kevo_status st = kevo_json_bool(r->obj, key, 1, 0, &v, r->where, r->err);
+    if (st == KEVO_OK && v)
+        st = kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = true (%s) is not supported",
+                       kevo_cfg_key(r, key), what);
+    return st;
+}
+
+kevo_status kevo_cfg_str_is(kevo_cfg_reader *r, const char *key, const char *def, const char *want1,
+                            const char *want2)
+{
+    const char *v;
+    kevo_status st = kevo_json_str(r->obj, key, 1, def, &v, r->where, r->err);
+    if (st == KEVO_OK && strcmp(v, want1) != 0 && (!want2 || strcmp(v, want2) != 0))
+        st = kevo_fail(r->err, KEVO_ERR_CONFIG,
+                       "%s = \"%s\" is not supported (expected "
+                       "\"%s\"%s%s%s)",
+                       kevo_cfg_key(r, key), v, want1, want2 ? " or \"" : "", want2 ? want2 : "",
+                       want2 ? "\"" : "");
+    return st;
+}
+
+void kevo_cfg_sub(kevo_cfg_reader *sub, const kevo_cfg_reader *parent, const cJSON *obj,
+                  const char *key)
+{
+    sub->obj = obj;
+    sub->err = parent->err;
+    kevo_json_key(sub->where, sizeof sub->where, parent->where, key);
+}

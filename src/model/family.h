@@ -1,0 +1,46 @@
+// family.h — the seam between the engine and a model family.
+//
+// A family is chosen from config.json's model_type and supplies everything that differs between
+// architectures: its config keys, its image processor, its vision path (pixels to the embeddings
+// of the image positions), the place of every image position in the user's picture, and its
+// default prompt template. Everything else — the decoder's loop, the recorder, the run folder,
+// every analysis and figure — reads only kevo_config and the run's image positions, and stays
+// family-blind. Each family is one file (llava.c's LLaVA-1.5, llava_next.c's LLaVA-NeXT) that
+// defines one kevo_family; family.c lists them.
+#ifndef KEVO_MODEL_FAMILY_H
+#define KEVO_MODEL_FAMILY_H
+
+#include "image/image.h"
+#include "io/runfolder.h"
+#include "kevo.h"
+#include "model/config_read.h"
+
+typedef struct kevo_family {
+    const char *model_type;       // config.json's model_type
+    const char *name;             // for people: "LLaVA-1.5"
+    const char *image_processor;  // transformers' class it follows
+    const char *vision_path;      // one phrase: how pixels become image positions
+    kevo_template default_template;
+    // The family's top-level keys of config.json, after text_config and vision_config are read.
+    kevo_status (*read_config)(kevo_cfg_reader *top, kevo_config *c);
+    // The tiles and image positions of a width x height image.
+    kevo_status (*image_tokens)(const kevo_config *c, int width, int height, int *n_tiles,
+                                int *n_tokens, kevo_error *err);
+    // The image processor: pixel_values of img (malloc'ed, n_tiles tiles; the caller frees).
+    kevo_status (*preprocess)(const kevo_model *m, const kevo_image *img, kevo_image_mode mode,
+                              float **pixels, int *n_tiles, kevo_error *err);
+    // The vision path: the run's image embeddings (act.vision.emb, N rows) from the image.
+    kevo_status (*encode)(kevo_run *r, const kevo_image_input *image, kevo_error *err);
+    // Every image position's origin (n_tokens entries, malloc'ed; the caller frees).
+    kevo_status (*positions)(const kevo_model *m, kevo_image_mode mode, int width, int height,
+                             kevo_image_position **out, int *n, kevo_error *err);
+} kevo_family;
+
+extern const kevo_family kevo_family_llava, kevo_family_llava_next;
+
+// The family of a model_type, NULL when kevo has none.
+const kevo_family *kevo_family_find(const char *model_type);
+// "\"llava\", \"llava_next\"": the supported model types, for messages.
+const char *kevo_family_list(void);
+
+#endif
