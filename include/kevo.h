@@ -179,6 +179,15 @@ const kevo_config *kevo_model_config(const kevo_model *model);
 const kevo_image_config *kevo_model_image_config(const kevo_model *model);
 const char *kevo_model_dir(const kevo_model *model);
 
+// The model's family (chosen from config.json's model_type) and what it supplies, for people.
+typedef struct kevo_family_info {
+    const char *model_type;       // "llava", "llava_next"
+    const char *name;             // "LLaVA-1.5", "LLaVA-NeXT"
+    const char *image_processor;  // the transformers class its image path follows
+    const char *vision_path;      // how pixels become the image's positions
+} kevo_family_info;
+kevo_family_info kevo_model_family(const kevo_model *model);
+
 // What the bound weights are and cost (`kevo info`).
 typedef struct kevo_weights_info {
     int n_vision_layers;         // tower layers run: those below the feature layer

@@ -351,8 +351,10 @@ KEVO_TEST(image_states_patch_scale_ignores_padding)
     double word_p[6] = {0.9, 0.8, 0.1, 0.3, 0.2, 0.05};   // [patch][index]
     kevo_patch_lens_result lens = {.n_patches = 3, .n_indices = 2, .n_words = 1,
                                    .word_p = word_p};
+    int cells[3] = {0, 1, 2};
     kevo_patch_analysis p = {.lens = &lens, .n_patches = 3, .n_indices = 2, .rows = 1,
-                             .cols = 3, .original = original, .n_words = 1};
+                             .cols = 3, .cell_position = cells, .original = original,
+                             .n_words = 1};
     double got = kevo_patch_word_scale(&p, 0);
     CHECK(got == 0.3, "scale %g, want 0.3 (the largest value on the picture's patches)", got);
     original[2] = 4;   // patch 0 now covers pixels: its 0.9 counts

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/runfolder.h"
 #include "io/safetensors.h"
 #include "test.h"
 
@@ -132,6 +133,71 @@ KEVO_TEST(next_engine_matches_pytorch_reference)
               fixtures[i], kevo_model_config(m)->model_type);
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
             compare_case(m, fixtures[i], dir, cases[k]);
+        kevo_model_free(m);
+    }
+}
+
+// The request path end to end on every case: the image file through the family's image
+// processor, the checkpoint's own template (chosen from its chat_template.json), the prompt ids
+// and the generation equal to the reference's; the run folder maps the unpadded tile grid.
+KEVO_TEST(next_request_matches_reference_end_to_end)
+{
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
+        char model_dir[1024], dir[1024], path[1100], png[1100];
+        snprintf(model_dir, sizeof model_dir, "%sfixtures/%s", kevo_test_data(""), fixtures[i]);
+        snprintf(dir, sizeof dir, "%soracle/next/%s", kevo_test_data(""), fixtures[i]);
+        kevo_error err;
+        kevo_model *m = NULL;
+        if (!CHECK_OK(kevo_model_load(model_dir, &m, &err), &err))
+            continue;
+        const char *want_tpl = strstr(fixtures[i], "mistral") ? "mistral-instruct" : "llava-hf";
+        CHECK(!strcmp(kevo_template_name(kevo_model_template(m)), want_tpl), "%s: template %s",
+              fixtures[i], kevo_template_name(kevo_model_template(m)));
+        kevo_run_params p = kevo_run_default_params();
+        p.max_new_tokens = 8;
+        kevo_run *run = NULL;
+        CHECK_OK(kevo_run_create(m, &p, &run, &err), &err);
+        for (size_t k = 0; run && k < sizeof cases / sizeof cases[0]; k++) {
+            snprintf(path, sizeof path, "%s/%s.safetensors", dir, cases[k]);
+            snprintf(png, sizeof png, "%s/%s.png", dir, cases[k]);
+            kevo_safetensors *f = NULL;
+            if (!CHECK_OK(kevo_safetensors_open(path, &f, &err), &err))
+                continue;
+            const kevo_tensor *slot = need(f, "prompt_ids_slot"), *gen = need(f, "generated_ids");
+            const kevo_tensor *layout = need(f, "layout");
+            kevo_request q = {png, kevo_safetensors_metadata(f, "question"), KEVO_TEMPLATE_AUTO,
+                              KEVO_IMAGE_MODE_PAD};
+            kevo_answer a = {0};
+            if (slot && gen && layout && q.question &&
+                CHECK_OK(kevo_llava_answer(m, run, &q, &a, &err), &err)) {
+                int same = a.n_prompt_ids == (int)slot->n_elems;
+                for (int j = 0; same && j < a.n_prompt_ids; j++)
+                    same = a.prompt_ids[j] == ((const int64_t *)slot->data)[j];
+                CHECK(same, "%s/%s: prompt ids differ", fixtures[i], cases[k]);
+                int t = kevo_run_n_generated(run);
+                same = t <= (int)gen->n_elems;
+                for (int j = 0; same && j < t; j++)
+                    same = kevo_run_generated_ids(run)[j] == ((const int64_t *)gen->data)[j];
+                CHECK(same, "%s/%s: generated ids differ", fixtures[i], cases[k]);
+                char out[1100];
+                snprintf(out, sizeof out, "%s/%s-%s", kevo_test_tmpdir(), fixtures[i], cases[k]);
+                kevo_save_options o = {.store = KEVO_DTYPE_F32};
+                kevo_runfolder *rf = NULL;
+                const int64_t *lay = layout->data;   // unpadded rows, cols at [4], [5]
+                if (CHECK_OK(kevo_llava_save(m, run, &q, &a, &o, out, &err), &err) &&
+                    CHECK_OK(kevo_runfolder_load(out, &rf, &err), &err))
+                    CHECK(rf->grid_rows == lay[4] && rf->grid_cols == lay[5] &&
+                              rf->n_tiles == 1 + lay[2] * lay[3] &&
+                              rf->image_tokens == kevo_run_n_image_tokens(run),
+                          "%s/%s: run folder grid %d x %d of %d tiles, reference %lld x %lld",
+                          fixtures[i], cases[k], rf->grid_rows, rf->grid_cols, rf->n_tiles,
+                          (long long)lay[4], (long long)lay[5]);
+                kevo_runfolder_free(rf);
+            }
+            kevo_answer_clear(&a);
+            kevo_safetensors_free(f);
+        }
+        kevo_run_free(run);
         kevo_model_free(m);
     }
 }

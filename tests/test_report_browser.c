@@ -315,8 +315,10 @@ KEVO_TEST(report_patch_section_shows_a_hand_made_patch_analysis)
     char *words[NW] = {w0, w1};
     int word_ids[NW] = {5, 6};
     kevo_patch_lens_result lr = {NP, NK, V, NW, top_id, top_p, entropy, word_p, 1, 0, 0};
+    int cells[NP] = {0, 1, 2, 3};
     kevo_patch_analysis pa = {.lens = &lr, .n_patches = NP, .n_indices = NK,
                               .indices = indices, .rows = 2, .cols = 2, .class_token = 0,
+                              .cell_position = cells,
                               .original = original, .image_path = img, .image_width = 8,
                               .image_height = 6, .n_words = NW, .words = words,
                               .word_ids = word_ids, .figure_index = 1};

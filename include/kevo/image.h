@@ -22,6 +22,9 @@ typedef enum kevo_image_mode { KEVO_IMAGE_MODE_PAD, KEVO_IMAGE_MODE_CROP } kevo_
 // "pad" or "crop"; anything else is a KEVO_ERR_ARG naming the accepted values.
 kevo_status kevo_image_mode_parse(const char *name, kevo_image_mode *out, kevo_error *err);
 const char *kevo_image_mode_name(kevo_image_mode mode);
+// What a model with config c does with an image in `mode`: the mode's name, or "anyres" for a
+// family that tiles every image whatever the mode (LLaVA-NeXT). run.json records it.
+const char *kevo_image_mode_for(const kevo_config *c, kevo_image_mode mode);
 
 // One image's pixel_values and the 8-bit image they were computed from.
 typedef struct kevo_pixels kevo_pixels;

@@ -19,6 +19,7 @@ typedef struct kevo_request {
 // What a request produced besides the run's own results (ids, hidden states, timings). Owned by
 // the caller, emptied by kevo_answer_clear.
 typedef struct kevo_answer {
+    kevo_template template_kind;   // the request's, "auto" resolved (kevo_model_template)
     char *prompt;              // the full prompt text
     int *prompt_ids;           // with KEVO_IMAGE_SLOT at image_position
     int n_prompt_ids, image_position;

@@ -62,23 +62,47 @@ kevo_status kevo_tokenizer_decode(const kevo_tokenizer *t, const int *ids, int n
 const char *kevo_tokenizer_piece(const kevo_tokenizer *t, int id);
 
 // ---------------------------------------------------------------------------------------------
-// Prompt templates: LLaVA-1.5's, and their token ids with the image slot marked
+// Prompt templates of the LLaVA checkpoints, and their token ids with the image slot marked
 //
 // llava_v1  the original LLaVA (haotian-liu/LLaVA llava/conversation.py conv_llava_v1,
 //           SeparatorStyle.TWO): system prompt + " USER: <image>\n" + question + " ASSISTANT:",
 //           tokenised by llava/mm_utils.py tokenizer_image_token: each chunk around <image>
 //           with BOS, the first chunk's BOS kept, the others' dropped, the chunks joined by
 //           KEVO_IMAGE_SLOT (LLaVA's IMAGE_TOKEN_INDEX).
-// llava-hf  the chat template of llava-hf/llava-1.5-*-hf: "USER: <image>\n" + question +
-//           " ASSISTANT:" (no system prompt), tokenised whole with BOS and <image> as an added
-//           token (id 32000), which the processor repeats once per image feature; kevo keeps a
-//           single KEVO_IMAGE_SLOT in its place and the engine expands it.
+// llava-hf  the chat template of llava-hf/llava-1.5-*-hf and llava-v1.6-vicuna-*-hf:
+//           "USER: <image>\n" + question + " ASSISTANT:" (no system prompt), tokenised whole
+//           with BOS and <image> as an added token (id 32000), which the processor repeats once
+//           per image feature; kevo keeps a single KEVO_IMAGE_SLOT in its place and the engine
+//           expands it.
+// mistral-instruct  llava-hf/llava-v1.6-mistral-7b-hf's chat template: "[INST] <image>\n" +
+//           question + " [/INST]", tokenised as llava-hf.
+// chatml    LLaVA-NeXT-34B's conversation (conv_chatml_direct, its model card's prompt):
+//           "<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n" +
+//           question + "<|im_end|><|im_start|>assistant\n", tokenised as llava-hf.
+// auto      the model's own: kevo_model_template.
 
-typedef enum kevo_template { KEVO_TEMPLATE_LLAVA_V1, KEVO_TEMPLATE_LLAVA_HF } kevo_template;
+typedef enum kevo_template {
+    KEVO_TEMPLATE_AUTO = -1,
+    KEVO_TEMPLATE_LLAVA_V1,
+    KEVO_TEMPLATE_LLAVA_HF,
+    KEVO_TEMPLATE_MISTRAL,
+    KEVO_TEMPLATE_CHATML,
+} kevo_template;
 
-// "llava_v1" | "llava-hf"; anything else is KEVO_ERR_ARG.
+// "auto" | "llava_v1" | "llava-hf" | "mistral-instruct" | "chatml"; anything else is
+// KEVO_ERR_ARG.
 kevo_status kevo_template_parse(const char *name, kevo_template *out, kevo_error *err);
 const char *kevo_template_name(kevo_template tpl);
+// The template a Jinja chat_template string renders, recognised by its markers ([INST],
+// <|im_start|>, USER); 0 when none is recognised.
+int kevo_template_from_chat(const char *chat_template, kevo_template *out);
+// A model's template: LLaVA-1.5 always llava_v1 (the paper's); other families the one their
+// chat_template (chat_template.json or tokenizer_config.json) renders, else their backbone's
+// (mistral-instruct for a Mistral decoder, llava-hf otherwise).
+kevo_template kevo_model_template(const kevo_model *model);
+// The same from a model folder and its config, without loading the weights (kevo batch).
+kevo_status kevo_template_for(const char *model_dir, const kevo_config *cfg, kevo_template *out,
+                              kevo_error *err);
 
 // The full prompt text (caller frees) and its ids (caller frees) with exactly one
 // KEVO_IMAGE_SLOT, BOS included as the reference does; *image_pos = index of the slot. A

@@ -107,7 +107,8 @@ kevo_status kevo_patch_analysis_compute(const kevo_runfolder *run, const kevo_mo
     *p = (kevo_patch_analysis){
         .n_patches = run->image_tokens, .n_indices = run->n_image_states,
         .indices = run->image_states, .rows = run->grid_rows, .cols = run->grid_cols,
-        .class_token = run->class_token, .original = run->patch_original,
+        .class_token = run->class_token, .cell_position = run->cell_position,
+        .original = run->patch_original,
         .image_path = run->image_path, .image_width = run->image_width,
         .image_height = run->image_height, .words = p->words, .word_ids = p->word_ids,
         .figure_index = nearest_index(run->image_states, run->n_image_states, critical),
@@ -127,12 +128,18 @@ kevo_status kevo_patch_analysis_compute(const kevo_runfolder *run, const kevo_mo
     return KEVO_OK;
 }
 
-// Token p of the image positions in the grid: row and column, -1 for the class token.
-static void grid_place(const kevo_patch_analysis *p, int token, int *row, int *col)
+// Every image position's row and column in the drawn grid, -1 for those it does not show (the
+// class token, a tiled image's base tile and newlines): (n_patches, 2), caller frees.
+static int *grid_places(const kevo_patch_analysis *p)
 {
-    int cell = token - p->class_token;
-    *row = cell < 0 ? -1 : cell / p->cols;
-    *col = cell < 0 ? -1 : cell % p->cols;
+    int *at = malloc((size_t)p->n_patches * 2 * sizeof *at);
+    for (int i = 0; at && i < 2 * p->n_patches; i++)
+        at[i] = -1;
+    for (int c = 0; at && c < p->rows * p->cols; c++) {
+        at[2 * p->cell_position[c]] = c / p->cols;
+        at[2 * p->cell_position[c] + 1] = c % p->cols;
+    }
+    return at;
 }
 
 static kevo_status write_csv(const kevo_analysis *a, const char *path, kevo_error *err)
@@ -140,9 +147,14 @@ static kevo_status write_csv(const kevo_analysis *a, const char *path, kevo_erro
     const kevo_patch_analysis *p = a->patches;
     const kevo_patch_lens_result *r = p->lens;
     kevo_outfile *o;
+    int *at = grid_places(p);
+    if (!at)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
     kevo_status st = kevo_outfile_open(path, &o, err);
-    if (st != KEVO_OK)
+    if (st != KEVO_OK) {
+        free(at);
         return st;
+    }
     FILE *f = kevo_outfile_stream(o);
     fprintf(f, "index,patch,row,col,top_id,top_piece,top_p,entropy");
     char buf[64];
@@ -155,15 +167,15 @@ static kevo_status write_csv(const kevo_analysis *a, const char *path, kevo_erro
     for (int k = 0; k < p->n_indices; k++)   // index-major: one layer's map is one block
         for (int n = 0; n < p->n_patches; n++) {
             size_t i = (size_t)n * p->n_indices + k;
-            int row, col;
-            grid_place(p, n, &row, &col);
-            fprintf(f, "%d,%d,%d,%d,%d,", p->indices[k], n, row, col, r->top_id[i]);
+            fprintf(f, "%d,%d,%d,%d,%d,", p->indices[k], n, at[2 * n], at[2 * n + 1],
+                    r->top_id[i]);
             kevo_csv_text(f, kevo_analysis_piece(a, r->top_id[i], buf, sizeof buf));
             fprintf(f, ",%.17g,%.17g", r->top_p[i], r->entropy[i]);
             for (int w = 0; w < p->n_words; w++)
                 fprintf(f, ",%.17g", r->word_p[i * p->n_words + w]);
             fputc('\n', f);
         }
+    free(at);
     return kevo_outfile_commit(o, err);
 }
 

@@ -16,9 +16,10 @@ typedef struct kevo_patch_analysis {
     kevo_patch_lens_result *lens;   // (P, K) per patch and recorded index; (P, K, W) word_p
     int n_patches, n_indices;       // P, K
     const int *indices;             // (K) hidden-state indices, ascending (the run folder's)
-    int rows, cols;                 // the patch grid: patch p is at row p / cols, col p % cols
-    int class_token;                // 1: image position 0 is the class token (no patch); the
-                                    // grid's patch p is then image position p + 1
+    int rows, cols;                 // the drawn patch grid: cell c at row c / cols, col c % cols
+    int class_token;                // 1: image position 0 is the class token (no cell)
+    const int *cell_position;       // (rows * cols) the image position shown in each cell (the
+                                    // run folder's: LLaVA-NeXT's tile grid, not its base image)
     const double *original;         // (rows * cols, 4) x0, y0, x1, y1 in the original image's
                                     // pixels; empty (x0 == x1 or y0 == y1) for a patch of
                                     // padding only

@@ -324,7 +324,7 @@ static kevo_status analyze_all(const item *items, int n, const kevo_model *m,
 int cmd_batch(int argc, char **argv)
 {
     const char *model_dir = NULL, *out = NULL;
-    kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
+    kevo_request q = {.template_kind = KEVO_TEMPLATE_AUTO, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
     cli_recording rec = {.store = KEVO_DTYPE_F32};
     int quiet = 0, analyze = 0;
@@ -372,16 +372,20 @@ int cmd_batch(int argc, char **argv)
     // Everything that determines a run but the image (the model's files are read once).
     kevo_run_identity id = {
         .question = q.question, .template_name = kevo_template_name(q.template_kind),
-        .image_mode = kevo_image_mode_name(q.image_mode), .max_new_tokens = params.max_new_tokens,
+        .max_new_tokens = params.max_new_tokens,
         .compute = params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
     };
     kevo_config cfg;
     if (kevo_model_identity_read(model_dir, &id.model, &err) != KEVO_OK ||
         kevo_config_load(model_dir, &cfg, &err) != KEVO_OK ||
+        (q.template_kind == KEVO_TEMPLATE_AUTO &&
+         kevo_template_for(model_dir, &cfg, &q.template_kind, &err) != KEVO_OK) ||
         cli_recording_apply(&rec, cfg.text_layers, &params, &err) != KEVO_OK) {
         code = cli_report(&err);
         goto done;
     }
+    id.template_name = kevo_template_name(q.template_kind);
+    id.image_mode = kevo_image_mode_for(&cfg, q.image_mode);
     id.image_states = params.image_states;
     id.n_image_states = params.n_image_states;
     id.store = rec.store;

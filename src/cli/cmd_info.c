@@ -1,6 +1,7 @@
 // cmd_info.c — `kevo info MODEL_DIR`: what a model folder holds and what running it costs.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
@@ -23,24 +24,50 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
     char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
     int grid = c->image_size / c->patch_size;
 
+    kevo_family_info fam = kevo_model_family(m);
+    int mistral = strcmp(c->text_model_type, "mistral") == 0;
     printf("model         %s\n", kevo_model_dir(m));
-    printf("architecture  LLaVA: CLIP ViT -> 2-layer GELU projector -> LLaMA decoder\n");
-    printf("vision        CLIP ViT, width %d, %d layers stored, %d run (feature layer = hidden "
-           "state %d), %d heads x %d, MLP %d, %s, layer-norm eps %g\n",
-           c->vision_hidden, c->vision_layers, w.n_vision_layers, c->feature_layer, c->vision_heads,
+    printf("family        %s (model_type %s): CLIP ViT -> 2-layer GELU projector -> %s "
+           "decoder; template %s\n", fam.name, fam.model_type, mistral ? "Mistral" : "LLaMA",
+           kevo_template_name(kevo_model_template(m)));
+    printf("image path    %s; %s\n", fam.image_processor, fam.vision_path);
+    char layers[96] = "";
+    for (int i = 0, o = 0; i < c->n_feature_layers && o < (int)sizeof layers; i++)
+        o += snprintf(layers + o, sizeof layers - (size_t)o, "%s%d", i ? "," : "",
+                      c->feature_layers[i]);
+    printf("vision        CLIP ViT, width %d, %d layers stored, %d run (feature layer%s = hidden "
+           "state%s %s), %d heads x %d, MLP %d, %s, layer-norm eps %g\n",
+           c->vision_hidden, c->vision_layers, w.n_vision_layers,
+           c->n_feature_layers > 1 ? "s" : "", c->n_feature_layers > 1 ? "s" : "", layers,
+           c->vision_heads,
            c->vision_head_dim, c->vision_intermediate, c->vision_gelu_exact ? "gelu" : "quick_gelu",
            (double)c->vision_ln_eps);
-    printf("image         %d x %d px, patch %d, %d x %d patches, %d tokens per image (%s)\n",
-           c->image_size, c->image_size, c->patch_size, grid, grid, c->image_tokens,
-           c->feature_keep_cls ? "class token kept" : "class token dropped");
-    printf("projector     linear %d -> %d, GELU (erf), linear %d -> %d, %s\n", c->vision_hidden,
+    if (c->n_grid_pinpoints) {
+        printf("image         tiles of %d x %d px, patch %d, %d x %d patches each; a base image "
+               "and one of %d grids (", c->image_size, c->image_size, c->patch_size, grid, grid,
+               c->n_grid_pinpoints);
+        for (int i = 0; i < c->n_grid_pinpoints; i++)
+            printf("%s%dx%d", i ? ", " : "", c->grid_pinpoints[i][1] / c->image_size,
+                   c->grid_pinpoints[i][0] / c->image_size);
+        printf(" tiles); up to %d positions per image, unpadded, image_newline after every "
+               "row\n", c->image_tokens);
+    } else {
+        printf("image         %d x %d px, patch %d, %d x %d patches, %d tokens per image (%s)\n",
+               c->image_size, c->image_size, c->patch_size, grid, grid, c->image_tokens,
+               c->feature_keep_cls ? "class token kept" : "class token dropped");
+    }
+    printf("projector     linear %d -> %d, GELU (erf), linear %d -> %d, %s\n",
+           c->vision_hidden * c->n_feature_layers,
            c->text_hidden, c->text_hidden, c->text_hidden,
            c->projector_bias ? "with biases" : "no biases");
-    printf("language      LLaMA, width %d, %d layers, %d heads x %d, %d key/value heads%s, FFN "
-           "%d, RMSNorm eps %g, RoPE theta %g, %d positions\n",
+    char window[48] = "";
+    if (c->sliding_window)
+        snprintf(window, sizeof window, ", sliding window %d", c->sliding_window);
+    printf("language      %s, width %d, %d layers, %d heads x %d, %d key/value heads%s, FFN "
+           "%d, RMSNorm eps %g, RoPE theta %g, %d positions%s\n", mistral ? "Mistral" : "LLaMA",
            c->text_hidden, c->text_layers, c->text_heads, c->text_head_dim, c->text_kv_heads,
            c->text_kv_heads < c->text_heads ? " (grouped-query)" : "", c->text_intermediate,
-           (double)c->rms_norm_eps, (double)c->rope_theta, c->text_max_positions);
+           (double)c->rms_norm_eps, (double)c->rope_theta, c->text_max_positions, window);
     int n_tokens = kevo_tokenizer_n_tokens(tok);
     printf("vocabulary    %d tokens + %d padding rows = %d rows in embed_tokens and lm_head%s "
            "(tokenizer %s); image token %d, bos %d, eos",

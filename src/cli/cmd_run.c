@@ -53,7 +53,7 @@ static void show_progress(const kevo_progress *p, void *user)
 int cmd_run(int argc, char **argv)
 {
     const char *model_dir = NULL, *out = NULL;
-    kevo_request q = {.template_kind = KEVO_TEMPLATE_LLAVA_V1, .image_mode = KEVO_IMAGE_MODE_PAD};
+    kevo_request q = {.template_kind = KEVO_TEMPLATE_AUTO, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
     cli_recording rec = {.store = KEVO_DTYPE_F32};
     int quiet = 0;

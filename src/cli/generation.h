@@ -16,8 +16,11 @@
 
 #define CLI_GENERATION_HELP                                                                      \
     "  -n, --max-new N      new tokens at most (default 256, as the paper)\n"                    \
-    "  --template NAME      llava_v1 (default: original LLaVA, system prompt) or llava-hf\n"     \
-    "  --image-mode MODE    pad (default: original LLaVA) or crop (llava-hf)\n"                  \
+    "  --template NAME      auto (default: LLaVA-1.5 llava_v1, the paper's; LLaVA-NeXT the\n"    \
+    "                       checkpoint's chat template), llava_v1, llava-hf,\n"                 \
+    "                       mistral-instruct or chatml\n"                                      \
+    "  --image-mode MODE    LLaVA-1.5: pad (default: original LLaVA) or crop (llava-hf);\n"     \
+    "                       LLaVA-NeXT always tiles (anyres)\n"                                 \
     "  --threads N          threads (default: all cores)\n"                                      \
     "  --compute P          f32 (default) or bf16 (AVX512-BF16 products in the prefill)\n"
 

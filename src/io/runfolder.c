@@ -532,6 +532,7 @@ void kevo_runfolder_free(kevo_runfolder *rf)
     free(rf->stop);
     free(rf->hidden_owned);
     free(rf->patch_original);
+    free(rf->cell_position);
     free(rf->image_states);
     free(rf->image_hidden_owned);
     kevo_safetensors_free(rf->file);

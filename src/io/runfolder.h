@@ -104,8 +104,13 @@ struct kevo_runfolder {
     // The image side (format_version 3; zeros when absent)
     int image_tokens, image_first;    // image positions and the first one
     int image_width, image_height;    // the original image
-    int grid_rows, grid_cols, class_token;
+    int grid_rows, grid_cols, class_token;   // the grid the patch maps draw
+    int n_tiles;                      // 1, or LLaVA-NeXT's base image + tiles
     double *patch_original;           // (rows * cols, 4), or NULL
+    int *cell_position;               // (rows * cols) the image position in each grid cell: the
+                                      // single grid's patches after the class token, or a tiled
+                                      // image's unpadded tile grid (base tile and newlines are
+                                      // not drawn)
     int n_image_states;               // K, 0 when the run kept no image states
     int *image_states;                // (K)
     const float *image_hidden;        // (image_tokens, K, D), mapped or owned

@@ -114,11 +114,131 @@ void kevo_runfolder_image_json(void *root_json, const kevo_run_record *r)
     }
 }
 
-// patches: the grid, agreeing with the image tokens, and every original rectangle inside the
-// image.
+// rects[n] of [x0, y0, x1, y1] inside the image into out (n * 4).
+static kevo_status read_rects(const kevo_runfolder *rf, const cJSON *rects, int n, double *out,
+                              const char *where, kevo_error *err)
+{
+    if (!cJSON_IsArray(rects) || cJSON_GetArraySize(rects) != n)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.original must hold %d rectangles",
+                         where, n);
+    for (int i = 0; i < n; i++) {
+        const cJSON *r = cJSON_GetArrayItem(rects, i);
+        int ok = cJSON_IsArray(r) && cJSON_GetArraySize(r) == 4;
+        for (int k = 0; ok && k < 4; k++) {
+            const cJSON *v = cJSON_GetArrayItem(r, k);
+            double limit = k % 2 ? rf->image_height : rf->image_width;
+            ok = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= limit;
+            out[4 * (size_t)i + k] = ok ? v->valuedouble : 0;
+        }
+        const double *q = out + 4 * (size_t)i;
+        if (!ok || q[2] < q[0] || q[3] < q[1])
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.original[%d] is not a rectangle "
+                             "[x0, y0, x1, y1] inside the %d x %d image", where, i,
+                             rf->image_width, rf->image_height);
+    }
+    return KEVO_OK;
+}
+
+// An integer array of n entries in [lo, hi] (strings for "kind": patch 0, class 1, newline 2).
+static kevo_status read_ints(const cJSON *p, const char *key, int n, int lo, int hi, int *out,
+                             const char *where, kevo_error *err)
+{
+    static const char *const kinds[] = {"patch", "class", "newline"};
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.%s must list %d entries", where, key,
+                         n);
+    for (int i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(a, i);
+        int ok = 0;
+        if (strcmp(key, "kind") == 0) {
+            for (int k = 0; k < 3 && cJSON_IsString(v); k++)
+                if (strcmp(v->valuestring, kinds[k]) == 0)
+                    out[i] = k, ok = 1;
+        } else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+                   v->valuedouble >= lo && v->valuedouble <= hi) {
+            out[i] = (int)v->valuedouble, ok = 1;
+        }
+        if (!ok)
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.%s[%d] is not %s", where, key, i,
+                             strcmp(key, "kind") ? "an integer in range" : "patch, class or "
+                             "newline");
+    }
+    return KEVO_OK;
+}
+
+// A tiled image (LLaVA-NeXT): every position's kind, tile, row and column; the map draws the
+// tile grid's patches (tile >= 1), each grid cell exactly once.
+static kevo_status read_tiled(kevo_runfolder *rf, const cJSON *p, const char *where,
+                              kevo_error *err)
+{
+    int n = rf->image_tokens, r0 = 1 << 30, c0 = 1 << 30, r1 = -1, c1 = -1;
+    long long tiles;
+    int *kind = malloc((size_t)n * 4 * sizeof *kind);   // kind, tile, row, col: n each
+    double *rects = malloc((size_t)n * 4 * sizeof *rects);
+    kevo_status st = kind && rects ? kevo_json_int(p, "tiles", 0, 0, &tiles, where, err)
+                                   : kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    int *tile = kind + n, *row = kind + 2 * n, *col = kind + 3 * n;
+    if (st == KEVO_OK && (tiles < 1 || tiles > 4096))
+        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.tiles %lld is out of range", where,
+                       tiles);
+    if (st == KEVO_OK)
+        st = read_ints(p, "kind", n, 0, 2, kind, where, err);
+    if (st == KEVO_OK)
+        st = read_ints(p, "tile", n, -1, (int)tiles - 1, tile, where, err);
+    if (st == KEVO_OK)
+        st = read_ints(p, "row", n, 0, 1 << 16, row, where, err);
+    if (st == KEVO_OK)
+        st = read_ints(p, "col", n, 0, 1 << 16, col, where, err);
+    if (st == KEVO_OK)
+        st = read_rects(rf, cJSON_GetObjectItemCaseSensitive(p, "original"), n, rects, where,
+                        err);
+    for (int i = 0; st == KEVO_OK && i < n; i++)
+        if (kind[i] == KEVO_POSITION_PATCH && tile[i] >= 1) {
+            r0 = row[i] < r0 ? row[i] : r0, r1 = row[i] > r1 ? row[i] : r1;
+            c0 = col[i] < c0 ? col[i] : c0, c1 = col[i] > c1 ? col[i] : c1;
+        }
+    long long cells = r1 < 0 ? 0 : (long long)(r1 - r0 + 1) * (c1 - c0 + 1);
+    if (st == KEVO_OK && (cells < 1 || cells > n))
+        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s patches: no tile grid among the %d image "
+                       "positions", where, n);
+    if (st == KEVO_OK && (!(rf->cell_position = malloc((size_t)cells * sizeof(int))) ||
+                          !(rf->patch_original = malloc((size_t)cells * 4 * sizeof(double)))))
+        st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (long long c = 0; st == KEVO_OK && c < cells; c++)
+        rf->cell_position[c] = -1;
+    for (int i = 0; st == KEVO_OK && i < n; i++) {
+        if (kind[i] != KEVO_POSITION_PATCH || tile[i] < 1)
+            continue;
+        int cell = (row[i] - r0) * (c1 - c0 + 1) + (col[i] - c0);
+        if (rf->cell_position[cell] >= 0)
+            st = kevo_fail(err, KEVO_ERR_FORMAT, "%s patches: image positions %d and %d share "
+                           "row %d, col %d", where, rf->cell_position[cell], i, row[i], col[i]);
+        rf->cell_position[cell] = i;
+        memcpy(rf->patch_original + 4 * (size_t)cell, rects + 4 * (size_t)i, 4 * sizeof *rects);
+    }
+    for (long long c = 0; st == KEVO_OK && c < cells; c++)
+        if (rf->cell_position[c] < 0)
+            st = kevo_fail(err, KEVO_ERR_FORMAT, "%s patches: the tile grid has no position at "
+                           "row %lld, col %lld", where, r0 + c / (c1 - c0 + 1),
+                           c0 + c % (c1 - c0 + 1));
+    if (st == KEVO_OK) {
+        rf->grid_rows = r1 - r0 + 1;
+        rf->grid_cols = c1 - c0 + 1;
+        rf->n_tiles = (int)tiles;
+    }
+    free(kind);
+    free(rects);
+    return st;
+}
+
+// patches: the single grid (agreeing with the image tokens, every original rectangle inside
+// the image), or a tiled image's positions.
 static kevo_status read_patches(kevo_runfolder *rf, const cJSON *p, const char *where,
                                 kevo_error *err)
 {
+    if (cJSON_GetObjectItemCaseSensitive(p, "kind"))
+        return read_tiled(rf, p, where, err);
     long long rows, cols;
     int cls = 0;
     kevo_status st = kevo_json_int(p, "rows", 0, 0, &rows, where, err);
@@ -133,31 +253,19 @@ static kevo_status read_patches(kevo_runfolder *rf, const cJSON *p, const char *
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches: a %lld x %lld grid%s does not make "
                          "the %d image tokens", where, rows, cols, cls ? " and a class token" : "",
                          rf->image_tokens);
-    const cJSON *orig = cJSON_GetObjectItemCaseSensitive(p, "original");
     int n = (int)(rows * cols);
-    if (!cJSON_IsArray(orig) || cJSON_GetArraySize(orig) != n)
-        return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.original must hold %d rectangles",
-                         where, n);
-    if (!(rf->patch_original = malloc((size_t)n * 4 * sizeof *rf->patch_original)))
+    if (!(rf->patch_original = malloc((size_t)n * 4 * sizeof *rf->patch_original)) ||
+        !(rf->cell_position = malloc((size_t)n * sizeof *rf->cell_position)))
         return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n; i++) {
-        const cJSON *r = cJSON_GetArrayItem(orig, i);
-        int ok = cJSON_IsArray(r) && cJSON_GetArraySize(r) == 4;
-        for (int k = 0; ok && k < 4; k++) {
-            const cJSON *v = cJSON_GetArrayItem(r, k);
-            double limit = k % 2 ? rf->image_height : rf->image_width;
-            ok = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= limit;
-            rf->patch_original[4 * (size_t)i + k] = ok ? v->valuedouble : 0;
-        }
-        const double *q = rf->patch_original + 4 * (size_t)i;
-        if (!ok || q[2] < q[0] || q[3] < q[1])
-            return kevo_fail(err, KEVO_ERR_FORMAT, "%s patches.original[%d] is not a rectangle "
-                             "[x0, y0, x1, y1] inside the %d x %d image", where, i,
-                             rf->image_width, rf->image_height);
-    }
+    if ((st = read_rects(rf, cJSON_GetObjectItemCaseSensitive(p, "original"), n,
+                         rf->patch_original, where, err)) != KEVO_OK)
+        return st;
+    for (int i = 0; i < n; i++)
+        rf->cell_position[i] = i + cls;
     rf->grid_rows = (int)rows;
     rf->grid_cols = (int)cols;
     rf->class_token = cls;
+    rf->n_tiles = 1;
     return KEVO_OK;
 }
 

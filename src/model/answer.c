@@ -94,7 +94,10 @@ kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_reque
     int n_tiles = 0;
     kevo_status st = pixels_for(m, q, &pixels, &n_tiles, a, err);
     if (st == KEVO_OK)
-        st = kevo_template_prompt(m->tokenizer, q->template_kind, q->question, &a->prompt,
+        a->template_kind = q->template_kind == KEVO_TEMPLATE_AUTO ? kevo_model_template(m)
+                                                                  : q->template_kind;
+    if (st == KEVO_OK)
+        st = kevo_template_prompt(m->tokenizer, a->template_kind, q->question, &a->prompt,
                                   &a->prompt_ids, &a->n_prompt_ids, &a->image_position, err);
     if (st == KEVO_OK)
         st = kevo_run_generate(r, &(kevo_image_input){pixels, n_tiles, a->image_width,
@@ -140,8 +143,8 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
     kevo_run_record rec = {
         .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
         .image_path = q->image_path, .image_width = a->image_width,
-        .image_height = a->image_height, .image_mode = kevo_image_mode_name(q->image_mode),
-        .question = q->question, .template_name = kevo_template_name(q->template_kind),
+        .image_height = a->image_height, .image_mode = kevo_image_mode_for(&m->config, q->image_mode),
+        .question = q->question, .template_name = kevo_template_name(a->template_kind),
         .prompt = a->prompt, .prompt_ids = a->prompt_ids, .n_prompt_ids = a->n_prompt_ids,
         .image_position = a->image_position, .n_positions = kevo_run_n_positions(r),
         .generated_ids = kevo_run_generated_ids(r), .pieces = (const char *const *)a->pieces,

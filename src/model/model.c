@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/fs.h"
+#include "io/json.h"
 #include "model/config.h"
 
 // The tokenizer must fit the embedding rows, and its <image> must be the config's image token.
@@ -30,6 +31,51 @@ static kevo_status check_tokenizer(const kevo_model *m, kevo_error *err)
     return KEVO_OK;
 }
 
+// The chat_template string of `file` in dir (chat_template.json: {"chat_template": "..."};
+// tokenizer_config.json: a string, or a list of {"name", "template"} whose "default" or first
+// entry counts), recognised into *tpl. An absent file or key leaves *tpl.
+static kevo_status read_chat_template(const char *dir, const char *file, kevo_template *tpl,
+                                      kevo_error *err)
+{
+    char path[KEVO_PATH_MAX];
+    kevo_status st = kevo_path_join(path, sizeof path, dir, file, err);
+    if (st != KEVO_OK || !kevo_file_exists(path))
+        return st;
+    cJSON *root = NULL;
+    if ((st = kevo_json_load(path, 16u << 20, &root, err)) != KEVO_OK)
+        return st;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "chat_template");
+    if (cJSON_IsArray(v)) {
+        const cJSON *pick = cJSON_GetArrayItem(v, 0), *e;
+        cJSON_ArrayForEach(e, v) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+            if (cJSON_IsString(name) && strcmp(name->valuestring, "default") == 0)
+                pick = e;
+        }
+        v = pick ? cJSON_GetObjectItemCaseSensitive(pick, "template") : NULL;
+    }
+    if (cJSON_IsString(v))
+        kevo_template_from_chat(v->valuestring, tpl);
+    cJSON_Delete(root);
+    return KEVO_OK;
+}
+
+// The family's default, then the backbone's, then what the checkpoint's chat template renders
+// (the processor's chat_template.json over tokenizer_config.json's, as transformers prefers it).
+// LLaVA-1.5 keeps the paper's llava_v1.
+kevo_status kevo_template_for(const char *dir, const kevo_config *c, kevo_template *out,
+                              kevo_error *err)
+{
+    const kevo_family *family = kevo_family_find(c->model_type);
+    *out = family ? family->default_template : KEVO_TEMPLATE_LLAVA_V1;
+    if (!family || family == &kevo_family_llava)
+        return KEVO_OK;
+    if (strcmp(c->text_model_type, "mistral") == 0)
+        *out = KEVO_TEMPLATE_MISTRAL;
+    kevo_status st = read_chat_template(dir, "tokenizer_config.json", out, err);
+    return st == KEVO_OK ? read_chat_template(dir, "chat_template.json", out, err) : st;
+}
+
 kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
 {
     *out = NULL;
@@ -47,6 +93,8 @@ kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
         st = kevo_image_config_load(dir, &m->image, err);
     if (st == KEVO_OK && (st = kevo_tokenizer_load(dir, &m->tokenizer, err)) == KEVO_OK)
         st = check_tokenizer(m, err);
+    if (st == KEVO_OK)
+        st = kevo_template_for(dir, &m->config, &m->template_kind, err);
     if (st == KEVO_OK)
         st = kevo_checkpoint_open(dir, &m->ckpt, err);
     if (st == KEVO_OK && (st = kevo_weights_bind(&m->config, m->ckpt, &m->weights, err)))
@@ -83,6 +131,17 @@ const kevo_image_config *kevo_model_image_config(const kevo_model *m)
 const char *kevo_model_dir(const kevo_model *m)
 {
     return m->dir;
+}
+
+kevo_family_info kevo_model_family(const kevo_model *m)
+{
+    const kevo_family *f = m->family;
+    return (kevo_family_info){f->model_type, f->name, f->image_processor, f->vision_path};
+}
+
+kevo_template kevo_model_template(const kevo_model *m)
+{
+    return m->template_kind;
 }
 
 kevo_status kevo_model_image_tokens(const kevo_model *m, int width, int height, int *n_tiles,

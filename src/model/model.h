@@ -14,6 +14,7 @@
 struct kevo_model {
     char *dir;
     const kevo_family *family;    // config.model_type's
+    kevo_template template_kind;  // the prompt template its files imply (kevo_model_template)
     kevo_config config;
     kevo_image_config image;
     kevo_tokenizer *tokenizer;

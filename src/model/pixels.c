@@ -19,6 +19,11 @@ struct kevo_pixels {
     kevo_image *shown;              // the 8-bit image that was rescaled and normalised
 };
 
+const char *kevo_image_mode_for(const kevo_config *c, kevo_image_mode mode)
+{
+    return c->n_grid_pinpoints ? "anyres" : kevo_image_mode_name(mode);
+}
+
 void kevo_pixels_free(kevo_pixels *p)
 {
     if (!p)

@@ -1,8 +1,9 @@
-// template.c — the prompt strings of LLaVA-1.5 and their ids around the image slot.
+// template.c — the prompt strings of the LLaVA checkpoints and their ids around the image slot.
 //
 // Strings: haotian-liu/LLaVA llava/conversation.py (conv_llava_v1: system, roles USER /
-// ASSISTANT, sep " ", the query prefixed "<image>\n" because mm_use_im_start_end is false) and
-// the llava-hf chat template ("USER: " + "<image>\n" + text + " " then "ASSISTANT:").
+// ASSISTANT, sep " ", the query prefixed "<image>\n" because mm_use_im_start_end is false;
+// conv_chatml_direct for LLaVA-NeXT-34B) and the llava-hf chat templates ("USER: " + "<image>\n"
+// + text + " " then "ASSISTANT:"; Mistral's "[INST] " + "<image>\n" + text + " [/INST]").
 // Ids: llava/mm_utils.py tokenizer_image_token for llava_v1; the processor's single call of the
 // tokenizer (with add_special_tokens) for llava-hf.
 #include "kevo.h"
@@ -14,24 +15,61 @@
 #include "base/error.h"
 #include "tokenizer/tokenizer.h"
 
-static const char system_v1[] =
-    "A chat between a curious human and an artificial intelligence assistant. The assistant "
-    "gives helpful, detailed, and polite answers to the human's questions.";
+#define SYSTEM_V1                                                                              \
+    "A chat between a curious human and an artificial intelligence assistant. The assistant "   \
+    "gives helpful, detailed, and polite answers to the human's questions."
+
+// Every template is `before` + "<image>\n" + question + `after`.
+static const struct template_def {
+    const char *name;
+    const char *before, *after;
+    int chunked;   // tokenizer_image_token's chunks (the original LLaVA), else one call
+} templates[] = {
+    [KEVO_TEMPLATE_LLAVA_V1] = {"llava_v1", SYSTEM_V1 " USER: ", " ASSISTANT:", 1},
+    [KEVO_TEMPLATE_LLAVA_HF] = {"llava-hf", "USER: ", " ASSISTANT:", 0},
+    // llava-hf/llava-v1.6-mistral-7b-hf's chat template: "[INST] " + images + text + " [/INST]"
+    [KEVO_TEMPLATE_MISTRAL] = {"mistral-instruct", "[INST] ", " [/INST]", 0},
+    // LLaVA-NeXT-34B's conversation (llava/conversation.py conv_chatml_direct, the model card's
+    // prompt): SeparatorStyle.MPT with the system message and <|im_end|> separators.
+    [KEVO_TEMPLATE_CHATML] = {"chatml",
+                              "<|im_start|>system\nAnswer the questions.<|im_end|>"
+                              "<|im_start|>user\n",
+                              "<|im_end|><|im_start|>assistant\n", 0},
+};
+#define N_TEMPLATES (int)(sizeof templates / sizeof templates[0])
 
 kevo_status kevo_template_parse(const char *name, kevo_template *out, kevo_error *err)
 {
-    if (strcmp(name, "llava_v1") == 0)
-        *out = KEVO_TEMPLATE_LLAVA_V1;
-    else if (strcmp(name, "llava-hf") == 0)
-        *out = KEVO_TEMPLATE_LLAVA_HF;
-    else
-        return kevo_fail(err, KEVO_ERR_ARG, "unknown template '%s' (llava_v1 or llava-hf)", name);
-    return KEVO_OK;
+    if (strcmp(name, "auto") == 0) {
+        *out = KEVO_TEMPLATE_AUTO;
+        return KEVO_OK;
+    }
+    for (int i = 0; i < N_TEMPLATES; i++)
+        if (strcmp(name, templates[i].name) == 0) {
+            *out = (kevo_template)i;
+            return KEVO_OK;
+        }
+    return kevo_fail(err, KEVO_ERR_ARG, "unknown template '%s' (auto, llava_v1, llava-hf, "
+                     "mistral-instruct or chatml)", name);
 }
 
 const char *kevo_template_name(kevo_template tpl)
 {
-    return tpl == KEVO_TEMPLATE_LLAVA_HF ? "llava-hf" : "llava_v1";
+    return tpl >= 0 && (int)tpl < N_TEMPLATES ? templates[tpl].name : "auto";
+}
+
+int kevo_template_from_chat(const char *chat_template, kevo_template *out)
+{
+    // Recognised by the markers each published llava-hf chat template writes.
+    if (strstr(chat_template, "[INST]"))
+        *out = KEVO_TEMPLATE_MISTRAL;
+    else if (strstr(chat_template, "<|im_start|>"))
+        *out = KEVO_TEMPLATE_CHATML;
+    else if (strstr(chat_template, "USER") || strstr(chat_template, "upper()"))
+        *out = KEVO_TEMPLATE_LLAVA_HF;
+    else
+        return 0;
+    return 1;
 }
 
 // A heap string of the concatenation of parts (NULL-terminated list).
@@ -93,25 +131,24 @@ kevo_status kevo_template_prompt(const kevo_tokenizer *t, kevo_template tpl,
     if (kevo_tokenizer_adds_eos(t))
         return kevo_fail(err, KEVO_ERR_CONFIG, "%s: add_eos_token is true; the LLaVA templates "
                          "expect a tokenizer that adds no EOS", kevo_tokenizer_path(t));
-    const char *user = tpl == KEVO_TEMPLATE_LLAVA_V1 ? " USER: " : "USER: ";
-    const char *sys = tpl == KEVO_TEMPLATE_LLAVA_V1 ? system_v1 : "";
-    char *text = concat((const char *const[]){sys, user, "<image>\n", question, " ASSISTANT:",
-                                              NULL});
-    char *before = concat((const char *const[]){sys, user, NULL});
-    char *after = concat((const char *const[]){"\n", question, " ASSISTANT:", NULL});
+    if (tpl < 0 || (int)tpl >= N_TEMPLATES)
+        return kevo_fail(err, KEVO_ERR_ARG, "the template is not chosen yet (\"auto\" is "
+                         "resolved from the model: kevo_model_template)");
+    const struct template_def *d = &templates[tpl];
+    char *text = concat((const char *const[]){d->before, "<image>\n", question, d->after, NULL});
+    char *after = concat((const char *const[]){"\n", question, d->after, NULL});
     kevo_status st = KEVO_OK;
-    if (!text || !before || !after)
+    if (!text || !after)
         st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the prompt");
-    else if (tpl == KEVO_TEMPLATE_LLAVA_V1)
-        st = image_token_ids(t, before, after, ids, n_ids, image_pos, err);
+    else if (d->chunked)
+        st = image_token_ids(t, d->before, after, ids, n_ids, image_pos, err);
     else
         st = kevo_tokenizer_encode_slot(t, text, strlen(text), kevo_tokenizer_adds_bos(t),
                                         "<image>", KEVO_IMAGE_SLOT, ids, n_ids, err);
-    if (!st && tpl == KEVO_TEMPLATE_LLAVA_HF)
+    if (!st && !d->chunked)
         for (int i = 0; i < *n_ids; i++)
             if ((*ids)[i] == KEVO_IMAGE_SLOT)
                 *image_pos = i;
-    free(before);
     free(after);
     if (st) {
         free(text);

@@ -144,7 +144,7 @@ kevo_status kevo_explore_put_patches(FILE *f, const void *ctx, kevo_error *err)
     // The map shows the grid's patches; a class token (image position 0) has no place on it.
     int P = p->n_patches, K = p->n_indices, W = p->n_words, cells = p->rows * p->cols;
     if (!r || r->n_patches != P || r->n_indices != K || r->n_words != W ||
-        P != cells + p->class_token)
+        P < cells + p->class_token)
         return kevo_fail(err, KEVO_ERR_ARG, "report: the patch lens has %d x %d rows for %d "
                          "patches (%d x %d) at %d indices", r ? r->n_patches : 0,
                          r ? r->n_indices : 0, P, p->rows, p->cols, K);
@@ -174,7 +174,7 @@ kevo_status kevo_explore_put_patches(FILE *f, const void *ctx, kevo_error *err)
     fputs("],\"patches\":[", f);
     for (int cell = 0; cell < cells; cell++) {
         const double *o = p->original + (size_t)cell * 4;
-        int i = cell + p->class_token;   // its image position
+        int i = p->cell_position[cell];   // its image position
         fprintf(f, "%s\n{\"rect\":[", cell ? "," : "");
         for (int c = 0; c < 4; c++) {
             fputs(c ? "," : "", f);

@@ -62,10 +62,10 @@ static void picture_close(picture *pic)
     free(pic->blank);
 }
 
-// The image position of grid cell c (a class token, image position 0, has no cell).
+// The image position of grid cell c.
 static size_t position(const kevo_patch_analysis *p, int cell)
 {
-    return (size_t)(cell + p->class_token);
+    return (size_t)p->cell_position[cell];
 }
 
 // One colour scale for the whole grid, from 0 to the word's largest probability on any patch of

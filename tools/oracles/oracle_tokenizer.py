@@ -26,8 +26,9 @@ Expected ids come from sentencepiece itself, applied the way the reference appli
   prefix off, a lone leading "▁" before a special token dropped), or as the fast tokenizer's
   normaliser / Metaspace pre-tokenizer do (legacy: each segment gets "▁"; Metaspace "first":
   only the segment at offset 0, unless it already starts with "▁");
-- templates: llava_v1 by LLaVA's tokenizer_image_token, llava-hf by one tokenizer call over
-  "USER: <image>\\n{q} ASSISTANT:" with <image> an added token.
+- templates: llava_v1 by LLaVA's tokenizer_image_token, llava-hf and mistral-instruct by one
+  tokenizer call over "USER: <image>\\n{q} ASSISTANT:" ("[INST] <image>\\n{q} [/INST]") with
+  <image> an added token.
 The fast tokenizer merges by rank where sentencepiece merges by score, so the json folders'
 expectations are sentencepiece's ids: the test shows that the derived tokenizer.json agrees.
 
@@ -268,7 +269,10 @@ class Reference:
             before, after = prompt.split("<image>")
             chunks = [[1] + self.encode(before), [1] + self.encode(after)]
             return prompt, chunks[0] + [SLOT] + chunks[1][1:]
-        prompt = "USER: <image>\n" + question + " ASSISTANT:"
+        # The llava-hf chat templates' renderings (llava-1.5 / v1.6-vicuna; v1.6-mistral).
+        before, after = {"llava-hf": ("USER: ", " ASSISTANT:"),
+                         "mistral-instruct": ("[INST] ", " [/INST]")}[name]
+        prompt = before + "<image>\n" + question + after
         saved = dict(self.added)
         self.added["<image>"] = SLOT
         ids = [1] + self.encode(prompt)
@@ -346,7 +350,7 @@ def write_folder(out, name, model_path, mode, legacy_config, json_legacy, texts,
         for ids in corpus_ids + decode_cases(ref, rng, n_pieces, llava):
             f.write(f"{ids_str(ids)}\t{hexs(ref.decode(ids))}\n")
     with open(os.path.join(folder, "templates.tsv"), "w") as f:
-        for tpl in ("llava_v1", "llava-hf"):
+        for tpl in ("llava_v1", "llava-hf", "mistral-instruct"):
             for q in QUESTIONS:
                 prompt, ids = ref.template(tpl, q)
                 f.write(f"{tpl}\t{hexs(q.encode())}\t{hexs(prompt.encode())}\t{ids_str(ids)}\n")
