@@ -388,10 +388,31 @@ def synthetic_run(steps=1, layers=1, hidden=2, vocab=8):
     return json.dumps(run, indent=2).encode(), st
 
 
+def tiled_run():
+    """synthetic_run's run.json with a LLaVA-NeXT image: a 2 x 2 base tile, then a 1 x 2 tile
+    grid and its row's newline (run-folder.md's tiled "patches")."""
+    rj, st = synthetic_run()
+    run = json.loads(rj)
+    run["model"]["image_tokens"] = 7
+    run["image"]["mode"] = "anyres"
+    run["spans"] = {"system": {"first": 0, "length": 1}, "image": {"first": 1, "length": 7},
+                    "question": {"first": 8, "length": 1}, "answer": {"first": 9, "length": 1}}
+    base = [[0, 0, 2, 1.5], [2, 0, 4, 1.5], [0, 1.5, 2, 3], [2, 1.5, 4, 3]]
+    run["patches"] = {"tiles": 3, "kind": ["patch"] * 6 + ["newline"],
+                      "tile": [0, 0, 0, 0, 1, 2, -1], "row": [0, 0, 1, 1, 0, 0, 0],
+                      "col": [0, 1, 0, 1, 0, 1, 2],
+                      "preprocessed": [[0, 0, 14, 14]] * 6 + [[0, 0, 0, 0]],
+                      "original": base + [[0, 0, 2, 3], [2, 0, 4, 3], [0, 0, 0, 0]]}
+    return json.dumps(run, indent=2).encode(), st
+
+
 def run_seeds(c, data_dir):
     rj, st = synthetic_run()
     c.add("fuzz_runjson", rj, "synthetic")   # agrees with fuzz_runjson's fixed [1, 2, 2]
     c.add("fuzz_runfolder", pack([("run.json", rj), ("hidden.safetensors", st)]), "synthetic")
+    rj, st = tiled_run()
+    c.add("fuzz_runjson", rj, "tiled")
+    c.add("fuzz_runfolder", pack([("run.json", rj), ("hidden.safetensors", st)]), "tiled")
     rj, st = synthetic_run(steps=3, layers=2, hidden=3)
     c.add("fuzz_runfolder", pack([("run.json", rj), ("hidden.safetensors", st)]), "synthetic3")
     if data_dir:

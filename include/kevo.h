@@ -203,7 +203,8 @@ kevo_weights_info kevo_model_weights_info(const kevo_model *model);
 
 // The memory a run of `model` takes besides the mapped weights, for a prompt of n_prompt
 // positions (image included), max_new new tokens and n_threads threads: the same plan
-// kevo_run_create allocates, so the estimate is the footprint.
+// kevo_run_create allocates, so the estimate is the footprint. A tiling family (LLaVA-NeXT) is
+// planned for its largest image: the most tiles and config.image_tokens positions.
 typedef struct kevo_memory_estimate {
     int n_prompt, max_new, n_threads;
     size_t total;                // everything below, in one allocation

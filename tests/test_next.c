@@ -1,6 +1,6 @@
-// test_next.c — LLaVA-NeXT against the PyTorch re-statement of transformers' modeling_llava_next.py
-// and image_processing_llava_next.py (tools/pylib/llava_next_torch.py, tools/oracles/oracle_next.py)
-// on tiny fixtures in the llava-hf 1.6 layout: Vicuna (F32, BF16) and Mistral (grouped-query,
+// test_next.c — LLaVA-NeXT against the PyTorch re-statement of transformers'
+// modeling_llava_next.py and image_processing_llava_next.py (tools/pylib/llava_next_torch.py,
+// tools/oracles/oracle_next.py) on tiny fixtures in the llava-hf 1.6 layout: Vicuna (F32, BF16) and Mistral (grouped-query,
 // sliding window 24, two feature layers), eleven images whose sizes pick every grid shape.
 //
 // Tolerances: pixel_values bit-identical (the image processor is Pillow's arithmetic); every
@@ -164,7 +164,14 @@ KEVO_TEST(next_request_matches_reference_end_to_end)
             if (!CHECK_OK(kevo_safetensors_open(path, &f, &err), &err))
                 continue;
             const kevo_tensor *slot = need(f, "prompt_ids_slot"), *gen = need(f, "generated_ids");
-            const kevo_tensor *layout = need(f, "layout");
+            const kevo_tensor *layout = need(f, "layout"), *px = need(f, "pixel_values");
+            kevo_pixels *pix = NULL;   // kevo preprocess's path: bit-identical pixel_values
+            if (px && CHECK_OK(kevo_pixels_load(model_dir, png, KEVO_IMAGE_MODE_PAD, &pix, &err),
+                               &err))
+                CHECK(kevo_pixels_n_tiles(pix) == px->shape[0] &&
+                          !memcmp(kevo_pixels_values(pix), px->data, px->n_bytes),
+                      "%s/%s: pixel_values differ from the reference's", fixtures[i], cases[k]);
+            kevo_pixels_free(pix);
             kevo_request q = {png, kevo_safetensors_metadata(f, "question"), KEVO_TEMPLATE_AUTO,
                               KEVO_IMAGE_MODE_PAD};
             kevo_answer a = {0};
@@ -200,4 +207,112 @@ KEVO_TEST(next_request_matches_reference_end_to_end)
         kevo_run_free(run);
         kevo_model_free(m);
     }
+}
+
+// A tiled run.json that lies is refused with the key and the position.
+KEVO_TEST(next_run_folder_refuses_bad_tiles)
+{
+    char model_dir[1024], png[1100];
+    snprintf(model_dir, sizeof model_dir, "%sfixtures/next-mistral-f32", kevo_test_data(""));
+    snprintf(png, sizeof png, "%soracle/next/next-mistral-f32/landscape.png", kevo_test_data(""));
+    kevo_error err;
+    kevo_model *m = NULL;
+    kevo_run *run = NULL;
+    kevo_run_params p = kevo_run_default_params();
+    p.max_new_tokens = 2;
+    kevo_request q = {png, "What is it?", KEVO_TEMPLATE_AUTO, KEVO_IMAGE_MODE_PAD};
+    kevo_answer a = {0};
+    kevo_save_options o = {.store = KEVO_DTYPE_F32};
+    const char *dir = kevo_test_tmp("tiled");
+    if (!CHECK_OK(kevo_model_load(model_dir, &m, &err), &err) ||
+        !CHECK_OK(kevo_run_create(m, &p, &run, &err), &err) ||
+        !CHECK_OK(kevo_llava_answer(m, run, &q, &a, &err), &err) ||
+        !CHECK_OK(kevo_llava_save(m, run, &q, &a, &o, dir, &err), &err)) {
+        kevo_answer_clear(&a);
+        kevo_run_free(run);
+        kevo_model_free(m);
+        return;
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    size_t len;
+    char *good = kevo_test_slurp(path, &len);
+    static const struct {
+        const char *from, *to, *needle;
+    } lies[] = {
+        {"\"newline\"", "\"bogus!!\"", "is not patch, class or newline"},
+        {"\"kind\"", "\"kinx\"", "rows"},
+        {"\"tiles\":\t4", "\"tiles\":\t0", "patches.tiles 0 is out of range"},
+    };
+    for (size_t i = 0; good && i < sizeof lies / sizeof lies[0]; i++) {
+        char *text = strdup(good), *at = strstr(text, lies[i].from);
+        if (!CHECK(at != NULL, "run.json lacks %s", lies[i].from)) {
+            free(text);
+            continue;
+        }
+        memcpy(at, lies[i].to, strlen(lies[i].to));   // the same length
+        kevo_test_write(path, text, len);
+        kevo_runfolder *rf = NULL;
+        kevo_status st = kevo_runfolder_load(dir, &rf, &err);
+        CHECK(st != KEVO_OK && kevo_test_contains(err.msg, lies[i].needle) &&
+                  kevo_test_contains(err.msg, "run.json"),
+              "%s -> %s: %s", lies[i].from, lies[i].to, st ? err.msg : "accepted");
+        kevo_runfolder_free(rf);
+        free(text);
+    }
+    free(good);
+    kevo_answer_clear(&a);
+    kevo_run_free(run);
+    kevo_model_free(m);
+}
+
+// Which thread computes a value never changes it (docs/engine.md): the tiled path too.
+KEVO_TEST(next_same_result_for_any_thread_count)
+{
+    char model_dir[1024], png[1100];
+    snprintf(model_dir, sizeof model_dir, "%sfixtures/next-mistral-f32", kevo_test_data(""));
+    snprintf(png, sizeof png, "%soracle/next/next-mistral-f32/huge.png", kevo_test_data(""));
+    kevo_error err;
+    kevo_model *m = NULL;
+    if (!CHECK_OK(kevo_model_load(model_dir, &m, &err), &err))
+        return;
+    float *first = NULL;
+    size_t n = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+        kevo_run_params p = kevo_run_default_params();
+        p.max_new_tokens = 6;
+        p.n_threads = threads;
+        int *every = NULL;
+        CHECK_OK(kevo_image_states_parse("all", kevo_model_config(m)->text_layers, &every,
+                                         &p.n_image_states, &err), &err);
+        p.image_states = every;
+        kevo_run *run = NULL;
+        kevo_request q = {png, "Describe it.", KEVO_TEMPLATE_AUTO, KEVO_IMAGE_MODE_PAD};
+        kevo_answer a = {0};
+        if (CHECK_OK(kevo_run_create(m, &p, &run, &err), &err) &&
+            CHECK_OK(kevo_llava_answer(m, run, &q, &a, &err), &err)) {
+            const kevo_config *c = kevo_model_config(m);
+            size_t states = (size_t)kevo_run_n_generated(run) * (c->text_layers + 1) *
+                            c->text_hidden;
+            size_t image = (size_t)kevo_run_n_image_tokens(run) * (c->text_layers + 1) *
+                           c->text_hidden;
+            if (!first) {
+                n = states + image;
+                first = malloc(n * sizeof *first);
+                memcpy(first, kevo_run_hidden(run), states * sizeof *first);
+                memcpy(first + states, kevo_run_image_hidden(run), image * sizeof *first);
+            } else {
+                CHECK(states + image == n &&
+                          !memcmp(first, kevo_run_hidden(run), states * sizeof *first) &&
+                          !memcmp(first + states, kevo_run_image_hidden(run),
+                                  image * sizeof *first),
+                      "%d threads: states differ from 1 thread's", threads);
+            }
+        }
+        kevo_answer_clear(&a);
+        kevo_run_free(run);
+        free(every);
+    }
+    free(first);
+    kevo_model_free(m);
 }

@@ -31,19 +31,23 @@ typedef struct kevo_pixels kevo_pixels;
 
 // Decodes image_path and preprocesses it in `mode` with MODEL_DIR/preprocessor_config.json (any
 // folder holding that file will do; settings kevo does not implement are refused, naming the
-// key). On failure *out is NULL.
+// key). A folder whose config.json is LLaVA-NeXT's tiles the image as its processor does (the
+// mode does not apply). On failure *out is NULL.
 kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo_image_mode mode,
                              kevo_pixels **out, kevo_error *err);
 void kevo_pixels_free(kevo_pixels *p);   // accepts NULL
 
-// (3, height, width) floats, channel-major: the vision tower's input.
+// (3, height, width) floats, channel-major: the vision tower's input; (n_tiles, 3, height,
+// width) for a tiled image.
 const float *kevo_pixels_values(const kevo_pixels *p);
 int kevo_pixels_width(const kevo_pixels *p);          // the crop's
 int kevo_pixels_height(const kevo_pixels *p);
+int kevo_pixels_n_tiles(const kevo_pixels *p);       // 0, or LLaVA-NeXT's tiles (base first)
 int kevo_pixels_image_width(const kevo_pixels *p);    // the decoded file's
 int kevo_pixels_image_height(const kevo_pixels *p);
 
-// Writes pixel_values, F32 [1, 3, height, width], atomically as safetensors with the image, its
+// Writes pixel_values, F32 [1, 3, height, width] ([1, n_tiles, 3, height, width] tiled, as
+// transformers' LLaVA-NeXT processor returns them), atomically as safetensors with the image, its
 // size and the mode in "__metadata__" (format "kevo-pixels").
 kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error *err);
 // Writes the resized and cropped 8-bit image (what was rescaled and normalised) as a PNG.

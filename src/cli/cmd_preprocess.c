@@ -10,14 +10,16 @@ static const char usage[] =
     "\n"
     "Decodes IMAGE (JPEG or PNG) as Pillow does and turns it into the vision tower's input with\n"
     "the settings of MODEL_DIR/preprocessor_config.json (any folder holding that file will do).\n"
-    "Writes pixel_values, F32 [1, 3, H, W]. EXIF orientation is not applied (transformers does\n"
-    "not apply it either).\n"
+    "Writes pixel_values, F32 [1, 3, H, W]; a LLaVA-NeXT folder (its config.json) tiles the\n"
+    "image as LlavaNextImageProcessor does: [1, TILES, 3, H, W], the base image first. EXIF\n"
+    "orientation is not applied (transformers does not apply it either).\n"
     "\n"
     "  -o, --output FILE    the safetensors file to write\n"
     "  --image-mode MODE    pad: the original LLaVA (pad to a square with the mean colour, then\n"
     "                       resize); crop: llava-hf (resize the short side, centre crop).\n"
     "                       Default pad\n"
-    "  --png FILE           also write the resized and cropped 8-bit image as a PNG\n";
+    "  --png FILE           also write the resized and cropped 8-bit image as a PNG (not for\n"
+    "                       LLaVA-NeXT, whose image becomes several tiles)\n";
 
 static kevo_status run(const char *model_dir, const char *image_path, const char *out_path,
                        kevo_image_mode mode, const char *png_path, kevo_error *err)
@@ -28,7 +30,11 @@ static kevo_status run(const char *model_dir, const char *image_path, const char
         st = kevo_pixels_save(p, out_path, err);
     if (st == KEVO_OK && png_path)
         st = kevo_pixels_save_png(p, png_path, err);
-    if (st == KEVO_OK)
+    if (st == KEVO_OK && kevo_pixels_n_tiles(p))
+        printf("%s: %d x %d -> pixel_values [1, %d, 3, %d, %d] (anyres tiles) -> %s\n",
+               image_path, kevo_pixels_image_width(p), kevo_pixels_image_height(p),
+               kevo_pixels_n_tiles(p), kevo_pixels_height(p), kevo_pixels_width(p), out_path);
+    else if (st == KEVO_OK)
         printf("%s: %d x %d -> pixel_values [1, 3, %d, %d] (%s) -> %s\n", image_path,
                kevo_pixels_image_width(p), kevo_pixels_image_height(p), kevo_pixels_height(p),
                kevo_pixels_width(p), kevo_image_mode_name(mode), out_path);

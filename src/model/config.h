@@ -11,6 +11,9 @@
 // vision_config; their kevo_family.read_config.
 kevo_status kevo_llava_read_config(kevo_cfg_reader *top, kevo_config *c);
 kevo_status kevo_llava_next_read_config(kevo_cfg_reader *top, kevo_config *c);
+// LlavaNextConfig's (and LlavaNextImageProcessor's) default image_grid_pinpoints, (height,
+// width): the five grids of 336-pixel tiles of the published checkpoints.
+extern const int kevo_llava_next_pinpoints[5][2];
 
 // preprocessor_config.json of `dir`.
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);

@@ -97,16 +97,18 @@ kevo_status kevo_llava_read_config(kevo_cfg_reader *r, kevo_config *c)
     return KEVO_OK;
 }
 
+const int kevo_llava_next_pinpoints[5][2] = {{336, 672}, {672, 336}, {672, 672}, {1008, 336},
+                                             {336, 1008}};
+
 // image_grid_pinpoints: (height, width) pairs, each a whole number of tiles (the vision tower's
 // image_size), as the tile split (view(rows, cols, ...)) requires.
 static kevo_status read_pinpoints(kevo_cfg_reader *r, kevo_config *c)
 {
-    static const int hub[5][2] = {{336, 672}, {672, 336}, {672, 672}, {1008, 336}, {336, 1008}};
     const char *key = "image_grid_pinpoints";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
     if (!v || cJSON_IsNull(v)) {   // LlavaNextConfig's default
         c->n_grid_pinpoints = 5;
-        memcpy(c->grid_pinpoints, hub, sizeof hub);
+        memcpy(c->grid_pinpoints, kevo_llava_next_pinpoints, sizeof kevo_llava_next_pinpoints);
     } else {
         int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
         if (n < 1 || n > KEVO_PINPOINTS_MAX)

@@ -23,6 +23,9 @@ typedef struct kevo_family {
     kevo_template default_template;
     // The family's top-level keys of config.json, after text_config and vision_config are read.
     kevo_status (*read_config)(kevo_cfg_reader *top, kevo_config *c);
+    // Fills what the family's image processor class defaults to where preprocessor_config.json
+    // is silent (NULL: nothing beyond CLIPImageProcessor's).
+    void (*image_defaults)(kevo_image_config *ic);
     // The tiles and image positions of a width x height image.
     kevo_status (*image_tokens)(const kevo_config *c, int width, int height, int *n_tiles,
                                 int *n_tokens, kevo_error *err);

@@ -89,6 +89,15 @@ static kevo_status check_layout(const kevo_model *m, const kevo_anyres_layout *l
     return st;
 }
 
+// LlavaNextImageProcessor.__init__: image_grid_pinpoints None means the five 336-pixel grids.
+static void image_defaults(kevo_image_config *ic)
+{
+    if (ic->n_grid_pinpoints == 0) {
+        memcpy(ic->grid_pinpoints, kevo_llava_next_pinpoints, sizeof kevo_llava_next_pinpoints);
+        ic->n_grid_pinpoints = 5;
+    }
+}
+
 static kevo_status preprocess(const kevo_model *m, const kevo_image *img, kevo_image_mode mode,
                               float **pixels, int *n_tiles, kevo_error *err)
 {
@@ -217,6 +226,7 @@ const kevo_family kevo_family_llava_next = {
                    "with image_newline",
     .default_template = KEVO_TEMPLATE_LLAVA_HF,
     .read_config = kevo_llava_next_read_config,
+    .image_defaults = image_defaults,
     .image_tokens = image_tokens,
     .preprocess = preprocess,
     .encode = encode,

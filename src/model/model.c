@@ -89,8 +89,9 @@ kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
     kevo_status st = kevo_config_load(dir, &m->config, err);
     if (st == KEVO_OK)
         m->family = kevo_family_find(m->config.model_type);   // config_load found it
-    if (st == KEVO_OK)
-        st = kevo_image_config_load(dir, &m->image, err);
+    if (st == KEVO_OK && (st = kevo_image_config_load(dir, &m->image, err)) == KEVO_OK &&
+        m->family->image_defaults)
+        m->family->image_defaults(&m->image);
     if (st == KEVO_OK && (st = kevo_tokenizer_load(dir, &m->tokenizer, err)) == KEVO_OK)
         st = check_tokenizer(m, err);
     if (st == KEVO_OK)

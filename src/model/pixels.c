@@ -1,5 +1,6 @@
-// pixels.c — an image file's pixel_values with a model folder's preprocessor_config.json, and
-// the file `kevo preprocess` writes to compare with transformers (kevo.h, kevo/image.h).
+// pixels.c — an image file's pixel_values with a model folder's preprocessor_config.json (and,
+// when the folder has a config.json, its family's image processor: LLaVA-NeXT's tiles), and the
+// file `kevo preprocess` writes to compare with transformers (kevo.h, kevo/image.h).
 #include "kevo.h"
 
 #include <stdio.h>
@@ -8,15 +9,20 @@
 
 #include "image/preprocess.h"
 #include "io/safetensors.h"
+#include "base/error.h"
+#include "base/fs.h"
 #include "model/config.h"
+#include "model/model.h"
 
 struct kevo_pixels {
     char *image_path;
     kevo_image_mode mode;
-    int width, height;              // the crop
+    int width, height;              // the crop, or one tile
+    int n_tiles;                    // 0: one image; else LLaVA-NeXT's base image + tile grid
     int image_width, image_height;  // the decoded file
-    float *values;                  // (3, height, width)
-    kevo_image *shown;              // the 8-bit image that was rescaled and normalised
+    float *values;                  // (3, height, width), or (n_tiles, 3, height, width)
+    kevo_image *shown;              // the 8-bit image that was rescaled and normalised (one
+                                    // image only)
 };
 
 const char *kevo_image_mode_for(const kevo_config *c, kevo_image_mode mode)
@@ -32,6 +38,20 @@ void kevo_pixels_free(kevo_pixels *p)
     free(p->values);
     kevo_image_free(p->shown);
     free(p);
+}
+
+// A tiling family's pixel_values through its own image processor: the family reads only the
+// folder, its config and its image config (a model without tokenizer or weights).
+static kevo_status load_tiles(kevo_pixels *p, const char *model_dir, const kevo_config *c,
+                              const kevo_image_config *ic, const kevo_image *img,
+                              kevo_error *err)
+{
+    kevo_model m = {.dir = (char *)model_dir, .family = kevo_family_find(c->model_type),
+                    .config = *c, .image = *ic};
+    m.family->image_defaults(&m.image);
+    kevo_status st = m.family->preprocess(&m, img, p->mode, &p->values, &p->n_tiles, err);
+    p->width = p->height = c->image_size;
+    return st;
 }
 
 kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo_image_mode mode,
@@ -51,6 +71,27 @@ kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo
         kevo_error_prefix(err, "%s/", model_dir);
     if (st == KEVO_OK)
         st = kevo_image_load(image_path, &img, err);
+    // A folder with a config.json of a tiling family preprocesses as that family does.
+    kevo_config *c = st == KEVO_OK ? malloc(sizeof *c) : NULL;
+    char config_path[KEVO_PATH_MAX];
+    if (st == KEVO_OK && !c)
+        st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    if (st == KEVO_OK && (st = kevo_path_join(config_path, sizeof config_path, model_dir,
+                                              "config.json", err)) == KEVO_OK &&
+        kevo_file_exists(config_path) && (st = kevo_config_load(model_dir, c, err)) == KEVO_OK &&
+        kevo_family_find(c->model_type)->image_defaults) {
+        p->image_width = img->width, p->image_height = img->height;
+        st = load_tiles(p, model_dir, c, &cfg, img, err);
+        free(c);
+        kevo_image_free(img);
+        if (st != KEVO_OK) {
+            kevo_pixels_free(p);
+            return st;
+        }
+        *out = p;
+        return KEVO_OK;
+    }
+    free(c);
     if (st == KEVO_OK) {
         p->width = cfg.crop_w, p->height = cfg.crop_h;
         p->image_width = img->width, p->image_height = img->height;
@@ -84,6 +125,11 @@ int kevo_pixels_height(const kevo_pixels *p)
     return p->height;
 }
 
+int kevo_pixels_n_tiles(const kevo_pixels *p)
+{
+    return p->n_tiles;
+}
+
 int kevo_pixels_image_width(const kevo_pixels *p)
 {
     return p->image_width;
@@ -102,12 +148,19 @@ kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error 
     const char *meta[] = {"format", "kevo-pixels", "kevo_version", KEVO_VERSION,
                           "image", p->image_path, "image_width", width, "image_height", height,
                           "mode", kevo_image_mode_name(p->mode)};
+    // transformers' shapes: [1, 3, H, W], and LLaVA-NeXT's [1, tiles, 3, H, W]
     kevo_tensor_out t = {"pixel_values", KEVO_DTYPE_F32, 4, {1, 3, p->height, p->width},
                          p->values};
+    if (p->n_tiles)
+        t = (kevo_tensor_out){"pixel_values", KEVO_DTYPE_F32, 5,
+                              {1, p->n_tiles, 3, p->height, p->width}, p->values};
     return kevo_safetensors_write(path, &t, 1, meta, 6, err);
 }
 
 kevo_status kevo_pixels_save_png(const kevo_pixels *p, const char *path, kevo_error *err)
 {
+    if (!p->shown)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: %s is cut into %d tiles; there is no single "
+                         "preprocessed picture to write", path, p->image_path, p->n_tiles);
     return kevo_image_save_png(p->shown, path, err);
 }
