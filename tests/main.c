@@ -35,11 +35,10 @@ int kevo_check(int cond, const char *file, int line, const char *fmt, ...)
     return 0;
 }
 
-int kevo_check_rows(const char *name, const float *got, const float *want, size_t rows, size_t n,
-                    double rel_tol, const char *file, int line)
+double kevo_test_row_error(const float *got, const float *want, size_t rows, size_t n,
+                           size_t *worst_row)
 {
     double worst = 0;
-    size_t worst_row = 0;
     for (size_t r = 0; r < rows; r++) {
         double diff = 0, scale = 0;
         for (size_t i = 0; i < n; i++) {
@@ -49,8 +48,16 @@ int kevo_check_rows(const char *name, const float *got, const float *want, size_
         }
         double e = diff / (scale > 0 ? scale : 1);
         if (e > worst || isnan(e))
-            worst = e, worst_row = r;
+            worst = e, *worst_row = r;
     }
+    return worst;
+}
+
+int kevo_check_rows(const char *name, const float *got, const float *want, size_t rows, size_t n,
+                    double rel_tol, const char *file, int line)
+{
+    size_t worst_row = 0;
+    double worst = kevo_test_row_error(got, want, rows, n, &worst_row);
     if (getenv("KEVO_TEST_VERBOSE"))
         printf("    %s: %zu rows, worst relative error %.3g\n", name, rows, worst);
     return kevo_check(worst <= rel_tol, file, line, "%s: relative error %.3g at row %zu exceeds "

@@ -41,8 +41,10 @@ int kevo_check_close(const char *name, const float *got, const float *want, size
     kevo_check_close(name, got, want, n, atol, rtol, __FILE__, __LINE__)
 
 // The oracle tolerance of the engine: over `rows` vectors of n floats, the largest of
-// max|got - want| / max|want| per vector (a feature row, one hidden state of one step) must be
+// max|got - want| / max|want| per vector (kevo_test_row_error, which also names the row) (a feature row, one hidden state of one step) must be
 // at most rel_tol; prints the worst row otherwise (and with KEVO_TEST_VERBOSE always).
+double kevo_test_row_error(const float *got, const float *want, size_t rows, size_t n,
+                           size_t *worst_row);
 int kevo_check_rows(const char *name, const float *got, const float *want, size_t rows, size_t n,
                     double rel_tol, const char *file, int line);
 #define CHECK_ROWS(name, got, want, rows, n, rel_tol) \

@@ -20,27 +20,6 @@
 static const char *const fixtures[] = {"tiny-f32", "tiny-f16", "tiny-bf16", "tiny-gqa"};
 static const char *const cases[] = {"color", "describe"};
 
-// Largest over rows of max|got - want| / max|want| for (rows, n) arrays.
-static double worst_row_error(const float *got, const float *want, size_t rows, size_t n,
-                              size_t *worst_row)
-{
-    double worst = 0;
-    for (size_t r = 0; r < rows; r++) {
-        double diff = 0, scale = 0;
-        for (size_t i = 0; i < n; i++) {
-            double a = fabs((double)got[r * n + i] - want[r * n + i]);
-            diff = a > diff || isnan(a) ? a : diff;
-            scale = fabs(want[r * n + i]) > scale ? fabs(want[r * n + i]) : scale;
-        }
-        double e = diff / (scale > 0 ? scale : 1);
-        if (e > worst || isnan(e)) {
-            worst = e;
-            *worst_row = r;
-        }
-    }
-    return worst;
-}
-
 static void check_rows(const char *what, const float *got, const float *want, size_t rows,
                        size_t n)
 {
@@ -350,13 +329,13 @@ KEVO_TEST(engine_bf16_compute_fidelity)
                         same = kevo_run_generated_ids(run)[q] == ((const int64_t *)gen->data)[q];
                     CHECK(same, "%s/%s: bf16 compute changed the tokens", fixtures[i], cases[j]);
                     size_t row;
-                    double kevo_step0 = worst_row_error(kevo_run_hidden(run), hid->data,
+                    double kevo_step0 = kevo_test_row_error(kevo_run_hidden(run), hid->data,
                                                         (size_t)c->text_layers + 1,
                                                         (size_t)c->text_hidden, &row);
-                    double torch_step0 = worst_row_error(hid16->data, hid->data,
+                    double torch_step0 = kevo_test_row_error(hid16->data, hid->data,
                                                          (size_t)c->text_layers + 1,
                                                          (size_t)c->text_hidden, &row);
-                    double all = same ? worst_row_error(kevo_run_hidden(run), hid->data,
+                    double all = same ? kevo_test_row_error(kevo_run_hidden(run), hid->data,
                                                         (size_t)t * (c->text_layers + 1),
                                                         (size_t)c->text_hidden, &row) : 1;
                     CHECK(kevo_step0 <= torch_step0 && all <= 3e-2,

@@ -31,11 +31,12 @@ import sys
 import numpy as np
 import sentencepiece as spm
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import llava_next_torch as ln  # noqa: E402
 import llava_torch as lt  # noqa: E402
+from oracle_engine import make_image  # noqa: E402  (the same test pictures)
 
 FIXTURES = ["next-vicuna-f32", "next-vicuna-bf16", "next-mistral-f32"]
 CASES = {
@@ -56,16 +57,6 @@ TEMPLATES = {
     "vicuna": "USER: <image>\n{q} ASSISTANT:",           # llava-hf chat template, one user turn
     "mistral": "[INST] <image>\n{q} [/INST]",
 }
-
-
-def make_image(size, seed):
-    rng = np.random.default_rng(seed)
-    w, h = size
-    base = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    img = Image.fromarray(base, "RGB")
-    d = ImageDraw.Draw(img)
-    d.ellipse([w // 5, h // 5, w * 4 // 5, h * 4 // 5], fill=(230, 40, 60))
-    return img
 
 
 def slot_ids(sp, prompt):
