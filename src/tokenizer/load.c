@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "io/json.h"
+#include "tokenizer/bytelevel.h"
 #include "tokenizer/internal.h"
 
 #define CONFIG_MAX_BYTES (64u << 20)
@@ -158,7 +159,7 @@ static kevo_status read_tokenizer_config(kevo_tokenizer *t, const char *path, na
     if (!st)
         st = kevo_json_bool(root, "legacy", 1, 1, &t->legacy, where, err);
     if (!st)
-        st = kevo_json_bool(root, "add_bos_token", 1, 1, &t->add_bos, where, err);
+        st = kevo_json_bool(root, "add_bos_token", 1, t->add_bos, &t->add_bos, where, err);
     if (!st)
         st = kevo_json_bool(root, "add_eos_token", 1, 0, &t->add_eos, where, err);
     if (!st)
@@ -367,6 +368,7 @@ void kevo_tokenizer_free(kevo_tokenizer *t)
     free(t->added);
     tok_map_free(&t->added_at);
     free(t->unk_surface);
+    tok_bytelevel_free(t->bl);
     free(t);
 }
 
