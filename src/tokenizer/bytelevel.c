@@ -402,9 +402,11 @@ char *tok_bytelevel_decode(const kevo_tokenizer *t, const int *ids, int n_ids)
         size_t len = t->len[id], m = n, used;
         if (kind == TOK_CONTROL)   // special added tokens: skip_special_tokens
             continue;
-        // A piece goes back through the inverse table; an added token, or a piece with a
-        // character outside the table, stays as its own bytes (byte_level.rs decode_chain).
-        int mapped = kind != TOK_ADDED;
+        // Every token kept, added ones too (tokenizer/mod.rs decode hands them all to the
+        // decoder), goes back through the inverse table; one with a character outside the table
+        // stays as its own bytes (byte_level.rs decode_chain). transformers.js keeps added tokens
+        // as written, which differs only for one of characters like "é" (none in Qwen's).
+        int mapped = 1;
         for (size_t k = 0; mapped && k < len; k += used) {
             uint32_t cp = kevo_utf8_next(p + k, len - k, &used);
             if (cp < BL_MAX_CP && b->cp_byte[cp] >= 0)
