@@ -77,6 +77,9 @@ KEVO_TEST(bytelevel_qwen3_loads)
     CHECK(kevo_tokenizer_added_id(t, "<|vision_start|>") == 151652, "vision_start");
     CHECK(kevo_tokenizer_added_id(t, "<|image_pad|>") == 151655, "image_pad");
     CHECK(!kevo_tokenizer_adds_bos(t), "a Qwen folder adds no BOS");
+    CHECK(kevo_tokenizer_bos(t) == -1, "bos %d", kevo_tokenizer_bos(t));
+    // tokenizer_config.json's eos_token
+    CHECK(kevo_tokenizer_eos(t) == 151645, "eos %d", kevo_tokenizer_eos(t));
     const char *p = kevo_tokenizer_piece(t, 21927);   // "ĠHello": the space as U+0120
     CHECK(p && strcmp(p, "\xC4\xA0Hello") == 0, "piece 21927 is '%s'", p ? p : "(null)");
     kevo_tokenizer_free(t);

@@ -233,7 +233,9 @@ static kevo_status resolve_names(kevo_tokenizer *t, const names *nm, kevo_error 
     static const char *const defaults[N_NAMES] = {"<s>", "</s>", "<unk>", NULL};
     int ids[N_NAMES];
     for (int i = 0; i < N_NAMES; i++) {
-        const char *s = nm->token[i] ? nm->token[i] : defaults[i];
+        // The defaults are LlamaTokenizer's; a byte-level vocabulary may hold "<s>" as a plain
+        // piece (Qwen's 128245), which must stay one.
+        const char *s = nm->token[i] ? nm->token[i] : t->bl ? NULL : defaults[i];
         ids[i] = s ? tok_find(t, s, strlen(s)) : -1;
         if (ids[i] < 0 && nm->token[i])
             return kevo_fail(err, KEVO_ERR_FORMAT, "%s: '%s' is neither a piece nor an added "

