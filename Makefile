@@ -14,7 +14,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := openblas libcjson libpng cairo libjpeg nettle
+PKGS     := openblas libcjson libpng cairo libjpeg nettle libpcre2-8 libutf8proc
 PKG_CONFIG ?= pkg-config
 WERROR   ?=
 SAN      ?=

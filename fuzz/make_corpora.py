@@ -275,6 +275,11 @@ def tokenizer_seeds(c, data_dir):
     for t in texts:
         c.add("fuzz_encode", t.encode("utf-8", "surrogateescape"), "text")
     c.add("fuzz_encode", b"\xff\xfe\xc3(\xed\xa0\x80\xf4\x90\x80\x80", "bad-utf8")
+    # the byte-level encoder: the same texts, and what Qwen's regex and NFC treat specially
+    for t in texts + ["I'M you'LL 12345  \n\n  x", "e\u0301 \u212b \uac00 \u1100\u1161 \u00a0\u3000",
+                      "<|x|>ab<|x|> abc", "\U0001F468\u200d\U0001F469 \u4f60\u597d"]:
+        c.add("fuzz_tokenizer_bytelevel", t.encode("utf-8", "surrogateescape"), "text")
+    c.add("fuzz_tokenizer_bytelevel", b"\xff\xfe\xc3(\xed\xa0\x80\xf4\x90\x80\x80", "bad-utf8")
     for layers, spec in ((32, ""), (32, "all"), (32, "every=4"), (32, "0,8,16:L"), (4, "L:0"),
                          (12, "3:3,L,0"), (255, "every=255"), (1, "0,1,2")):
         c.add("fuzz_states", bytes([layers - 1]) + spec.encode(), "spec")

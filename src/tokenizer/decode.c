@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "tokenizer/bytelevel.h"
 #include "tokenizer/internal.h"
 
 typedef struct text_buf {
@@ -97,6 +98,11 @@ kevo_status kevo_tokenizer_decode(const kevo_tokenizer *t, const int *ids, int n
                              "vocabulary has ids 0..%d%s", ids[i], i, t->n_tokens - 1,
                              ids[i] >= 0 && ids[i] < t->n_tokens ? " and this one is undefined"
                                                                  : "");
+    if (t->bl) {
+        *text = tok_bytelevel_decode(t, ids, n_ids);
+        return *text ? KEVO_OK : kevo_fail(err, KEVO_ERR_NOMEM, "out of memory decoding %d ids",
+                                           n_ids);
+    }
     text_buf b = {0};
     unsigned char *bytes = malloc((size_t)n_ids + 1);
     size_t n_bytes = 0;

@@ -12,6 +12,7 @@
 // adjacent inside a merge result (for LLaMA: before each "▁" that follows a non-space). No merge
 // can cross such a boundary, so the words are merged independently with identical results, and
 // repeated words are looked up in a per-call cache instead of merged again.
+#include "tokenizer/bytelevel.h"
 #include "tokenizer/internal.h"
 
 #include <stdlib.h>
@@ -367,10 +368,17 @@ static int segment_hf(enc *e, const unsigned char *s, size_t n, int first)
     return encode_words(e);
 }
 
+static int emit_cb(void *e, int id)
+{
+    return emit(e, id);
+}
+
 static int segment(enc *e, const char *s, size_t n, int first)
 {
     if (n == 0 && !(first && e->t->mode == TOK_MODE_SPM && !e->t->legacy))
         return 1;
+    if (e->t->bl)
+        return tok_bytelevel_segment(e->t, s, n, emit_cb, e);
     return e->t->mode == TOK_MODE_SPM ? segment_spm(e, (const unsigned char *)s, n, first)
                                       : segment_hf(e, (const unsigned char *)s, n, first);
 }

@@ -11,7 +11,8 @@
 // - pre_tokenizer: null or Metaspace (replacement, prepend_scheme always / first / never,
 //   split; the older add_prefix_space form too);
 // - decoder: only whether it strips the first leading space (Strip, or Metaspace).
-// Anything else is refused with the key that holds it, never silently ignored.
+// Anything else is refused with the key that holds it, never silently ignored. A file of the
+// byte-level layout (Qwen's: a Sequence pre-tokenizer or a ByteLevel decoder) goes to bytelevel.c.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "base/error.h"
 #include "io/json.h"
+#include "tokenizer/bytelevel.h"
 #include "tokenizer/internal.h"
 
 #define JSON_MAX_BYTES (512u << 20)
@@ -174,7 +176,7 @@ static int is_byte_piece(const char *s, size_t n)
            strchr(hex, s[3]) && strchr(hex, s[4]);
 }
 
-static kevo_status read_vocab(kevo_tokenizer *t, const cJSON *vocab, const char *path,
+kevo_status tok_hf_read_vocab(kevo_tokenizer *t, const cJSON *vocab, const char *path,
                               kevo_error *err)
 {
     if (!cJSON_IsObject(vocab))
@@ -205,7 +207,7 @@ static kevo_status read_vocab(kevo_tokenizer *t, const cJSON *vocab, const char 
     return KEVO_OK;
 }
 
-static kevo_status read_added(kevo_tokenizer *t, const cJSON *list, const char *path,
+kevo_status tok_hf_read_added(kevo_tokenizer *t, const cJSON *list, const char *path,
                               kevo_error *err)
 {
     if (!list)
@@ -296,7 +298,7 @@ static kevo_status read_model(kevo_tokenizer *t, const cJSON *model, const char 
         (cJSON_IsString(suffix) && *suffix->valuestring) || is_true(model, "ignore_merges"))
         return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model uses dropout, a subword prefix or "
                          "suffix, or ignore_merges, which kevo does not support", path);
-    kevo_status st = read_vocab(t, get(model, "vocab"), path, err);
+    kevo_status st = tok_hf_read_vocab(t, get(model, "vocab"), path, err);
     if (st || (st = tok_index(t, err)))
         return st;
     t->byte_fallback = is_true(model, "byte_fallback");
@@ -328,10 +330,15 @@ kevo_status tok_load_hf(kevo_tokenizer *t, const char *path, kevo_error *err)
         return st;
     if (!cJSON_IsObject(root))
         st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: not a JSON object", path);
+    else if (tok_is_bytelevel(root)) {   // the Qwen layout: bytelevel.c reads all of it
+        st = tok_load_bytelevel(t, root, path, err);
+        cJSON_Delete(root);
+        return st;
+    }
     if (!st)
         st = read_model(t, get(root, "model"), path, err);
     if (!st)
-        st = read_added(t, get(root, "added_tokens"), path, err);
+        st = tok_hf_read_added(t, get(root, "added_tokens"), path, err);
     if (!st)
         st = read_normalizer(t, get(root, "normalizer"), path, err);
     if (!st)

@@ -6,6 +6,8 @@
 //   the `legacy` flag of tokenizer_config.json.
 // - tokenizer.json (hf.c): HF tokenizers' BPE vocab, ordered merges, added tokens,
 //   normaliser (Prepend / Replace) and pre-tokeniser (Metaspace).
+// - tokenizer.json of the byte-level layout (bytelevel.c): the same pieces and merges, with its
+//   own encoder and decoder behind t->bl.
 // Both reduce to the same machinery: a piece table, a merge table over symbol pairs, a map from
 // characters to initial symbols, and per-segment normalisation rules.
 #ifndef KEVO_TOKENIZER_INTERNAL_H
@@ -65,6 +67,8 @@ typedef struct tok_added {
 #define TOK_VIRTUAL_BASE (1 << 30)
 #define TOK_SPACE 0x2581u   // "▁", sentencepiece's whitespace symbol
 
+typedef struct tok_bytelevel tok_bytelevel;   // bytelevel.c
+
 struct kevo_tokenizer {
     char *path;               // the vocabulary file (tokenizer.model or tokenizer.json)
     tok_mode mode;
@@ -112,6 +116,7 @@ struct kevo_tokenizer {
     tok_map added_at;         // id -> index in `added` while loading
     int add_bos, add_eos;
     char *unk_surface;        // decode of <unk>
+    tok_bytelevel *bl;        // byte-level BPE (bytelevel.h), NULL otherwise
 };
 
 // Defines piece `id` (growing the tables); fails when the id is already defined. Strings are
@@ -162,5 +167,11 @@ kevo_status tok_add_token(kevo_tokenizer *t, const char *content, double id, int
 // The loaders (fill pieces, specials, merges and normalisation rules).
 kevo_status tok_load_spm(kevo_tokenizer *t, const char *path, kevo_error *err);
 kevo_status tok_load_hf(kevo_tokenizer *t, const char *path, kevo_error *err);
+// hf.c's readers of model.vocab and added_tokens (cJSON values), shared with bytelevel.c.
+struct cJSON;
+kevo_status tok_hf_read_vocab(kevo_tokenizer *t, const struct cJSON *vocab, const char *path,
+                              kevo_error *err);
+kevo_status tok_hf_read_added(kevo_tokenizer *t, const struct cJSON *list, const char *path,
+                              kevo_error *err);
 
 #endif

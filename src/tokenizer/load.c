@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "io/json.h"
+#include "tokenizer/bytelevel.h"
 #include "tokenizer/internal.h"
 
 #define CONFIG_MAX_BYTES (64u << 20)
@@ -158,7 +159,7 @@ static kevo_status read_tokenizer_config(kevo_tokenizer *t, const char *path, na
     if (!st)
         st = kevo_json_bool(root, "legacy", 1, 1, &t->legacy, where, err);
     if (!st)
-        st = kevo_json_bool(root, "add_bos_token", 1, 1, &t->add_bos, where, err);
+        st = kevo_json_bool(root, "add_bos_token", 1, t->add_bos, &t->add_bos, where, err);
     if (!st)
         st = kevo_json_bool(root, "add_eos_token", 1, 0, &t->add_eos, where, err);
     if (!st)
@@ -232,7 +233,9 @@ static kevo_status resolve_names(kevo_tokenizer *t, const names *nm, kevo_error 
     static const char *const defaults[N_NAMES] = {"<s>", "</s>", "<unk>", NULL};
     int ids[N_NAMES];
     for (int i = 0; i < N_NAMES; i++) {
-        const char *s = nm->token[i] ? nm->token[i] : defaults[i];
+        // The defaults are LlamaTokenizer's; a byte-level vocabulary may hold "<s>" as a plain
+        // piece (Qwen's 128245), which must stay one.
+        const char *s = nm->token[i] ? nm->token[i] : t->bl ? NULL : defaults[i];
         ids[i] = s ? tok_find(t, s, strlen(s)) : -1;
         if (ids[i] < 0 && nm->token[i])
             return kevo_fail(err, KEVO_ERR_FORMAT, "%s: '%s' is neither a piece nor an added "
@@ -367,6 +370,7 @@ void kevo_tokenizer_free(kevo_tokenizer *t)
     free(t->added);
     tok_map_free(&t->added_at);
     free(t->unk_surface);
+    tok_bytelevel_free(t->bl);
     free(t);
 }
 
