@@ -36,7 +36,7 @@ DEFAULT_TESTS=(engine model info cli_run kernels convert analysis analyze stages
 host_pkgs=(gcc-aarch64-linux-gnu qemu-user pkg-config)
 # The arm64 twins of tools/deps.sh's libraries (the Makefile's PKGS, checked below).
 arm64_pkgs=(libc6-dev libgomp1 libopenblas-dev libcjson-dev libpng-dev libcairo2-dev
-            libjpeg62-turbo-dev nettle-dev)
+            libjpeg62-turbo-dev nettle-dev libpcre2-dev libutf8proc-dev)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
