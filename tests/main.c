@@ -35,6 +35,44 @@ int kevo_check(int cond, const char *file, int line, const char *fmt, ...)
     return 0;
 }
 
+static int hexval(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+char *kevo_test_unhex(const char *s, size_t n, size_t *out_len)
+{
+    if (n == 1 && s[0] == '-')
+        n = 0;
+    char *b = malloc(n / 2 + 1);
+    for (size_t i = 0; i + 1 < n; i += 2)
+        b[i / 2] = (char)(hexval(s[i]) << 4 | hexval(s[i + 1]));
+    b[n / 2] = '\0';
+    *out_len = n / 2;
+    return b;
+}
+
+int *kevo_test_parse_ids(const char *s, size_t n, int *count)
+{
+    int *ids = malloc((n / 2 + 1) * sizeof *ids), k = 0;
+    if (!(n == 1 && s[0] == '-')) {
+        const char *end = s + n;
+        while (s < end) {
+            char *next;
+            ids[k++] = (int)strtol(s, &next, 10);
+            if (next == s) {   // not a number: the field ends here
+                k--;
+                break;
+            }
+            s = next;
+            while (s < end && *s == ' ')
+                s++;
+        }
+    }
+    *count = k;
+    return ids;
+}
+
 double kevo_test_row_error(const float *got, const float *want, size_t rows, size_t n,
                            size_t *worst_row)
 {

@@ -43,6 +43,11 @@ int kevo_check_close(const char *name, const float *got, const float *want, size
 // The oracle tolerance of the engine: over `rows` vectors of n floats, the largest of
 // max|got - want| / max|want| per vector (kevo_test_row_error, which also names the row) (a feature row, one hidden state of one step) must be
 // at most rel_tol; prints the worst row otherwise (and with KEVO_TEST_VERBOSE always).
+// The oracles' TSV fields: hex text ("-" empty) as a NUL-terminated heap buffer, and
+// space-separated ids ("-" none) as a heap array.
+char *kevo_test_unhex(const char *s, size_t n, size_t *out_len);
+int *kevo_test_parse_ids(const char *s, size_t n, int *count);
+
 double kevo_test_row_error(const float *got, const float *want, size_t rows, size_t n,
                            size_t *worst_row);
 int kevo_check_rows(const char *name, const float *got, const float *want, size_t rows, size_t n,

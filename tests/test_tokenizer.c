@@ -66,42 +66,6 @@ static const char *field(const char *line, int i, size_t *len)
     return line;
 }
 
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-// Decodes a hex field into a heap buffer (NUL-terminated); "-" is empty.
-static char *unhex(const char *s, size_t n, size_t *out_len)
-{
-    if (n == 1 && s[0] == '-')
-        n = 0;
-    char *b = malloc(n / 2 + 1);
-    for (size_t i = 0; i + 1 < n; i += 2)
-        b[i / 2] = (char)(hexval(s[i]) << 4 | hexval(s[i + 1]));
-    b[n / 2] = '\0';
-    *out_len = n / 2;
-    return b;
-}
-
-// Parses a space-separated id field ("-" = none) into a heap array.
-static int *parse_ids(const char *s, size_t n, int *count)
-{
-    int *ids = malloc((n / 2 + 1) * sizeof *ids), k = 0;
-    if (!(n == 1 && s[0] == '-')) {
-        const char *end = s + n;
-        while (s < end) {
-            char *next;
-            ids[k++] = (int)strtol(s, &next, 10);
-            s = next;
-            while (s < end && *s == ' ')
-                s++;
-        }
-    }
-    *count = k;
-    return ids;
-}
-
 // Compares id arrays; on a difference prints where and returns 0.
 static int same_ids(const char *what, const int *got, int n_got, const int *want, int n_want)
 {
@@ -149,9 +113,9 @@ KEVO_TEST(tokenizer_corpus_matches_sentencepiece)
         for (int i = 0; i < corpus.n && i < expect.n; i++) {
             size_t hl, len;
             const char *h = field(corpus.line[i], 0, &hl);
-            char *text = unhex(h, hl, &len);
+            char *text = kevo_test_unhex(h, hl, &len);
             int n_want, n_got, *got = NULL;
-            int *want = parse_ids(expect.line[i], strlen(expect.line[i]), &n_want);
+            int *want = kevo_test_parse_ids(expect.line[i], strlen(expect.line[i]), &n_want);
             kevo_error err;
             char what[160];
             snprintf(what, sizeof what, "%s, text %d (%zu bytes)", folders[f], i, len);
@@ -188,8 +152,8 @@ KEVO_TEST(tokenizer_added_tokens_split_like_transformers)
         for (int i = 0; i < l.n; i++) {
             size_t hl, il, len;
             const char *h = field(l.line[i], 0, &hl), *w = field(l.line[i], 1, &il);
-            char *text = unhex(h, hl, &len);
-            int n_want, n_got, *got = NULL, *want = parse_ids(w, il, &n_want);
+            char *text = kevo_test_unhex(h, hl, &len);
+            int n_want, n_got, *got = NULL, *want = kevo_test_parse_ids(w, il, &n_want);
             kevo_error err;
             char what[200];
             snprintf(what, sizeof what, "%s, '%s'", folders[f], text);
@@ -223,8 +187,8 @@ KEVO_TEST(tokenizer_decode_matches_sentencepiece)
             size_t il, hl, len;
             const char *w = field(l.line[i], 0, &il), *h = field(l.line[i], 1, &hl);
             int n;
-            int *ids = parse_ids(w, il, &n);
-            char *want = unhex(h, hl, &len), *got = NULL;
+            int *ids = kevo_test_parse_ids(w, il, &n);
+            char *want = kevo_test_unhex(h, hl, &len), *got = NULL;
             kevo_error err;
             // The decoded C string ends at a NUL byte the text holds (the corpus has some).
             (void)len;
@@ -250,7 +214,7 @@ KEVO_TEST(tokenizer_decode_matches_sentencepiece)
         const char *h = field(corpus.line[i], 0, &hl), *flag = field(corpus.line[i], 1, &fl);
         if (flag[0] != '1')
             continue;
-        char *text = unhex(h, hl, &len), *back = NULL;
+        char *text = kevo_test_unhex(h, hl, &len), *back = NULL;
         int *ids = NULL, n;
         kevo_error err;
         if (CHECK_OK(kevo_tokenizer_encode(t, text, len, 0, &ids, &n, &err), &err) &&
@@ -282,9 +246,9 @@ KEVO_TEST(template_ids_match_llava)
             const char *ph = field(l.line[i], 2, &pl), *w = field(l.line[i], 3, &il);
             char tpl_name[32];
             snprintf(tpl_name, sizeof tpl_name, "%.*s", (int)nl, name);
-            char *q = unhex(qh, ql, &qlen);
-            char *want_prompt = unhex(ph, pl, &plen);
-            int n_want, *want = parse_ids(w, il, &n_want), *ids = NULL, n, pos;
+            char *q = kevo_test_unhex(qh, ql, &qlen);
+            char *want_prompt = kevo_test_unhex(ph, pl, &plen);
+            int n_want, *want = kevo_test_parse_ids(w, il, &n_want), *ids = NULL, n, pos;
             char *prompt = NULL;
             kevo_template tpl;
             kevo_error err;

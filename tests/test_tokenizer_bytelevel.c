@@ -12,39 +12,6 @@
 
 #define ORACLE "oracle/bytelevel"
 
-static int hexval(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
-// A hex field ("-" = empty) as a heap string.
-static char *unhex(const char *s, size_t n, size_t *out_len)
-{
-    if (n == 1 && s[0] == '-')
-        n = 0;
-    char *b = malloc(n / 2 + 1);
-    for (size_t i = 0; i + 1 < n; i += 2)
-        b[i / 2] = (char)(hexval(s[i]) << 4 | hexval(s[i + 1]));
-    b[n / 2] = '\0';
-    *out_len = n / 2;
-    return b;
-}
-
-static int *parse_ids(const char *s, size_t n, int *count)
-{
-    int *ids = malloc((n / 2 + 2) * sizeof *ids), k = 0;
-    const char *end = s + n;
-    while (s < end) {
-        char *next;
-        ids[k++] = (int)strtol(s, &next, 10);
-        if (next == s)
-            break;
-        s = next;
-    }
-    *count = k;
-    return ids;
-}
-
 // Splits a line into at most 3 tab-separated fields.
 static int fields(char *line, char **f, size_t *len)
 {
@@ -103,8 +70,8 @@ KEVO_TEST(bytelevel_corpus_matches_transformers_js)
         size_t len[3], n_in, n_dec;
         if (!CHECK(fields(line, f, len) == 3, "line %d has not 3 fields", n_lines))
             break;
-        char *in = unhex(f[0], len[0], &n_in), *want_text = unhex(f[2], len[2], &n_dec);
-        int n_want, n_got = 0, *got = NULL, *want = parse_ids(f[1], len[1], &n_want);
+        char *in = kevo_test_unhex(f[0], len[0], &n_in), *want_text = kevo_test_unhex(f[2], len[2], &n_dec);
+        int n_want, n_got = 0, *got = NULL, *want = kevo_test_parse_ids(f[1], len[1], &n_want);
         kevo_error err = {0};
         if (CHECK_OK(kevo_tokenizer_encode(t, in, n_in, 0, &got, &n_got, &err), &err)) {
             int i = 0;
@@ -152,8 +119,8 @@ KEVO_TEST(bytelevel_decode_invalid_utf8_as_transformers_js)
         size_t len[3], n_want;
         if (!CHECK(fields(line, f, len) == 2, "decode line %d has not 2 fields", n_lines))
             break;
-        int n_ids, *ids = parse_ids(f[0], len[0], &n_ids);
-        char *want = unhex(f[1], len[1], &n_want), *got = NULL;
+        int n_ids, *ids = kevo_test_parse_ids(f[0], len[0], &n_ids);
+        char *want = kevo_test_unhex(f[1], len[1], &n_want), *got = NULL;
         kevo_error err = {0};
         if (CHECK_OK(kevo_tokenizer_decode(t, ids, n_ids, &got, &err), &err))
             CHECK(strlen(got) == n_want && memcmp(got, want, n_want) == 0,
