@@ -175,37 +175,9 @@ static kevo_status read_model(kevo_tokenizer *t, tok_bytelevel *b, const cJSON *
     }
     uint32_t rank = 0;
     cJSON_ArrayForEach(m, merges) {
-        const char *l = NULL, *r = NULL;
-        size_t nl = 0, nr = 0;
-        if (cJSON_IsString(m)) {   // "a b"
-            const char *sp = strchr(m->valuestring, ' ');
-            if (sp && !strchr(sp + 1, ' ')) {
-                l = m->valuestring;
-                nl = (size_t)(sp - l);
-                r = sp + 1;
-                nr = strlen(r);
-            }
-        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 &&   // ["a", "b"]
-                   cJSON_IsString(cJSON_GetArrayItem(m, 0)) &&
-                   cJSON_IsString(cJSON_GetArrayItem(m, 1))) {
-            l = cJSON_GetArrayItem(m, 0)->valuestring;
-            r = cJSON_GetArrayItem(m, 1)->valuestring;
-            nl = strlen(l);
-            nr = strlen(r);
-        }
-        if (!l || !nl || !nr || nl + nr > 4096)
-            return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.merges[%u] is not a pair of pieces",
-                             path, rank);
-        char ab[4096];
-        memcpy(ab, l, nl);
-        memcpy(ab + nl, r, nr);
-        int left = tok_find(t, l, nl), right = tok_find(t, r, nr);
-        int merged = tok_find(t, ab, nl + nr);
-        if (left < 0 || right < 0 || merged < 0)
-            return kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.merges[%u]: '%.*s' is not in the "
-                             "vocab", path, rank, left < 0 ? (int)nl : right < 0 ? (int)nr
-                                                                                 : (int)(nl + nr),
-                             left < 0 ? l : right < 0 ? r : ab);
+        int left, right, merged;
+        if ((st = tok_hf_merge_ids(t, m, rank, path, &left, &right, &merged, err)))
+            return st;
         // A pair listed twice keeps its last rank, as the HashMap of model.rs that reads them.
         if ((st = tok_put_merge(t, left, right, merged, rank++, err)))
             return kevo_error_prefix(err, "%s: ", path);

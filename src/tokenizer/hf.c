@@ -237,9 +237,9 @@ kevo_status tok_hf_read_added(kevo_tokenizer *t, const cJSON *list, const char *
     return KEVO_OK;
 }
 
-// One merge: "a b" or ["a", "b"].
-static kevo_status read_merge(kevo_tokenizer *t, const cJSON *m, uint32_t rank,
-                              const char *path, kevo_error *err)
+kevo_status tok_hf_merge_ids(const kevo_tokenizer *t, const cJSON *m, uint32_t rank,
+                             const char *path, int *left, int *right, int *merged,
+                             kevo_error *err)
 {
     const char *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
@@ -267,13 +267,22 @@ static kevo_status read_merge(kevo_tokenizer *t, const cJSON *m, uint32_t rank,
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
     memcpy(ab, a, na);
     memcpy(ab + na, b, nb);
-    int left = tok_find(t, a, na), right = tok_find(t, b, nb), merged = tok_find(t, ab, na + nb);
+    *left = tok_find(t, a, na), *right = tok_find(t, b, nb), *merged = tok_find(t, ab, na + nb);
     kevo_status st = KEVO_OK;
-    if (left < 0 || right < 0 || merged < 0)
+    if (*left < 0 || *right < 0 || *merged < 0)
         st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: model.merges[%u]: '%.*s' is not in the vocab",
-                       path, rank, left < 0 ? (int)na : right < 0 ? (int)nb : (int)(na + nb),
-                       left < 0 ? a : right < 0 ? b : ab);
+                       path, rank, *left < 0 ? (int)na : *right < 0 ? (int)nb : (int)(na + nb),
+                       *left < 0 ? a : *right < 0 ? b : ab);
     free(ab);
+    return st;
+}
+
+// One merge of the LLaMA layout.
+static kevo_status read_merge(kevo_tokenizer *t, const cJSON *m, uint32_t rank,
+                              const char *path, kevo_error *err)
+{
+    int left, right, merged;
+    kevo_status st = tok_hf_merge_ids(t, m, rank, path, &left, &right, &merged, err);
     if (st)
         return st;
     if (t->kind[left] == TOK_BYTE || t->kind[right] == TOK_BYTE)

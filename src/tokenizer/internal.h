@@ -173,5 +173,10 @@ kevo_status tok_hf_read_vocab(kevo_tokenizer *t, const struct cJSON *vocab, cons
                               kevo_error *err);
 kevo_status tok_hf_read_added(kevo_tokenizer *t, const struct cJSON *list, const char *path,
                               kevo_error *err);
+// model.merges[rank] ("a b" or ["a", "b"]) as the ids of its two pieces and of their join, all
+// in the vocab; KEVO_ERR_FORMAT naming the entry otherwise.
+kevo_status tok_hf_merge_ids(const kevo_tokenizer *t, const struct cJSON *m, uint32_t rank,
+                             const char *path, int *left, int *right, int *merged,
+                             kevo_error *err);
 
 #endif
