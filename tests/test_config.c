@@ -140,9 +140,10 @@ KEVO_TEST(config_refusals)
         {"next full", "{\"model_type\":\"llava_next\",\"vision_feature_select_strategy\":"
          "\"full\"}", "cannot be packed"},
         {"pinpoint tiles", "{\"model_type\":\"llava_next\",\"image_grid_pinpoints\":"
-         "[[336,672],[400,336]]}", "image_grid_pinpoints[1] = [400, 336] is not a whole number"},
+         "[[336,672],[400,336]]}", "image_grid_pinpoints[1][0] = 400 (a height) is not a multiple of "
+         "vision_config.image_size 336"},
         {"pinpoint form", "{\"model_type\":\"llava_next\",\"image_grid_pinpoints\":[[336]]}",
-         "image_grid_pinpoints[0] is not a [height, width] pair"},
+         "image_grid_pinpoints[0] is not a [height, width] list"},
         {"window", "{\"model_type\":\"llava_next\",\"text_config\":{\"model_type\":"
          "\"mistral\",\"sliding_window\":0}}", "text_config.sliding_window = 0 is outside"},
         {"kv heads", "{\"model_type\":\"llava\",\"text_config\":{\"num_key_value_heads\":5}}",

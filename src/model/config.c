@@ -9,8 +9,6 @@
 // kevo can run are refused here, with the key, so that nothing downstream has to guess.
 #include "model/config.h"
 
-#include <float.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -318,46 +316,6 @@ static kevo_status read_triple(kevo_cfg_reader *r, const char *key, const double
     return KEVO_OK;
 }
 
-// image_grid_pinpoints (LlavaNextImageProcessor): a list of [height, width] lists. transformers
-// accepts any sizes, but kevo's tiling (image/anyres.h) needs whole crop_size tiles, so each value
-// must be a positive multiple of crop_size's height (divide_to_patches' patch_size); absent or
-// null leaves n_grid_pinpoints 0.
-static kevo_status read_pinpoints(kevo_cfg_reader *r, const char *key, kevo_image_config *ic)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
-    ic->n_grid_pinpoints = 0;
-    if (!v || cJSON_IsNull(v))
-        return KEVO_OK;
-    if (!cJSON_IsArray(v))
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of [height, width] lists",
-                         kevo_cfg_key(r, key));
-    int n = cJSON_GetArraySize(v);
-    if (n < 1 || n > KEVO_PINPOINTS_MAX)
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s has %d entries (kevo reads 1 to %d)",
-                         kevo_cfg_key(r, key), n, KEVO_PINPOINTS_MAX);
-    for (int i = 0; i < n; i++) {
-        const cJSON *p = cJSON_GetArrayItem(v, i);
-        if (!cJSON_IsArray(p) || cJSON_GetArraySize(p) != 2)
-            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a [height, width] list",
-                             kevo_cfg_key(r, key), i);
-        for (int j = 0; j < 2; j++) {
-            const cJSON *x = cJSON_GetArrayItem(p, j);
-            double d = cJSON_IsNumber(x) ? x->valuedouble : 0;
-            if (!cJSON_IsNumber(x) || d != floor(d) || d < 1 || d > 1 << 16)
-                return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d][%d] must be an integer in "
-                                 "[1, 65536]", kevo_cfg_key(r, key), i, j);
-            if ((int)d % ic->crop_h)
-                return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d][%d] = %d (a %s) is not a "
-                                 "multiple of crop_size %d (kevo tiles whole crops)",
-                                 kevo_cfg_key(r, key), i, j, (int)d, j ? "width" : "height",
-                                 ic->crop_h);
-            ic->grid_pinpoints[i][j] = (int)d;
-        }
-    }
-    ic->n_grid_pinpoints = n;
-    return KEVO_OK;
-}
-
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err)
 {
     // OPENAI_CLIP_MEAN / OPENAI_CLIP_STD (transformers image_utils.py)
@@ -387,7 +345,8 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
         (st = kevo_json_bool(root, "do_normalize", 1, 1, &ic->do_normalize, r.where, err)) ||
         (st = read_triple(&r, "image_mean", clip_mean, ic->mean)) ||
         (st = read_triple(&r, "image_std", clip_std, ic->std)) ||
-        (st = read_pinpoints(&r, "image_grid_pinpoints", ic)))
+        (st = kevo_cfg_pinpoints(&r, "image_grid_pinpoints", ic->crop_h, "crop_size",
+                                 ic->grid_pinpoints, &ic->n_grid_pinpoints)))
         goto done;
     if (!kevo_cfg_fits_float(255.0 * ic->rescale_factor)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: rescale_factor = %g takes 8-bit pixels past the "

@@ -100,40 +100,18 @@ kevo_status kevo_llava_read_config(kevo_cfg_reader *r, kevo_config *c)
 const int kevo_llava_next_pinpoints[5][2] = {{336, 672}, {672, 336}, {672, 672}, {1008, 336},
                                              {336, 1008}};
 
-// image_grid_pinpoints: (height, width) pairs, each a whole number of tiles (the vision tower's
-// image_size), as the tile split (view(rows, cols, ...)) requires.
+// image_grid_pinpoints, LlavaNextConfig's default when absent; whole tiles of the vision tower,
+// as the tile split (view(rows, cols, ...)) requires.
 static kevo_status read_pinpoints(kevo_cfg_reader *r, kevo_config *c)
 {
-    const char *key = "image_grid_pinpoints";
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
-    if (!v || cJSON_IsNull(v)) {   // LlavaNextConfig's default
+    kevo_status st = kevo_cfg_pinpoints(r, "image_grid_pinpoints", c->image_size,
+                                        "vision_config.image_size", c->grid_pinpoints,
+                                        &c->n_grid_pinpoints);
+    if (st == KEVO_OK && c->n_grid_pinpoints == 0) {
         c->n_grid_pinpoints = 5;
         memcpy(c->grid_pinpoints, kevo_llava_next_pinpoints, sizeof kevo_llava_next_pinpoints);
-    } else {
-        int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
-        if (n < 1 || n > KEVO_PINPOINTS_MAX)
-            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of 1 to %d [height, "
-                             "width] pairs", kevo_cfg_key(r, key), KEVO_PINPOINTS_MAX);
-        for (int i = 0; i < n; i++) {
-            const cJSON *p = cJSON_GetArrayItem(v, i);
-            for (int k = 0; k < 2; k++) {
-                const cJSON *x = cJSON_IsArray(p) && cJSON_GetArraySize(p) == 2
-                                     ? cJSON_GetArrayItem(p, k) : NULL;
-                if (!x || !cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
-                    x->valuedouble < 1 || x->valuedouble > 1 << 14)
-                    return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a [height, width] "
-                                     "pair of pixel counts in 1..16384", kevo_cfg_key(r, key), i);
-                c->grid_pinpoints[i][k] = (int)x->valuedouble;
-            }
-        }
-        c->n_grid_pinpoints = n;
     }
-    for (int i = 0; i < c->n_grid_pinpoints; i++)
-        if (c->grid_pinpoints[i][0] % c->image_size || c->grid_pinpoints[i][1] % c->image_size)
-            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] = [%d, %d] is not a whole number "
-                             "of the vision tower's %d-pixel tiles", kevo_cfg_key(r, key), i,
-                             c->grid_pinpoints[i][0], c->grid_pinpoints[i][1], c->image_size);
-    return KEVO_OK;
+    return st;
 }
 
 kevo_status kevo_llava_next_read_config(kevo_cfg_reader *r, kevo_config *c)

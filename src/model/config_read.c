@@ -83,3 +83,40 @@ void kevo_cfg_sub(kevo_cfg_reader *sub, const kevo_cfg_reader *parent, const cJS
     sub->err = parent->err;
     kevo_json_key(sub->where, sizeof sub->where, parent->where, key);
 }
+
+kevo_status kevo_cfg_pinpoints(kevo_cfg_reader *r, const char *key, int tile,
+                               const char *tile_name, int (*out)[2], int *n_out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    *n_out = 0;
+    if (!v || cJSON_IsNull(v))
+        return KEVO_OK;
+    if (!cJSON_IsArray(v))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be a list of [height, width] lists",
+                         kevo_cfg_key(r, key));
+    int n = cJSON_GetArraySize(v);
+    if (n < 1 || n > KEVO_PINPOINTS_MAX)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s has %d entries (kevo reads 1 to %d)",
+                         kevo_cfg_key(r, key), n, KEVO_PINPOINTS_MAX);
+    for (int i = 0; i < n; i++) {
+        const cJSON *p = cJSON_GetArrayItem(v, i);
+        if (!cJSON_IsArray(p) || cJSON_GetArraySize(p) != 2)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a [height, width] list",
+                             kevo_cfg_key(r, key), i);
+        for (int j = 0; j < 2; j++) {
+            const cJSON *x = cJSON_GetArrayItem(p, j);
+            double d = cJSON_IsNumber(x) ? x->valuedouble : 0;
+            if (!cJSON_IsNumber(x) || d != floor(d) || d < 1 || d > 1 << 16)
+                return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d][%d] must be an integer in "
+                                 "[1, 65536]", kevo_cfg_key(r, key), i, j);
+            if ((int)d % tile)
+                return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d][%d] = %d (a %s) is not a "
+                                 "multiple of %s %d (kevo tiles whole tiles)",
+                                 kevo_cfg_key(r, key), i, j, (int)d, j ? "width" : "height",
+                                 tile_name, tile);
+            out[i][j] = (int)d;
+        }
+    }
+    *n_out = n;
+    return KEVO_OK;
+}

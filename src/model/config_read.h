@@ -38,4 +38,10 @@ kevo_status kevo_cfg_str_is(kevo_cfg_reader *r, const char *key, const char *def
 void kevo_cfg_sub(kevo_cfg_reader *sub, const kevo_cfg_reader *parent, const cJSON *obj,
                   const char *key);
 
+// image_grid_pinpoints-like lists: at most KEVO_PINPOINTS_MAX [height, width] pairs, each value
+// a positive multiple of `tile` (named tile_name in messages: kevo cuts whole tiles, although
+// transformers accepts any size); absent or null gives *n 0.
+kevo_status kevo_cfg_pinpoints(kevo_cfg_reader *r, const char *key, int tile,
+                               const char *tile_name, int (*out)[2], int *n);
+
 #endif
