@@ -48,7 +48,8 @@ static kevo_status load_tiles(kevo_pixels *p, const char *model_dir, const kevo_
 {
     kevo_model m = {.dir = (char *)model_dir, .family = kevo_family_find(c->model_type),
                     .config = *c, .image = *ic};
-    m.family->image_defaults(&m.image);
+    if (m.family->image_defaults)
+        m.family->image_defaults(&m.image);
     kevo_status st = m.family->preprocess(&m, img, p->mode, &p->values, &p->n_tiles, err);
     p->width = p->height = c->image_size;
     return st;
@@ -79,7 +80,7 @@ kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo
     if (st == KEVO_OK && (st = kevo_path_join(config_path, sizeof config_path, model_dir,
                                               "config.json", err)) == KEVO_OK &&
         kevo_file_exists(config_path) && (st = kevo_config_load(model_dir, c, err)) == KEVO_OK &&
-        kevo_family_find(c->model_type)->image_defaults) {
+        c->n_grid_pinpoints) {
         p->image_width = img->width, p->image_height = img->height;
         st = load_tiles(p, model_dir, c, &cfg, img, err);
         free(c);
