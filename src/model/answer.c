@@ -143,7 +143,8 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
     kevo_run_record rec = {
         .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
         .image_path = q->image_path, .image_width = a->image_width,
-        .image_height = a->image_height, .image_mode = kevo_image_mode_for(&m->config, q->image_mode),
+        .image_height = a->image_height,
+        .image_mode = kevo_image_mode_for(&m->config, q->image_mode),
         .question = q->question, .template_name = kevo_template_name(a->template_kind),
         .prompt = a->prompt, .prompt_ids = a->prompt_ids, .n_prompt_ids = a->n_prompt_ids,
         .image_position = a->image_position, .n_positions = kevo_run_n_positions(r),

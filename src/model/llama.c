@@ -4,10 +4,11 @@
 // Follows transformers' modeling_llama.py (modeling_mistral.py differs only in the attention
 // mask's window, masking_utils sliding_window_overlay): per layer, RMSNorm -> q/k/v projections
 // -> rotary embeddings (rotate_half, pairs (i, i + E/2)) -> causal attention over the cache with
-// repeat_kv for grouped-query attention -> o_proj -> residual; RMSNorm -> SwiGLU MLP -> residual. After the
-// last layer the final RMSNorm and the LM head over every vocabulary row (padding rows included,
-// as transformers' argmax sees them). The recorded states follow generate(output_hidden_states):
-// the input of every layer, then the final-normed output (spec/llava.md §8).
+// repeat_kv for grouped-query attention -> o_proj -> residual; RMSNorm -> SwiGLU MLP ->
+// residual. After the last layer the final RMSNorm and the LM head over every vocabulary row
+// (padding rows included, as transformers' argmax sees them). The recorded states follow
+// generate(output_hidden_states): the input of every layer, then the final-normed output
+// (spec/llava.md §8).
 //
 // Letters: n new positions, D width, H/K heads/key-value heads, E head dim, F MLP width,
 // C context capacity.

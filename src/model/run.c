@@ -241,8 +241,6 @@ static kevo_status take_image(kevo_run *r, const kevo_image_input *image, kevo_e
                          m->family->name);
     r->n_tiles = n_tiles;
     r->n_image_tokens = n_tokens;
-    r->image_width = image->width;
-    r->image_height = image->height;
     return KEVO_OK;
 }
 

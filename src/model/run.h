@@ -24,7 +24,6 @@ struct kevo_run {
     int image_at;                 // the image's first position in the prompt
     int n_tiles;                  // the image's tiles (plan.n_tiles)
     int n_image_tokens;           // its positions in the prompt (plan.n_image_tokens)
-    int image_width, image_height;   // the original image (the family's packing reads it)
     kevo_stop stop;
     kevo_timings timings;
 };
