@@ -145,6 +145,21 @@ typedef struct kevo_config {
     int grid_pinpoints[KEVO_PINPOINTS_MAX][2];
     int n_grid_pinpoints;
     int image_newline;          // a learned image_newline vector ends every row of tile features
+    // Qwen2-VL / Qwen2.5-VL (model_type "qwen2_vl", "qwen2_5_vl"): a native-resolution tower
+    // whose merged 2 x 2 patches are the image positions, and a Qwen2 decoder with M-RoPE
+    int attention_bias;         // the decoder's q/k/v projections carry biases (Qwen2)
+    int mrope_section[3];       // M-RoPE: the rotary pairs of the temporal, row and column
+    int n_mrope;                //   position streams, in that order (sum E/2); 0 = 1-D RoPE
+    int vision_start_id;        // the token before the image (<|vision_start|>); -1 none
+    int vision_end_id;          // the token after it (<|vision_end|>); -1 none
+    int temporal_patch_size;    // frames in one patch (2: a still image is duplicated)
+    int spatial_merge_size;     // patches per side merged into one image position; 0 = LLaVA
+    int vision_out_hidden;      // the merger's output width (the decoder's D)
+    int vision_window;          // Qwen2.5-VL window_size in pixels; 0 = full attention always
+    int fullatt_blocks[64];     // Qwen2.5-VL: the blocks that attend over the whole image
+    int n_fullatt_blocks;
+    int vision_swiglu;          // Qwen2.5-VL blocks: RMSNorm and a biased SwiGLU MLP; 0 =
+                                //   Qwen2-VL's LayerNorm and fc1 / QuickGELU / fc2
 } kevo_config;
 
 // How images become pixel_values: preprocessor_config.json (transformers' CLIPImageProcessor,
@@ -165,6 +180,11 @@ typedef struct kevo_image_config {
     // each a positive multiple of crop_size; n_grid_pinpoints is 0 when the key is absent.
     int grid_pinpoints[KEVO_PINPOINTS_MAX][2];
     int n_grid_pinpoints;
+    // Qwen2VLImageProcessor (merge_size > 0; 0 for the CLIP processors): smart_resize keeps
+    // the pixel count within [min_pixels, max_pixels] with both sides multiples of
+    // patch_size * merge_size; temporal_patch_size frames make one patch.
+    int min_pixels, max_pixels;
+    int patch_size, merge_size, temporal_patch_size;
 } kevo_image_config;
 
 // Loads config.json, preprocessor_config.json, generation_config.json (when present) and the

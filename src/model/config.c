@@ -316,6 +316,43 @@ static kevo_status read_triple(kevo_cfg_reader *r, const char *key, const double
     return KEVO_OK;
 }
 
+// Qwen2VLImageProcessor's own keys (image_processing_qwen2_vl.py __init__): min_pixels and
+// max_pixels win over size's shortest_edge / longest_edge (which mean pixel counts here), then
+// the class defaults 56 * 56 and 28 * 28 * 1280; no crop.
+static kevo_status read_qwen2vl(kevo_cfg_reader *r, kevo_image_config *ic)
+{
+    int min_def = 56 * 56, max_def = 28 * 28 * 1280;
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(r->obj, "size");
+    kevo_status st;
+    if (cJSON_IsObject(size)) {
+        kevo_cfg_reader sub;
+        kevo_cfg_sub(&sub, r, size, "size");
+        if ((st = kevo_cfg_int(&sub, "shortest_edge", 1, min_def, 1, 1 << 30, &min_def)) ||
+            (st = kevo_cfg_int(&sub, "longest_edge", 1, max_def, 1, 1 << 30, &max_def)))
+            return st;
+    }
+    if ((st = kevo_cfg_int(r, "min_pixels", 1, min_def, 1, 1 << 30, &ic->min_pixels)) ||
+        (st = kevo_cfg_int(r, "max_pixels", 1, max_def, 1, 1 << 30, &ic->max_pixels)) ||
+        (st = kevo_cfg_int(r, "patch_size", 1, 14, 1, 1024, &ic->patch_size)) ||
+        (st = kevo_cfg_int(r, "merge_size", 1, 2, 1, 64, &ic->merge_size)) ||
+        (st = kevo_cfg_int(r, "temporal_patch_size", 1, 2, 1, 64, &ic->temporal_patch_size)))
+        return st;
+    if (ic->min_pixels > ic->max_pixels)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s min_pixels %d exceeds max_pixels %d",
+                         r->where, ic->min_pixels, ic->max_pixels);
+    ic->do_center_crop = 0;
+    ic->shortest_edge = 0;
+    return KEVO_OK;
+}
+
+// The processor class a preprocessor_config.json names is one of Qwen2-VL's (Qwen2.5-VL uses
+// the same class).
+static int is_qwen2vl_processor(const cJSON *root)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "image_processor_type");
+    return cJSON_IsString(type) && strncmp(type->valuestring, "Qwen2VLImageProcessor", 21) == 0;
+}
+
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err)
 {
     // OPENAI_CLIP_MEAN / OPENAI_CLIP_STD (transformers image_utils.py)
@@ -333,9 +370,11 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: not a JSON object", path);
         goto done;
     }
+    int qwen = is_qwen2vl_processor(root);
     if ((st = kevo_json_bool(root, "do_convert_rgb", 1, 1, &ic->do_convert_rgb, r.where, err)) ||
         (st = kevo_json_bool(root, "do_resize", 1, 1, &ic->do_resize, r.where, err)) ||
-        (st = read_size(&r, "size", 224, 1, &ic->resize_w, &ic->resize_h, &ic->shortest_edge)) ||
+        (!qwen && (st = read_size(&r, "size", 224, 1, &ic->resize_w, &ic->resize_h,
+                                  &ic->shortest_edge))) ||
         (st = kevo_cfg_int(&r, "resample", 1, 3, 0, 5, &ic->resample)) ||
         (st = kevo_json_bool(root, "do_center_crop", 1, 1, &ic->do_center_crop, r.where, err)) ||
         (st = read_size(&r, "crop_size", 224, 0, &ic->crop_w, &ic->crop_h, NULL)) ||
@@ -346,7 +385,8 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
         (st = read_triple(&r, "image_mean", clip_mean, ic->mean)) ||
         (st = read_triple(&r, "image_std", clip_std, ic->std)) ||
         (st = kevo_cfg_pinpoints(&r, "image_grid_pinpoints", ic->crop_h, "crop_size",
-                                 ic->grid_pinpoints, &ic->n_grid_pinpoints)))
+                                 ic->grid_pinpoints, &ic->n_grid_pinpoints)) ||
+        (qwen && (st = read_qwen2vl(&r, ic))))
         goto done;
     if (!kevo_cfg_fits_float(255.0 * ic->rescale_factor)) {
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: rescale_factor = %g takes 8-bit pixels past the "

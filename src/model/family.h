@@ -14,6 +14,26 @@
 #include "io/runfolder.h"
 #include "kevo.h"
 #include "model/config_read.h"
+#include "model/weights.h"
+
+// A stored name's prefix under newer transformers, and the hub layout's it maps back to.
+typedef struct kevo_rename {
+    const char *from, *to;
+} kevo_rename;
+
+// Where a family's tensors live in its hub layout (weights.c binds them).
+typedef struct kevo_weight_layout {
+    const kevo_rename *renames;   // applied first: newer transformers' names -> the hub's
+    int n_renames;
+    const char *text_prefix;      // of embed_tokens, layers.N, norm: "language_model.model."
+    const char *lm_head;          // the untied head's name
+    const char *vision_prefix;    // counted as vision parameters (`kevo info`) ...
+    const char *projector_prefixes[2];   // ... unless these match first: the projector's
+    // The vision tower's and the projector's slots (and their layer arrays, kevo_bind_alloc).
+    void (*add_vision)(kevo_binder *b, const kevo_config *c, kevo_weights *w);
+} kevo_weight_layout;
+
+extern const kevo_weight_layout kevo_llava_weight_layout;
 
 typedef struct kevo_family {
     const char *model_type;       // config.json's model_type
@@ -21,6 +41,7 @@ typedef struct kevo_family {
     const char *image_processor;  // transformers' class it follows
     const char *vision_path;      // one phrase: how pixels become image positions
     kevo_template default_template;
+    const kevo_weight_layout *weights;
     // The family's top-level keys of config.json, after text_config and vision_config are read.
     kevo_status (*read_config)(kevo_cfg_reader *top, kevo_config *c);
     // Fills what the family's image processor class defaults to where preprocessor_config.json

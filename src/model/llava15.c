@@ -84,6 +84,7 @@ const kevo_family kevo_family_llava = {
     .name = "LLaVA-1.5",
     .image_processor = "CLIPImageProcessor (crop) or LLaVA's expand2square (pad)",
     .vision_path = "CLIP tower, feature layers, projector; one tile",
+    .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_V1,
     .read_config = kevo_llava_read_config,
     .image_tokens = image_tokens,

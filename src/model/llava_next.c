@@ -224,6 +224,7 @@ const kevo_family kevo_family_llava_next = {
     .image_processor = "LlavaNextImageProcessor (anyres tiles)",
     .vision_path = "CLIP tower on the base image and every tile, projector, unpadded grid "
                    "with image_newline",
+    .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_HF,
     .read_config = kevo_llava_next_read_config,
     .image_defaults = image_defaults,

@@ -1,8 +1,7 @@
-// weights.c — binding a checkpoint's tensors to the slots a LLaVA config implies.
+// weights.c — binding a checkpoint's tensors to the slots a config implies.
 //
-// Names follow the llava-hf hub layout (spec: transformers convert_llava_weights_to_hf.py and
-// modeling_llava.py `_checkpoint_conversion_mapping`); names re-saved by newer transformers are
-// mapped back first. Binding is strict in both directions: a tensor the config needs but the
+// Names follow the family's hub layout (its kevo_weight_layout: the vision side's slots, the
+// decoder's prefix); names re-saved by newer transformers are mapped back first. Binding is strict in both directions: a tensor the config needs but the
 // checkpoint lacks, and a tensor the checkpoint holds but the config does not explain (say,
 // attention biases under attention_bias = false), are both errors, because ignoring either would
 // give a silently wrong model.
@@ -16,6 +15,7 @@
 #include "base/dtype.h"
 #include "base/error.h"
 #include "base/convert.h"
+#include "model/family.h"
 
 #define NAME_MAX_LEN 256
 
@@ -24,7 +24,7 @@ typedef enum { PART_VISION, PART_PROJECTOR, PART_TEXT } part;
 typedef struct slot {
     char name[NAME_MAX_LEN];
     int n_dims;
-    int64_t shape[4];
+    int64_t shape[KEVO_SHAPE_MAX];
     kevo_weight *dst;          // NULL: validated if present, never read (e.g. post_layernorm)
     int required;
     int want_f32;              // vectors (and the position table) get an F32 view
@@ -36,30 +36,25 @@ typedef struct stored {
     int used;
 } stored;
 
-typedef struct binder {
+struct kevo_binder {
     slot *slots;
     int n, cap;
     char problems[KEVO_ERROR_MAX];
     int n_problems;
     int oom;
-} binder;
-
-static const struct {
-    const char *from, *to;
-} renames[] = {
-    {"model.language_model.", "language_model.model."},
-    {"model.vision_tower.", "vision_tower."},
-    {"model.multi_modal_projector.", "multi_modal_projector."},
-    {"lm_head.", "language_model.lm_head."},
-    {"model.image_newline", "image_newline"},
+    kevo_weights *w;   // owns what kevo_bind_alloc hands out
 };
+typedef kevo_binder binder;
 
-const char *kevo_weights_canonical_name(const char *name, char *buf, size_t size)
+// The stored name under the family's hub layout: newer transformers re-save some prefixes
+// under new names, which the family's renames map back first.
+static const char *canonical_name(const kevo_weight_layout *lay, const char *name, char *buf,
+                                  size_t size)
 {
-    for (size_t i = 0; i < sizeof renames / sizeof renames[0]; i++) {
-        size_t n = strlen(renames[i].from);
-        if (strncmp(name, renames[i].from, n) == 0) {
-            snprintf(buf, size, "%s%s", renames[i].to, name + n);
+    for (int i = 0; i < lay->n_renames; i++) {
+        size_t n = strlen(lay->renames[i].from);
+        if (strncmp(name, lay->renames[i].from, n) == 0) {
+            snprintf(buf, size, "%s%s", lay->renames[i].to, name + n);
             return buf;
         }
     }
@@ -67,11 +62,8 @@ const char *kevo_weights_canonical_name(const char *name, char *buf, size_t size
     return buf;
 }
 
-static void add(binder *b, kevo_weight *dst, int required, int n_dims, const int64_t *shape,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static void add(binder *b, kevo_weight *dst, int required, int n_dims, const int64_t *shape,
-                const char *fmt, ...)
+void kevo_bind_add(kevo_binder *b, kevo_weight *dst, int required, int n_dims,
+                   const int64_t *shape, const char *fmt, ...)
 {
     if (b->n == b->cap) {
         int cap = b->cap ? 2 * b->cap : 256;
@@ -95,7 +87,27 @@ static void add(binder *b, kevo_weight *dst, int required, int n_dims, const int
     s->want_f32 = n_dims == 1;
 }
 
-#define SHAPE(...) (sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+void kevo_bind_want_f32(kevo_binder *b)
+{
+    if (!b->oom && b->n > 0)
+        b->slots[b->n - 1].want_f32 = 1;
+}
+
+// Owned allocations hang off the weights' copies list, freed with them.
+void *kevo_bind_alloc(kevo_binder *b, size_t n, size_t size)
+{
+    kevo_weights *w = b->w;
+    void **grown = realloc(w->owned, (size_t)(w->n_owned + 1) * sizeof *grown);
+    void *p = grown ? calloc(n ? n : 1, size) : NULL;
+    if (grown)
+        w->owned = grown;
+    if (!p) {
+        b->oom = 1;
+        return NULL;
+    }
+    w->owned[w->n_owned++] = p;
+    return p;
+}
 
 static void problem(binder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -122,83 +134,43 @@ static void shape_str(char *buf, size_t size, int n_dims, const int64_t *shape)
         snprintf(buf + o, size - (size_t)o, "]");
 }
 
-// Layers at or above the feature layer are validated when present but never bound or read.
-static void add_clip_layer(binder *b, const kevo_config *c, kevo_clip_layer_weights *l, int i)
+static void add_text_layer(binder *b, const kevo_config *c, const char *prefix,
+                           kevo_llama_layer_weights *w, int i)
 {
-    const char *p = "vision_tower.vision_model.encoder.layers";
-    int64_t d = c->vision_hidden, f = c->vision_intermediate;
-    int r = l != NULL;
-#define SLOT(field) (l ? &l->field : NULL)
-    add(b, SLOT(ln1_w), r, SHAPE(d), "%s.%d.layer_norm1.weight", p, i);
-    add(b, SLOT(ln1_b), r, SHAPE(d), "%s.%d.layer_norm1.bias", p, i);
-    add(b, SLOT(q_w), r, SHAPE(d, d), "%s.%d.self_attn.q_proj.weight", p, i);
-    add(b, SLOT(q_b), r, SHAPE(d), "%s.%d.self_attn.q_proj.bias", p, i);
-    add(b, SLOT(k_w), r, SHAPE(d, d), "%s.%d.self_attn.k_proj.weight", p, i);
-    add(b, SLOT(k_b), r, SHAPE(d), "%s.%d.self_attn.k_proj.bias", p, i);
-    add(b, SLOT(v_w), r, SHAPE(d, d), "%s.%d.self_attn.v_proj.weight", p, i);
-    add(b, SLOT(v_b), r, SHAPE(d), "%s.%d.self_attn.v_proj.bias", p, i);
-    add(b, SLOT(o_w), r, SHAPE(d, d), "%s.%d.self_attn.out_proj.weight", p, i);
-    add(b, SLOT(o_b), r, SHAPE(d), "%s.%d.self_attn.out_proj.bias", p, i);
-    add(b, SLOT(ln2_w), r, SHAPE(d), "%s.%d.layer_norm2.weight", p, i);
-    add(b, SLOT(ln2_b), r, SHAPE(d), "%s.%d.layer_norm2.bias", p, i);
-    add(b, SLOT(fc1_w), r, SHAPE(f, d), "%s.%d.mlp.fc1.weight", p, i);
-    add(b, SLOT(fc1_b), r, SHAPE(f), "%s.%d.mlp.fc1.bias", p, i);
-    add(b, SLOT(fc2_w), r, SHAPE(d, f), "%s.%d.mlp.fc2.weight", p, i);
-    add(b, SLOT(fc2_b), r, SHAPE(d), "%s.%d.mlp.fc2.bias", p, i);
-#undef SLOT
-}
-
-static void add_llama_layer(binder *b, const kevo_config *c, kevo_llama_layer_weights *w, int i)
-{
-    const char *p = "language_model.model.layers";
     int64_t d = c->text_hidden, f = c->text_intermediate;
     int64_t q = (int64_t)c->text_heads * c->text_head_dim;
     int64_t kv = (int64_t)c->text_kv_heads * c->text_head_dim;
-    add(b, &w->attn_norm, 1, SHAPE(d), "%s.%d.input_layernorm.weight", p, i);
-    add(b, &w->q, 1, SHAPE(q, d), "%s.%d.self_attn.q_proj.weight", p, i);
-    add(b, &w->k, 1, SHAPE(kv, d), "%s.%d.self_attn.k_proj.weight", p, i);
-    add(b, &w->v, 1, SHAPE(kv, d), "%s.%d.self_attn.v_proj.weight", p, i);
-    add(b, &w->o, 1, SHAPE(d, q), "%s.%d.self_attn.o_proj.weight", p, i);
-    add(b, &w->ffn_norm, 1, SHAPE(d), "%s.%d.post_attention_layernorm.weight", p, i);
-    add(b, &w->gate, 1, SHAPE(f, d), "%s.%d.mlp.gate_proj.weight", p, i);
-    add(b, &w->up, 1, SHAPE(f, d), "%s.%d.mlp.up_proj.weight", p, i);
-    add(b, &w->down, 1, SHAPE(d, f), "%s.%d.mlp.down_proj.weight", p, i);
+    const char *p = prefix;
+    kevo_bind_add(b, &w->attn_norm, 1, KEVO_SHAPE(d), "%slayers.%d.input_layernorm.weight", p, i);
+    kevo_bind_add(b, &w->q, 1, KEVO_SHAPE(q, d), "%slayers.%d.self_attn.q_proj.weight", p, i);
+    kevo_bind_add(b, &w->k, 1, KEVO_SHAPE(kv, d), "%slayers.%d.self_attn.k_proj.weight", p, i);
+    kevo_bind_add(b, &w->v, 1, KEVO_SHAPE(kv, d), "%slayers.%d.self_attn.v_proj.weight", p, i);
+    if (c->attention_bias) {
+        kevo_bind_add(b, &w->q_b, 1, KEVO_SHAPE(q), "%slayers.%d.self_attn.q_proj.bias", p, i);
+        kevo_bind_add(b, &w->k_b, 1, KEVO_SHAPE(kv), "%slayers.%d.self_attn.k_proj.bias", p, i);
+        kevo_bind_add(b, &w->v_b, 1, KEVO_SHAPE(kv), "%slayers.%d.self_attn.v_proj.bias", p, i);
+    }
+    kevo_bind_add(b, &w->o, 1, KEVO_SHAPE(d, q), "%slayers.%d.self_attn.o_proj.weight", p, i);
+    kevo_bind_add(b, &w->ffn_norm, 1, KEVO_SHAPE(d),
+                  "%slayers.%d.post_attention_layernorm.weight", p, i);
+    kevo_bind_add(b, &w->gate, 1, KEVO_SHAPE(f, d), "%slayers.%d.mlp.gate_proj.weight", p, i);
+    kevo_bind_add(b, &w->up, 1, KEVO_SHAPE(f, d), "%slayers.%d.mlp.up_proj.weight", p, i);
+    kevo_bind_add(b, &w->down, 1, KEVO_SHAPE(d, f), "%slayers.%d.mlp.down_proj.weight", p, i);
 }
 
-static void add_all(binder *b, const kevo_config *c, kevo_weights *w)
+// The decoder's tensors under the family's prefix; the vision side is the family's.
+static void add_all(binder *b, const kevo_weight_layout *lay, const kevo_config *c,
+                    kevo_weights *w)
 {
-    const char *v = "vision_tower.vision_model";
-    int64_t dv = c->vision_hidden, p = c->patch_size, grid = c->image_size / c->patch_size;
-    add(b, &w->class_emb, 1, SHAPE(dv), "%s.embeddings.class_embedding", v);
-    add(b, &w->patch_w, 1, SHAPE(dv, c->num_channels, p, p),
-        "%s.embeddings.patch_embedding.weight", v);
-    add(b, &w->pos_emb, 1, SHAPE(grid * grid + 1, dv), "%s.embeddings.position_embedding.weight",
-        v);
-    b->slots[b->n - 1].want_f32 = !b->oom;   // added to every patch: worth one F32 copy
-    add(b, &w->pre_ln_w, 1, SHAPE(dv), "%s.pre_layrnorm.weight", v);
-    add(b, &w->pre_ln_b, 1, SHAPE(dv), "%s.pre_layrnorm.bias", v);
-    for (int i = 0; i < c->vision_layers; i++)
-        add_clip_layer(b, c, i < w->n_vision ? &w->vision[i] : NULL, i);
-    add(b, NULL, 0, SHAPE(dv), "%s.post_layernorm.weight", v);
-    add(b, NULL, 0, SHAPE(dv), "%s.post_layernorm.bias", v);
-
-    int64_t d = c->text_hidden, features = dv * c->n_feature_layers;
-    add(b, &w->proj1_w, 1, SHAPE(d, features), "multi_modal_projector.linear_1.weight");
-    add(b, &w->proj2_w, 1, SHAPE(d, d), "multi_modal_projector.linear_2.weight");
-    if (c->projector_bias) {
-        add(b, &w->proj1_b, 1, SHAPE(d), "multi_modal_projector.linear_1.bias");
-        add(b, &w->proj2_b, 1, SHAPE(d), "multi_modal_projector.linear_2.bias");
-    }
-
-    if (c->image_newline)   // LLaVA-NeXT's learned end of every row of tile features
-        add(b, &w->image_newline, 1, SHAPE(d), "image_newline");
-
-    add(b, &w->embed, 1, SHAPE(c->text_vocab, d), "language_model.model.embed_tokens.weight");
+    lay->add_vision(b, c, w);
+    int64_t d = c->text_hidden;
+    const char *p = lay->text_prefix;
+    kevo_bind_add(b, &w->embed, 1, KEVO_SHAPE(c->text_vocab, d), "%sembed_tokens.weight", p);
     for (int i = 0; i < c->text_layers; i++)
-        add_llama_layer(b, c, &w->text[i], i);
-    add(b, &w->final_norm, 1, SHAPE(d), "language_model.model.norm.weight");
+        add_text_layer(b, c, p, &w->text[i], i);
+    kevo_bind_add(b, &w->final_norm, 1, KEVO_SHAPE(d), "%snorm.weight", p);
     if (!c->tie_word_embeddings)
-        add(b, &w->lm_head, 1, SHAPE(c->text_vocab, d), "language_model.lm_head.weight");
+        kevo_bind_add(b, &w->lm_head, 1, KEVO_SHAPE(c->text_vocab, d), "%s", lay->lm_head);
 }
 
 // Points dst->f32 at the data (F32) or at an owned converted copy (F16/BF16).
@@ -235,14 +207,17 @@ static int ignorable(const char *canonical)
     return n > m && strcmp(canonical + n - m, suffix) == 0;
 }
 
-static part part_of(const char *canonical)
+static int has_prefix(const char *s, const char *prefix)
 {
-    if (strncmp(canonical, "vision_tower.", 13) == 0)
-        return PART_VISION;
-    if (strncmp(canonical, "multi_modal_projector.", 22) == 0 ||
-        strcmp(canonical, "image_newline") == 0)
+    return prefix && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static part part_of(const kevo_weight_layout *lay, const char *canonical)
+{
+    if (has_prefix(canonical, lay->projector_prefixes[0]) ||
+        has_prefix(canonical, lay->projector_prefixes[1]))
         return PART_PROJECTOR;
-    return PART_TEXT;
+    return has_prefix(canonical, lay->vision_prefix) ? PART_VISION : PART_TEXT;
 }
 
 kevo_status kevo_weights_bind(const kevo_config *c, const kevo_checkpoint *ckpt,
@@ -256,19 +231,19 @@ kevo_status kevo_weights_bind(const kevo_config *c, const kevo_checkpoint *ckpt,
     kevo_status st = KEVO_OK;
     if (!st_list || !w)
         goto nomem;
-    // The deepest feature layer is hidden_states[feature_layer]: layers 0 .. feature_layer-1 run.
-    w->n_vision = c->feature_layer;
-    w->vision = calloc((size_t)w->n_vision + 1, sizeof *w->vision);
+    const kevo_family *family = kevo_family_find(c->model_type);
+    const kevo_weight_layout *lay = family->weights;   // the config was read by this family
+    b.w = w;
     w->text = calloc((size_t)c->text_layers, sizeof *w->text);
-    if (!w->vision || !w->text)
+    if (!w->text)
         goto nomem;
-    add_all(&b, c, w);
+    add_all(&b, lay, c, w);
     if (b.oom)
         goto nomem;
 
     for (size_t i = 0; i < n_stored; i++) {
         st_list[i].t = kevo_checkpoint_at(ckpt, i);
-        kevo_weights_canonical_name(st_list[i].t->name, st_list[i].name, NAME_MAX_LEN);
+        canonical_name(lay, st_list[i].t->name, st_list[i].name, NAME_MAX_LEN);
     }
     qsort(st_list, n_stored, sizeof *st_list, by_stored_name);
     for (size_t i = 1; i < n_stored; i++)
@@ -314,7 +289,7 @@ kevo_status kevo_weights_bind(const kevo_config *c, const kevo_checkpoint *ckpt,
         }
         w->n_params += t->n_elems;
         w->dtype_counts[t->dtype]++;
-        switch (part_of(st_list[i].name)) {
+        switch (part_of(lay, st_list[i].name)) {
         case PART_VISION: w->vision_params += t->n_elems; break;
         case PART_PROJECTOR: w->projector_params += t->n_elems; break;
         case PART_TEXT: w->text_params += t->n_elems; break;
@@ -353,7 +328,9 @@ void kevo_weights_free(kevo_weights *w)
     for (int i = 0; i < w->n_copies; i++)
         free(w->copies[i]);
     free(w->copies);
-    free(w->vision);
+    for (int i = 0; i < w->n_owned; i++)
+        free(w->owned[i]);
+    free(w->owned);
     free(w->text);
     free(w);
 }
