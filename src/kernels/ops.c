@@ -110,6 +110,20 @@ void kevo_rope_tables(float *cos, float *sin, int n_pos, int dim, float theta)
     }
 }
 
+void kevo_mrope_row(float *cos, float *sin, int dim, float theta, const int pos[3],
+                    const int section[3])
+{
+    int half = dim / 2;
+    for (int i = 0, stream = 0, end = section[0]; i < half; i++) {
+        while (i >= end && stream < 2)
+            end += section[++stream];
+        float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)dim);
+        float angle = (float)pos[stream] * inv_freq;
+        cos[i] = cosf(angle);
+        sin[i] = sinf(angle);
+    }
+}
+
 void kevo_rope_apply(float *x, int heads, int dim, const float *cos, const float *sin, int pos)
 {
     int half = dim / 2;

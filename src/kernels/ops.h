@@ -34,6 +34,13 @@ void kevo_add(float *x, const float *y, size_t n, int n_threads);
 // cos, sin: (n_pos, dim/2).
 void kevo_rope_tables(float *cos, float *sin, int n_pos, int dim, float theta);
 
+// One row of M-RoPE tables (modeling_qwen2_vl.py Qwen2VLRotaryEmbedding and
+// apply_multimodal_rotary_pos_emb): pair i < dim/2 turns by pos[s] * inv_freq[i], where s is
+// the stream (temporal, row, column) whose section of `section` holds i; the same F32 steps as
+// kevo_rope_tables. cos, sin: dim/2 values.
+void kevo_mrope_row(float *cos, float *sin, int dim, float theta, const int pos[3],
+                    const int section[3]);
+
 // Rotates `heads` vectors of `dim` values (stride `dim` apart) at position `pos` in place, the
 // rotate_half way: pairs (i, i + dim/2).
 void kevo_rope_apply(float *x, int heads, int dim, const float *cos, const float *sin, int pos);

@@ -21,17 +21,22 @@
 
 #define CONFIG_MAX (4u << 20)
 
-// The decoders kevo runs and their config classes' defaults (configuration_llama.py
-// LlamaConfig, configuration_mistral.py MistralConfig: the same math, Mistral adding the
-// sliding window).
+// The decoders kevo runs, by text_config's model_type, with their config classes' defaults
+// (configuration_llama.py LlamaConfig; configuration_mistral.py MistralConfig, the same math with
+// a sliding window; configuration_qwen2_vl.py Qwen2VLTextConfig and configuration_qwen2_5_vl.py
+// Qwen2_5_VLTextConfig, the Qwen2 decoder: biased q/k/v and M-RoPE).
 typedef struct text_defaults {
-    const char *model_type;
-    int intermediate, kv_heads, max_positions, sliding_window;   // kv_heads 0: = heads
+    const char *model_type, *decoder;
+    int hidden, intermediate, layers, heads, kv_heads, vocab, max_positions, sliding_window;
+    double rms_norm_eps, rope_theta;   // kv_heads 0: = heads; vocab 0: the legacy top level's
+    int qwen2;                         // q/k/v biases, rope_scaling's mrope_section
 } text_defaults;
 
 static const text_defaults decoders[] = {
-    {"llama", 11008, 0, 2048, 0},
-    {"mistral", 14336, 8, 4096 * 32, 4096},
+    {"llama", "llama", 4096, 11008, 32, 32, 0, 0, 2048, 0, 1e-6, 10000.0, 0},
+    {"mistral", "mistral", 4096, 14336, 32, 32, 8, 0, 4096 * 32, 4096, 1e-6, 10000.0, 0},
+    {"qwen2_vl_text", "qwen2", 8192, 29568, 80, 64, 8, 152064, 32768, 0, 1e-5, 1e6, 1},
+    {"qwen2_5_vl_text", "qwen2", 8192, 29568, 80, 64, 8, 152064, 32768, 0, 1e-5, 1e6, 1},
 };
 
 // Mistral's sliding_window: absent takes the default, null means none.
@@ -45,12 +50,58 @@ static kevo_status read_window(kevo_cfg_reader *r, int def, int *out)
     return kevo_cfg_int(r, "sliding_window", 1, def, 1, 1 << 24, out);
 }
 
-// text_config: the decoder's class defaults. `top` supplies the legacy top-level vocab_size.
-static kevo_status read_text(kevo_cfg_reader *r, kevo_cfg_reader *top, kevo_config *c)
+// M-RoPE (modeling_qwen2_vl.py apply_multimodal_rotary_pos_emb): rope_scaling (or the newer
+// rope_parameters) of type "mrope" (read as "default") with mrope_section, three rotary pair
+// counts that must cover the head's E/2 pairs; its rope_theta, when given, wins.
+static kevo_status read_mrope(kevo_cfg_reader *r, kevo_config *c)
+{
+    const char *key = "rope_scaling";
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->obj, key);
+    if (!cJSON_IsObject(v))
+        v = cJSON_GetObjectItemCaseSensitive(r->obj, key = "rope_parameters");
+    if (!cJSON_IsObject(v))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s has no rope_scaling with mrope_section: "
+                         "the Qwen2-VL decoder needs M-RoPE's sections", r->where);
+    kevo_cfg_reader sub;
+    kevo_cfg_sub(&sub, r, v, key);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(v, "type");
+    if (!type)
+        type = cJSON_GetObjectItemCaseSensitive(v, "rope_type");
+    if (type && (!cJSON_IsString(type) || (strcmp(type->valuestring, "mrope") != 0 &&
+                                           strcmp(type->valuestring, "default") != 0)))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: kevo runs the rope type \"mrope\" "
+                         "(\"default\") only", kevo_cfg_key(&sub, "type"));
+    const cJSON *sec = cJSON_GetObjectItemCaseSensitive(v, "mrope_section");
+    if (!cJSON_IsArray(sec) || cJSON_GetArraySize(sec) != 3)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must list 3 section sizes (temporal, "
+                         "height, width)", kevo_cfg_key(&sub, "mrope_section"));
+    int sum = 0;
+    for (int i = 0; i < 3; i++) {
+        const cJSON *x = cJSON_GetArrayItem(sec, i);
+        if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble > KEVO_CFG_DIM_MAX ||
+            x->valuedouble != (int)x->valuedouble)
+            return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s[%d] is not a section size",
+                             kevo_cfg_key(&sub, "mrope_section"), i);
+        sum += c->mrope_section[i] = (int)x->valuedouble;
+    }
+    if (sum != c->text_head_dim / 2)
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s sums to %d but the head has %d rotary "
+                         "pairs (head_dim / 2)", kevo_cfg_key(&sub, "mrope_section"), sum,
+                         c->text_head_dim / 2);
+    c->n_mrope = 3;
+    return cJSON_GetObjectItemCaseSensitive(v, "rope_theta")
+               ? kevo_cfg_pos_float(&sub, "rope_theta", 0, &c->rope_theta)
+               : KEVO_OK;
+}
+
+// The decoder's keys with its class defaults: text_config, or (forced_type set) the top level
+// that a family's legacy layout keeps them in. `top` supplies the legacy top-level vocab_size.
+static kevo_status read_text(kevo_cfg_reader *r, kevo_cfg_reader *top, const char *forced_type,
+                             kevo_config *c)
 {
     kevo_status st;
-    const char *type;
-    if ((st = kevo_json_str(r->obj, "model_type", 1, "llama", &type, r->where, r->err)))
+    const char *type = forced_type;
+    if (!type && (st = kevo_json_str(r->obj, "model_type", 1, "llama", &type, r->where, r->err)))
         return st;
     const text_defaults *td = NULL;
     for (size_t i = 0; i < sizeof decoders / sizeof decoders[0]; i++)
@@ -58,38 +109,50 @@ static kevo_status read_text(kevo_cfg_reader *r, kevo_cfg_reader *top, kevo_conf
             td = &decoders[i];
     if (!td)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (kevo runs "
-                         "\"llama\" and \"mistral\" decoders)", kevo_cfg_key(r, "model_type"),
-                         type);
-    snprintf(c->text_model_type, sizeof c->text_model_type, "%s", td->model_type);
-    int top_vocab;
-    if ((st = kevo_cfg_int(top, "vocab_size", 1, 32000, 1, 1 << 24, &top_vocab)) ||
-        (st = kevo_cfg_int(r, "hidden_size", 1, 4096, 1, KEVO_CFG_DIM_MAX, &c->text_hidden)) ||
+                         "\"llama\", \"mistral\" and the Qwen2-VL decoders)",
+                         kevo_cfg_key(r, "model_type"), type);
+    snprintf(c->text_model_type, sizeof c->text_model_type, "%s", td->decoder);
+    int top_vocab, use_window = 0;
+    if ((st = kevo_cfg_int(top, "vocab_size", 1, td->vocab ? td->vocab : 32000, 1, 1 << 24,
+                           &top_vocab)) ||
+        (st = kevo_cfg_int(r, "hidden_size", 1, td->hidden, 1, KEVO_CFG_DIM_MAX,
+                           &c->text_hidden)) ||
         (st = kevo_cfg_int(r, "intermediate_size", 1, td->intermediate, 1, KEVO_CFG_DIM_MAX,
                            &c->text_intermediate)) ||
-        (st = kevo_cfg_int(r, "num_hidden_layers", 1, 32, 1, 1024, &c->text_layers)) ||
-        (st = kevo_cfg_int(r, "num_attention_heads", 1, 32, 1, 4096, &c->text_heads)) ||
+        (st = kevo_cfg_int(r, "num_hidden_layers", 1, td->layers, 1, 1024, &c->text_layers)) ||
+        (st = kevo_cfg_int(r, "num_attention_heads", 1, td->heads, 1, 4096, &c->text_heads)) ||
         (st = kevo_cfg_int(r, "num_key_value_heads", 1, td->kv_heads ? td->kv_heads :
                            c->text_heads, 1, 4096, &c->text_kv_heads)) ||
         (st = kevo_cfg_int(r, "vocab_size", 1, top_vocab, 1, 1 << 24, &c->text_vocab)) ||
         (st = kevo_cfg_int(r, "max_position_embeddings", 1, td->max_positions, 1, 1 << 24,
                            &c->text_max_positions)) ||
-        (st = kevo_cfg_pos_float(r, "rms_norm_eps", 1e-6, &c->rms_norm_eps)) ||
-        (st = kevo_cfg_pos_float(r, "rope_theta", 10000.0, &c->rope_theta)) ||
+        (st = kevo_cfg_pos_float(r, "rms_norm_eps", td->rms_norm_eps, &c->rms_norm_eps)) ||
+        (st = kevo_cfg_pos_float(r, "rope_theta", td->rope_theta, &c->rope_theta)) ||
         (st = kevo_cfg_str_is(r, "hidden_act", "silu", "silu", NULL)) ||
-        (st = kevo_cfg_false(r, "attention_bias", "biased attention projections")) ||
+        (!td->qwen2 && (st = kevo_cfg_false(r, "attention_bias", "biased attention "
+                                            "projections"))) ||
         (st = kevo_cfg_false(r, "mlp_bias", "biased MLP projections")) ||
         (st = kevo_json_bool(r->obj, "tie_word_embeddings", 1, 0, &c->tie_word_embeddings,
                              r->where, r->err)) ||
-        (st = kevo_cfg_int(r, "bos_token_id", 1, 1, 0, c->text_vocab - 1, &c->bos_id)) ||
-        (st = kevo_cfg_int(r, "eos_token_id", 1, 2, 0, c->text_vocab - 1, &c->eos_ids[0])) ||
+        (st = kevo_cfg_int(r, "bos_token_id", 1, td->qwen2 ? 151643 : 1, 0, c->text_vocab - 1,
+                           &c->bos_id)) ||
+        (st = kevo_cfg_int(r, "eos_token_id", 1, td->qwen2 ? 151645 : 2, 0, c->text_vocab - 1,
+                           &c->eos_ids[0])) ||
         (st = kevo_cfg_int(r, "pad_token_id", 1, -1, -1, 1 << 24, &c->pad_id)))
         return st;
+    c->attention_bias = td->qwen2;   // Qwen2Attention: q/k/v always biased, o_proj never
     c->sliding_window = 0;
     if (td->sliding_window && (st = read_window(r, td->sliding_window, &c->sliding_window)))
         return st;
+    // Qwen2's window applies only to layers from max_window_layers on; kevo runs none.
+    if (td->qwen2 && ((st = kevo_json_bool(r->obj, "use_sliding_window", 1, 0, &use_window,
+                                           r->where, r->err)) || use_window))
+        return st ? st : kevo_fail(r->err, KEVO_ERR_CONFIG, "%s is true; kevo runs the Qwen2 "
+                                   "decoder with full attention only",
+                                   kevo_cfg_key(r, "use_sliding_window"));
     c->n_eos = 1;
     const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(r->obj, "rope_scaling");
-    if (scaling && !cJSON_IsNull(scaling))
+    if (!td->qwen2 && scaling && !cJSON_IsNull(scaling))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s is set; kevo supports only plain RoPE "
                          "(rope_scaling null)", kevo_cfg_key(r, "rope_scaling"));
     int pretraining_tp;
@@ -111,11 +174,10 @@ static kevo_status read_text(kevo_cfg_reader *r, kevo_cfg_reader *top, kevo_conf
     if (c->text_heads % c->text_kv_heads != 0)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: num_attention_heads %d is not a multiple "
                          "of num_key_value_heads %d", r->where, c->text_heads, c->text_kv_heads);
-    return KEVO_OK;
+    return td->qwen2 ? read_mrope(r, c) : KEVO_OK;
 }
 
-// vision_config: CLIPVisionConfig defaults, or LLaVA's CLIP-L/336 when the section is absent.
-static kevo_status read_vision(kevo_cfg_reader *r, int absent, kevo_config *c)
+kevo_status kevo_clip_read_vision(kevo_cfg_reader *r, int absent, kevo_config *c)
 {
     kevo_status st;
     const char *act;
@@ -245,10 +307,12 @@ kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
         (vision && !cJSON_IsNull(vision) && !cJSON_IsObject(vision)))
         st = kevo_fail(err, KEVO_ERR_CONFIG, "%s: text_config and vision_config must be objects",
                        path);
+    // A family whose legacy layout keeps the decoder's keys at the top level reads them there.
+    int at_top = family->text_at_top && !cJSON_IsObject(text);
     if (st == KEVO_OK)
-        st = read_text(&tr, &top, c);
+        st = read_text(at_top ? &top : &tr, &top, at_top ? family->text_at_top : NULL, c);
     if (st == KEVO_OK)
-        st = read_vision(&vr, !cJSON_IsObject(vision), c);
+        st = family->read_vision(&vr, !cJSON_IsObject(vision), c);
     cJSON_Delete(empty);
     if (st == KEVO_OK)
         st = family->read_config(&top, c);

@@ -15,6 +15,9 @@ kevo_status kevo_llava_next_read_config(kevo_cfg_reader *top, kevo_config *c);
 // width): the five grids of 336-pixel tiles of the published checkpoints.
 extern const int kevo_llava_next_pinpoints[5][2];
 
+// vision_config: CLIPVisionConfig defaults, or LLaVA's CLIP-L/336 when the section is absent;
+// the LLaVA families' kevo_family.read_vision.
+kevo_status kevo_clip_read_vision(kevo_cfg_reader *r, int absent, kevo_config *c);
 // preprocessor_config.json of `dir`.
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);
 

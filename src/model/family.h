@@ -42,13 +42,20 @@ typedef struct kevo_family {
     const char *vision_path;      // one phrase: how pixels become image positions
     kevo_template default_template;
     const kevo_weight_layout *weights;
+    // Set when the family's published config.json keeps the decoder's keys at its top level
+    // (no text_config): the text config class they are read as ("qwen2_vl_text").
+    const char *text_at_top;
+    // vision_config (absent: the section is missing), with the tower's class defaults.
+    kevo_status (*read_vision)(kevo_cfg_reader *vision, int absent, kevo_config *c);
     // The family's top-level keys of config.json, after text_config and vision_config are read.
     kevo_status (*read_config)(kevo_cfg_reader *top, kevo_config *c);
-    // Fills what the family's image processor class defaults to where preprocessor_config.json
-    // is silent (NULL: nothing beyond CLIPImageProcessor's).
-    void (*image_defaults)(kevo_image_config *ic);
+    // Reconciles the image processor's config with the model's: fills what the processor class
+    // defaults to where preprocessor_config.json is silent, and checks that the two agree
+    // (NULL: nothing beyond CLIPImageProcessor's). `c` may be adjusted (image_tokens).
+    kevo_status (*image_config)(const char *dir, kevo_config *c, kevo_image_config *ic,
+                                kevo_error *err);
     // The tiles and image positions of a width x height image.
-    kevo_status (*image_tokens)(const kevo_config *c, int width, int height, int *n_tiles,
+    kevo_status (*image_tokens)(const kevo_model *m, int width, int height, int *n_tiles,
                                 int *n_tokens, kevo_error *err);
     // The image processor: pixel_values of img (malloc'ed, n_tiles tiles; the caller frees).
     kevo_status (*preprocess)(const kevo_model *m, const kevo_image *img, kevo_image_mode mode,
@@ -58,6 +65,11 @@ typedef struct kevo_family {
     // Every image position's origin (n_tokens entries, malloc'ed; the caller frees).
     kevo_status (*positions)(const kevo_model *m, kevo_image_mode mode, int width, int height,
                              kevo_image_position **out, int *n, kevo_error *err);
+    // M-RoPE families (config n_mrope 3): each image position's temporal, row and column ids
+    // relative to the image's first position id, as get_rope_index places them, into ids
+    // (n rows of 3); NULL for 1-D positions.
+    kevo_status (*rope_ids)(const kevo_model *m, int width, int height, int (*ids)[3], int n,
+                            kevo_error *err);
 } kevo_family;
 
 extern const kevo_family kevo_family_llava, kevo_family_llava_next;

@@ -55,9 +55,10 @@ static void attention(kevo_run *r, const kevo_llama_layer_weights *lw, int l, in
     kevo_text_acts *a = &r->act.text;
     const kevo_linear_ctx *cv = &r->lin;
 
-    kevo_linear(a->q, hq * e, a->xn, d, n, lw->q.t, NULL, cv);
-    kevo_linear(a->k, hk * e, a->xn, d, n, lw->k.t, NULL, cv);
-    kevo_linear(a->v, hk * e, a->xn, d, n, lw->v.t, NULL, cv);
+    // Qwen2's biases (attention_bias); NULL for LLaMA and Mistral.
+    kevo_linear(a->q, hq * e, a->xn, d, n, lw->q.t, lw->q_b.f32, cv);
+    kevo_linear(a->k, hk * e, a->xn, d, n, lw->k.t, lw->k_b.f32, cv);
+    kevo_linear(a->v, hk * e, a->xn, d, n, lw->v.t, lw->v_b.f32, cv);
     float *kc = cache_keys(r, l), *vc = cache_values(r, l);
 #pragma omp parallel for schedule(static) num_threads(r->n_threads) \
     if ((size_t)n * (hq + hk) * e >= KEVO_PARALLEL_MIN_WORK)
@@ -113,10 +114,10 @@ static void decoder_layer(kevo_run *r, const kevo_llama_layer_weights *lw, int l
 static kevo_status check_layer(const kevo_run *r, const kevo_llama_layer_weights *lw, int l,
                                int n, int pos0, int step, kevo_error *err)
 {
-    const kevo_weight *ws[] = {&lw->attn_norm, &lw->q, &lw->k, &lw->v, &lw->o,
-                               &lw->ffn_norm, &lw->gate, &lw->up, &lw->down};
+    const kevo_weight *ws[] = {&lw->attn_norm, &lw->q, &lw->k, &lw->v, &lw->q_b, &lw->k_b,
+                               &lw->v_b, &lw->o, &lw->ffn_norm, &lw->gate, &lw->up, &lw->down};
     return kevo_check_finite(r->act.text.x, (size_t)n, (size_t)r->model->config.text_hidden,
-                             ws, 9, "; the layer's weights are all finite: its activations "
+                             ws, 12, "; the layer's weights are all finite: its activations "
                              "overflowed", err, "the output of text layer %d at step %d "
                              "(positions %d to %d)", l, step, pos0, pos0 + n - 1);
 }

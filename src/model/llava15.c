@@ -8,12 +8,12 @@
 #include "model/config.h"
 #include "model/run.h"
 
-static kevo_status image_tokens(const kevo_config *c, int width, int height, int *n_tiles,
+static kevo_status image_tokens(const kevo_model *m, int width, int height, int *n_tiles,
                                 int *n_tokens, kevo_error *err)
 {
     (void)width, (void)height, (void)err;   // every image becomes the same square
     *n_tiles = 1;
-    *n_tokens = c->image_tokens;
+    *n_tokens = m->config.image_tokens;
     return KEVO_OK;
 }
 
@@ -86,6 +86,7 @@ const kevo_family kevo_family_llava = {
     .vision_path = "CLIP tower, feature layers, projector; one tile",
     .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_V1,
+    .read_vision = kevo_clip_read_vision,
     .read_config = kevo_llava_read_config,
     .image_tokens = image_tokens,
     .preprocess = preprocess,

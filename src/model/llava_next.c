@@ -59,8 +59,8 @@ static kevo_status grid_for(const kevo_config *c, int width, int height, grid_sh
     return KEVO_OK;
 }
 
-static kevo_status image_tokens(const kevo_config *c, int width, int height, int *n_tiles,
-                                int *n_tokens, kevo_error *err)
+static kevo_status tiles_and_tokens(const kevo_config *c, int width, int height, int *n_tiles,
+                                    int *n_tokens, kevo_error *err)
 {
     grid_shape s;
     kevo_status st = grid_for(c, width, height, &s, err);
@@ -70,6 +70,12 @@ static kevo_status image_tokens(const kevo_config *c, int width, int height, int
     *n_tiles = 1 + s.tile_rows * s.tile_cols;
     *n_tokens = g * g + (s.y1 - s.y0) * (s.x1 - s.x0 + 1);
     return KEVO_OK;
+}
+
+static kevo_status image_tokens(const kevo_model *m, int width, int height, int *n_tiles,
+                                int *n_tokens, kevo_error *err)
+{
+    return tiles_and_tokens(&m->config, width, height, n_tiles, n_tokens, err);
 }
 
 // The processor's pinpoints and tile size must give the grid the model unpacks.
@@ -90,12 +96,15 @@ static kevo_status check_layout(const kevo_model *m, const kevo_anyres_layout *l
 }
 
 // LlavaNextImageProcessor.__init__: image_grid_pinpoints None means the five 336-pixel grids.
-static void image_defaults(kevo_image_config *ic)
+static kevo_status image_config(const char *dir, kevo_config *c, kevo_image_config *ic,
+                                kevo_error *err)
 {
+    (void)dir, (void)c, (void)err;
     if (ic->n_grid_pinpoints == 0) {
         memcpy(ic->grid_pinpoints, kevo_llava_next_pinpoints, sizeof kevo_llava_next_pinpoints);
         ic->n_grid_pinpoints = 5;
     }
+    return KEVO_OK;
 }
 
 static kevo_status preprocess(const kevo_model *m, const kevo_image *img, kevo_image_mode mode,
@@ -187,7 +196,7 @@ static kevo_status positions(const kevo_model *m, kevo_image_mode mode, int widt
     if (st == KEVO_OK)
         st = grid_for(c, width, height, &s, err);
     if (st == KEVO_OK)
-        st = image_tokens(c, width, height, &n_tiles, &n, err);
+        st = tiles_and_tokens(c, width, height, &n_tiles, &n, err);
     if (st != KEVO_OK)
         return st;
     kevo_image_position *pos = calloc((size_t)n, sizeof *pos), *q = pos;
@@ -226,8 +235,9 @@ const kevo_family kevo_family_llava_next = {
                    "with image_newline",
     .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_HF,
+    .read_vision = kevo_clip_read_vision,
     .read_config = kevo_llava_next_read_config,
-    .image_defaults = image_defaults,
+    .image_config = image_config,
     .image_tokens = image_tokens,
     .preprocess = preprocess,
     .encode = encode,

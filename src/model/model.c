@@ -90,8 +90,8 @@ kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
     if (st == KEVO_OK)
         m->family = kevo_family_find(m->config.model_type);   // config_load found it
     if (st == KEVO_OK && (st = kevo_image_config_load(dir, &m->image, err)) == KEVO_OK &&
-        m->family->image_defaults)
-        m->family->image_defaults(&m->image);
+        m->family->image_config)
+        st = m->family->image_config(dir, &m->config, &m->image, err);
     if (st == KEVO_OK && (st = kevo_tokenizer_load(dir, &m->tokenizer, err)) == KEVO_OK)
         st = check_tokenizer(m, err);
     if (st == KEVO_OK)
@@ -148,5 +148,5 @@ kevo_template kevo_model_template(const kevo_model *m)
 kevo_status kevo_model_image_tokens(const kevo_model *m, int width, int height, int *n_tiles,
                                     int *n_tokens, kevo_error *err)
 {
-    return m->family->image_tokens(&m->config, width, height, n_tiles, n_tokens, err);
+    return m->family->image_tokens(m, width, height, n_tiles, n_tokens, err);
 }

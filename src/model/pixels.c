@@ -48,9 +48,11 @@ static kevo_status load_tiles(kevo_pixels *p, const char *model_dir, const kevo_
 {
     kevo_model m = {.dir = (char *)model_dir, .family = kevo_family_find(c->model_type),
                     .config = *c, .image = *ic};
-    if (m.family->image_defaults)
-        m.family->image_defaults(&m.image);
-    kevo_status st = m.family->preprocess(&m, img, p->mode, &p->values, &p->n_tiles, err);
+    kevo_status st = KEVO_OK;
+    if (m.family->image_config)
+        st = m.family->image_config(model_dir, &m.config, &m.image, err);
+    if (st == KEVO_OK)
+        st = m.family->preprocess(&m, img, p->mode, &p->values, &p->n_tiles, err);
     p->width = p->height = c->image_size;
     return st;
 }

@@ -231,7 +231,7 @@ static kevo_status take_image(kevo_run *r, const kevo_image_input *image, kevo_e
     int n_tiles, n_tokens;
     if (!image || !image->pixels)
         return kevo_fail(err, KEVO_ERR_ARG, "no pixel values for the image");
-    kevo_status st = m->family->image_tokens(&m->config, image->width, image->height, &n_tiles,
+    kevo_status st = m->family->image_tokens(m, image->width, image->height, &n_tiles,
                                              &n_tokens, err);
     if (st != KEVO_OK)
         return st;
@@ -241,6 +241,8 @@ static kevo_status take_image(kevo_run *r, const kevo_image_input *image, kevo_e
                          m->family->name);
     r->n_tiles = n_tiles;
     r->n_image_tokens = n_tokens;
+    int merge = m->config.spatial_merge_size;   // a still image: one frame, merge^2 patches each
+    r->n_patches = n_tokens * merge * merge;
     return KEVO_OK;
 }
 
@@ -379,9 +381,7 @@ static kevo_status start(kevo_run *r, const kevo_image_input *image, const int *
         max_new = c->text_max_positions - n_prompt;
     if ((st = prepare(r, n_prompt, max_new, err)) != KEVO_OK)
         return st;
-    kevo_rope_tables(r->act.text.cos, r->act.text.sin, r->plan.n_ctx, c->text_head_dim,
-                     c->rope_theta);
-    return KEVO_OK;
+    return kevo_run_rope_tables(r, image, ids, err);
 }
 
 kevo_status kevo_run_generate(kevo_run *r, const kevo_image_input *image, const int *ids,

@@ -24,6 +24,8 @@ struct kevo_run {
     int image_at;                 // the image's first position in the prompt
     int n_tiles;                  // the image's tiles (plan.n_tiles)
     int n_image_tokens;           // its positions in the prompt (plan.n_image_tokens)
+    int n_patches;                // the patches through a Qwen2-VL tower (plan.n_patches)
+    int rope_delta;               // M-RoPE: a generated token's position minus its index
     kevo_stop stop;
     kevo_timings timings;
 };
@@ -42,6 +44,10 @@ void kevo_run_record_state(kevo_run *r, int step, int index, const float *row);
 void kevo_run_record_image(kevo_run *r, int index, const float *rows);
 int kevo_run_image_keeps(const kevo_run *r, int index);
 
+// rope.c: act.text.cos / sin for every index of the context (plan.n_ctx), from the prompt's
+// ids and its image (1-D RoPE or M-RoPE, by the config); sets rope_delta.
+kevo_status kevo_run_rope_tables(kevo_run *r, const kevo_image_input *image, const int *ids,
+                                 kevo_error *err);
 // clip.c: one tile's pixels (channels, image_size, image_size) through the tower; its selected
 // features (the feature layers' states, class token dropped unless kept) into `features`
 // (P rows of Dv * feature layers).
