@@ -52,6 +52,49 @@ KEVO_TEST(bytelevel_qwen3_loads)
     kevo_tokenizer_free(t);
 }
 
+// Figure labels show the text a piece stands for, with the SentencePiece labels' rules (the
+// leading space dropped, spaces alone as "␣", controls escaped): each text below is one token
+// of the real Qwen vocabulary, checked first.
+KEVO_TEST(bytelevel_piece_display_shows_text)
+{
+    kevo_tokenizer *t = load_qwen3();
+    if (!t)
+        return;
+    static const struct {
+        const char *text, *label;
+    } cases[] = {
+        {" Hello", "Hello"}, {"Hello", "Hello"}, {"\n", "\\n"}, {"  ", "\xE2\x90\xA3\xE2\x90\xA3"},
+        {"\xE4\xB8\xAD", "\xE4\xB8\xAD"}, {" \xE4\xB8\xAD", "\xE4\xB8\xAD"},
+        {"\t", "\\t"}, {"<|im_start|>", "<|im_start|>"},
+    };
+    kevo_error err;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int *ids = NULL, n = 0;
+        if (!CHECK_OK(kevo_tokenizer_encode(t, cases[i].text, strlen(cases[i].text), 0, &ids, &n,
+                                            &err), &err))
+            continue;
+        char buf[64];
+        if (CHECK(n == 1, "'%s' is %d tokens", cases[i].text, n))
+            CHECK(strcmp(kevo_tokenizer_piece_display(t, ids[0], buf, sizeof buf),
+                         cases[i].label) == 0, "'%s' shows as '%s', expected '%s'",
+                  cases[i].text, buf, cases[i].label);
+        free(ids);
+    }
+    // A piece that is part of a character: the lone byte 0xE4 (the first of "中"), whose piece
+    // is U+00E4, the byte table's image of 0xE4.
+    int id = -1;
+    for (int k = 0; k < kevo_tokenizer_n_tokens(t) && id < 0; k++) {
+        const char *p = kevo_tokenizer_piece(t, k);
+        if (p && strcmp(p, "\xC3\xA4") == 0)
+            id = k;
+    }
+    char buf[64];
+    if (CHECK(id >= 0, "no piece for the byte 0xE4"))
+        CHECK(strcmp(kevo_tokenizer_piece_display(t, id, buf, sizeof buf), "\\xE4") == 0,
+              "the lone byte 0xE4 shows as '%s'", buf);
+    kevo_tokenizer_free(t);
+}
+
 KEVO_TEST(bytelevel_corpus_matches_transformers_js)
 {
     kevo_tokenizer *t = load_qwen3();

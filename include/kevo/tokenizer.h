@@ -79,6 +79,12 @@ const char *kevo_tokenizer_piece(const kevo_tokenizer *t, int id);
 // chatml    LLaVA-NeXT-34B's conversation (conv_chatml_direct, its model card's prompt):
 //           "<|im_start|>system\nAnswer the questions.<|im_end|><|im_start|>user\n<image>\n" +
 //           question + "<|im_end|><|im_start|>assistant\n", tokenised as llava-hf.
+// qwen2-vl  the chat template of Qwen2-VL-*-Instruct and Qwen2.5-VL-*-Instruct for one user
+//           turn holding the image, then the question: "<|im_start|>system\nYou are a helpful
+//           assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>"
+//           + question + "<|im_end|>\n<|im_start|>assistant\n", tokenised whole without BOS;
+//           kevo keeps one KEVO_IMAGE_SLOT for <|image_pad|>, which the processor repeats once
+//           per merged patch.
 // auto      the model's own: kevo_model_template.
 
 typedef enum kevo_template {
@@ -87,14 +93,15 @@ typedef enum kevo_template {
     KEVO_TEMPLATE_LLAVA_HF,
     KEVO_TEMPLATE_MISTRAL,
     KEVO_TEMPLATE_CHATML,
+    KEVO_TEMPLATE_QWEN2VL,
 } kevo_template;
 
-// "auto" | "llava_v1" | "llava-hf" | "mistral-instruct" | "chatml"; anything else is
-// KEVO_ERR_ARG.
+// "auto" | "llava_v1" | "llava-hf" | "mistral-instruct" | "chatml" | "qwen2-vl"; anything else
+// is KEVO_ERR_ARG.
 kevo_status kevo_template_parse(const char *name, kevo_template *out, kevo_error *err);
 const char *kevo_template_name(kevo_template tpl);
-// The template a Jinja chat_template string renders, recognised by its markers ([INST],
-// <|im_start|>, USER); 0 when none is recognised.
+// The template a Jinja chat_template string renders, recognised by its markers
+// (<|vision_start|>, [INST], <|im_start|>, USER); 0 when none is recognised.
 int kevo_template_from_chat(const char *chat_template, kevo_template *out);
 // A model's template: LLaVA-1.5 always llava_v1 (the paper's); other families the one their
 // chat_template (chat_template.json or tokenizer_config.json) renders, else their backbone's
@@ -106,7 +113,8 @@ kevo_status kevo_template_for(const char *model_dir, const kevo_config *cfg, kev
 
 // The full prompt text (caller frees) and its ids (caller frees) with exactly one
 // KEVO_IMAGE_SLOT, BOS included as the reference does; *image_pos = index of the slot. A
-// question that itself contains "<image>" is refused (KEVO_ERR_ARG).
+// question that itself contains the template's image marker ("<image>", "<|image_pad|>") is
+// refused (KEVO_ERR_ARG).
 kevo_status kevo_template_prompt(const kevo_tokenizer *t, kevo_template tpl,
                                  const char *question, char **prompt_text, int **ids, int *n_ids,
                                  int *image_pos, kevo_error *err);

@@ -40,6 +40,7 @@ typedef struct kevo_family {
     const char *name;             // for people: "LLaVA-1.5"
     const char *image_processor;  // transformers' class it follows
     const char *vision_path;      // one phrase: how pixels become image positions
+    const char *image_token;      // the image's added token in the text: "<image>"
     kevo_template default_template;
     const kevo_weight_layout *weights;
     // Set when the family's published config.json keeps the decoder's keys at its top level

@@ -84,6 +84,7 @@ const kevo_family kevo_family_llava = {
     .name = "LLaVA-1.5",
     .image_processor = "CLIPImageProcessor (crop) or LLaVA's expand2square (pad)",
     .vision_path = "CLIP tower, feature layers, projector; one tile",
+    .image_token = "<image>",
     .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_V1,
     .read_vision = kevo_clip_read_vision,

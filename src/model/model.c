@@ -10,7 +10,8 @@
 #include "io/json.h"
 #include "model/config.h"
 
-// The tokenizer must fit the embedding rows, and its <image> must be the config's image token.
+// The tokenizer must fit the embedding rows, and its image token (<image>, <|image_pad|>) must
+// be the config's.
 static kevo_status check_tokenizer(const kevo_model *m, kevo_error *err)
 {
     const kevo_config *c = &m->config;
@@ -23,10 +24,11 @@ static kevo_status check_tokenizer(const kevo_model *m, kevo_error *err)
                          kevo_path_base(kevo_tokenizer_path(m->tokenizer)), n, c->text_vocab,
                          n - 1, last ? last : "?");
     }
-    int image = kevo_tokenizer_added_id(m->tokenizer, "<image>");
+    const char *token = m->family->image_token;
+    int image = kevo_tokenizer_added_id(m->tokenizer, token);
     if (image >= 0 && image != c->image_token_id)
-        return kevo_fail(err, KEVO_ERR_MODEL, "%s: the tokenizer's <image> is token %d but "
-                         "config.json's image_token_index is %d", m->dir, image,
+        return kevo_fail(err, KEVO_ERR_MODEL, "%s: the tokenizer's %s is token %d but "
+                         "config.json's image token is %d", m->dir, token, image,
                          c->image_token_id);
     return KEVO_OK;
 }
@@ -68,7 +70,7 @@ kevo_status kevo_template_for(const char *dir, const kevo_config *c, kevo_templa
 {
     const kevo_family *family = kevo_family_find(c->model_type);
     *out = family ? family->default_template : KEVO_TEMPLATE_LLAVA_V1;
-    if (!family || family == &kevo_family_llava)
+    if (!family || family == &kevo_family_llava || *out == KEVO_TEMPLATE_QWEN2VL)
         return KEVO_OK;
     if (strcmp(c->text_model_type, "mistral") == 0)
         *out = KEVO_TEMPLATE_MISTRAL;

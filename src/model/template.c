@@ -1,4 +1,5 @@
-// template.c — the prompt strings of the LLaVA checkpoints and their ids around the image slot.
+// template.c — the prompt strings of the LLaVA and Qwen2-VL checkpoints and their ids around the
+// image slot.
 //
 // Strings: haotian-liu/LLaVA llava/conversation.py (conv_llava_v1: system, roles USER /
 // ASSISTANT, sep " ", the query prefixed "<image>\n" because mm_use_im_start_end is false;
@@ -19,22 +20,34 @@
     "A chat between a curious human and an artificial intelligence assistant. The assistant "   \
     "gives helpful, detailed, and polite answers to the human's questions."
 
-// Every template is `before` + "<image>\n" + question + `after`.
+#define LLAVA_IMAGE "<image>\n", "<image>"
+
+// Every template is `before` + `image` + question + `after`; `slot` is the image's token in
+// the text, which becomes KEVO_IMAGE_SLOT.
 static const struct template_def {
     const char *name;
-    const char *before, *after;
+    const char *before, *image, *slot, *after;
     int chunked;   // tokenizer_image_token's chunks (the original LLaVA), else one call
 } templates[] = {
-    [KEVO_TEMPLATE_LLAVA_V1] = {"llava_v1", SYSTEM_V1 " USER: ", " ASSISTANT:", 1},
-    [KEVO_TEMPLATE_LLAVA_HF] = {"llava-hf", "USER: ", " ASSISTANT:", 0},
+    [KEVO_TEMPLATE_LLAVA_V1] = {"llava_v1", SYSTEM_V1 " USER: ", LLAVA_IMAGE, " ASSISTANT:", 1},
+    [KEVO_TEMPLATE_LLAVA_HF] = {"llava-hf", "USER: ", LLAVA_IMAGE, " ASSISTANT:", 0},
     // llava-hf/llava-v1.6-mistral-7b-hf's chat template: "[INST] " + images + text + " [/INST]"
-    [KEVO_TEMPLATE_MISTRAL] = {"mistral-instruct", "[INST] ", " [/INST]", 0},
+    [KEVO_TEMPLATE_MISTRAL] = {"mistral-instruct", "[INST] ", LLAVA_IMAGE, " [/INST]", 0},
     // LLaVA-NeXT-34B's conversation (llava/conversation.py conv_chatml_direct, the model card's
     // prompt): SeparatorStyle.MPT with the system message and <|im_end|> separators.
     [KEVO_TEMPLATE_CHATML] = {"chatml",
                               "<|im_start|>system\nAnswer the questions.<|im_end|>"
                               "<|im_start|>user\n",
-                              "<|im_end|><|im_start|>assistant\n", 0},
+                              LLAVA_IMAGE, "<|im_end|><|im_start|>assistant\n", 0},
+    // Qwen2-VL's chat_template (chat_template.json of Qwen/Qwen2-VL-7B-Instruct, the same in
+    // Qwen2.5-VL): the default system turn when the first message is not one, then the user
+    // turn's image as <|vision_start|><|image_pad|><|vision_end|> and its text, then
+    // add_generation_prompt's "<|im_start|>assistant\n".
+    [KEVO_TEMPLATE_QWEN2VL] = {"qwen2-vl",
+                               "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                               "<|im_start|>user\n",
+                               "<|vision_start|><|image_pad|><|vision_end|>", "<|image_pad|>",
+                               "<|im_end|>\n<|im_start|>assistant\n", 0},
 };
 #define N_TEMPLATES (int)(sizeof templates / sizeof templates[0])
 
@@ -50,7 +63,7 @@ kevo_status kevo_template_parse(const char *name, kevo_template *out, kevo_error
             return KEVO_OK;
         }
     return kevo_fail(err, KEVO_ERR_ARG, "unknown template '%s' (auto, llava_v1, llava-hf, "
-                     "mistral-instruct or chatml)", name);
+                     "mistral-instruct, chatml or qwen2-vl)", name);
 }
 
 const char *kevo_template_name(kevo_template tpl)
@@ -60,8 +73,10 @@ const char *kevo_template_name(kevo_template tpl)
 
 int kevo_template_from_chat(const char *chat_template, kevo_template *out)
 {
-    // Recognised by the markers each published llava-hf chat template writes.
-    if (strstr(chat_template, "[INST]"))
+    // Recognised by the markers each published chat template writes.
+    if (strstr(chat_template, "<|vision_start|>"))
+        *out = KEVO_TEMPLATE_QWEN2VL;
+    else if (strstr(chat_template, "[INST]"))
         *out = KEVO_TEMPLATE_MISTRAL;
     else if (strstr(chat_template, "<|im_start|>"))
         *out = KEVO_TEMPLATE_CHATML;
@@ -125,17 +140,17 @@ kevo_status kevo_template_prompt(const kevo_tokenizer *t, kevo_template tpl,
     *ids = NULL;
     *n_ids = 0;
     *image_pos = -1;
-    if (strstr(question, "<image>"))
-        return kevo_fail(err, KEVO_ERR_ARG, "the question contains \"<image>\"; the template "
-                         "places the one image itself");
-    if (kevo_tokenizer_adds_eos(t))
-        return kevo_fail(err, KEVO_ERR_CONFIG, "%s: add_eos_token is true; the LLaVA templates "
-                         "expect a tokenizer that adds no EOS", kevo_tokenizer_path(t));
     if (tpl < 0 || (int)tpl >= N_TEMPLATES)
         return kevo_fail(err, KEVO_ERR_ARG, "the template is not chosen yet (\"auto\" is "
                          "resolved from the model: kevo_model_template)");
     const struct template_def *d = &templates[tpl];
-    char *text = concat((const char *const[]){d->before, "<image>\n", question, d->after, NULL});
+    if (strstr(question, d->slot))
+        return kevo_fail(err, KEVO_ERR_ARG, "the question contains \"%s\"; the template "
+                         "places the one image itself", d->slot);
+    if (kevo_tokenizer_adds_eos(t))
+        return kevo_fail(err, KEVO_ERR_CONFIG, "%s: add_eos_token is true; the templates "
+                         "expect a tokenizer that adds no EOS", kevo_tokenizer_path(t));
+    char *text = concat((const char *const[]){d->before, d->image, question, d->after, NULL});
     char *after = concat((const char *const[]){"\n", question, d->after, NULL});
     kevo_status st = KEVO_OK;
     if (!text || !after)
@@ -144,7 +159,7 @@ kevo_status kevo_template_prompt(const kevo_tokenizer *t, kevo_template tpl,
         st = image_token_ids(t, d->before, after, ids, n_ids, image_pos, err);
     else
         st = kevo_tokenizer_encode_slot(t, text, strlen(text), kevo_tokenizer_adds_bos(t),
-                                        "<image>", KEVO_IMAGE_SLOT, ids, n_ids, err);
+                                        d->slot, KEVO_IMAGE_SLOT, ids, n_ids, err);
     if (!st && !d->chunked)
         for (int i = 0; i < *n_ids; i++)
             if ((*ids)[i] == KEVO_IMAGE_SLOT)

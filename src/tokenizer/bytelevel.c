@@ -354,6 +354,19 @@ int tok_bytelevel_segment(const kevo_tokenizer *t, const char *s, size_t n,
     return ok;
 }
 
+size_t tok_bytelevel_piece_bytes(const kevo_tokenizer *t, int id, unsigned char *out)
+{
+    const unsigned char *p = (const unsigned char *)t->arena + t->off[id];
+    size_t len = t->len[id], n = 0, used;
+    for (size_t k = 0; k < len; k += used) {
+        uint32_t cp = kevo_utf8_next(p + k, len - k, &used);
+        if (cp >= BL_MAX_CP || t->bl->cp_byte[cp] < 0)
+            return 0;
+        out[n++] = (unsigned char)t->bl->cp_byte[cp];
+    }
+    return n;
+}
+
 char *tok_bytelevel_decode(const kevo_tokenizer *t, const int *ids, int n_ids)
 {
     const tok_bytelevel *b = t->bl;

@@ -19,6 +19,9 @@ void tok_bytelevel_free(tok_bytelevel *b);   // accepts NULL
 int tok_bytelevel_segment(const kevo_tokenizer *t, const char *s, size_t n,
                           int (*emit)(void *, int), void *ctx);
 // The text of valid ids, special tokens dropped, as a heap string; NULL when memory runs out.
+// The bytes a piece stands for through the inverse byte table, into out (at least the piece's
+// length); 0 when a character of the piece is outside the table.
+size_t tok_bytelevel_piece_bytes(const kevo_tokenizer *t, int id, unsigned char *out);
 char *tok_bytelevel_decode(const kevo_tokenizer *t, const int *ids, int n_ids);
 // Writes s as valid UTF-8 (each maximal ill-formed subpart one U+FFFD, as Rust's
 // String::from_utf8_lossy) into out (at least 3 * n bytes); returns its length.

@@ -167,6 +167,42 @@ static int put_label(char *buf, size_t size, size_t *pos, const char *s, size_t 
     return 1;
 }
 
+// A byte-level piece as the text it stands for ("Ġcat" as "cat", "Ċ" as "\\n"), with the
+// SentencePiece rules' spaces: the leading one dropped, a piece of spaces alone as "␣"s; bytes
+// that are not whole UTF-8 characters (a piece may end inside one) and controls as "\\xHH".
+static int bytelevel_display(const kevo_tokenizer *t, int id, char *buf, size_t size)
+{
+    unsigned char bytes[256];
+    size_t n = t->len[id] <= sizeof bytes ? tok_bytelevel_piece_bytes(t, id, bytes) : 0;
+    if (n == 0)
+        return 0;
+    size_t pos = 0, spaces = 0;
+    while (spaces < n && bytes[spaces] == ' ')
+        spaces++;
+    for (size_t i = spaces == n ? 0 : spaces == 0 ? 0 : 1; i < n;) {
+        char tmp[8];
+        const char *s = tmp;
+        size_t len = 1;
+        unsigned cp;
+        int used = bytes[i] >= 0x80 ? kevo_utf8_decode(bytes + i, n - i, &cp) : 0;
+        if (spaces == n)
+            s = "\xE2\x90\xA3", len = 3;
+        else if (bytes[i] == '\n' || bytes[i] == '\t' || bytes[i] == '\r')
+            len = (size_t)snprintf(tmp, sizeof tmp, "\\%c",
+                                   bytes[i] == '\n' ? 'n' : bytes[i] == '\t' ? 't' : 'r');
+        else if (bytes[i] < 0x20 || bytes[i] == 0x7F || (bytes[i] >= 0x80 && used <= 0))
+            len = (size_t)snprintf(tmp, sizeof tmp, "\\x%02X", bytes[i]);
+        else if (bytes[i] >= 0x80)
+            s = (const char *)bytes + i, len = (size_t)used;
+        else
+            tmp[0] = (char)bytes[i];
+        if (!put_label(buf, size, &pos, s, len))
+            break;
+        i += bytes[i] >= 0x80 && used > 0 ? (size_t)used : 1;
+    }
+    return 1;
+}
+
 const char *kevo_tokenizer_piece_display(const kevo_tokenizer *t, int id, char *buf,
                                          size_t size)
 {
@@ -199,6 +235,8 @@ const char *kevo_tokenizer_piece_display(const kevo_tokenizer *t, int id, char *
         put_label(buf, size, &pos, p, n);
         return buf;
     }
+    if (t->bl && kind == TOK_NORMAL && bytelevel_display(t, id, buf, size))
+        return buf;
     int only_spaces = n % 3 == 0;
     for (size_t i = 0; only_spaces && i < n; i += 3)
         only_spaces = memcmp(p + i, "\xE2\x96\x81", 3) == 0;
