@@ -283,7 +283,7 @@ KEVO_TEST(template_refusals)
     kevo_template tpl;
     kevo_error err;
     CHECK(kevo_template_parse("vicuna", &tpl, &err) == KEVO_ERR_ARG &&
-              kevo_test_contains(err.msg, "llava_v1, llava-hf, mistral-instruct or chatml"),
+              kevo_test_contains(err.msg, "llava_v1, llava-hf, mistral-instruct, chatml or qwen2-vl"),
           "unknown template: %s", err.msg);
     CHECK(strcmp(kevo_template_name(KEVO_TEMPLATE_LLAVA_HF), "llava-hf") == 0 &&
               strcmp(kevo_template_name(KEVO_TEMPLATE_LLAVA_V1), "llava_v1") == 0,

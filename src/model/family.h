@@ -41,6 +41,7 @@ typedef struct kevo_family {
     const char *image_processor;  // transformers' class it follows
     const char *vision_path;      // one phrase: how pixels become image positions
     const char *image_token;      // the image's added token in the text: "<image>"
+    const char *image_token_key;  // config.json's key of its id: "image_token_index"
     kevo_template default_template;
     const kevo_weight_layout *weights;
     // Set when the family's published config.json keeps the decoder's keys at its top level

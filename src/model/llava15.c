@@ -85,6 +85,7 @@ const kevo_family kevo_family_llava = {
     .image_processor = "CLIPImageProcessor (crop) or LLaVA's expand2square (pad)",
     .vision_path = "CLIP tower, feature layers, projector; one tile",
     .image_token = "<image>",
+    .image_token_key = "image_token_index",
     .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_V1,
     .read_vision = kevo_clip_read_vision,

@@ -234,6 +234,7 @@ const kevo_family kevo_family_llava_next = {
     .vision_path = "CLIP tower on the base image and every tile, projector, unpadded grid "
                    "with image_newline",
     .image_token = "<image>",
+    .image_token_key = "image_token_index",
     .weights = &kevo_llava_weight_layout,
     .default_template = KEVO_TEMPLATE_LLAVA_HF,
     .read_vision = kevo_clip_read_vision,

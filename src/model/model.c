@@ -28,8 +28,8 @@ static kevo_status check_tokenizer(const kevo_model *m, kevo_error *err)
     int image = kevo_tokenizer_added_id(m->tokenizer, token);
     if (image >= 0 && image != c->image_token_id)
         return kevo_fail(err, KEVO_ERR_MODEL, "%s: the tokenizer's %s is token %d but "
-                         "config.json's image token is %d", m->dir, token, image,
-                         c->image_token_id);
+                         "config.json's %s is %d", m->dir, token, image,
+                         m->family->image_token_key, c->image_token_id);
     return KEVO_OK;
 }
 
