@@ -205,6 +205,9 @@ typedef struct kevo_family_info {
     const char *name;             // "LLaVA-1.5", "LLaVA-NeXT"
     const char *image_processor;  // the transformers class its image path follows
     const char *vision_path;      // how pixels become the image's positions
+    const char *decoder;          // "LLaMA", "Mistral", "Qwen2"
+    // `kevo info`'s lines for the vision tower, the image and the projector (or merger)
+    char vision[320], image[320], projector[160];
 } kevo_family_info;
 kevo_family_info kevo_model_family(const kevo_model *model);
 

@@ -129,8 +129,12 @@ KEVO_TEST(config_refusals)
         {"indivisible vision", "{\"model_type\":\"llava\",\"vision_config\":{\"hidden_size\":100,"
          "\"num_attention_heads\":7}}", "vision_config: hidden_size 100 is not divisible"},
         {"missing model_type", "{\"text_config\":{}}", "model_type is missing and has no default"},
-        {"unknown model_type", "{\"model_type\":\"qwen2_vl\"}", "model_type \"qwen2_vl\" is not "
+        {"unknown model_type", "{\"model_type\":\"idefics3\"}", "model_type \"idefics3\" is not "
          "supported"},
+        {"qwen2-vl without m-rope", "{\"model_type\":\"qwen2_vl\"}", "mrope_section"},
+        {"qwen2-vl sliding window", "{\"model_type\":\"qwen2_vl\",\"use_sliding_window\":true,"
+         "\"rope_scaling\":{\"type\":\"mrope\",\"mrope_section\":[16,24,24]}}",
+         "use_sliding_window"},
         {"unknown text model", "{\"model_type\":\"llava\",\"text_config\":{\"model_type\":"
          "\"gemma\"}}", "text_config.model_type = \"gemma\" is not supported"},
         {"feature layer list", "{\"model_type\":\"llava_next\",\"vision_feature_layer\":"

@@ -43,11 +43,15 @@ const float *kevo_pixels_values(const kevo_pixels *p);
 int kevo_pixels_width(const kevo_pixels *p);          // the crop's
 int kevo_pixels_height(const kevo_pixels *p);
 int kevo_pixels_n_tiles(const kevo_pixels *p);       // 0, or LLaVA-NeXT's tiles (base first)
+// Qwen2-VL: the rows of pixel_values (n_patches, 3 * T * P * P), the patches in merge-window
+// order (width and height are then the resized image's); 0 for the other families.
+int kevo_pixels_n_patches(const kevo_pixels *p);
 int kevo_pixels_image_width(const kevo_pixels *p);    // the decoded file's
 int kevo_pixels_image_height(const kevo_pixels *p);
 
 // Writes pixel_values, F32 [1, 3, height, width] ([1, n_tiles, 3, height, width] tiled, as
-// transformers' LLaVA-NeXT processor returns them), atomically as safetensors with the image, its
+// transformers' LLaVA-NeXT processor returns them; Qwen2-VL's [n_patches, 3 * T * P * P] and
+// image_grid_thw I64 [1, 3]), atomically as safetensors with the image, its
 // size and the mode in "__metadata__" (format "kevo-pixels").
 kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error *err);
 // Writes the resized and cropped 8-bit image (what was rescaled and normalised) as a PNG.

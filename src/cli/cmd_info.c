@@ -22,49 +22,26 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
     const kevo_tokenizer *tok = kevo_model_tokenizer(m);
     kevo_weights_info w = kevo_model_weights_info(m);
     char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-    int grid = c->image_size / c->patch_size;
 
     kevo_family_info fam = kevo_model_family(m);
-    int mistral = strcmp(c->text_model_type, "mistral") == 0;
     printf("model         %s\n", kevo_model_dir(m));
-    printf("family        %s (model_type %s): CLIP ViT -> 2-layer GELU projector -> %s "
-           "decoder; template %s\n", fam.name, fam.model_type, mistral ? "Mistral" : "LLaMA",
-           kevo_template_name(kevo_model_template(m)));
+    printf("family        %s (model_type %s): %s decoder; template %s\n", fam.name,
+           fam.model_type, fam.decoder, kevo_template_name(kevo_model_template(m)));
     printf("image path    %s; %s\n", fam.image_processor, fam.vision_path);
-    char layers[96] = "";
-    for (int i = 0, o = 0; i < c->n_feature_layers && o < (int)sizeof layers; i++)
-        o += snprintf(layers + o, sizeof layers - (size_t)o, "%s%d", i ? "," : "",
-                      c->feature_layers[i]);
-    printf("vision        CLIP ViT, width %d, %d layers stored, %d run (feature layer%s = hidden "
-           "state%s %s), %d heads x %d, MLP %d, %s, layer-norm eps %g\n",
-           c->vision_hidden, c->vision_layers, w.n_vision_layers,
-           c->n_feature_layers > 1 ? "s" : "", c->n_feature_layers > 1 ? "s" : "", layers,
-           c->vision_heads,
-           c->vision_head_dim, c->vision_intermediate, c->vision_gelu_exact ? "gelu" : "quick_gelu",
-           (double)c->vision_ln_eps);
-    if (c->n_grid_pinpoints) {
-        printf("image         tiles of %d x %d px, patch %d, %d x %d patches each; a base image "
-               "and one of %d grids (", c->image_size, c->image_size, c->patch_size, grid, grid,
-               c->n_grid_pinpoints);
-        for (int i = 0; i < c->n_grid_pinpoints; i++)
-            printf("%s%dx%d", i ? ", " : "", c->grid_pinpoints[i][1] / c->image_size,
-                   c->grid_pinpoints[i][0] / c->image_size);
-        printf(" tiles); up to %d positions per image, unpadded, image_newline after every "
-               "row\n", c->image_tokens);
-    } else {
-        printf("image         %d x %d px, patch %d, %d x %d patches, %d tokens per image (%s)\n",
-               c->image_size, c->image_size, c->patch_size, grid, grid, c->image_tokens,
-               c->feature_keep_cls ? "class token kept" : "class token dropped");
-    }
-    printf("projector     linear %d -> %d, GELU (erf), linear %d -> %d, %s\n",
-           c->vision_hidden * c->n_feature_layers,
-           c->text_hidden, c->text_hidden, c->text_hidden,
-           c->projector_bias ? "with biases" : "no biases");
-    char window[48] = "";
+    printf("vision        %s\n", fam.vision);
+    printf("image         %s\n", fam.image);
+    printf("projector     %s\n", fam.projector);
+    char window[96] = "";
+    int k = 0;
     if (c->sliding_window)
-        snprintf(window, sizeof window, ", sliding window %d", c->sliding_window);
+        k = snprintf(window, sizeof window, ", sliding window %d", c->sliding_window);
+    if (c->attention_bias)
+        k += snprintf(window + k, sizeof window - (size_t)k, ", q/k/v biases");
+    if (c->n_mrope)
+        snprintf(window + k, sizeof window - (size_t)k, ", M-RoPE pairs %d/%d/%d (t/h/w)",
+                 c->mrope_section[0], c->mrope_section[1], c->mrope_section[2]);
     printf("language      %s, width %d, %d layers, %d heads x %d, %d key/value heads%s, FFN "
-           "%d, RMSNorm eps %g, RoPE theta %g, %d positions%s\n", mistral ? "Mistral" : "LLaMA",
+           "%d, RMSNorm eps %g, RoPE theta %g, %d positions%s\n", fam.decoder,
            c->text_hidden, c->text_layers, c->text_heads, c->text_head_dim, c->text_kv_heads,
            c->text_kv_heads < c->text_heads ? " (grouped-query)" : "", c->text_intermediate,
            (double)c->rms_norm_eps, (double)c->rope_theta, c->text_max_positions, window);
@@ -109,7 +86,7 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
     double every = (double)c->image_tokens * (c->text_layers + 1) * c->text_hidden;
     printf("\nimage states  %s in memory and in hidden.safetensors for every index of the %s%d "
            "image positions (%d x %d x %d F32; %s with --store f16)\n",
-           cli_bytes(b2, sizeof b2, every * 4), c->n_grid_pinpoints ? "at most " : "",
+           cli_bytes(b2, sizeof b2, every * 4), c->n_grid_pinpoints || c->spatial_merge_size ? "at most " : "",
            c->image_tokens, c->image_tokens,
            c->text_layers + 1, c->text_hidden, cli_bytes(b3, sizeof b3, every * 2));
 }

@@ -11,7 +11,9 @@ static const char usage[] =
     "Decodes IMAGE (JPEG or PNG) as Pillow does and turns it into the vision tower's input with\n"
     "the settings of MODEL_DIR/preprocessor_config.json (any folder holding that file will do).\n"
     "Writes pixel_values, F32 [1, 3, H, W]; a LLaVA-NeXT folder (its config.json) tiles the\n"
-    "image as LlavaNextImageProcessor does: [1, TILES, 3, H, W], the base image first. EXIF\n"
+    "image as LlavaNextImageProcessor does: [1, TILES, 3, H, W], the base image first; a\n"
+    "Qwen2-VL or Qwen2.5-VL folder resizes it as Qwen2VLImageProcessor does and writes its\n"
+    "patch rows [PATCHES, 3 * 2 * 14 * 14] with image_grid_thw [1, 3]. EXIF\n"
     "orientation is not applied (transformers does not apply it either).\n"
     "\n"
     "  -o, --output FILE    the safetensors file to write\n"
@@ -30,7 +32,12 @@ static kevo_status run(const char *model_dir, const char *image_path, const char
         st = kevo_pixels_save(p, out_path, err);
     if (st == KEVO_OK && png_path)
         st = kevo_pixels_save_png(p, png_path, err);
-    if (st == KEVO_OK && kevo_pixels_n_tiles(p))
+    if (st == KEVO_OK && kevo_pixels_n_patches(p))
+        printf("%s: %d x %d -> resized %d x %d -> pixel_values of %d patches (native "
+               "resolution) -> %s\n", image_path, kevo_pixels_image_width(p),
+               kevo_pixels_image_height(p), kevo_pixels_width(p), kevo_pixels_height(p),
+               kevo_pixels_n_patches(p), out_path);
+    else if (st == KEVO_OK && kevo_pixels_n_tiles(p))
         printf("%s: %d x %d -> pixel_values [1, %d, 3, %d, %d] (anyres tiles) -> %s\n",
                image_path, kevo_pixels_image_width(p), kevo_pixels_image_height(p),
                kevo_pixels_n_tiles(p), kevo_pixels_height(p), kevo_pixels_width(p), out_path);

@@ -47,6 +47,11 @@ kevo_status kevo_image_config_check(const kevo_image_config *cfg, kevo_error *er
     if (!cfg->do_convert_rgb)
         return kevo_fail(err, KEVO_ERR_CONFIG, "preprocessor_config.json: do_convert_rgb false is "
                          "not supported (kevo always converts images to RGB)");
+    if (cfg->merge_size)   // Qwen2VLImageProcessor: no crop (kevo_qwen2vl_grid_compute checks)
+        return cfg->do_resize && cfg->resample != 3
+                   ? kevo_fail(err, KEVO_ERR_CONFIG, "preprocessor_config.json: resample %d is "
+                               "not supported; kevo implements 3 (PIL bicubic)", cfg->resample)
+                   : KEVO_OK;
     if (!cfg->do_center_crop)
         return kevo_fail(err, KEVO_ERR_CONFIG, "preprocessor_config.json: do_center_crop false "
                          "is not supported (the vision tower needs crop_size images)");

@@ -18,6 +18,8 @@ extern const int kevo_llava_next_pinpoints[5][2];
 // vision_config: CLIPVisionConfig defaults, or LLaVA's CLIP-L/336 when the section is absent;
 // the LLaVA families' kevo_family.read_vision.
 kevo_status kevo_clip_read_vision(kevo_cfg_reader *r, int absent, kevo_config *c);
+// `kevo info`'s lines of the LLaVA families (their kevo_family.describe).
+void kevo_llava_describe(const kevo_model *m, kevo_family_info *info);
 // preprocessor_config.json of `dir`.
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);
 

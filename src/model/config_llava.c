@@ -1,11 +1,13 @@
 // config_llava.c — the top-level keys of LlavaConfig (configuration_llava.py) and
 // LlavaNextConfig (configuration_llava_next.py), with their class defaults: the feature layers,
 // the feature selection, the projector, the image token; for LLaVA-NeXT the anyres pinpoints.
+#include <stdio.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "model/config.h"
 #include "model/config_read.h"
+#include "model/model.h"
 
 // vision_feature_layer: one index or a list (transformers concatenates the listed hidden states
 // on the feature axis, modeling_llava_next.py get_image_features). hidden_states has
@@ -147,4 +149,43 @@ kevo_status kevo_llava_next_read_config(kevo_cfg_reader *r, kevo_config *c)
             c->image_tokens = (int)n;
     }
     return KEVO_OK;
+}
+
+// `kevo info`'s lines of both LLaVA families: the CLIP tower up to the feature layer, the fixed
+// image or LLaVA-NeXT's tiles, the projector.
+void kevo_llava_describe(const kevo_model *m, kevo_family_info *info)
+{
+    const kevo_config *c = &m->config;
+    int grid = c->image_size / c->patch_size, run = m->weights->n_vision, k = 0;
+    char layers[96] = "";
+    for (int i = 0; i < c->n_feature_layers && k < (int)sizeof layers; i++)
+        k += snprintf(layers + k, sizeof layers - (size_t)k, "%s%d", i ? "," : "",
+                      c->feature_layers[i]);
+    const char *s = c->n_feature_layers > 1 ? "s" : "";
+    snprintf(info->vision, sizeof info->vision, "CLIP ViT, width %d, %d layers stored, %d run "
+             "(feature layer%s = hidden state%s %s), %d heads x %d, MLP %d, %s, layer-norm eps "
+             "%g", c->vision_hidden, c->vision_layers, run, s, s, layers, c->vision_heads,
+             c->vision_head_dim, c->vision_intermediate,
+             c->vision_gelu_exact ? "gelu" : "quick_gelu", (double)c->vision_ln_eps);
+    if (c->n_grid_pinpoints) {
+        k = snprintf(info->image, sizeof info->image, "tiles of %d x %d px, patch %d, %d x %d "
+                     "patches each; a base image and one of %d grids (", c->image_size,
+                     c->image_size, c->patch_size, grid, grid, c->n_grid_pinpoints);
+        for (int i = 0; i < c->n_grid_pinpoints && k < (int)sizeof info->image; i++)
+            k += snprintf(info->image + k, sizeof info->image - (size_t)k, "%s%dx%d",
+                          i ? ", " : "", c->grid_pinpoints[i][1] / c->image_size,
+                          c->grid_pinpoints[i][0] / c->image_size);
+        if (k < (int)sizeof info->image)
+            snprintf(info->image + k, sizeof info->image - (size_t)k, " tiles); up to %d "
+                     "positions per image, unpadded, image_newline after every row",
+                     c->image_tokens);
+    } else {
+        snprintf(info->image, sizeof info->image, "%d x %d px, patch %d, %d x %d patches, %d "
+                 "tokens per image (%s)", c->image_size, c->image_size, c->patch_size, grid,
+                 grid, c->image_tokens,
+                 c->feature_keep_cls ? "class token kept" : "class token dropped");
+    }
+    snprintf(info->projector, sizeof info->projector, "linear %d -> %d, GELU (erf), linear %d "
+             "-> %d, %s", c->vision_hidden * c->n_feature_layers, c->text_hidden,
+             c->text_hidden, c->text_hidden, c->projector_bias ? "with biases" : "no biases");
 }

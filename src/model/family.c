@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-static const kevo_family *const families[] = {&kevo_family_llava, &kevo_family_llava_next};
+static const kevo_family *const families[] = {&kevo_family_llava, &kevo_family_llava_next,
+                                              &kevo_family_qwen2vl, &kevo_family_qwen25vl};
 
 const kevo_family *kevo_family_find(const char *model_type)
 {
@@ -15,5 +16,6 @@ const kevo_family *kevo_family_find(const char *model_type)
 
 const char *kevo_family_list(void)
 {
-    return "\"llava\" (LLaVA-1.5) and \"llava_next\" (LLaVA-NeXT), in the llava-hf layout";
+    return "\"llava\" (LLaVA-1.5) and \"llava_next\" (LLaVA-NeXT) in the llava-hf layout, "
+           "\"qwen2_vl\" (Qwen2-VL) and \"qwen2_5_vl\" (Qwen2.5-VL) in the Qwen layout";
 }

@@ -5,8 +5,8 @@
 // of the image positions), the place of every image position in the user's picture, and its
 // default prompt template. Everything else — the decoder's loop, the recorder, the run folder,
 // every analysis and figure — reads only kevo_config and the run's image positions, and stays
-// family-blind. Each family is one file (llava.c's LLaVA-1.5, llava_next.c's LLaVA-NeXT) that
-// defines one kevo_family; family.c lists them.
+// family-blind. Each family is one file (llava15.c's LLaVA-1.5, llava_next.c's LLaVA-NeXT,
+// qwen2vl.c's Qwen2-VL and Qwen2.5-VL) that defines its kevo_family; family.c lists them.
 #ifndef KEVO_MODEL_FAMILY_H
 #define KEVO_MODEL_FAMILY_H
 
@@ -33,7 +33,7 @@ typedef struct kevo_weight_layout {
     void (*add_vision)(kevo_binder *b, const kevo_config *c, kevo_weights *w);
 } kevo_weight_layout;
 
-extern const kevo_weight_layout kevo_llava_weight_layout;
+extern const kevo_weight_layout kevo_llava_weight_layout, kevo_qwen_weight_layout;
 
 typedef struct kevo_family {
     const char *model_type;       // config.json's model_type
@@ -72,13 +72,16 @@ typedef struct kevo_family {
     // (n rows of 3); NULL for 1-D positions.
     kevo_status (*rope_ids)(const kevo_model *m, int width, int height, int (*ids)[3], int n,
                             kevo_error *err);
+    // `kevo info`'s lines for the tower, the image and the projector, into info.
+    void (*describe)(const kevo_model *m, kevo_family_info *info);
 } kevo_family;
 
-extern const kevo_family kevo_family_llava, kevo_family_llava_next;
+extern const kevo_family kevo_family_llava, kevo_family_llava_next, kevo_family_qwen2vl,
+    kevo_family_qwen25vl;
 
 // The family of a model_type, NULL when kevo has none.
 const kevo_family *kevo_family_find(const char *model_type);
-// "\"llava\", \"llava_next\"": the supported model types, for messages.
+// The supported model types, for messages.
 const char *kevo_family_list(void);
 
 #endif

@@ -38,6 +38,8 @@ kevo_memory_estimate kevo_model_memory(const kevo_model *m, int n_prompt, int ma
     }
     kevo_plan_limits lim = {.n_prompt = n_prompt, .max_new = max_new, .n_tiles = tiles,
                             .n_image_tokens = c->image_tokens,
+                            .n_patches = c->image_tokens * c->spatial_merge_size *
+                                         c->spatial_merge_size,
                             .n_image_states = n_image_states, .n_threads = n_threads};
     kevo_plan p;
     kevo_plan_compute(c, &lim, &p);

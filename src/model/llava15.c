@@ -94,4 +94,5 @@ const kevo_family kevo_family_llava = {
     .preprocess = preprocess,
     .encode = encode,
     .positions = positions,
+    .describe = kevo_llava_describe,
 };

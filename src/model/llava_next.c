@@ -244,4 +244,5 @@ const kevo_family kevo_family_llava_next = {
     .preprocess = preprocess,
     .encode = encode,
     .positions = positions,
+    .describe = kevo_llava_describe,
 };

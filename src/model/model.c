@@ -139,7 +139,14 @@ const char *kevo_model_dir(const kevo_model *m)
 kevo_family_info kevo_model_family(const kevo_model *m)
 {
     const kevo_family *f = m->family;
-    return (kevo_family_info){f->model_type, f->name, f->image_processor, f->vision_path};
+    const char *t = m->config.text_model_type;
+    kevo_family_info info = {.model_type = f->model_type, .name = f->name,
+                             .image_processor = f->image_processor,
+                             .vision_path = f->vision_path,
+                             .decoder = !strcmp(t, "mistral") ? "Mistral"
+                                        : !strcmp(t, "qwen2") ? "Qwen2" : "LLaMA"};
+    f->describe(m, &info);
+    return info;
 }
 
 kevo_template kevo_model_template(const kevo_model *m)

@@ -1,6 +1,7 @@
 // pixels.c — an image file's pixel_values with a model folder's preprocessor_config.json (and,
-// when the folder has a config.json, its family's image processor: LLaVA-NeXT's tiles), and the
-// file `kevo preprocess` writes to compare with transformers (kevo.h, kevo/image.h).
+// when the folder has a config.json, its family's image processor: LLaVA-NeXT's tiles,
+// Qwen2-VL's patch rows), and the file `kevo preprocess` writes to compare with transformers
+// (kevo.h, kevo/image.h).
 #include "kevo.h"
 
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "image/preprocess.h"
+#include "image/qwen2vl.h"
 #include "io/safetensors.h"
 #include "base/error.h"
 #include "base/fs.h"
@@ -17,8 +19,10 @@
 struct kevo_pixels {
     char *image_path;
     kevo_image_mode mode;
-    int width, height;              // the crop, or one tile
+    int width, height;              // the crop, one tile, or Qwen2-VL's resized image
     int n_tiles;                    // 0: one image; else LLaVA-NeXT's base image + tile grid
+    int n_patches, row_floats;      // Qwen2-VL: pixel_values (n_patches, row_floats), else 0
+    int64_t grid_thw[3];            //   and image_grid_thw
     int image_width, image_height;  // the decoded file
     float *values;                  // (3, height, width), or (n_tiles, 3, height, width)
     kevo_image *shown;              // the 8-bit image that was rescaled and normalised (one
@@ -27,6 +31,8 @@ struct kevo_pixels {
 
 const char *kevo_image_mode_for(const kevo_config *c, kevo_image_mode mode)
 {
+    if (c->spatial_merge_size)
+        return "native";   // Qwen2-VL: smart_resize at the image's own aspect ratio
     return c->n_grid_pinpoints ? "anyres" : kevo_image_mode_name(mode);
 }
 
@@ -40,9 +46,10 @@ void kevo_pixels_free(kevo_pixels *p)
     free(p);
 }
 
-// A tiling family's pixel_values through its own image processor: the family reads only the
-// folder, its config and its image config (a model without tokenizer or weights).
-static kevo_status load_tiles(kevo_pixels *p, const char *model_dir, const kevo_config *c,
+// A family's pixel_values through its own image processor (LLaVA-NeXT's tiles, Qwen2-VL's
+// patch rows): the family reads only the folder, its config and its image config (a model
+// without tokenizer or weights).
+static kevo_status load_family(kevo_pixels *p, const char *model_dir, const kevo_config *c,
                               const kevo_image_config *ic, const kevo_image *img,
                               kevo_error *err)
 {
@@ -54,6 +61,13 @@ static kevo_status load_tiles(kevo_pixels *p, const char *model_dir, const kevo_
     if (st == KEVO_OK)
         st = m.family->preprocess(&m, img, p->mode, &p->values, &p->n_tiles, err);
     p->width = p->height = c->image_size;
+    kevo_qwen2vl_grid g;
+    if (st == KEVO_OK && c->spatial_merge_size &&
+        (st = kevo_qwen2vl_grid_compute(&m.image, img->width, img->height, &g, err)) == KEVO_OK) {
+        p->width = g.resized_w, p->height = g.resized_h, p->n_tiles = 0;
+        p->n_patches = g.n_patches, p->row_floats = g.row_floats;
+        p->grid_thw[0] = g.t, p->grid_thw[1] = g.h, p->grid_thw[2] = g.w;
+    }
     return st;
 }
 
@@ -82,9 +96,9 @@ kevo_status kevo_pixels_load(const char *model_dir, const char *image_path, kevo
     if (st == KEVO_OK && (st = kevo_path_join(config_path, sizeof config_path, model_dir,
                                               "config.json", err)) == KEVO_OK &&
         kevo_file_exists(config_path) && (st = kevo_config_load(model_dir, c, err)) == KEVO_OK &&
-        c->n_grid_pinpoints) {
+        (c->n_grid_pinpoints || c->spatial_merge_size)) {
         p->image_width = img->width, p->image_height = img->height;
-        st = load_tiles(p, model_dir, c, &cfg, img, err);
+        st = load_family(p, model_dir, c, &cfg, img, err);
         free(c);
         kevo_image_free(img);
         if (st != KEVO_OK) {
@@ -133,6 +147,11 @@ int kevo_pixels_n_tiles(const kevo_pixels *p)
     return p->n_tiles;
 }
 
+int kevo_pixels_n_patches(const kevo_pixels *p)
+{
+    return p->n_patches;
+}
+
 int kevo_pixels_image_width(const kevo_pixels *p)
 {
     return p->image_width;
@@ -150,7 +169,13 @@ kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error 
     snprintf(height, sizeof height, "%d", p->image_height);
     const char *meta[] = {"format", "kevo-pixels", "kevo_version", KEVO_VERSION,
                           "image", p->image_path, "image_width", width, "image_height", height,
-                          "mode", kevo_image_mode_name(p->mode)};
+                          "mode", p->n_patches ? "native" : kevo_image_mode_name(p->mode)};
+    if (p->n_patches) {   // Qwen2VLImageProcessor's pixel_values and image_grid_thw
+        kevo_tensor_out qt[2] = {
+            {"pixel_values", KEVO_DTYPE_F32, 2, {p->n_patches, p->row_floats}, p->values},
+            {"image_grid_thw", KEVO_DTYPE_I64, 2, {1, 3}, p->grid_thw}};
+        return kevo_safetensors_write(path, qt, 2, meta, 6, err);
+    }
     // transformers' shapes: [1, 3, H, W], and LLaVA-NeXT's [1, tiles, 3, H, W]
     kevo_tensor_out t = {"pixel_values", KEVO_DTYPE_F32, 4, {1, 3, p->height, p->width},
                          p->values};
@@ -162,6 +187,9 @@ kevo_status kevo_pixels_save(const kevo_pixels *p, const char *path, kevo_error 
 
 kevo_status kevo_pixels_save_png(const kevo_pixels *p, const char *path, kevo_error *err)
 {
+    if (!p->shown && p->n_patches)
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: %s becomes %d patch rows; kevo does not write "
+                         "their picture", path, p->image_path, p->n_patches);
     if (!p->shown)
         return kevo_fail(err, KEVO_ERR_ARG, "%s: %s is cut into %d tiles; there is no single "
                          "preprocessed picture to write", path, p->image_path, p->n_tiles);

@@ -17,7 +17,10 @@
 
 #include "kevo.h"
 
-// The vision tower's and the projector's buffers: the tower runs one tile at a time.
+// The vision tower's and the projector's buffers: the tower runs one tile at a time. For
+// Qwen2-VL, S is the image's patches (pixel_values are already patch rows: no `patches`),
+// `mlp` holds the stacked q, k, v (S, 3 Dv) and the MLP's halves, `features` the tower's output
+// (S, Dv), `proj` the merger's hidden layer (N, Dv * merge^2).
 typedef struct kevo_vision_acts {
     float *patches;    // (S-1, C*P*P) the image cut into patches
     float *x;          // (S, Dv) residual stream
@@ -30,6 +33,9 @@ typedef struct kevo_vision_acts {
     float *proj;       // (R * P, D) the projector's hidden layer
     float *tile_emb;   // (R * P, D) the projector's output when the family packs it (R > 1)
     float *emb;        // (N, D) image embeddings handed to the language model
+    float *rot_cos, *rot_sin;   // Qwen2-VL: (S, Ev/2) the patches' 2-D rotary tables
+    int *window_order;          // Qwen2.5-VL: (N) merged positions in window order
+    int *window_bounds;         // (N + 1) the windows' first rows, then S (cu_window_seqlens)
 } kevo_vision_acts;
 
 // The language model's buffers.
@@ -60,6 +66,7 @@ typedef struct kevo_plan_limits {
     int max_new;
     int n_tiles;           // R
     int n_image_tokens;    // N
+    int n_patches;         // S of a Qwen2-VL image (N * merge^2); 0 for CLIP towers
     int n_image_states;    // K
     int n_threads;         // 0: kevo_threads_resolve(0), base/threads.h
 } kevo_plan_limits;
@@ -71,6 +78,7 @@ typedef struct kevo_plan {
     int n_threads;     // the scratch's threads
     int n_tiles;           // R
     int n_image_tokens;    // N
+    int n_patches;         // S of a Qwen2-VL image
     int n_image_states;    // K
     size_t total;      // bytes of the arena: every buffer at a 64-byte boundary
     // Summaries for `kevo info`

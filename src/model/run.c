@@ -104,7 +104,7 @@ static kevo_status prepare(kevo_run *r, int n_prompt, int max_new, kevo_error *e
 {
     const kevo_config *c = &r->model->config;
     kevo_plan_limits lim = {.n_prompt = n_prompt, .max_new = max_new, .n_tiles = r->n_tiles,
-                            .n_image_tokens = r->n_image_tokens,
+                            .n_image_tokens = r->n_image_tokens, .n_patches = r->n_patches,
                             .n_image_states = r->params.n_image_states,
                             .n_threads = r->n_threads};
     kevo_plan_compute(c, &lim, &r->plan);

@@ -52,6 +52,11 @@ kevo_status kevo_run_rope_tables(kevo_run *r, const kevo_image_input *image, con
 // features (the feature layers' states, class token dropped unless kept) into `features`
 // (P rows of Dv * feature layers).
 kevo_status kevo_clip_encode(kevo_run *r, const float *pixels, float *features, kevo_error *err);
+// qwen2vl_vision.c: the image's n_patches pixel rows (a grid of h x w patches in the
+// processor's merge-window order) through the native-resolution tower into act.vision.features
+// (S, Dv) and its PatchMerger into act.vision.emb (N, D), both in the processor's order.
+kevo_status kevo_qwen_vision_encode(kevo_run *r, const float *pixels, int h, int w,
+                                    kevo_error *err);
 // projector.c: the first n rows of act.vision.features -> out (n, D); fails on NaN / Inf.
 kevo_status kevo_projector_forward(kevo_run *r, int n, float *out, kevo_error *err);
 
