@@ -223,10 +223,19 @@ def eager_attention(q, k, v, scaling):
     return torch.matmul(attn, v).transpose(1, 2).contiguous()
 
 
-def vision_attention(w, p, cfg, x, cu_seqlens, cos, sin, block_mask=False):
+def segment_ids(cu_seqlens, s):
+    """Each position's cu_seqlens segment (the block-diagonal mask's blocks)."""
+    seg = torch.zeros(s, dtype=torch.int64)
+    for b in cu_seqlens[1:-1].tolist():
+        seg[b:] += 1
+    return seg
+
+
+def vision_attention(w, p, cfg, x, cu_seqlens, cos, sin, seg=None):
     """VisionAttention / Qwen2_5_VLVisionAttention.forward, the eager path: each cu_seqlens
-    segment attends within itself. block_mask=True computes the same as one attention over the
-    whole sequence with an explicit block-diagonal mask (the second formulation)."""
+    segment attends within itself. With seg (a segment id per position) it computes instead one
+    attention over the whole sequence with an explicit mask letting a position see only its own
+    segment (the second formulation; cu_seqlens is then ignored)."""
     s = x.shape[0]
     q, k, v = F.linear(x, w[p + "qkv.weight"], w[p + "qkv.bias"]).reshape(
         s, 3, cfg.v_heads, -1).permute(1, 0, 2, 3).unbind(0)
@@ -236,10 +245,7 @@ def vision_attention(w, p, cfg, x, cu_seqlens, cos, sin, block_mask=False):
     k = (k * c) + (rotate_half(k) * sn)
     q, k, v = (t.transpose(0, 1).unsqueeze(0) for t in (q, k, v))
     scaling = cfg.v_head_dim ** -0.5
-    if block_mask:
-        seg = torch.zeros(s, dtype=torch.int64)
-        for b in cu_seqlens[1:-1]:
-            seg[int(b):] += 1
+    if seg is not None:
         mask = torch.zeros((s, s)).masked_fill(seg[:, None] != seg[None, :],
                                               torch.finfo(torch.float32).min)
         attn = torch.matmul(q, k.transpose(2, 3)) * scaling + mask
@@ -259,10 +265,10 @@ def vision_norm(w, p, cfg, x):
     return F.layer_norm(x, (x.shape[-1],), w[p + "weight"], w[p + "bias"], 1e-6)
 
 
-def vision_block(w, i, cfg, x, cu_seqlens, cos, sin, block_mask=False):
+def vision_block(w, i, cfg, x, cu_seqlens, cos, sin, seg=None):
     p = f"visual.blocks.{i}."
     x = x + vision_attention(w, p + "attn.", cfg, vision_norm(w, p + "norm1.", cfg, x),
-                             cu_seqlens, cos, sin, block_mask)
+                             cu_seqlens, cos, sin, seg)
     h = vision_norm(w, p + "norm2.", cfg, x)
     m = p + "mlp."
     if cfg.v25:   # Qwen2_5_VLMLP(bias=True)
@@ -284,13 +290,15 @@ def merger(w, cfg, x):
     return F.linear(x, w[m + "mlp.2.weight"], w[m + "mlp.2.bias"])
 
 
-def vision_forward(w, cfg, pixel_values, grid_thw, full_attention=False, second=False):
+def vision_forward(w, cfg, pixel_values, grid_thw, full_attention=False, matmul=False,
+                   block_mask=False):
     """The vision tower's forward. Returns (features, embeds): the last block's output (S, Dv)
     and the merger's output (S / merge^2, D), both in the processor's patch order (for Qwen2.5-VL
     the window order undone). full_attention=True makes every block attend to the whole image
-    (for the check that the windows matter); second=True uses the second formulations
-    (patch_embed_matmul, the block-mask attention)."""
-    h = (patch_embed_matmul if second else patch_embed)(w, cfg, pixel_values)
+    (for the check that the windows matter); matmul / block_mask select the second
+    formulations of the patch embedding (patch_embed_matmul) and of the attention (one masked
+    attention over the whole sequence)."""
+    h = (patch_embed_matmul if matmul else patch_embed)(w, cfg, pixel_values)
     rotary = rot_pos_emb(cfg, grid_thw)
     s = h.shape[0]
     unit = cfg.merge * cfg.merge
@@ -306,7 +314,8 @@ def vision_forward(w, cfg, pixel_values, grid_thw, full_attention=False, second=
     cos, sin = emb.cos(), emb.sin()
     for i in range(cfg.v_depth):
         full = full_attention or i in cfg.fullatt
-        h = vision_block(w, i, cfg, h, cu_seqlens if full else cu_window, cos, sin, second)
+        cu = cu_seqlens if full else cu_window
+        h = vision_block(w, i, cfg, h, cu, cos, sin, segment_ids(cu, s) if block_mask else None)
     embeds = merger(w, cfg, h)
     if cfg.v25:
         reverse = torch.argsort(window_index)
