@@ -95,10 +95,12 @@ ORACLE_INPUTS := $(shell find tools tests/data tests/fixtures -type f 2>/dev/nul
 
 fixtures: $(DATA)/fixtures.stamp
 $(DATA)/fixtures.stamp: tools/fixtures/make_fixture.py tools/fixtures/make_next_fixture.py \
+                        tools/fixtures/make_qwen_fixture.py tools/pylib/npm_packages.py \
                         tools/pylib/make_tokenizer_json.py tests/data/tiny-tokenizer/tokenizer.model
 	@$(MAKE) --no-print-directory deps-test
 	@$(PY) tools/fixtures/make_fixture.py --all $(DATA)/fixtures
 	@$(PY) tools/fixtures/make_next_fixture.py --all $(DATA)/fixtures
+	@$(PY) tools/fixtures/make_qwen_fixture.py --all $(DATA)/fixtures --npm $(DATA)/npm
 	@touch $@
 
 oracles: $(DATA)/oracles.stamp

