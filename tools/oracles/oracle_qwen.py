@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference outputs of Qwen2-VL / Qwen2.5-VL for the qwen* fixtures, from tools/pylib/qwen2vl_torch.py.
+"""Reference outputs of Qwen2-VL / Qwen2.5-VL for the qwen* fixtures (tools/pylib/qwen2vl_torch.py).
 
 For each fixture (DATA/fixtures/qwen*) and each case below it writes
 DATA/oracle/qwen/<fixture>/<case>.safetensors and the case's image as <case>.png:
