@@ -33,7 +33,7 @@ tools/oracles/bytelevel_ref.mjs, add_special_tokens false: the ChatML markers ar
 Self-checks (assertions): the prompt's image tokens, the processor's grid h * w / 4 and the
 merger's rows agree; position_ids and rope_deltas equal a direct computation from the grid;
 hidden and logits of the cached decoding equal one uncached forward over the whole sequence at
-the decode positions (1e-4 of the scale); the
+the decode positions; the
 patch embedding as conv3d and as a matmul agree, and so do the per-segment attention and one
 masked attention; Qwen2.5-VL's tower equals a direct formulation in the processor's order with
 a mask per window (no reordering), and the windows change the result against full attention on
@@ -168,7 +168,7 @@ def run_case(model, pp, fixture, name, ids_slot, prompt, out_dir):
     # the cached decoding against one forward over the whole sequence (decode positions)
     hid, lg = recompute(model, ids, r["generated_ids"].tolist(), r["image_embeds"],
                         r["position_ids"], int(r["rope_deltas"][0]))
-    assert close(r["hidden"], hid, 1e-4) and close(r["logits"], lg, 1e-4), name
+    assert close(r["hidden"], hid) and close(r["logits"], lg), name
     # second formulations: the patch embedding as conv3d vs as a matmul; the tower with one
     # masked attention instead of per-segment attentions (the patch embedding compared on its
     # own: its rounding differences grow through the blocks past 1e-5)
