@@ -86,7 +86,8 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
     double every = (double)c->image_tokens * (c->text_layers + 1) * c->text_hidden;
     printf("\nimage states  %s in memory and in hidden.safetensors for every index of the %s%d "
            "image positions (%d x %d x %d F32; %s with --store f16)\n",
-           cli_bytes(b2, sizeof b2, every * 4), c->n_grid_pinpoints || c->spatial_merge_size ? "at most " : "",
+           cli_bytes(b2, sizeof b2, every * 4),
+           c->n_grid_pinpoints || c->spatial_merge_size ? "at most " : "",
            c->image_tokens, c->image_tokens,
            c->text_layers + 1, c->text_hidden, cli_bytes(b3, sizeof b3, every * 2));
 }

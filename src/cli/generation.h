@@ -16,11 +16,12 @@
 
 #define CLI_GENERATION_HELP                                                                      \
     "  -n, --max-new N      new tokens at most (default 256, as the paper)\n"                    \
-    "  --template NAME      auto (default: LLaVA-1.5 llava_v1, the paper's; LLaVA-NeXT the\n"    \
-    "                       checkpoint's chat template), llava_v1, llava-hf,\n"                 \
-    "                       mistral-instruct or chatml\n"                                      \
+    "  --template NAME      auto (default: LLaVA-1.5 llava_v1, the paper's; LLaVA-NeXT and\n"   \
+    "                       Qwen2-VL the checkpoint's chat template), llava_v1,\n"             \
+    "                       llava-hf, mistral-instruct, chatml or qwen2-vl\n"                  \
     "  --image-mode MODE    LLaVA-1.5: pad (default: original LLaVA) or crop (llava-hf);\n"     \
-    "                       LLaVA-NeXT always tiles (anyres)\n"                                 \
+    "                       LLaVA-NeXT always tiles (anyres), Qwen2-VL keeps the image's\n"    \
+    "                       aspect ratio (native)\n"                                            \
     "  --threads N          threads (default: all cores)\n"                                      \
     "  --compute P          f32 (default) or bf16 (AVX512-BF16 products in the prefill)\n"
 

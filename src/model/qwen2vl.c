@@ -301,7 +301,7 @@ static void describe(const kevo_model *m, kevo_family_info *info)
     .image_token = "<|image_pad|>", .image_token_key = "image_token_id",                       \
     .default_template = KEVO_TEMPLATE_QWEN2VL, .weights = &kevo_qwen_weight_layout,            \
     .read_config = read_config, .image_config = image_config, .image_tokens = image_tokens,    \
-    .preprocess = preprocess, .encode = encode, .positions = positions, .rope_ids = rope_ids,          \
+    .preprocess = preprocess, .encode = encode, .positions = positions, .rope_ids = rope_ids, \
     .describe = describe
 
 const kevo_family kevo_family_qwen2vl = {

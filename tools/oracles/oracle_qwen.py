@@ -24,6 +24,11 @@ DATA/oracle/qwen/<fixture>/<case>.safetensors and the case's image as <case>.png
                                    0 the input embeddings, 1..L-1 the layer outputs, L normed
   logits           [T, V] F32      the lm_head logits behind each generated token
   image_hidden     [N, L+1, D] F32 every image position's hidden states at prefill
+  hidden_f64, image_hidden_f64     the same states from the re-statement run in float64 (the
+                                   weights widened, every tensor float64; the ids must not
+                                   change), rounded to F32: the exact answer the tests measure
+                                   against, because these random tiny models amplify F32
+                                   rounding (the F32 states are up to 4e-5 from it)
 metadata: prompt (the full ChatML text), question, template "qwen2-vl", max_new_tokens,
 fixture, compute "f32", torch. F32 throughout (BF16 weights widened exactly).
 
@@ -146,6 +151,22 @@ def close(a, b, tol=1e-5):
     return float((a - b).abs().max()) <= tol * max(1.0, float(a.abs().max()))
 
 
+def float64_states(model, px, grid_thw, ids, max_new, want_ids):
+    """hidden and image_hidden of the same generation in float64."""
+    w32 = model.w
+    model.w = {k: v.double() for k, v in w32.items()}
+    if model.cfg.tie:
+        model.w["lm_head.weight"] = model.w["model.embed_tokens.weight"]
+    torch.set_default_dtype(torch.float64)
+    try:
+        r = model.generate(px.double(), grid_thw, ids, max_new)
+    finally:
+        torch.set_default_dtype(torch.float32)
+        model.w = w32
+    assert torch.equal(r["generated_ids"], want_ids), "float64 generates other ids"
+    return r["hidden"].float().numpy(), r["image_hidden"].float().numpy()
+
+
 def run_case(model, pp, fixture, name, ids_slot, prompt, out_dir):
     cfg = model.cfg
     size, seed, question, max_new = CASES[name]
@@ -199,6 +220,8 @@ def run_case(model, pp, fixture, name, ids_slot, prompt, out_dir):
         "logits": r["logits"].numpy(),
         "image_hidden": r["image_hidden"].numpy(),
     }
+    tensors["hidden_f64"], tensors["image_hidden_f64"] = float64_states(
+        model, px, grid_thw, ids, max_new, r["generated_ids"])
     img.save(os.path.join(out_dir, f"{name}.png"))
     lt.write_safetensors(os.path.join(out_dir, f"{name}.safetensors"), tensors, {
         "prompt": prompt, "question": question, "template": "qwen2-vl",
