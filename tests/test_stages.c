@@ -316,6 +316,14 @@ KEVO_TEST(answer_step_rule)
     const char *bytes[] = {"<0x0A>", "▁It", "<0x0A>", "▁is", "▁", "white"};
     CHECK(kevo_answer_step(q, bytes, 6, word, sizeof word) == 4 && !strcmp(word, "white"),
           "byte pieces: step %d '%s'", kevo_answer_step(q, bytes, 6, NULL, 0), word);
+    // Byte-level BPE (Qwen): 'Ġ' starts a word, 'Ċ' (a newline) ends one.
+    const char *qwen[] = {"The", "Ġcolor", "Ġof", "Ġthe", "Ġflower", "Ġis", "Ġp", "ink", ".",
+                          "<|im_end|>"};
+    CHECK(kevo_answer_step(q, qwen, 10, word, sizeof word) == 6 && !strcmp(word, "pink"),
+          "byte-level pieces: step %d '%s'", kevo_answer_step(q, qwen, 10, NULL, 0), word);
+    const char *lines[] = {"It", "Ġis", "Ċ", "Yellow", "Ċ"};
+    CHECK(kevo_answer_step(q, lines, 5, word, sizeof word) == 3 && !strcmp(word, "yellow"),
+          "byte-level newline: step %d '%s'", kevo_answer_step(q, lines, 5, NULL, 0), word);
     const char *none[] = {"▁It", "▁is", "▁the", "▁flower", "."};
     CHECK(kevo_answer_step(q, none, 5, word, sizeof word) == -1, "nothing to pick");
     CHECK(kevo_answer_step(q, none, 0, NULL, 0) == -1, "empty answer");

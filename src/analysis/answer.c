@@ -6,6 +6,17 @@
 
 #define WORD_MAX 64
 #define SPACE_MARK "\xe2\x96\x81"   // U+2581, SentencePiece's word-start mark
+// Byte-level BPE (Qwen's tokenizer.json) spells a leading space and a newline as the GPT-2
+// byte-to-unicode characters U+0120 'Ġ' and U+010A 'Ċ'.
+#define BYTE_SPACE "\xc4\xa0"
+#define BYTE_NEWLINE "\xc4\x8a"
+
+// The length of the word-start mark s begins with (0 when none).
+static int word_mark(const char *s)
+{
+    return !strncmp(s, SPACE_MARK, 3) ? 3 : !strncmp(s, BYTE_SPACE, 2) ||
+                                                    !strncmp(s, BYTE_NEWLINE, 2) ? 2 : 0;
+}
 
 // Words that frame an answer without being it, in their compared form (no apostrophes).
 static const char *const function_words[] = {
@@ -22,12 +33,12 @@ static const char *const function_words[] = {
 };
 
 // Appends the compared form of s to w (length *n, capacity WORD_MAX): ASCII letters in lower
-// case, digits and non-ASCII bytes kept, the word-start mark and everything else dropped.
+// case, digits and non-ASCII bytes kept, the word-start marks and everything else dropped.
 static void append_compared(char *w, int *n, const char *s)
 {
     for (; *s; s++) {
-        if (!strncmp(s, SPACE_MARK, 3)) {
-            s += 2;
+        if (word_mark(s)) {
+            s += word_mark(s) - 1;
             continue;
         }
         unsigned char c = (unsigned char)*s;
@@ -72,11 +83,15 @@ static int in_question(const char *question, const char *w)
     return 0;
 }
 
-// Control and byte pieces ("</s>", "<unk>", "<0x0A>") are not part of any word.
+// Control and byte pieces ("</s>", "<unk>", "<0x0A>") and byte-level newlines ("Ċ", "ĊĊ")
+// are not part of any word.
 static int is_special(const char *piece)
 {
     size_t n = strlen(piece);
-    return n >= 3 && piece[0] == '<' && piece[n - 1] == '>';
+    int newlines = n > 0 && n % 2 == 0;
+    for (size_t i = 0; newlines && i < n; i += 2)
+        newlines = !strncmp(piece + i, BYTE_NEWLINE, 2);
+    return newlines || (n >= 3 && piece[0] == '<' && piece[n - 1] == '>');
 }
 
 // Whether a word (compared form w, n bytes) can be the answer.
@@ -91,7 +106,7 @@ int kevo_answer_step(const char *question, const char *const *pieces, int n, cha
     char w[WORD_MAX] = "";
     int len = 0, start = -1;
     for (int t = 0; t <= n; t++) {
-        int boundary = t == n || is_special(pieces[t]) || !strncmp(pieces[t], SPACE_MARK, 3);
+        int boundary = t == n || is_special(pieces[t]) || word_mark(pieces[t]);
         if (boundary && start >= 0) {
             if (answer_word(question, w, len)) {
                 if (word && word_size > 0) {
