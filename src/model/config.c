@@ -180,7 +180,6 @@ static kevo_status read_text(kevo_cfg_reader *r, kevo_cfg_reader *top, const cha
 kevo_status kevo_clip_read_vision(kevo_cfg_reader *r, int absent, kevo_config *c)
 {
     kevo_status st;
-    const char *act;
     double eps;
     if ((st = kevo_cfg_str_is(r, "model_type", "clip_vision_model", "clip_vision_model", NULL)) ||
         (st = kevo_cfg_int(r, "hidden_size", 1, absent ? 1024 : 768, 1, KEVO_CFG_DIM_MAX,
@@ -195,7 +194,7 @@ kevo_status kevo_clip_read_vision(kevo_cfg_reader *r, int absent, kevo_config *c
         (st = kevo_cfg_int(r, "patch_size", 1, absent ? 14 : 32, 1, 16384, &c->patch_size)) ||
         (st = kevo_cfg_int(r, "num_channels", 1, 3, 3, 3, &c->num_channels)) ||
         (st = kevo_json_num(r->obj, "layer_norm_eps", 1, 1e-5, &eps, r->where, r->err)) ||
-        (st = kevo_json_str(r->obj, "hidden_act", 1, "quick_gelu", &act, r->where, r->err)))
+        (st = kevo_cfg_vision_act(r, &c->vision_gelu_exact)))
         return st;
     if (!(eps > 0))
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s must be positive",
@@ -205,13 +204,6 @@ kevo_status kevo_clip_read_vision(kevo_cfg_reader *r, int absent, kevo_config *c
                          kevo_cfg_key(r, "layer_norm_eps"), eps,
                          kevo_cfg_fits_float(eps) ? "zero" : "infinite");
     c->vision_ln_eps = (float)eps;
-    if (strcmp(act, "quick_gelu") == 0)
-        c->vision_gelu_exact = 0;
-    else if (strcmp(act, "gelu") == 0)
-        c->vision_gelu_exact = 1;
-    else
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
-                         "\"quick_gelu\" or \"gelu\")", kevo_cfg_key(r, "hidden_act"), act);
     if (c->vision_hidden % c->vision_heads != 0)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s: hidden_size %d is not divisible by "
                          "num_attention_heads %d", r->where, c->vision_hidden, c->vision_heads);

@@ -76,6 +76,18 @@ kevo_status kevo_cfg_str_is(kevo_cfg_reader *r, const char *key, const char *def
     return st;
 }
 
+kevo_status kevo_cfg_vision_act(kevo_cfg_reader *r, int *gelu_exact)
+{
+    const char *act;
+    kevo_status st = kevo_json_str(r->obj, "hidden_act", 1, "quick_gelu", &act, r->where, r->err);
+    if (st == KEVO_OK && strcmp(act, "quick_gelu") && strcmp(act, "gelu"))
+        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
+                         "\"quick_gelu\" or \"gelu\")", kevo_cfg_key(r, "hidden_act"), act);
+    if (st == KEVO_OK)
+        *gelu_exact = strcmp(act, "gelu") == 0;
+    return st;
+}
+
 void kevo_cfg_sub(kevo_cfg_reader *sub, const kevo_cfg_reader *parent, const cJSON *obj,
                   const char *key)
 {

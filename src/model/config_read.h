@@ -35,6 +35,10 @@ kevo_status kevo_cfg_false(kevo_cfg_reader *r, const char *key, const char *what
 kevo_status kevo_cfg_str_is(kevo_cfg_reader *r, const char *key, const char *def, const char *want1,
                             const char *want2);
 
+// A vision MLP's hidden_act (default "quick_gelu"), CLIP's and Qwen2-VL's: quick_gelu, or
+// "gelu" (*gelu_exact 1).
+kevo_status kevo_cfg_vision_act(kevo_cfg_reader *r, int *gelu_exact);
+
 void kevo_cfg_sub(kevo_cfg_reader *sub, const kevo_cfg_reader *parent, const cJSON *obj,
                   const char *key);
 

@@ -51,13 +51,12 @@ static kevo_status read_vision_qwen2(kevo_cfg_reader *r, int absent, kevo_config
     (void)absent;
     kevo_status st;
     double ratio;
-    const char *act;
     if ((st = read_common(r, c)) ||
         (st = kevo_cfg_int(r, "embed_dim", 1, 1280, 1, KEVO_CFG_DIM_MAX, &c->vision_hidden)) ||
         (st = kevo_cfg_int(r, "hidden_size", 1, 3584, 1, KEVO_CFG_DIM_MAX,
                            &c->vision_out_hidden)) ||
         (st = kevo_json_num(r->obj, "mlp_ratio", 1, 4, &ratio, r->where, r->err)) ||
-        (st = kevo_json_str(r->obj, "hidden_act", 1, "quick_gelu", &act, r->where, r->err)))
+        (st = kevo_cfg_vision_act(r, &c->vision_gelu_exact)))
         return st;
     if (!(ratio > 0) || ratio * c->vision_hidden >= KEVO_CFG_DIM_MAX)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g does not give an MLP width",
@@ -66,13 +65,6 @@ static kevo_status read_vision_qwen2(kevo_cfg_reader *r, int absent, kevo_config
     if (c->vision_intermediate < 1)
         return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = %g gives an MLP of no width",
                          kevo_cfg_key(r, "mlp_ratio"), ratio);
-    if (strcmp(act, "quick_gelu") == 0)
-        c->vision_gelu_exact = 0;
-    else if (strcmp(act, "gelu") == 0)
-        c->vision_gelu_exact = 1;
-    else
-        return kevo_fail(r->err, KEVO_ERR_CONFIG, "%s = \"%s\" is not supported (expected "
-                         "\"quick_gelu\" or \"gelu\")", kevo_cfg_key(r, "hidden_act"), act);
     return check_heads(r, c);
 }
 
