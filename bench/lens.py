@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The logit lens at a real run's size: kevo (analysis/lens.h) against numpy on the same data.
 
-usage: bench/lens.py [BUILD_DIR] [--big]
+usage: bench/lens.py [BUILD_DIR] [--big] [--qwen]
 Shapes of LLaVA-1.5-7B: L = 32 layers (33 states), D = 4096, V = 32064 (llava-hf's padded
-vocabulary), F16 head. Both sides compute, for every step and state, the logits, log-sum-exp,
+vocabulary), F16 head; with --qwen those of Qwen2.5-VL-7B: L = 28, D = 3584, V = 152064 (its
+head, 4.7 times LLaVA's rows; BF16 on the hub, timed as F16: the same bytes and products). Both sides compute, for every step and state, the logits, log-sum-exp,
 top token and, for every consecutive pair, the authors' divergence and the Jensen-Shannon
 divergence; numpy in float32 holding every logit at once (what a script would do), kevo streamed
 with double accumulators. T = 40 side by side (numpy needs ~1.5 GB there); T = 256 for kevo
@@ -25,7 +26,7 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-L, D, V = 32, 4096, 32064
+L, D, V = (28, 3584, 152064) if "--qwen" in sys.argv else (32, 4096, 32064)
 REPEATS = 2
 
 
