@@ -207,7 +207,7 @@ typedef struct kevo_family_info {
     const char *vision_path;      // how pixels become the image's positions
     const char *decoder;          // "LLaMA", "Mistral", "Qwen2"
     // `kevo info`'s lines for the vision tower, the image and the projector (or merger)
-    char vision[320], image[320], projector[160];
+    char vision[512], image[512], projector[256];
 } kevo_family_info;
 kevo_family_info kevo_model_family(const kevo_model *model);
 

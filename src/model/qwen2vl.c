@@ -261,7 +261,7 @@ static void describe(const kevo_model *m, kevo_family_info *info)
 {
     const kevo_config *c = &m->config;
     const kevo_image_config *ic = &m->image;
-    char attention[200] = "full attention";
+    char attention[160] = "full attention";
     if (c->vision_window) {
         int k = snprintf(attention, sizeof attention, "attention in windows of %d px, full at "
                          "blocks", c->vision_window);
