@@ -8,7 +8,7 @@
 // transformers writes text_config); vision_config holds the tower's, with the class defaults of
 // configuration_qwen2_vl.py Qwen2VLVisionConfig and configuration_qwen2_5_vl.py
 // Qwen2_5_VLVisionConfig.
-#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
