@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "analysis/lens_simd.h"
 #include "analysis/scaling.h"
 #include "base/error.h"
 
@@ -60,17 +61,21 @@ void kevo_divergence_pair(const kevo_lens_row *a, const kevo_lens_row *b, int n,
                           double *jsd)
 {
     double sum_paper = 0, sum_jsd = 0, dl = b->logsum - a->logsum;
-    for (int v = 0; v < n; v++) {
-        double m = 0.5 * (a->p[v] + b->p[v]);
-        if (m == 0)
-            continue;   // xlogy: both probabilities underflow, nothing to add
-        // log q - log p from the logits' offsets to their maxima (exact in double) and the
-        // difference of the two logsums (exact when both rows are peaked)
-        double r = ((double)b->z[v] - b->max) - ((double)a->z[v] - a->max) - dl, g, f;
-        entry_terms(r, &g, &f);
-        sum_paper += m * g;
-        sum_jsd += m * f;
-    }
+    const kevo_lens_simd *simd = kevo_lens_simd_get();
+    if (simd)
+        simd->pair_sums(a, b, n, &sum_paper, &sum_jsd);
+    else
+        for (int v = 0; v < n; v++) {
+            double m = 0.5 * (a->p[v] + b->p[v]);
+            if (m == 0)
+                continue;   // xlogy: both probabilities underflow, nothing to add
+            // log q - log p from the logits' offsets to their maxima (exact in double) and the
+            // difference of the two logsums (exact when both rows are peaked)
+            double r = ((double)b->z[v] - b->max) - ((double)a->z[v] - a->max) - dl, g, f;
+            entry_terms(r, &g, &f);
+            sum_paper += m * g;
+            sum_jsd += m * f;
+        }
     *paper = sum_paper / (2.0 * n);   // (KL(M||P) + KL(M||Q)) / 2, each .mean(-1) over n entries
     *jsd = 0.5 * sum_jsd / M_LN2;     // in bits
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analysis/divergence.h"
+#include "analysis/lens_simd.h"
 #include "base/error.h"
 #include "base/threads.h"
 #include "kernels/linear.h"
@@ -73,14 +74,22 @@ static void row_stats(const float *z, int n, int generated, double *prob, double
     }
     int best = top5[0];
     double max = z[best], tail = 0;
-    for (int v = 0; v < n; v++)
-        if (v != best)
-            tail += prob[v] = exp(z[v] - max);
+    const kevo_lens_simd *simd = kevo_lens_simd_get();
+    if (simd)   // the entries before and after the maximum
+        tail = simd->exp_sum(z, best, max, prob) +
+               simd->exp_sum(z + best + 1, n - best - 1, max, prob + best + 1);
+    else
+        for (int v = 0; v < n; v++)
+            if (v != best)
+                tail += prob[v] = exp(z[v] - max);
     prob[best] = 1;
     *logsum = log1p(tail);
     double inv = 1.0 / (1.0 + tail);
-    for (int v = 0; v < n; v++)
-        prob[v] *= inv;
+    if (simd)
+        simd->scale(prob, n, inv);
+    else
+        for (int v = 0; v < n; v++)
+            prob[v] *= inv;
     *max_out = max;
     *lse = max + *logsum;
     *top = best;

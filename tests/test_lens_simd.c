@@ -1,0 +1,120 @@
+// test_lens_simd.c — the lens's per-logit reductions (analysis/lens_simd.h: libmvec's vector
+// exp, expm1 and log1p, sums per lane) on every SIMD path this CPU runs, and the dispatched
+// kevo_divergence_pair() of the current path (ref included), against long double evaluations.
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "analysis/divergence.h"
+#include "analysis/lens_simd.h"
+#include "kernels/cpu.h"
+#include "test.h"
+
+#define N 1027   // a multiple of neither 4 nor 8: every form's last, partial vector is used
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static double urand(void)   // uniform in [0, 1)
+{
+    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+// A lens row of z as the lens makes it (divergence.h), its tail summed in long double.
+static kevo_lens_row make_row(const float *z, double *p)
+{
+    int best = 0;
+    for (int v = 1; v < N; v++)
+        best = z[v] > z[best] ? v : best;
+    long double tail = 0;
+    for (int v = 0; v < N; v++)
+        tail += v == best ? 0 : expl((long double)z[v] - z[best]);
+    for (int v = 0; v < N; v++)
+        p[v] = (double)(expl((long double)z[v] - z[best]) / (1 + tail));
+    return (kevo_lens_row){z, z[best], (double)log1pl(tail), p};
+}
+
+// The sums kevo_divergence_pair() divides, sum M (2 log M - log P - log Q) and
+// sum P log(P / M) + Q log(Q / M), in long double and free of cancellation where the rows are
+// close: with r = log Q - log P and t = tanh(r / 2), 2 log M - log P - log Q = 2 log cosh(r / 2)
+// = 2 log1p(2 sinh(r / 4)^2), and the JSD's term is M ((1 - t) log(1 - t) + (1 + t) log(1 + t)).
+static void reference_sums(const kevo_lens_row *a, const kevo_lens_row *b, long double *paper,
+                           long double *jsd)
+{
+    *paper = *jsd = 0;
+    for (int v = 0; v < N; v++) {
+        long double lp = (long double)a->z[v] - a->max - a->logsum;
+        long double lq = (long double)b->z[v] - b->max - b->logsum;
+        long double P = expl(lp), Q = expl(lq), M = (P + Q) / 2, r = lq - lp, t = tanhl(r / 2);
+        if (M == 0)
+            continue;
+        long double s = sinhl(r / 4);
+        *paper += M * 2 * log1pl(2 * s * s);
+        *jsd += fabsl(r) < 1 ? M * ((1 - t) * log1pl(-t) + (1 + t) * log1pl(t))
+                             : P * (lp - logl(M)) + Q * (lq - logl(M));
+    }
+}
+
+// Pairs of rows: a spread of logits, b = a moved by noise of the given size (small: most
+// |log q - log p| < 1, the series branch; large: most above 1); every 17th logit of both rows
+// so low that its probabilities underflow to 0 (m = 0, an entry that adds nothing).
+static void make_pair(float *za, float *zb, double spread, double noise)
+{
+    for (int v = 0; v < N; v++) {
+        za[v] = (float)(spread * (urand() - 0.5));
+        zb[v] = (float)(za[v] + noise * (urand() - 0.5));
+        if (v % 17 == 5)
+            za[v] = zb[v] = -2000.0f;
+    }
+}
+
+static void check_form(const char *isa, const kevo_lens_simd *simd)
+{
+    static float za[N], zb[N];
+    static double pa[N], pb[N], e[N];
+    const double noises[] = {0.01, 0.5, 3, 40};
+    for (int k = 0; k < 4; k++) {
+        make_pair(za, zb, 12, noises[k]);
+        kevo_lens_row a = make_row(za, pa), b = make_row(zb, pb);
+        long double want_paper, want_jsd;
+        reference_sums(&a, &b, &want_paper, &want_jsd);
+        double worst = 0, sum = 0;
+        long double want_sum = 0;
+        if (simd) {
+            double paper, jsd;
+            simd->pair_sums(&a, &b, N, &paper, &jsd);
+            CHECK(fabsl(paper - want_paper) <= 1e-14L * want_paper &&
+                  fabsl(jsd - want_jsd) <= 1e-14L * want_jsd,
+                  "%s, noise %g: sums %.17g %.17g, long double %.17Lg %.17Lg", isa, noises[k],
+                  paper, jsd, want_paper, want_jsd);
+            sum = simd->exp_sum(za, N, a.max, e);
+            for (int v = 0; v < N; v++) {
+                long double x = expl((long double)za[v] - a.max);
+                want_sum += x;
+                worst = fmax(worst, (double)(fabsl(e[v] - x) / fmaxl(x, DBL_MIN)));
+            }
+            CHECK(worst <= 1e-15 && fabsl(sum - want_sum) <= 1e-14L * want_sum,
+                  "%s: exp worst relative error %.3g, sum %.17g vs %.17Lg", isa, worst, sum,
+                  want_sum);
+        } else {   // the dispatched divergences of the current path
+            double paper, jsd;
+            kevo_divergence_pair(&a, &b, N, &paper, &jsd);
+            long double wp = want_paper / (2 * N), wj = want_jsd / 2 / M_LN2;
+            CHECK(fabsl(paper - wp) <= 1e-14L * wp && fabsl(jsd - wj) <= 1e-14L * wj,
+                  "%s, noise %g: paper %.17g jsd %.17g, long double %.17Lg %.17Lg", isa,
+                  noises[k], paper, jsd, wp, wj);
+        }
+    }
+}
+
+KEVO_TEST(analysis_lens_simd_matches_long_double)
+{
+    check_form(kevo_kernels_get()->isa, NULL);
+#if defined(__x86_64__)
+    if (kevo_kernels_for("avx2"))
+        check_form("avx2", &kevo_lens_simd_avx2);
+    if (kevo_kernels_for("avx512"))
+        check_form("avx512", &kevo_lens_simd_avx512);
+#endif
+}
