@@ -5,16 +5,71 @@
 //
 // usage: build/bench/lens OUT.safetensors T L D V [f16|f32] [REPEATS]
 // Prints key=value lines: seconds (best of REPEATS), of which products (with the head) and
-// reductions (per row and per pair), chunks, the products' GFLOP/s.
+// reductions (per row and per pair), chunks, the products' GFLOP/s; where the CPU has
+// AVX512-BF16, the same with BF16 products (bf16_*) and how far their results are from the F32
+// ones: top-1 agreement, the largest differences of the top-1 probabilities and log-sum-exps,
+// the largest relative differences of both divergences.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/lens.h"
 #include "io/safetensors.h"
+#include "kernels/gemm.h"
 #include "base/convert.h"
 #include "bench_random.h"
 #include "kevo.h"
+
+static double max_abs(const double *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i] - b[i]));
+    return m;
+}
+
+static double max_rel(const double *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i] - b[i]) / fmax(fabs(b[i]), 1e-300));
+    return m;
+}
+
+// The lens with BF16 products, timed as the F32 one, and compared with its result f32.
+static kevo_status bf16_row(const kevo_lens_head *lh, const float *hidden, int T, int S, int D,
+                            const int *ids, const kevo_lens_params *p32,
+                            const kevo_lens_result *f32, int repeats)
+{
+    kevo_lens_params p = *p32;
+    p.compute = KEVO_COMPUTE_BF16;
+    kevo_lens_result *r = NULL;
+    kevo_error err;
+    double best = 1e30, products = 0, reductions = 0;
+    for (int rep = 0; rep < repeats; rep++) {
+        kevo_lens_result_free(r);
+        double t0 = kevo_now();
+        if (kevo_lens_run(lh, hidden, T, S, D, ids, &p, &r, &err) != KEVO_OK) {
+            fprintf(stderr, "lens: %s\n", err.msg);
+            return err.status;
+        }
+        double s = kevo_now() - t0;
+        if (s < best)
+            best = s, products = r->seconds_products, reductions = r->seconds_reductions;
+    }
+    size_t ts = (size_t)T * S, tl = (size_t)T * (S - 1), same = 0;
+    for (size_t i = 0; i < ts; i++)
+        same += r->top_id[i] == f32->top_id[i];
+    printf("bf16_seconds=%.4f\nbf16_products=%.4f\nbf16_reductions=%.4f\nbf16_gflops=%.1f\n"
+           "bf16_top1_agree=%.6f\nbf16_top1_p_abs=%.3g\nbf16_lse_abs=%.3g\n"
+           "bf16_paper_rel=%.3g\nbf16_jsd_rel=%.3g\n", best, products, reductions,
+           2.0 * T * S * (double)lh->lm_head->shape[0] * D / products / 1e9,
+           (double)same / ts, max_abs(r->top_p, f32->top_p, ts), max_abs(r->lse, f32->lse, ts),
+           max_rel(r->div_paper, f32->div_paper, tl), max_rel(r->div_jsd, f32->div_jsd, tl));
+    kevo_lens_result_free(r);
+    return KEVO_OK;
+}
 
 int main(int argc, char **argv)
 {
@@ -82,6 +137,9 @@ int main(int argc, char **argv)
     }
     printf("seconds=%.4f\nproducts=%.4f\nreductions=%.4f\nchunks=%d\ngflops=%.1f\n", best,
            products, reductions, r->n_chunks, 2.0 * T * S * (double)V * D / products / 1e9);
+    if (kevo_gemm_available(KEVO_COMPUTE_BF16) && bf16_row(&lh, hidden, T, S, D, ids, &p, r,
+                                                          repeats) != KEVO_OK)
+        return 1;
     kevo_lens_result_free(r);
     free(hidden);
     free(norm);

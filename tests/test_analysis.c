@@ -848,7 +848,7 @@ KEVO_TEST(analyze_cli_refuses_bad_options)
         {"--divergence js", "--divergence"}, {"--scale row", "--scale"},
         {"--critical 0", "--critical"}, {"--critical 9", "--critical"},
         {"--critical 3 --mutation 3", "--mutation"}, {"--threads 0", "--threads"},
-        {"--bogus", "unknown option"},
+        {"--compute f16", "--compute"}, {"--bogus", "unknown option"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_failure(2, bad[i][1], "analyze '%s' %s", run, bad[i][0]);

@@ -1,14 +1,21 @@
-// test_lens_simd.c — the lens's per-logit reductions (analysis/lens_simd.h: libmvec's vector
-// exp, expm1 and log1p, sums per lane) on every SIMD path this CPU runs, and the dispatched
-// kevo_divergence_pair() of the current path (ref included), against long double evaluations.
+// test_lens_simd.c — the lens's fast paths: its per-logit reductions (analysis/lens_simd.h:
+// libmvec's vector exp, expm1 and log1p, sums per lane) on every SIMD path this CPU runs and the
+// dispatched kevo_divergence_pair() of the current path (ref included), against long double
+// evaluations; its BF16 products against the F32 ones within the rounding's bound.
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis/divergence.h"
+#include "analysis/lens.h"
 #include "analysis/lens_simd.h"
+#include "base/convert.h"
+#include "io/runfolder.h"
 #include "kernels/cpu.h"
+#include "kernels/gemm.h"
+#include "model/model.h"
 #include "test.h"
 
 #define N 1027   // a multiple of neither 4 nor 8: every form's last, partial vector is used
@@ -117,4 +124,72 @@ KEVO_TEST(analysis_lens_simd_matches_long_double)
     if (kevo_kernels_for("avx512"))
         check_form("avx512", &kevo_lens_simd_avx512);
 #endif
+}
+
+// Largest bound over the rows' logits on what BF16 products may change: rounding x and w to
+// BF16 moves each product x_k w_k by at most 2^-8 |x_k w_k| (2^-9 each, to first order), so a
+// logit moves by at most 2^-8 sum_k |x_k w_k|, and its row's log-sum-exp by at most the
+// largest such bound of the row (the F32 sums' own rounding is far smaller).
+static double bf16_row_bound(const kevo_tensor *head, const float *x, int dim)
+{
+    const int V = (int)head->shape[0];
+    float *w = malloc((size_t)dim * sizeof *w);
+    double worst = 0;
+    for (int v = 0; w && v < V; v++) {
+        kevo_convert_to_f32(w, (const char *)head->data + (size_t)v * dim *
+                            kevo_dtype_size(head->dtype), head->dtype, (size_t)dim);
+        double s = 0;
+        for (int k = 0; k < dim; k++)
+            s += fabs((double)x[k] * w[k]);
+        worst = fmax(worst, s);
+    }
+    free(w);
+    return 0x1p-8 * worst;
+}
+
+KEVO_TEST(analysis_lens_bf16_products)
+{
+    kevo_error err;
+    kevo_model *m = NULL;
+    kevo_runfolder *rf = NULL;
+    kevo_lens_result *a = NULL, *b = NULL;
+    if (!CHECK_OK(kevo_model_load(kevo_test_data("fixtures/tiny-bf16"), &m, &err), &err) ||
+        !CHECK_OK(kevo_runfolder_load(kevo_test_data("oracle/engine/tiny-bf16/describe.run"), &rf,
+                                      &err), &err))
+        goto done;
+    const kevo_tensor *w = m->weights->lm_head.t;
+    kevo_lens_head head = {w, m->weights->final_norm.f32, m->config.rms_norm_eps};
+    kevo_lens_params p = {.mode = KEVO_LENS_RAW, .window = kevo_window_default(rf->n_states - 1),
+                          .compute = KEVO_COMPUTE_BF16};
+    kevo_status st = kevo_lens_run(&head, rf->hidden, rf->n_steps, rf->n_states, rf->dim,
+                                   rf->generated_ids, &p, &b, &err);
+    if (!kevo_gemm_available(KEVO_COMPUTE_BF16)) {
+        CHECK(st == KEVO_ERR_ARG && strstr(err.msg, "AVX512-BF16"),
+              "BF16 lens without the instructions: status %d, '%s'", st, err.msg);
+        goto done;
+    }
+    p.compute = KEVO_COMPUTE_F32;
+    if (!CHECK_OK(st, &err) ||
+        !CHECK_OK(kevo_lens_run(&head, rf->hidden, rf->n_steps, rf->n_states, rf->dim,
+                                rf->generated_ids, &p, &a, &err), &err))
+        goto done;
+    int rows = rf->n_steps * rf->n_states, worse = 0;
+    double worst = 0;
+    for (int i = 0; i < rows; i++) {
+        double bound = bf16_row_bound(w, rf->hidden + (size_t)i * rf->dim, rf->dim);
+        double d = fabs(b->lse[i] - a->lse[i]);
+        worst = fmax(worst, d / bound);
+        // the top-1 probability exp(z - lse) moves by at most a factor e^(2 bound)
+        worse += !(d <= bound * 1.001 && (b->top_id[i] != a->top_id[i] ||
+                   fabs(b->top_p[i] - a->top_p[i]) <= a->top_p[i] * expm1(2 * bound) * 1.001));
+    }
+    CHECK(worse == 0 && worst > 0, "BF16 lens: %d of %d rows beyond the rounding bound "
+          "(worst log-sum-exp change %.3g of it)", worse, rows, worst);
+    if (getenv("KEVO_TEST_VERBOSE"))
+        printf("    BF16 lens: log-sum-exps moved by at most %.3g of the rounding bound\n", worst);
+done:
+    kevo_lens_result_free(a);
+    kevo_lens_result_free(b);
+    kevo_runfolder_free(rf);
+    kevo_model_free(m);
 }

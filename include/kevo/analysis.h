@@ -82,6 +82,8 @@ typedef struct kevo_analysis_options {
     const char *window;                  // "A:B" candidate states, NULL: the deepest 13/33
     kevo_stage_params stage;
     size_t budget_bytes;                 // logits held at once, 0: 512 MiB (at least one step)
+    kevo_compute compute;                // the lens's products: F32 (default) | BF16 (AVX512-BF16,
+                                         // about twice as fast; docs/analyses.md, "Accuracy")
     // The patch lens (runs with image states): the words whose probability it maps, comma-
     // separated; NULL: the answer word (the colour of "The color of the flower is red.").
     const char *patch_words;

@@ -122,7 +122,8 @@ kevo_status kevo_analysis_compute(const kevo_runfolder *run, const kevo_model *m
 
     const kevo_weights *w = model->weights;
     kevo_lens_head head = {w->lm_head.t, w->final_norm.f32, model->config.rms_norm_eps};
-    kevo_lens_params lp = {.mode = o->lens, .window = a->window, .budget_bytes = o->budget_bytes};
+    kevo_lens_params lp = {.mode = o->lens, .window = a->window, .budget_bytes = o->budget_bytes,
+                           .compute = o->compute};
     if ((st = kevo_lens_run(&head, run->hidden, T, run->n_states, run->dim, run->generated_ids,
                             &lp, &a->lens, err)) ||
         (st = check_tokens(a, err)))

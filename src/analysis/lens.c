@@ -129,6 +129,10 @@ static kevo_status check_inputs(const kevo_lens_head *head, int n_steps, int n_s
     if (p->window.lo < 0 || p->window.lo > p->window.hi || p->window.hi >= n_states)
         return kevo_fail(err, KEVO_ERR_ARG, "candidate window %d:%d is outside the hidden "
                          "states 0..%d", p->window.lo, p->window.hi, n_states - 1);
+    if (!kevo_gemm_available(p->compute))
+        return kevo_fail(err, KEVO_ERR_ARG, "BF16 products need a CPU with AVX512-BF16 (and "
+                         "KEVO_ISA not forcing another path); the lens runs F32 products without "
+                         "--compute bf16");
     for (int t = 0; t < n_steps; t++)
         if (generated_ids[t] < 0 || generated_ids[t] >= w->shape[0])
             return kevo_fail(err, KEVO_ERR_ARG, "generated token %d (step %d) is not a row of "
@@ -250,12 +254,13 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
                         malloc((size_t)chunk * S * sizeof *cs.logsum)};
     float *normed = p->mode == KEVO_LENS_NORM ? malloc((size_t)chunk * S * D * sizeof *normed)
                                               : NULL;
-    // F32 products, as the reference; the scratch is 64-byte aligned for the GEMM's panels.
-    // Batch-invariant: a chunk of one step gives the logits of the whole run to the bit.
+    // F32 products as the reference, or BF16 pairs summed in F32 where asked; the scratch is
+    // 64-byte aligned for the GEMM's panels. Batch-invariant: a chunk of one step gives the
+    // logits of the whole run to the bit.
     int threads = kevo_threads_resolve(0);
     size_t scratch_bytes = (kevo_linear_scratch(chunk * S, D, threads) + 63) & ~63ul;
     kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
-                           .compute = KEVO_COMPUTE_F32, .batch_invariant = 1,
+                           .compute = p->compute, .batch_invariant = 1,
                            .n_threads = threads};
     if (!r || !logits || !cs.prob || !cs.max || !cs.logsum ||
         (p->mode == KEVO_LENS_NORM && !normed) || !ctx.scratch) {

@@ -42,6 +42,8 @@ typedef struct kevo_lens_params {
     kevo_window window;              // hidden-state indices whose top tokens are the candidates
     size_t budget_bytes;             // logits + probabilities held at once; 0 = 512 MiB (at
                                      // least one step)
+    kevo_compute compute;            // the products with the head: F32 (the reference) or BF16
+                                     // (AVX512-BF16; docs/analyses.md states its precision)
 } kevo_lens_params;
 
 // How many of the most probable tokens are kept per (step, state), for the report's hover.

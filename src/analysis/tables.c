@@ -140,6 +140,7 @@ static cJSON *options_json(const kevo_analysis *a)
     const kevo_analysis_options *o = &a->opt;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "lens", kevo_lens_mode_name(o->lens));
+    cJSON_AddStringToObject(j, "compute", o->compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32");
     cJSON_AddStringToObject(j, "divergence", kevo_divergence_name(o->divergence));
     cJSON_AddStringToObject(j, "scale", kevo_scale_name(o->scale));
     cJSON_AddNumberToObject(j, "rows", o->rows);

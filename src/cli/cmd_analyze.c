@@ -26,6 +26,9 @@ static const char usage[] =
     "                         authors (default); global = one maximum; none = raw values\n"
     "  --rows N               heatmap rows: the first N steps (default 40)\n"
     "  --steps N              area charts for the first N steps (default 20)\n"
+    "  --compute f32|bf16     the lens's products with the LM head: f32, exact as the reference\n"
+    "                         (default); bf16: AVX512-BF16 pairs summed in F32, about twice as\n"
+    "                         fast, probabilities within about 1 % (docs/analyses.md, Accuracy)\n"
     "  --window A:B           hidden states whose top tokens are the candidates, both included\n"
     "                         (A: runs to the last; default: the deepest 13/33 of the states,\n"
     "                         20:32 for a 32-layer model)\n"
@@ -63,6 +66,7 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         CLI_OPT_INT("steps", 0, &o->steps, 1, 1 << 20),
         CLI_OPT_STRING("patch-words", 0, &o->patch_words),
         CLI_OPT_STRING("window", 0, &o->window),
+        CLI_OPT_CALL("compute", 0, &o->compute, cli_compute),
         CLI_OPT_INT("critical", 0, &o->stage.critical, 1, 1 << 20),
         CLI_OPT_MUTATION(&o->stage.mutation),
         CLI_OPT_THREADS(&a->threads),
@@ -89,10 +93,12 @@ static void print_summary(const kevo_runfolder *run, const kevo_analysis *a,
 {
     kevo_stage_summary s = kevo_stages_summary(kevo_analysis_stages(a));
     kevo_lens_summary r = kevo_analysis_lens_summary(a);
-    printf("%s: %d steps x %d hidden states, vocabulary %d; lens %s, divergence %s, %d chunk%s "
-           "in %.2f s\n", kevo_runfolder_dir(run), r.n_steps, r.n_states, r.vocab,
-           kevo_lens_mode_name(p->analysis.lens), kevo_divergence_name(p->analysis.divergence),
-           r.n_chunks, r.n_chunks == 1 ? "" : "s", r.seconds);
+    printf("%s: %d steps x %d hidden states, vocabulary %d; lens %s (%s products), divergence "
+           "%s, %d chunk%s in %.2f s\n", kevo_runfolder_dir(run), r.n_steps, r.n_states,
+           r.vocab, kevo_lens_mode_name(p->analysis.lens),
+           p->analysis.compute == KEVO_COMPUTE_BF16 ? "BF16" : "F32",
+           kevo_divergence_name(p->analysis.divergence), r.n_chunks, r.n_chunks == 1 ? "" : "s",
+           r.seconds);
     if (s.critical >= 0)
         printf("critical layer %d (%s; the typical divergence falls %.2f decades there)",
                s.critical, s.critical_given ? "given" : "detected", s.critical_drop);
