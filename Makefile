@@ -96,9 +96,13 @@ ORACLE_INPUTS := $(shell find tools tests/data tests/fixtures -type f 2>/dev/nul
 fixtures: $(DATA)/fixtures.stamp
 $(DATA)/fixtures.stamp: tools/fixtures/make_fixture.py tools/fixtures/make_next_fixture.py \
                         tools/fixtures/make_qwen_fixture.py tools/pylib/npm_packages.py \
-                        tools/pylib/make_tokenizer_json.py tests/data/tiny-tokenizer/tokenizer.model
+                        tools/pylib/make_tokenizer_json.py \
+                        tests/data/tiny-tokenizer/tokenizer.model tools/fixtures/make_gguf.py \
+                        tools/pylib/gguf_np.py tools/pylib/gguf_quants.py
 	@$(MAKE) --no-print-directory deps-test
 	@$(PY) tools/fixtures/make_fixture.py --all $(DATA)/fixtures
+	@$(PY) tools/pylib/gguf_quants.py --selftest > /dev/null
+	@$(PY) tools/fixtures/make_gguf.py --all $(DATA)/fixtures --npm $(DATA)/npm
 	@$(PY) tools/fixtures/make_next_fixture.py --all $(DATA)/fixtures
 	@$(PY) tools/fixtures/make_qwen_fixture.py --all $(DATA)/fixtures --npm $(DATA)/npm
 	@touch $@

@@ -8,6 +8,7 @@ F32, F16, BF16, Q8_0 and Q4_K with 1 to 4 dimensions. truth.json holds what was 
 file the version, alignment and data offset, every key with its type and the little-endian
 bytes of its value, every tensor's name, dimensions, type, absolute offset and bytes.
 
+The bytes are laid out by tools/pylib/gguf_np.py (shared with tools/fixtures/make_gguf.py).
 Before writing truth.json the files are read back by Hugging Face's parser (@huggingface/gguf,
 from npm, installed into DATA_DIR/npm; tools/oracles/gguf_hf_dump.mjs), and every key, type, value
 and tensor info it reports must equal what was written: the layout is the format as another
@@ -18,44 +19,27 @@ import hashlib
 import json
 import os
 import struct
-import subprocess
 import sys
 
 import numpy as np
 
-HF_GGUF = "@huggingface/gguf@0.4.6"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import gguf_np  # noqa: E402
+
 U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
-SCALAR = {U8: "<B", I8: "<b", U16: "<H", I16: "<h", U32: "<I", I32: "<i", F32: "<f",
-          BOOL: "<?", U64: "<Q", I64: "<q", F64: "<d"}
+SCALAR = gguf_np.SCALAR
 # ggml_type: (elements per block, bytes per block), ggml.c's type traits
 GGML = {"F32": (0, 1, 4), "F16": (1, 1, 2), "Q8_0": (8, 32, 34), "Q4_K": (12, 256, 144),
         "BF16": (30, 1, 2)}
 
 
-def gguf_string(s):
-    b = s.encode("utf-8")
-    return struct.pack("<Q", len(b)) + b
-
-
-def value_bytes(t, v):
-    """The bytes of a value of type t (for an array: (elem_type, items))."""
-    if t == STRING:
-        return gguf_string(v)
-    if t == ARRAY:
-        et, items = v
-        return struct.pack("<IQ", et, len(items)) + b"".join(value_bytes(et, x) for x in items)
-    return struct.pack(SCALAR[t], v)
-
-
 def write_gguf(path, version, kvs, tensors, alignment=32):
-    """kvs: [(key, type, value)]; tensors: [(name, ne, ggml type name)]. Returns the truth."""
+    """kvs: [(key, type, value)]; tensors: [(name, ne, ggml type name)], each filled with random
+    bytes. Writes the file with tools/pylib/gguf_np.py's serialiser; returns the truth."""
     rng = np.random.default_rng(len(path))
-    head = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
     truth = {"version": version, "alignment": alignment, "kv": [], "tensors": []}
-    body = b""
     for key, t, v in kvs:
-        vb = value_bytes(t, v)
-        body += gguf_string(key) + struct.pack("<I", t) + vb
+        vb = gguf_np.value_bytes(t, v)
         entry = {"key": key, "type": t, "elem_type": v[0] if t == ARRAY else t,
                  "n": len(v[1]) if t == ARRAY else 1}
         # the value's bytes as kevo's kv->value points at them: an array's first element on
@@ -63,25 +47,17 @@ def write_gguf(path, version, kvs, tensors, alignment=32):
         if t == ARRAY and v[0] == STRING:
             entry["strings"] = list(v[1])
         truth["kv"].append(entry)
-    infos, datas, offset = b"", [], 0
+    filled = []
     for name, ne, tname in tensors:
         code, block, nbytes = GGML[tname]
         n = int(np.prod(ne))
         data = rng.integers(0, 256, n // block * nbytes, dtype=np.uint8).tobytes()
-        infos += gguf_string(name) + struct.pack("<I", len(ne)) + b"".join(
-            struct.pack("<Q", d) for d in ne) + struct.pack("<IQ", code, offset)
+        filled.append((name, ne, code, data))
+    data_offset, offsets = gguf_np.write(path, version, kvs, filled, alignment)
+    for (name, ne, code, data), off in zip(filled, offsets):
         truth["tensors"].append({"name": name, "ne": list(ne), "ggml_type": code,
-                                 "rel_offset": offset, "n_bytes": len(data),
+                                 "rel_offset": off, "n_bytes": len(data),
                                  "sha256": hashlib.sha256(data).hexdigest()})
-        datas.append((offset, data))
-        offset += (len(data) + alignment - 1) // alignment * alignment
-    meta = head + body + infos
-    data_offset = (len(meta) + alignment - 1) // alignment * alignment
-    out = bytearray(meta + bytes(data_offset - len(meta)) + bytes(offset))
-    for off, data in datas:
-        out[data_offset + off:data_offset + off + len(data)] = data
-    with open(path, "wb") as f:
-        f.write(out)
     truth["data_offset"] = data_offset
     for t in truth["tensors"]:
         t["file_offset"] = data_offset + t["rel_offset"]
@@ -114,15 +90,7 @@ def cases():
 
 def hf_read(data_dir, paths):
     """Hugging Face's reading of the files, installing the parser once."""
-    npm = os.path.abspath(os.path.join(data_dir, "npm"))
-    module = os.path.join(npm, "node_modules", "@huggingface", "gguf")
-    if not os.path.isdir(module):
-        os.makedirs(npm, exist_ok=True)
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", npm,
-                        HF_GGUF], check=True)
-    dump = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gguf_hf_dump.mjs")
-    out = subprocess.run(["node", dump, module] + paths, check=True, capture_output=True)
-    return json.loads(out.stdout)
+    return gguf_np.hf_dump(os.path.join(data_dir, "npm"), paths)
 
 
 def decoded(t, vb):
