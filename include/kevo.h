@@ -75,17 +75,25 @@ kevo_status kevo_error_prefix(kevo_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 // ---------------------------------------------------------------------------------------------
-// Element types of stored tensors (safetensors names). Weights may be F32, F16 or BF16.
+// Element types of stored tensors: safetensors' names, then ggml's block types (GGUF files;
+// ggml-common.h), which store a row as blocks of 32 or 256 elements. Weights may be F32, F16,
+// BF16 or (from GGUF) a block type.
 
 typedef enum kevo_dtype {
     KEVO_DTYPE_BOOL, KEVO_DTYPE_U8, KEVO_DTYPE_I8, KEVO_DTYPE_I16, KEVO_DTYPE_U16,
     KEVO_DTYPE_F16, KEVO_DTYPE_BF16, KEVO_DTYPE_I32, KEVO_DTYPE_U32, KEVO_DTYPE_F32,
     KEVO_DTYPE_F64, KEVO_DTYPE_I64, KEVO_DTYPE_U64, KEVO_DTYPE_F8_E4M3, KEVO_DTYPE_F8_E5M2,
+    KEVO_DTYPE_Q4_0, KEVO_DTYPE_Q4_1, KEVO_DTYPE_Q5_0, KEVO_DTYPE_Q5_1, KEVO_DTYPE_Q8_0,
+    KEVO_DTYPE_Q2_K, KEVO_DTYPE_Q3_K, KEVO_DTYPE_Q4_K, KEVO_DTYPE_Q5_K, KEVO_DTYPE_Q6_K,
+    KEVO_DTYPE_IQ4_NL,
     KEVO_DTYPE_COUNT
 } kevo_dtype;
 
-const char *kevo_dtype_name(kevo_dtype dtype);  // "F16", ...
-size_t kevo_dtype_size(kevo_dtype dtype);       // bytes per element
+const char *kevo_dtype_name(kevo_dtype dtype);  // "F16", "Q4_K", ...
+size_t kevo_dtype_size(kevo_dtype dtype);       // bytes per element; 0 for a block type
+// Elements per block (1 for the element types) and bytes per block (the element size).
+int kevo_dtype_block_elems(kevo_dtype dtype);
+size_t kevo_dtype_block_bytes(kevo_dtype dtype);
 
 // ---------------------------------------------------------------------------------------------
 // Models

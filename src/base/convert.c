@@ -2,6 +2,8 @@
 // The bit manipulation follows IEEE 754-2008 §3.4 (binary16/binary32 layouts).
 #include "base/convert.h"
 
+#include "base/quant.h"
+
 float kevo_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
@@ -73,8 +75,11 @@ void kevo_convert_to_f32(float *dst, const void *src, kevo_dtype dtype, size_t n
         for (size_t i = 0; i < n; i++)
             dst[i] = kevo_bf16_to_f32(h[i]);
         break;
-    default:
+    case KEVO_DTYPE_F32:
         memcpy(dst, src, n * sizeof *dst);
+        break;
+    default:   // ggml's block types: n a multiple of the block
+        kevo_dequant(dtype, src, dst, n);
         break;
     }
 }

@@ -24,7 +24,8 @@ float kevo_f16_to_f32(uint16_t h);
 uint16_t kevo_f32_to_f16(float f);
 uint16_t kevo_f32_to_bf16(float f);
 
-// Widens n elements of a stored F32/F16/BF16 array (src) into dst.
+// Widens n elements of a stored F32/F16/BF16 array (src) into dst, or decodes n elements of a
+// block type (n a multiple of its block, base/quant.h).
 void kevo_convert_to_f32(float *dst, const void *src, kevo_dtype dtype, size_t n);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/convert.h"
+#include "base/quant.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/parallel.h"
@@ -33,7 +34,8 @@ static size_t round_up(size_t a, size_t b)
 size_t kevo_gemm_avx512_scratch(int m, int k, int n_threads)
 {
     size_t a = round_up((size_t)m, MR) * round_up((size_t)k, KC) * sizeof(float);
-    size_t b = (size_t)KC * NC * sizeof(float) * (size_t)n_threads;
+    // per thread: the packed block, and the block decoded when W is of a block type
+    size_t b = 2 * (size_t)KC * NC * sizeof(float) * (size_t)n_threads;
     return round_up(a, 64) + b + 64;
 }
 
@@ -256,6 +258,19 @@ static void kernel_bf16(int pairs, const uint32_t *a, const uint32_t *b, float *
     store_tile(y, ldy, acc, rows, cols, accumulate);
 }
 
+// W's rows [n0, n0 + nb), columns [k0, k0 + kc) of a block type decoded into dst (nb, kc), and
+// an F32 view of them for the packing: k0 is a multiple of KC, so the slice is whole blocks.
+static kevo_tensor decode_block(float *dst, const kevo_tensor *w, int k, int n0, int nb, int k0,
+                                int kc)
+{
+    for (int r = 0; r < nb; r++)
+        kevo_dequant(w->dtype, (const char *)w->data +
+                     kevo_dtype_bytes(w->dtype, (size_t)(n0 + r) * k + (size_t)k0),
+                     dst + (size_t)r * kc, (size_t)kc);
+    return (kevo_tensor){.name = w->name, .dtype = KEVO_DTYPE_F32, .n_dims = 2,
+                         .shape = {nb, kc}, .n_elems = (uint64_t)nb * kc, .data = dst};
+}
+
 // ---------------------------------------------------------------------------------------------
 
 void kevo_gemm_avx512(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
@@ -275,14 +290,22 @@ void kevo_gemm_avx512(float *y, int ldy, const float *x, int ldx, int m, const k
 #pragma omp parallel for schedule(dynamic) num_threads(n_threads) \
     if ((size_t)m * n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int blk = 0; blk < n_blocks; blk++) {
-        void *bp = bp_all + (size_t)omp_get_thread_num() * KC * NC * sizeof(float);
+        void *bp = bp_all + (size_t)omp_get_thread_num() * 2 * KC * NC * sizeof(float);
+        float *decoded = (float *)bp + (size_t)KC * NC;
         int n0 = blk * NC, nb = n - n0 < NC ? n - n0 : NC;
         for (int s = 0; s < n_slices; s++) {
             int k0 = s * KC, kc = k - k0 < KC ? k - k0 : KC, pairs = (kc + 1) / 2;
-            if (bf16)
+            if (kevo_dtype_is_block(w->dtype)) {   // packed from its decoded F32 values
+                kevo_tensor f32 = decode_block(decoded, w, k, n0, nb, k0, kc);
+                if (bf16)
+                    pack_w_bf16(bp, &f32, nb, kc, 0, nb, 0, kc);
+                else
+                    pack_w_f32(bp, &f32, nb, kc, 0, nb, 0, kc);
+            } else if (bf16) {
                 pack_w_bf16(bp, w, n, k, n0, nb, k0, kc);
-            else
+            } else {
                 pack_w_f32(bp, w, n, k, n0, nb, k0, kc);
+            }
             for (int p = 0; p < m_pad / MR; p++) {
                 int rows = m - p * MR < MR ? m - p * MR : MR;
                 for (int j = 0; j < nb; j += NR) {

@@ -1,6 +1,7 @@
 // linear.c — matrix products with stored weights (see linear.h).
 #include "kernels/linear.h"
 
+#include "base/quant.h"
 #include "base/threads.h"
 #include "kernels/cpu.h"
 #include "kernels/parallel.h"
@@ -8,6 +9,22 @@
 size_t kevo_linear_scratch(int m, int k, int n_threads)
 {
     return kevo_gemm_scratch(m, k, n_threads);
+}
+
+// A row of a block type (base/quant.h) times x: decoded 256 elements at a time (whole blocks of
+// 32 or 256), the slices' dot products added in F32 as the GEMM adds its KC slices.
+static float dot_blocks(const kevo_kernels *kk, const float *x, const kevo_tensor *w, int r,
+                        int k)
+{
+    float row[256];
+    const char *src = (const char *)w->data + kevo_dtype_bytes(w->dtype, (size_t)r * k);
+    float sum = 0;
+    for (int k0 = 0; k0 < k; k0 += 256) {
+        int kc = k - k0 < 256 ? k - k0 : 256;
+        kevo_dequant(w->dtype, src + kevo_dtype_bytes(w->dtype, (size_t)k0), row, (size_t)kc);
+        sum += kk->dot_f32(x + k0, row, kc);
+    }
+    return sum;
 }
 
 // One output row per dot product. Threads take contiguous ranges of rows, so each reads one
@@ -25,8 +42,10 @@ static void gemv(float *y, const float *x, const kevo_tensor *w, int n, int k, i
             y[r] = kk->dot_f32(x, (const float *)w->data + at, k);
         else if (dt == KEVO_DTYPE_F16)
             y[r] = kk->dot_f16(x, (const uint16_t *)w->data + at, k);
-        else
+        else if (dt == KEVO_DTYPE_BF16)
             y[r] = kk->dot_bf16(x, (const uint16_t *)w->data + at, k);
+        else
+            y[r] = dot_blocks(kk, x, w, r, k);
     }
 }
 

@@ -17,6 +17,7 @@
 
 #include "kernels/attention.h"
 #include "base/convert.h"
+#include "base/quant.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "kernels/parallel.h"
@@ -27,7 +28,7 @@ void kevo_llama_embed(const kevo_run *r, int id, float *dst)
 {
     const kevo_tensor *e = r->model->weights->embed.t;
     size_t d = (size_t)r->model->config.text_hidden;
-    kevo_convert_to_f32(dst, (const char *)e->data + (size_t)id * d * kevo_dtype_size(e->dtype),
+    kevo_convert_to_f32(dst, (const char *)e->data + kevo_dtype_bytes(e->dtype, (size_t)id * d),
                         e->dtype, d);
 }
 

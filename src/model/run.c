@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "base/memory.h"
+#include "base/quant.h"
 #include "base/threads.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
@@ -278,8 +279,10 @@ static kevo_status check_embedding(const kevo_run *r, int id, const float *row, 
     if (k < 0)
         return KEVO_OK;
     const kevo_tensor *e = r->model->weights->embed.t;
-    uint64_t byte = e->file_offset + ((uint64_t)id * (uint64_t)c->text_hidden + (uint64_t)k) *
-                                         kevo_dtype_size(e->dtype);
+    // the element's byte, or for a block type the first byte of its block
+    size_t at_elem = (size_t)id * (size_t)c->text_hidden + (size_t)k;
+    uint64_t byte = e->file_offset + kevo_dtype_bytes(e->dtype, at_elem - at_elem %
+                                                      (size_t)kevo_dtype_block_elems(e->dtype));
     char where[64];
     if (at >= 0)
         snprintf(where, sizeof where, "prompt index %d", at);
