@@ -168,6 +168,9 @@ typedef struct kevo_config {
     int n_fullatt_blocks;
     int vision_swiglu;          // Qwen2.5-VL blocks: RMSNorm and a biased SwiGLU MLP; 0 =
                                 //   Qwen2-VL's LayerNorm and fc1 / QuickGELU / fc2
+    // GGUF files (llama.cpp's converter): each head's q_proj / k_proj rows are interleaved
+    // (LlamaModel.permute) and the decoder puts the products back in transformers' order
+    int qk_interleaved;
 } kevo_config;
 
 // How images become pixel_values: preprocessor_config.json (transformers' CLIPImageProcessor,

@@ -22,6 +22,9 @@ struct kevo_checkpoint {
     const kevo_tensor **all;   // every tensor of every file, sorted by name
     size_t n;
     uint64_t file_bytes;
+    kevo_tensor *views;        // kevo_checkpoint_from_views: the tensors, and their owner
+    void (*release)(void *);
+    void *owner;
 };
 
 static int by_tensor_name(const void *a, const void *b)
@@ -165,11 +168,40 @@ fail:
     return st;
 }
 
+kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, int n_files,
+                                       uint64_t file_bytes, void (*release)(void *), void *owner,
+                                       kevo_checkpoint **out, kevo_error *err)
+{
+    *out = NULL;
+    kevo_checkpoint *c = calloc(1, sizeof *c);
+    if (!c || !(c->all = malloc((n + 1) * sizeof *c->all))) {
+        free(c);
+        free(views);
+        if (release)
+            release(owner);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for %zu tensors", n);
+    }
+    c->views = views;
+    c->release = release;
+    c->owner = owner;
+    c->n = n;
+    c->n_files = n_files;
+    c->file_bytes = file_bytes;
+    for (size_t i = 0; i < n; i++)
+        c->all[i] = &views[i];
+    qsort(c->all, n, sizeof *c->all, by_tensor_name);
+    *out = c;
+    return KEVO_OK;
+}
+
 void kevo_checkpoint_free(kevo_checkpoint *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < c->n_files; i++)
+    free(c->views);
+    if (c->release)
+        c->release(c->owner);
+    for (int i = 0; c->files && i < c->n_files; i++)   // none for views
         kevo_safetensors_free(c->files[i]);
     free(c->files);
     free(c->all);

@@ -42,6 +42,18 @@ const char *kevo_gguf_type_name(uint32_t t)
     return t < N_GGML_TYPES ? ggml_types[t].name : NULL;
 }
 
+int kevo_gguf_dtype(uint32_t t)
+{
+    static const int dtypes[] = {
+        [0] = KEVO_DTYPE_F32 + 1,   [1] = KEVO_DTYPE_F16 + 1,   [2] = KEVO_DTYPE_Q4_0 + 1,
+        [3] = KEVO_DTYPE_Q4_1 + 1,  [6] = KEVO_DTYPE_Q5_0 + 1,  [7] = KEVO_DTYPE_Q5_1 + 1,
+        [8] = KEVO_DTYPE_Q8_0 + 1,  [10] = KEVO_DTYPE_Q2_K + 1, [11] = KEVO_DTYPE_Q3_K + 1,
+        [12] = KEVO_DTYPE_Q4_K + 1, [13] = KEVO_DTYPE_Q5_K + 1, [14] = KEVO_DTYPE_Q6_K + 1,
+        [20] = KEVO_DTYPE_IQ4_NL + 1, [30] = KEVO_DTYPE_BF16 + 1,
+    };   // + 1: 0 marks a type kevo does not decode
+    return t < sizeof dtypes / sizeof dtypes[0] ? dtypes[t] - 1 : -1;
+}
+
 // Bytes of one scalar of a value type; 0 for strings, arrays and unknown types.
 static size_t scalar_bytes(uint32_t t)
 {
@@ -417,6 +429,8 @@ void kevo_gguf_free(kevo_gguf *g)
 uint32_t kevo_gguf_version(const kevo_gguf *g) { return g->version; }
 uint64_t kevo_gguf_alignment(const kevo_gguf *g) { return g->alignment; }
 uint64_t kevo_gguf_data_offset(const kevo_gguf *g) { return g->data_offset; }
+uint64_t kevo_gguf_file_size(const kevo_gguf *g) { return g->map.size; }
+const char *kevo_gguf_path(const kevo_gguf *g) { return g->path; }
 size_t kevo_gguf_n_kv(const kevo_gguf *g) { return g->n_kv; }
 size_t kevo_gguf_n_tensors(const kevo_gguf *g) { return g->n_tensors; }
 

@@ -63,6 +63,8 @@ void kevo_gguf_free(kevo_gguf *g);   // accepts NULL
 uint32_t kevo_gguf_version(const kevo_gguf *g);
 uint64_t kevo_gguf_alignment(const kevo_gguf *g);
 uint64_t kevo_gguf_data_offset(const kevo_gguf *g);   // the data section's first byte
+uint64_t kevo_gguf_file_size(const kevo_gguf *g);
+const char *kevo_gguf_path(const kevo_gguf *g);
 size_t kevo_gguf_n_kv(const kevo_gguf *g);
 const kevo_gguf_kv *kevo_gguf_kv_at(const kevo_gguf *g, size_t i);   // in file order
 const kevo_gguf_kv *kevo_gguf_find(const kevo_gguf *g, const char *key);   // or NULL
@@ -83,5 +85,9 @@ double kevo_gguf_array_f64(const kevo_gguf_kv *kv, uint64_t i);
 
 // The name of a ggml tensor type ("Q4_K"), or NULL when kevo does not know it.
 const char *kevo_gguf_type_name(uint32_t ggml_type);
+
+// The kevo_dtype kevo computes with for a ggml tensor type, or -1 for a type it reads but
+// does not decode (the IQ*_S/XS, TQ, MXFP4 and Q8_K families, integer tensors).
+int kevo_gguf_dtype(uint32_t ggml_type);
 
 #endif

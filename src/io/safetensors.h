@@ -38,6 +38,15 @@ const kevo_tensor *kevo_checkpoint_find(const kevo_checkpoint *c, const char *na
 int kevo_checkpoint_n_files(const kevo_checkpoint *c);
 uint64_t kevo_checkpoint_file_bytes(const kevo_checkpoint *c);   // sum of the files' sizes
 
+// ---- tensors of another format under the names a family binds (a GGUF model, model/gguf_*.c)
+
+// A checkpoint over n views made by the caller (names unique), which it takes over whether it
+// succeeds or not: views is freed with it, and release(owner) frees what the views point into
+// (the mapped files, the names).
+kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, int n_files,
+                                       uint64_t file_bytes, void (*release)(void *), void *owner,
+                                       kevo_checkpoint **out, kevo_error *err);
+
 // ---- writing
 
 typedef struct kevo_tensor_out {

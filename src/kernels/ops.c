@@ -5,6 +5,7 @@
 #include "kernels/ops.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "base/threads.h"
 #include "kernels/parallel.h"
@@ -121,6 +122,20 @@ void kevo_mrope_row(float *cos, float *sin, int dim, float theta, const int pos[
         float angle = (float)pos[stream] * inv_freq;
         cos[i] = cosf(angle);
         sin[i] = sinf(angle);
+    }
+}
+
+void kevo_deinterleave_heads(float *x, int heads, int dim)
+{
+    float tmp[KEVO_DEINTERLEAVE_MAX];
+    int half = dim / 2;
+    for (int h = 0; h < heads; h++) {
+        float *v = x + (size_t)h * dim;
+        for (int i = 0; i < half; i++) {
+            tmp[i] = v[2 * i];
+            tmp[half + i] = v[2 * i + 1];
+        }
+        memcpy(v, tmp, (size_t)dim * sizeof *v);
     }
 }
 

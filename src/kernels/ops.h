@@ -41,6 +41,12 @@ void kevo_rope_tables(float *cos, float *sin, int n_pos, int dim, float theta);
 void kevo_mrope_row(float *cos, float *sin, int dim, float theta, const int pos[3],
                     const int section[3]);
 
+// Puts `heads` vectors of `dim` values (dim even, at most KEVO_DEINTERLEAVE_MAX) from the
+// interleaved order of llama.cpp's converter (LlamaModel.permute: element 2i + j of a head is
+// transformers' element j * dim/2 + i) back into transformers' order, in place.
+#define KEVO_DEINTERLEAVE_MAX 1024
+void kevo_deinterleave_heads(float *x, int heads, int dim);
+
 // Rotates `heads` vectors of `dim` values (stride `dim` apart) at position `pos` in place, the
 // rotate_half way: pairs (i, i + dim/2).
 void kevo_rope_apply(float *x, int heads, int dim, const float *cos, const float *sin, int pos);

@@ -267,12 +267,21 @@ done:
 
 kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
 {
-    memset(c, 0, sizeof *c);
     char path[4096];
     kevo_status st = kevo_path_join(path, sizeof path, dir, "config.json", err);
     cJSON *root = NULL;
     if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
+    st = kevo_config_parse(root, path, c, err);
+    cJSON_Delete(root);
+    return st == KEVO_OK ? read_generation(dir, c, err) : st;
+}
+
+kevo_status kevo_config_parse(const cJSON *root, const char *path, kevo_config *c,
+                              kevo_error *err)
+{
+    memset(c, 0, sizeof *c);
+    kevo_status st = KEVO_OK;
     kevo_cfg_reader top = {.obj = root, .err = err};
     kevo_error_head(top.where, sizeof top.where, "%s:", path);
     const char *model_type;
@@ -308,10 +317,7 @@ kevo_status kevo_config_load(const char *dir, kevo_config *c, kevo_error *err)
     cJSON_Delete(empty);
     if (st == KEVO_OK)
         st = family->read_config(&top, c);
-    if (st == KEVO_OK)
-        st = read_generation(dir, c, err);
 done:
-    cJSON_Delete(root);
     return st;
 }
 
@@ -411,15 +417,24 @@ static int is_qwen2vl_processor(const cJSON *root)
 
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err)
 {
-    // OPENAI_CLIP_MEAN / OPENAI_CLIP_STD (transformers image_utils.py)
-    static const double clip_mean[3] = {0.48145466, 0.4578275, 0.40821073};
-    static const double clip_std[3] = {0.26862954, 0.26130258, 0.27577711};
-    memset(ic, 0, sizeof *ic);
     char path[4096];
     cJSON *root = NULL;
     kevo_status st = kevo_path_join(path, sizeof path, dir, "preprocessor_config.json", err);
     if (st != KEVO_OK || (st = kevo_json_load(path, CONFIG_MAX, &root, err)) != KEVO_OK)
         return st;
+    st = kevo_image_config_parse(root, path, ic, err);
+    cJSON_Delete(root);
+    return st;
+}
+
+kevo_status kevo_image_config_parse(const cJSON *root, const char *path, kevo_image_config *ic,
+                                    kevo_error *err)
+{
+    // OPENAI_CLIP_MEAN / OPENAI_CLIP_STD (transformers image_utils.py)
+    static const double clip_mean[3] = {0.48145466, 0.4578275, 0.40821073};
+    static const double clip_std[3] = {0.26862954, 0.26130258, 0.27577711};
+    memset(ic, 0, sizeof *ic);
+    kevo_status st = KEVO_OK;
     kevo_cfg_reader r = {.obj = root, .err = err};
     kevo_error_head(r.where, sizeof r.where, "%s:", path);
     if (!cJSON_IsObject(root)) {
@@ -455,6 +470,5 @@ kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_
             goto done;
         }
 done:
-    cJSON_Delete(root);
     return st;
 }

@@ -23,4 +23,12 @@ void kevo_llava_describe(const kevo_model *m, kevo_family_info *info);
 // preprocessor_config.json of `dir`.
 kevo_status kevo_image_config_load(const char *dir, kevo_image_config *ic, kevo_error *err);
 
+// The same from parsed objects (a config.json or preprocessor_config.json another format was
+// translated into, model/gguf_llava.c); path names the source in messages. The config's BOS and
+// EOS stay as config.json gives them (generation_config.json is the caller's).
+kevo_status kevo_config_parse(const cJSON *root, const char *path, kevo_config *c,
+                              kevo_error *err);
+kevo_status kevo_image_config_parse(const cJSON *root, const char *path, kevo_image_config *ic,
+                                    kevo_error *err);
+
 #endif

@@ -64,6 +64,10 @@ static void attention(kevo_run *r, const kevo_llama_layer_weights *lw, int l, in
 #pragma omp parallel for schedule(static) num_threads(r->n_threads) \
     if ((size_t)n * (hq + hk) * e >= KEVO_PARALLEL_MIN_WORK)
     for (int i = 0; i < n; i++) {
+        if (c->qk_interleaved) {   // a GGUF file's rows: each value exact, only reordered
+            kevo_deinterleave_heads(a->q + (size_t)i * hq * e, hq, e);
+            kevo_deinterleave_heads(a->k + (size_t)i * hk * e, hk, e);
+        }
         kevo_rope_apply(a->q + (size_t)i * hq * e, hq, e, a->cos, a->sin, pos0 + i);
         kevo_rope_apply(a->k + (size_t)i * hk * e, hk, e, a->cos, a->sin, pos0 + i);
         for (int g = 0; g < hk; g++) {   // cache layout (K, C, E): one head's rows contiguous
