@@ -234,7 +234,7 @@ def qwen_main(args):
         rows["PyTorch f32"] = torch_row(args.models, "F16", "f32", args.threads, args.new, fam)
     # The floors again after the rows, the better of the two kept: a floor is the most this host
     # delivered, and one measurement at a slow moment (a first run measured 142 GFLOP/s and
-    # 30 GB/s against 330 and 64 minutes later) would put kevo "below" it.
+    # 30 GB/s; 330 GFLOP/s and 64 GB/s right after that run) would put kevo "below" it.
     again = run(floor_cmd)
     floors = {k: max(v, again[k]) if isinstance(v, float) else v for k, v in floors.items()}
     (pk, pb), (vk, vb) = gemm(QGEMM_PREFILL), gemm(QGEMM_VISION)
