@@ -1,10 +1,19 @@
-// engine.c — times kevo's engine on one model: load, CLIP encode, prefill, decode, the recorder's
-// cost, peak memory; plus this machine's floors (DRAM read bandwidth, F32 GEMM throughput).
-// Prints key=value lines for bench/engine.py, which runs PyTorch on the same weights beside it.
+// engine.c — times kevo's engine on one model: load, vision encode, prefill, decode, the
+// recorder's cost, peak memory; plus this machine's floors (DRAM read bandwidth, F32 GEMM
+// throughput). Prints key=value lines for bench/engine.py, which runs PyTorch on the same weights
+// beside it.
+//
+// The image input is the family's: LLaVA's one 336 x 336 crop; for Qwen2-VL / Qwen2.5-VL
+// (spatial_merge_size > 0) the processor's pixel_values of an image of --image W x H pixels
+// (S patches of 3 * 2 * 14 * 14 values), as many patches as kevo_model_image_tokens places.
+// The values are deterministic stand-ins: the weights are random, so only the shapes matter.
 //
 // usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--compute bf16]
-//                                    [--repeat N]
-//        build/bench/engine --floors [--threads N]
+//                                    [--repeat N] [--image WxH]
+//        build/bench/engine --floors [--threads N] [--gemm T,N,K ...]
+// --floors without --gemm times LLaVA's prefill product (T = 600, N = 11008, K = 4096) under the
+// keys gemm_gflops / openblas_gflops; each --gemm T,N,K adds gemm_T_N_K_gflops and
+// openblas_T_N_K_gflops for that (T, K) x (N, K)^T product.
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -41,10 +50,10 @@ static double read_bandwidth(int threads)
     return sink > 0 ? best : best;
 }
 
-// The F32 GEMM throughput kevo's prefill gets: kevo_linear on a (T, 4096) x (11008, 4096)^T.
-static double gemm_gflops(int t)
+// The F32 GEMM throughput kevo's prefill gets: kevo_linear on a (T, K) x (N, K)^T (LLaVA's
+// widest: (600, 4096) x (11008, 4096)^T).
+static double gemm_gflops(int t, int n, int k)
 {
-    int n = 11008, k = 4096;
     float *x = malloc((size_t)t * k * sizeof *x), *w = malloc((size_t)n * k * sizeof *w);
     float *y = malloc((size_t)t * n * sizeof *y);
     for (size_t i = 0; i < (size_t)t * k; i++)
@@ -53,7 +62,8 @@ static double gemm_gflops(int t)
         w[i] = (float)(i % 7) * 0.01f;
     kevo_tensor wt = {.name = "w", .dtype = KEVO_DTYPE_F32, .n_dims = 2, .shape = {n, k},
                       .n_elems = (uint64_t)n * k, .data = w};
-    kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, (kevo_linear_scratch(t, k, 64) + 63) / 64 * 64)};
+    size_t scratch = (kevo_linear_scratch(t, k, 64) + 63) / 64 * 64;
+    kevo_linear_ctx ctx = {.scratch = aligned_alloc(64, scratch)};
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = kevo_now();
@@ -69,9 +79,8 @@ static double gemm_gflops(int t)
 }
 
 // The same product through OpenBLAS with all threads (its own threading), for the floor.
-static double openblas_gflops(int t, int threads)
+static double openblas_gflops(int t, int n, int k, int threads)
 {
-    int n = 11008, k = 4096;
     float *x = calloc((size_t)t * k, sizeof *x), *w = calloc((size_t)n * k, sizeof *w);
     float *y = malloc((size_t)t * n * sizeof *y);
     openblas_set_num_threads(threads);
@@ -90,10 +99,42 @@ static double openblas_gflops(int t, int threads)
     return best;
 }
 
+// The pixel input of the model's family and how many positions it takes: LLaVA's crop (the
+// config's fixed count), or Qwen's S x (3 * T * P * P) patch rows of a width x height image.
+// NULL on failure (err says why).
+static float *bench_pixels(const kevo_model *m, int width, int height, kevo_image_input *in,
+                           int *n_tokens, int *n_patches, kevo_error *err)
+{
+    const kevo_config *c = kevo_model_config(m);
+    size_t npx = (size_t)c->num_channels * c->image_size * c->image_size;
+    *in = (kevo_image_input){NULL, 1, 1, 1};
+    *n_tokens = c->image_tokens;
+    *n_patches = 0;
+    if (c->spatial_merge_size > 0) {
+        int tiles;
+        if (kevo_model_image_tokens(m, width, height, &tiles, n_tokens, err) != KEVO_OK)
+            return NULL;
+        *n_patches = *n_tokens * c->spatial_merge_size * c->spatial_merge_size;
+        npx = (size_t)*n_patches * c->num_channels * c->temporal_patch_size * c->patch_size *
+              c->patch_size;
+        *in = (kevo_image_input){NULL, tiles, width, height};
+    }
+    float *px = malloc(npx * sizeof *px);
+    if (!px) {
+        snprintf(err->msg, sizeof err->msg, "out of memory for %zu pixel values", npx);
+        return NULL;
+    }
+    for (size_t i = 0; i < npx; i++)
+        px[i] = (float)((i * 7919) % 255) / 127.0f - 1.0f;
+    in->pixels = px;
+    return px;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
     int threads = 2, n_text = 24, n_new = 16, floors = 0, repeat = 3;
+    int width = 644, height = 476, shapes[8][3], n_shapes = 0;
     kevo_compute compute = KEVO_COMPUTE_F32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -106,6 +147,13 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--floors"))
             floors = 1;
+        else if (!strcmp(argv[i], "--image") && i + 1 < argc &&
+                 sscanf(argv[i + 1], "%dx%d", &width, &height) == 2)
+            i++;
+        else if (!strcmp(argv[i], "--gemm") && i + 1 < argc && n_shapes < 8 &&
+                 sscanf(argv[i + 1], "%d,%d,%d", &shapes[n_shapes][0], &shapes[n_shapes][1],
+                        &shapes[n_shapes][2]) == 3)
+            i++, n_shapes++;
         else if (!strcmp(argv[i], "--compute") && i + 1 < argc)
             compute = strcmp(argv[++i], "bf16") == 0 ? KEVO_COMPUTE_BF16 : KEVO_COMPUTE_F32;
         else
@@ -114,8 +162,15 @@ int main(int argc, char **argv)
     kevo_set_threads(threads);
     if (floors) {
         printf("bandwidth_gbs=%.2f\n", read_bandwidth(threads));
-        printf("gemm_gflops=%.1f\n", gemm_gflops(n_text + 576));
-        printf("openblas_gflops=%.1f\n", openblas_gflops(n_text + 576, threads));
+        if (n_shapes == 0) {
+            printf("gemm_gflops=%.1f\n", gemm_gflops(n_text + 576, 11008, 4096));
+            printf("openblas_gflops=%.1f\n", openblas_gflops(n_text + 576, 11008, 4096, threads));
+        }
+        for (int s = 0; s < n_shapes; s++) {
+            int t = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            printf("gemm_%d_%d_%d_gflops=%.1f\n", t, n, k, gemm_gflops(t, n, k));
+            printf("openblas_%d_%d_%d_gflops=%.1f\n", t, n, k, openblas_gflops(t, n, k, threads));
+        }
         printf("openblas_core=%s\n", openblas_get_corename());
     }
     if (!dir)
@@ -130,26 +185,36 @@ int main(int argc, char **argv)
     }
     printf("load_s=%.3f\n", kevo_now() - t0);
     const kevo_config *c = kevo_model_config(m);
-    // What a 32-layer model with these dimensions needs besides its weights (256 new tokens).
-    kevo_config c32 = *c;
-    c32.text_layers = 32;
+    kevo_image_input image;
+    int n_image, n_patches;
+    float *px = bench_pixels(m, width, height, &image, &n_image, &n_patches, &err);
+    if (!px) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+    }
+    printf("image_tokens=%d\nimage_patches=%d\n", n_image, n_patches);
+    // What a model with these dimensions needs besides its weights (256 new tokens) at its full
+    // depth: LLaVA-1.5-7B's 32 layers, Qwen2.5-VL-7B's 28.
+    kevo_config full = *c;
+    full.text_layers = c->spatial_merge_size > 0 ? 28 : 32;
     kevo_plan plan;
-    kevo_plan_limits lim = {.n_prompt = n_text + c->image_tokens, .max_new = 256, .n_tiles = 1,
-                            .n_image_tokens = c->image_tokens, .n_threads = threads};
-    kevo_plan_compute(&c32, &lim, &plan);
+    kevo_plan_limits lim = {.n_prompt = n_text + n_image, .max_new = 256, .n_tiles = 1,
+                            .n_image_tokens = n_image, .n_patches = n_patches,
+                            .n_threads = threads};
+    kevo_plan_compute(&full, &lim, &plan);
     printf("plan32_mb=%.1f\n", plan.total / 1048576.0);
     lim.max_new = n_new;
     kevo_plan_compute(c, &lim, &plan);
     printf("plan_mb=%.1f\n", plan.total / 1048576.0);
-    size_t npx = (size_t)c->num_channels * c->image_size * c->image_size;
-    float *px = malloc(npx * sizeof *px);
-    for (size_t i = 0; i < npx; i++)
-        px[i] = (float)((i * 7919) % 255) / 127.0f - 1.0f;
+    // n_text text positions and the image's slot; Qwen's image between <|vision_start|> and
+    // <|vision_end|> as its chat template places it, LLaVA's after BOS.
     int n_ids = n_text + 1, *ids = malloc((size_t)n_ids * sizeof *ids);
     for (int i = 0; i < n_ids; i++)
         ids[i] = 100 + (i * 389) % 20000;
-    ids[0] = 1;
+    ids[0] = c->spatial_merge_size > 0 ? 151644 : 1;   // <|im_start|>, <s>
     ids[n_ids / 2] = KEVO_IMAGE_SLOT;
+    if (c->spatial_merge_size > 0)
+        ids[n_ids / 2 - 1] = c->vision_start_id, ids[n_ids / 2 + 1] = c->vision_end_id;
 
     // Each run object generates 1 + repeat times: the first pass touches every weight page and
     // the run's own memory (first-touch page faults); the best of the others is reported (the
@@ -180,7 +245,7 @@ int main(int argc, char **argv)
         kevo_timings best = {0};
         for (int pass = 0; pass <= repeat; pass++) {
             double t1 = kevo_now();
-            if (kevo_run_generate(run, &(kevo_image_input){px, 1, 1, 1}, ids, n_ids, &err) != KEVO_OK) {
+            if (kevo_run_generate(run, &image, ids, n_ids, &err) != KEVO_OK) {
                 fprintf(stderr, "bench: %s\n", err.msg);
                 return 1;
             }

@@ -25,7 +25,9 @@ and generate(output_hidden_states=True) with greedy decoding and a key/value cac
 (transformers/generation/utils.py; sampling settings and repetition_penalty of
 generation_config.json are not applied: kevo decodes greedily). It reads a hub folder's
 config.json and safetensors with numpy only; F16/BF16 weights are widened exactly to F32 and
-everything is computed in F32.
+everything is computed in F32 (the oracles), or in BF16 when asked (bench/engine_torch.py times
+it: the casts back to the activations' dtype after the rotary embeddings and the mask in the
+scores' dtype are transformers' own, no-ops in F32).
 
 The rotary helpers and the key/value head repetition are imported from llava_torch.py (the same
 code transformers copies into these files: "Copied from ...llama.modeling_llama.rotate_half").
@@ -37,7 +39,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from llava_torch import read_safetensors, repeat_kv, rms_norm, rotate_half
+import safetensors_np as st
+from llava_torch import repeat_kv, rms_norm, rotate_half
 
 FAMILIES = ("qwen2_vl", "qwen2_5_vl")
 
@@ -55,15 +58,16 @@ def canonical(name):
     return name
 
 
-def load_weights(model_dir):
-    """{hub name: float32 tensor} of model.safetensors or of the shards an index names."""
+def load_weights(model_dir, dtype=torch.float32):
+    """{hub name: tensor of dtype} of model.safetensors or of the shards an index names, each
+    tensor widened exactly to F32 and then rounded to dtype (a no-op for F32)."""
     index = os.path.join(model_dir, "model.safetensors.index.json")
     files = (sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index)
              else ["model.safetensors"])
     weights = {}
     for f in files:
-        for k, v in read_safetensors(os.path.join(model_dir, f)).items():
-            weights[canonical(k)] = torch.from_numpy(v)
+        for k, v in st.iterate(os.path.join(model_dir, f)):
+            weights[canonical(k)] = torch.from_numpy(v).to(dtype)
     return weights
 
 
@@ -239,10 +243,11 @@ def vision_attention(w, p, cfg, x, cu_seqlens, cos, sin, seg=None):
     s = x.shape[0]
     q, k, v = F.linear(x, w[p + "qkv.weight"], w[p + "qkv.bias"]).reshape(
         s, 3, cfg.v_heads, -1).permute(1, 0, 2, 3).unbind(0)
-    # apply_rotary_pos_emb_vision
+    # apply_rotary_pos_emb_vision: in F32 (BF16 activations promote; F64 ones stay), the
+    # results back in the activations' dtype
     c, sn = cos.unsqueeze(-2).float(), sin.unsqueeze(-2).float()
-    q = (q * c) + (rotate_half(q) * sn)
-    k = (k * c) + (rotate_half(k) * sn)
+    q = ((q * c) + (rotate_half(q) * sn)).to(x.dtype)
+    k = ((k * c) + (rotate_half(k) * sn)).to(x.dtype)
     q, k, v = (t.transpose(0, 1).unsqueeze(0) for t in (q, k, v))
     scaling = cfg.v_head_dim ** -0.5
     if seg is not None:
@@ -407,7 +412,8 @@ def text_attention(w, p, cfg, layer, h, cos, sin, cache):
     window = cfg.layer_window[layer]
     if window is not None:                 # sliding_window_overlay
         visible &= (i - j) < window
-    attn = attn + torch.zeros((s, total)).masked_fill(~visible, torch.finfo(attn.dtype).min)
+    attn = attn + torch.zeros((s, total), dtype=attn.dtype).masked_fill(
+        ~visible, torch.finfo(attn.dtype).min)
     attn = F.softmax(attn, dim=-1, dtype=torch.float32).to(q.dtype)
     out = torch.matmul(attn, v).transpose(1, 2).reshape(b, s, cfg.heads * e)
     return F.linear(out, w[p + "o_proj.weight"])
@@ -417,6 +423,8 @@ def text_forward(w, cfg, embeds, position_ids, cache):
     """Qwen2VLTextModel.forward + lm_head on the last position: (hidden_states (L + 1 tensors of
     (1, n, D): the input embeddings, each layer's output, the last one normed), logits (V,))."""
     cos, sin = mrope_cos_sin(cfg, position_ids)
+    # Qwen2VLRotaryEmbedding.forward returns them in the activations' dtype
+    cos, sin = cos.to(embeds.dtype), sin.to(embeds.dtype)
     h = embeds
     states = []
     for i in range(cfg.layers):
@@ -436,10 +444,10 @@ def text_forward(w, cfg, embeds, position_ids, cache):
 
 
 class Qwen2VL:
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, dtype=torch.float32):
         self.model_dir = model_dir
         self.cfg = Config(model_dir)
-        self.w = load_weights(model_dir)
+        self.w = load_weights(model_dir, dtype)
         self.file_head = self.w.get("lm_head.weight")   # as stored, before any tying
         if self.cfg.tie:   # tie_weights(): lm_head.weight is embed_tokens.weight
             self.w["lm_head.weight"] = self.w["model.embed_tokens.weight"]

@@ -62,6 +62,26 @@ def write(path, tensors, dtype=None, metadata=None):
     return sum(len(b) for b in blobs)
 
 
+def iterate(path):
+    """(name, float32 array) of each tensor in file order, read one tensor at a time (F16 and
+    BF16 widened exactly): a caller converting as it goes holds the file's tensors once, not the
+    whole file besides them as with read() (the benchmark models are gigabytes)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        header.pop("__metadata__", None)
+        for name, h in header.items():
+            b, e = h["data_offsets"]
+            f.seek(8 + n + b)
+            raw = NUMPY.get(h["dtype"], "<u2")   # BF16: the 16 bits
+            a = np.fromfile(f, raw, (e - b) // np.dtype(raw).itemsize)
+            if h["dtype"] == "BF16":
+                a = (a.astype(np.uint32) << 16).view(np.float32)
+            elif h["dtype"] == "F16":
+                a = a.astype(np.float32)
+            yield name, a.reshape(h["shape"])
+
+
 def read(path):
     """({name: array}, metadata). F16 and BF16 are widened exactly to float32."""
     raw = open(path, "rb").read()
