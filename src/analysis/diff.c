@@ -335,8 +335,9 @@ static void parting_and_notes(kevo_diff *d)
                               "%d..%d are not compared. ", d->S - 1, d->S,
                               (a->n_states > b->n_states ? a->n_states : b->n_states) - 1);
     if (d->parting >= 0 && d->parting < d->T && n < sizeof d->note)
-        snprintf(d->note + n, sizeof d->note - n, "from step %d on the runs generated different "
-                 "tokens, so their states there follow different texts. ", d->parting + 1);
+        snprintf(d->note + n, sizeof d->note - n, "the runs generated different tokens at step "
+                 "%d, so their states from step %d on follow different texts. ", d->parting,
+                 d->parting + 1);
 }
 
 static void warnings(kevo_diff *d, int first_a, int first_b)

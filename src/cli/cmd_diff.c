@@ -138,7 +138,13 @@ int cmd_diff(int argc, char **argv)
     kevo_model *ma = NULL, *mb = NULL;
     kevo_diff *d = NULL;
     char out_dir[KEVO_PATH_MAX];
-    kevo_status st = kevo_runfolder_load(a.run_a, &ra, &err);
+    kevo_status st = KEVO_OK;
+    const char *runs[2] = {a.run_a, a.run_b};
+    for (int i = 0; i < 2 && st == KEVO_OK; i++)
+        if (!kevo_dir_exists(runs[i]))
+            st = kevo_fail(&err, KEVO_ERR_IO, "%s: no such folder (run %c)", runs[i], 'A' + i);
+    if (st == KEVO_OK)
+        st = kevo_runfolder_load(a.run_a, &ra, &err);
     if (st == KEVO_OK)
         st = kevo_runfolder_load(a.run_b, &rb, &err);
     if (st == KEVO_OK)
