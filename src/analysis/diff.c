@@ -184,7 +184,8 @@ static int alloc_arrays(kevo_diff *d)
     for (size_t i = 0; ok && i < sizeof per_index / sizeof per_index[0]; i++)
         ok = (*per_index[i] = malloc(s * sizeof(double))) != NULL;
     if (ok && d->compared_states)
-        ok = (d->rel_err = malloc(ts * sizeof(double))) && (d->cosine = malloc(ts * sizeof(double)));
+        ok = (d->rel_err = malloc(ts * sizeof(double))) &&
+             (d->cosine = malloc(ts * sizeof(double)));
     return ok;
 }
 
