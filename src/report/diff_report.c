@@ -114,7 +114,7 @@ static kevo_status draw_heatmap(const kevo_diff *d, const char *path, const kevo
     snprintf(title, sizeof title, "JSD between the runs' lens distributions at the same index "
              "(bits), first %d steps", rows);
     kevo_heatmap h = {d->jsd, rows, S, rl, NULL, title, "Hidden-state index",
-                      "Generated token (A / B where they differ)", "JSD (bits)", "Purples", 0,
+                      "Token (A / B)", "JSD (bits)", "Purples", 0,
                       top_of(d->jsd, (size_t)rows * S) / 1.08, S <= 48, NULL, 0};
     kevo_status st = kevo_plot_heatmap(path, o, &h, err);
     free(labels);
