@@ -373,7 +373,7 @@ KEVO_TEST(plot_every_figure_every_format)
     for (int x = 20; x < 33; x++)
         y[x] = 0.5, y[33 + x] = 0.3, y[66 + x] = 0.1;
     kevo_area_chart a = {y, 4, 33, series_labels, "Candidates", "Layer", "Probability", 0, 1,
-                         stage_bands, 3};
+                         stage_bands, 3, 0};
     float xy[2 * 64];
     int group[64];
     for (int i = 0; i < 64; i++)
@@ -606,7 +606,7 @@ KEVO_TEST(plot_area_fill_colours)
         y[N + x] = 0.5;
     kevo_band band = {8, 10, "late", 0x92C5DE};
     kevo_area_chart a = {y, 2, N, series_labels, "Two candidates", "Layer", "Probability", 0, 1,
-                         &band, 1};
+                         &band, 1, 0};
     const double dpi = 100;
     kevo_figure_opts o = {KEVO_FIGURE_PNG, dpi};
     kevo_figure_layout lay;
@@ -646,7 +646,7 @@ KEVO_TEST(plot_area_legend_never_covers_data)
         late[x] = 0.9;
     for (int x = 0; x < 5; x++)
         early[x] = 0.95;
-    kevo_area_chart a = {late, 1, N, series_labels, NULL, NULL, NULL, 0, 1, NULL, 0};
+    kevo_area_chart a = {late, 1, N, series_labels, NULL, NULL, NULL, 0, 1, NULL, 0, 0};
     kevo_figure_layout inside, outside;
     kevo_error err;
     if (!CHECK_OK(kevo_area_layout(&a, &inside, &err), &err))

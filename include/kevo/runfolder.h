@@ -75,9 +75,9 @@ int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *wa
 // Run folders on disk
 
 // Checks, before any expensive work, that `kevo run` may write dir: missing, empty, or a run
-// folder of kevo's holding only run.json, hidden.safetensors, an analysis/ folder of kevo's and
-// kevo's hidden temporaries (which is then replaced whole); anything else is KEVO_ERR_ARG naming
-// what is not kevo's.
+// folder of kevo's holding only run.json, hidden.safetensors, an analysis/ folder of kevo's,
+// diff-NAME folders of `kevo diff` and kevo's hidden temporaries (which is then replaced whole);
+// anything else is KEVO_ERR_ARG naming what is not kevo's.
 kevo_status kevo_runfolder_check_dest(const char *dir, kevo_error *err);
 
 // 1 when dir/run.json is a regular file (not a link) whose "format" is "kevo-run": a run folder

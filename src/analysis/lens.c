@@ -294,3 +294,91 @@ done:
     free(ctx.scratch);
     return st;
 }
+
+struct kevo_lens_block {
+    kevo_lens_head head;
+    kevo_lens_mode mode;
+    int max_steps, S, D, V;
+    float *logits, *normed;
+    double *prob, *max, *logsum, *top_p;
+    int *top;
+    kevo_linear_ctx ctx;
+};
+
+void kevo_lens_block_free(kevo_lens_block *b)
+{
+    if (!b)
+        return;
+    free(b->logits);
+    free(b->normed);
+    free(b->prob);
+    free(b->max);
+    free(b->logsum);
+    free(b->top_p);
+    free(b->top);
+    free(b->ctx.scratch);
+    free(b);
+}
+
+kevo_status kevo_lens_block_create(const kevo_lens_head *head, kevo_lens_mode mode,
+                                   kevo_compute compute, int max_steps, int n_states, int dim,
+                                   kevo_lens_block **out, kevo_error *err)
+{
+    *out = NULL;
+    kevo_status st = kevo_lens_head_check(head, dim, err);
+    if (st != KEVO_OK)
+        return st;
+    if (!kevo_gemm_available(compute))
+        return kevo_fail(err, KEVO_ERR_ARG, "BF16 products need a CPU with AVX512-BF16 (and "
+                         "KEVO_ISA not forcing another path)");
+    kevo_lens_block *b = calloc(1, sizeof *b);
+    if (!b)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens");
+    size_t rows = (size_t)max_steps * n_states, V = (size_t)head->lm_head->shape[0];
+    *b = (kevo_lens_block){.head = *head, .mode = mode, .max_steps = max_steps, .S = n_states,
+                           .D = dim, .V = (int)V};
+    int threads = kevo_threads_resolve(0);
+    size_t scratch_bytes = (kevo_linear_scratch((int)rows, dim, threads) + 63) & ~63ul;
+    b->ctx = (kevo_linear_ctx){.scratch = aligned_alloc(64, scratch_bytes ? scratch_bytes : 64),
+                               .compute = compute, .batch_invariant = 1, .n_threads = threads};
+    b->logits = malloc(rows * V * sizeof *b->logits);
+    b->prob = malloc(rows * V * sizeof *b->prob);
+    b->max = malloc(rows * sizeof *b->max);
+    b->logsum = malloc(rows * sizeof *b->logsum);
+    b->top_p = malloc(rows * sizeof *b->top_p);
+    b->top = malloc(rows * sizeof *b->top);
+    b->normed = mode == KEVO_LENS_NORM ? malloc(rows * dim * sizeof *b->normed) : NULL;
+    if (!b->ctx.scratch || !b->logits || !b->prob || !b->max || !b->logsum || !b->top_p ||
+        !b->top || (mode == KEVO_LENS_NORM && !b->normed)) {
+        kevo_lens_block_free(b);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for the lens (%d steps x %d "
+                         "states, vocabulary %zu)", max_steps, n_states, V);
+    }
+    *out = b;
+    return KEVO_OK;
+}
+
+void kevo_lens_block_run(kevo_lens_block *b, const float *states, int n)
+{
+    int V = b->V;
+    const float *x = chunk_states(&b->head, b->mode, states, n, b->S, b->D, b->normed);
+    kevo_linear(b->logits, V, x, b->D, n * b->S, b->head.lm_head, NULL, &b->ctx);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n * b->S; i++) {
+        double lse, gen_p, top5_p[KEVO_LENS_TOPK];
+        int top5[KEVO_LENS_TOPK];
+        row_stats(b->logits + (size_t)i * V, V, 0, b->prob + (size_t)i * V, &b->max[i],
+                  &b->logsum[i], &lse, &b->top[i], &b->top_p[i], &gen_p, top5, top5_p);
+    }
+}
+
+kevo_lens_row kevo_lens_block_row(const kevo_lens_block *b, int step, int state, int *top,
+                                  double *top_p)
+{
+    size_t i = (size_t)step * b->S + state;
+    if (top)
+        *top = b->top[i];
+    if (top_p)
+        *top_p = b->top_p[i];
+    return (kevo_lens_row){b->logits + i * b->V, b->max[i], b->logsum[i], b->prob + i * b->V};
+}

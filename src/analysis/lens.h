@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "analysis/candidates.h"
+#include "analysis/divergence.h"
 #include "io/safetensors.h"
 #include "kevo.h"
 
@@ -80,5 +81,23 @@ kevo_status kevo_lens_run(const kevo_lens_head *head, const float *hidden, int n
                           int n_states, int dim, const int *generated_ids,
                           const kevo_lens_params *p, kevo_lens_result **out, kevo_error *err);
 void kevo_lens_result_free(kevo_lens_result *r);
+
+// The lens distributions of whole steps held in memory, for a caller that reads rows of two runs
+// side by side (analysis/diff.c): the same products (F32 or BF16, batch-invariant) and per-row
+// reductions as kevo_lens_run, so a row is the one the lens computes to the bit.
+typedef struct kevo_lens_block kevo_lens_block;
+
+// Room for up to max_steps steps of n_states states of width dim. KEVO_ERR_ARG when the head
+// cannot read such states or the products are not available, KEVO_ERR_NOMEM on allocation.
+kevo_status kevo_lens_block_create(const kevo_lens_head *head, kevo_lens_mode mode,
+                                   kevo_compute compute, int max_steps, int n_states, int dim,
+                                   kevo_lens_block **out, kevo_error *err);
+// The distributions of n <= max_steps steps: states (n, n_states, dim) F32 as recorded.
+void kevo_lens_block_run(kevo_lens_block *b, const float *states, int n);
+// Row (step, state) of the last run: logits, maximum, logsum and probabilities (borrowed), and
+// its top token (the first of equal maxima) with its probability.
+kevo_lens_row kevo_lens_block_row(const kevo_lens_block *b, int step, int state, int *top,
+                                  double *top_p);
+void kevo_lens_block_free(kevo_lens_block *b);   // accepts NULL
 
 #endif

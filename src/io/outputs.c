@@ -152,6 +152,52 @@ kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err)
     return KEVO_OK;
 }
 
+// What in the diff folder dir is not kevo's, into bad ("" when nothing); 0 when dir has no
+// diff.json marker at all.
+static int diff_foreign(const char *dir, char *bad, size_t size)
+{
+    static const char *const tables[] = {"diff.json", "diff.csv", "layers.csv", "report.html"};
+    static const char *const figures[] = {"heatmap", "layers_error", "layers_jsd"};
+    bad[0] = '\0';
+    if (!has_marker(dir, "diff.json", "kevo-diff"))
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(bad, size, "an unreadable folder");
+        return 1;
+    }
+    for (struct dirent *e; !bad[0] && (e = readdir(d));) {
+        const char *s = e->d_name;
+        int ok = !strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s);
+        for (size_t i = 0; !ok && i < sizeof tables / sizeof tables[0]; i++)
+            ok = has_suffix(s, tables[i], 0) && kevo_entry_kind(dir, s) == 'f';
+        for (size_t i = 0; !ok && i < sizeof figures / sizeof figures[0]; i++)
+            ok = has_suffix(s, figures[i], 1) && kevo_entry_kind(dir, s) == 'f';
+        if (!ok)
+            snprintf(bad, size, "%.200s", s);
+    }
+    closedir(d);
+    return 1;
+}
+
+kevo_status kevo_diff_folder_owned(const char *dir, kevo_error *err)
+{
+    char bad[300];
+    if (!diff_foreign(dir, bad, sizeof bad))
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo diff folder (no "
+                         "diff.json with \"format\": \"kevo-diff\"); refusing to replace it", dir);
+    if (bad[0])
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: a kevo diff folder, but %s in it is not one of "
+                         "kevo's files; refusing to replace it (move it out of the folder, or "
+                         "choose another output folder)", dir, bad);
+    return KEVO_OK;
+}
+
+kevo_status kevo_diff_check_dest(const char *dir, kevo_error *err)
+{
+    return kevo_outdir_check(dir, kevo_diff_folder_owned, err);
+}
+
 kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
 {
     if (!has_marker(dir, "run.json", "kevo-run"))
@@ -185,6 +231,16 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
                 snprintf(inner, sizeof inner, "%.200s", bad);
                 snprintf(bad, sizeof bad, "analysis/%.280s", inner);
             }
+            continue;
+        }
+        if (!strncmp(s, "diff-", 5) && kevo_entry_kind(dir, s) == 'd') {   // kevo diff's default
+            char sub[KEVO_PATH_MAX], inner[300];
+            if ((st = kevo_path_join(sub, sizeof sub, dir, s, err)) != KEVO_OK)
+                break;
+            if (!diff_foreign(sub, inner, sizeof inner))
+                snprintf(bad, sizeof bad, "%.200s/ (no diff.json of kevo's)", s);
+            else if (inner[0])
+                snprintf(bad, sizeof bad, "%.100s/%.180s", s, inner);
             continue;
         }
         snprintf(bad, sizeof bad, "%.200s", s);

@@ -12,12 +12,18 @@
 #include "kevo.h"
 
 // KEVO_OK when dir is a run folder of kevo's holding only run.json, hidden.safetensors, an
-// analysis/ folder kevo_analysis_folder_owned accepts, and kevo's hidden temporaries; else
+// analysis/ folder kevo_analysis_folder_owned accepts, diff-NAME folders kevo_diff_folder_owned
+// accepts, and kevo's hidden temporaries; else
 // KEVO_ERR_ARG naming what is not kevo's. (A kevo_outdir_owned_fn.)
 kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err);
 
 // The same for a folder of `kevo analyze` or `kevo tsne RUN...`: stages.json, report.html, the
 // CSV tables, the figures and area/step_NNN figures.
 kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err);
+
+// The same for a folder of `kevo diff`: diff.json ("format": "kevo-diff"), diff.csv, layers.csv,
+// report.html and its figures. A run folder may hold such folders as diff-NAME (the default
+// output of `kevo diff RUN NAME`); they go with the run when it is replaced.
+kevo_status kevo_diff_folder_owned(const char *dir, kevo_error *err);
 
 #endif

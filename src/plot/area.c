@@ -136,7 +136,8 @@ static kevo_status lay_out(cairo_t *cr, const void *spec, void *out, kevo_figure
     for (int s = 0; s < a->n_series; s++) {
         const char *label = a->labels && a->labels[s] ? a->labels[s] : "";
         l->entries[s] = (kevo_legend_entry){label, kevo_colormap_spread(l->map, s, a->n_series),
-                                            FILL_ALPHA, KEVO_SWATCH_BOX, 1};
+                                            a->lines ? 1 : FILL_ALPHA, KEVO_SWATCH_BOX,
+                                            !a->lines};
     }
     l->legend = (kevo_legend){l->entries, a->n_series, SERIES_LABEL_MAX, 0, 0, 0};
     kevo_legend_measure(cr, &l->legend);
@@ -197,8 +198,31 @@ static void draw_grid(cairo_t *cr, const kevo_area_chart *a, const layout *l)
     cairo_stroke(cr);
 }
 
+// The line chart's form: a 2 pt line per series with a dot at every position.
+static void draw_lines(cairo_t *cr, const kevo_area_chart *a, const layout *l)
+{
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    for (int s = 0; s < a->n_series; s++) {
+        const double *y = a->y + (size_t)s * a->n_x;
+        for (int x = 0; x < a->n_x; x++)
+            cairo_line_to(cr, px(l, x), py(l, a, y[x]));
+        kevo_set_color(cr, l->entries[s].color, 1);
+        cairo_set_line_width(cr, 2);
+        cairo_stroke(cr);
+        for (int x = 0; a->n_x <= 200 && x < a->n_x; x++) {
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, px(l, x), py(l, a, y[x]), 3, 0, 2 * M_PI);
+        }
+        cairo_fill(cr);
+    }
+}
+
 static void draw_series(cairo_t *cr, const kevo_area_chart *a, const layout *l)
 {
+    if (a->lines) {
+        draw_lines(cr, a, l);
+        return;
+    }
     double base = py(l, a, 0);
     for (int s = 0; s < a->n_series; s++) {
         const double *y = a->y + (size_t)s * a->n_x;

@@ -54,6 +54,8 @@ typedef struct kevo_area_chart {
     double ymin, ymax;
     const kevo_band *bands;      // may be NULL
     int n_bands;
+    int lines;                   // 1: each series a line with a dot at every x, no fill (a line
+                                 // chart: per-layer curves)
 } kevo_area_chart;
 
 // 14 x 9 in. Values must be finite; the legend moves outside the plot when it would cover data.

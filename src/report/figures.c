@@ -193,7 +193,7 @@ static kevo_status draw_area(const figure_job *j, const char *path, const kevo_f
     area_title(a, t, title, sizeof title);
     snprintf(ylabel, sizeof ylabel, "Probability (%s lens)", kevo_lens_mode_name(a->opt.lens));
     kevo_area_chart ch = {r->cand_p + (size_t)c0 * S, n, S, labels, title,
-                          "Layer (hidden-state index)", ylabel, 0, 1, bands, nb};
+                          "Layer (hidden-state index)", ylabel, 0, 1, bands, nb, 0};
     kevo_status st = kevo_plot_area(path, o, &ch, err);
     free(buf);
     free(labels);
