@@ -430,6 +430,7 @@ uint32_t kevo_gguf_version(const kevo_gguf *g) { return g->version; }
 uint64_t kevo_gguf_alignment(const kevo_gguf *g) { return g->alignment; }
 uint64_t kevo_gguf_data_offset(const kevo_gguf *g) { return g->data_offset; }
 uint64_t kevo_gguf_file_size(const kevo_gguf *g) { return g->map.size; }
+const unsigned char *kevo_gguf_header(const kevo_gguf *g) { return g->map.data; }
 const char *kevo_gguf_path(const kevo_gguf *g) { return g->path; }
 size_t kevo_gguf_n_kv(const kevo_gguf *g) { return g->n_kv; }
 size_t kevo_gguf_n_tensors(const kevo_gguf *g) { return g->n_tensors; }

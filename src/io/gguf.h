@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/fs.h"
 #include "kevo.h"
 
 // Value types of the key/value section (gguf_type in gguf.h).
@@ -64,6 +65,7 @@ uint32_t kevo_gguf_version(const kevo_gguf *g);
 uint64_t kevo_gguf_alignment(const kevo_gguf *g);
 uint64_t kevo_gguf_data_offset(const kevo_gguf *g);   // the data section's first byte
 uint64_t kevo_gguf_file_size(const kevo_gguf *g);
+const unsigned char *kevo_gguf_header(const kevo_gguf *g);   // the file's first byte
 const char *kevo_gguf_path(const kevo_gguf *g);
 size_t kevo_gguf_n_kv(const kevo_gguf *g);
 const kevo_gguf_kv *kevo_gguf_kv_at(const kevo_gguf *g, size_t i);   // in file order
@@ -89,5 +91,16 @@ const char *kevo_gguf_type_name(uint32_t ggml_type);
 // The kevo_dtype kevo computes with for a ggml tensor type, or -1 for a type it reads but
 // does not decode (the IQ*_S/XS, TQ, MXFP4 and Q8_K families, integer tensors).
 int kevo_gguf_dtype(uint32_t ggml_type);
+
+// ---- a model as llama.cpp ships one: a text model and an mmproj file (gguf_model.c)
+
+// Whether path names a GGUF model: a .gguf file, or a folder holding .gguf files and no
+// config.json.
+int kevo_gguf_model_is(const char *path);
+
+// The text model's and the mmproj file's paths of a GGUF model: for a file, the file and the
+// one mmproj*.gguf beside it; for a folder, its one mmproj*.gguf and its one other .gguf.
+kevo_status kevo_gguf_model_files(const char *path, char text[KEVO_PATH_MAX],
+                                  char mmproj[KEVO_PATH_MAX], kevo_error *err);
 
 #endif

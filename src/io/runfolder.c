@@ -2,201 +2,23 @@
 #include "io/runfolder.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "base/outdir.h"
 #include "io/outputs.h"
+#include "io/gguf.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
 #define RUN_JSON "run.json"
 #define HIDDEN_FILE "hidden.safetensors"
 #define RUN_JSON_MAX (64u << 20)
-
-kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err)
-{
-    char path[KEVO_PATH_MAX], *text;
-    size_t len;
-    kevo_status st = kevo_path_join(path, sizeof path, model_dir, "config.json", err);
-    if (st == KEVO_OK)
-        st = kevo_read_file(path, 4u << 20, &text, &len, err);
-    if (st != KEVO_OK)
-        return st;
-    uint64_t h = 0xcbf29ce484222325ull;   // FNV-1a 64 offset basis and prime (IETF draft FNV)
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
-    free(text);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return KEVO_OK;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The run's identity (docs/run-folder.md, "Resuming")
-
-// Files besides config.json and the weights that change what kevo computes: the tokenizer's
-// (tokenizer/load.c), the preprocessing and generation settings (config.c) and the shards' index
-// (checkpoint.c). A missing one is hashed as missing.
-static const char *const model_files[] = {
-    "added_tokens.json",     "generation_config.json", "model.safetensors.index.json",
-    "preprocessor_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer.model",
-    "tokenizer_config.json",
-};
-
-#define SAMPLE_BLOCKS 64
-#define SAMPLE_BYTES 4096
-
-static void hash_u64(kevo_sha256 *s, uint64_t v)
-{
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    kevo_sha256_update(s, b, 8);
-}
-
-// Feeds bytes [off, off + len) of the open file fd into s.
-static kevo_status hash_range(kevo_sha256 *s, int fd, uint64_t off, uint64_t len,
-                              const char *path, kevo_error *err)
-{
-    unsigned char buf[1 << 16];
-    while (len > 0) {
-        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
-        ssize_t got = pread(fd, buf, want, (off_t)off);
-        if (got <= 0)
-            return kevo_fail(err, KEVO_ERR_IO, "%s: cannot read byte %llu: %s", path,
-                             (unsigned long long)off, got < 0 ? strerror(errno) : "end of file");
-        kevo_sha256_update(s, buf, (size_t)got);
-        off += (uint64_t)got;
-        len -= (uint64_t)got;
-    }
-    return KEVO_OK;
-}
-
-// A safetensors file's name, size and header whole, and SAMPLE_BLOCKS blocks spread evenly over
-// its tensor bytes (all of them when they are fewer): a retrained or converted checkpoint
-// differs in every block, and the cost does not grow with the file.
-static kevo_status hash_weights_file(kevo_sha256 *s, const char *dir, const char *name,
-                                     kevo_error *err)
-{
-    char path[KEVO_PATH_MAX];
-    kevo_status st = kevo_path_join(path, sizeof path, dir, name, err);
-    if (st != KEVO_OK)
-        return st;
-    int fd;
-    struct stat sb;
-    if ((st = kevo_open_regular(path, &fd, &sb, err)) != KEVO_OK)   // a FIFO would hang here
-        return st;
-    uint64_t size = (uint64_t)sb.st_size, header_end = size, n = 0;
-    unsigned char b[8];
-    if (size >= 8 && pread(fd, b, 8, 0) == 8) {
-        for (int i = 7; i >= 0; i--)
-            n = n << 8 | b[i];
-        header_end = n <= size - 8 ? 8 + n : size;
-    }
-    kevo_sha256_update(s, name, strlen(name) + 1);
-    hash_u64(s, size);
-    st = hash_range(s, fd, 0, header_end, path, err);
-    uint64_t data = size - header_end;
-    if (st == KEVO_OK && data <= (uint64_t)SAMPLE_BLOCKS * SAMPLE_BYTES)
-        st = hash_range(s, fd, header_end, data, path, err);
-    for (int k = 0; st == KEVO_OK && data > (uint64_t)SAMPLE_BLOCKS * SAMPLE_BYTES &&
-                    k < SAMPLE_BLOCKS; k++)
-        st = hash_range(s, fd, header_end + k * ((data - SAMPLE_BYTES) / (SAMPLE_BLOCKS - 1)),
-                        SAMPLE_BYTES, path, err);
-    close(fd);
-    return st;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-// Every *.safetensors file of the folder, in name order.
-static kevo_status hash_weights(const char *dir, char out[65], kevo_error *err)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0, suffix = strlen(".safetensors");
-    kevo_status st = KEVO_OK;
-    for (struct dirent *e; st == KEVO_OK && (e = readdir(d));) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= suffix ||
-            strcmp(e->d_name + len - suffix, ".safetensors") != 0)
-            continue;
-        if (n == cap) {
-            char **grown = realloc(names, (cap = cap ? 2 * cap : 8) * sizeof *names);
-            if (!grown) {
-                st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
-                break;
-            }
-            names = grown;
-        }
-        if (!(names[n] = strdup(e->d_name)))
-            st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
-        else
-            n++;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(names, n, sizeof *names, by_name);
-    kevo_sha256 s;
-    kevo_sha256_init(&s);
-    hash_u64(&s, n);
-    for (size_t i = 0; st == KEVO_OK && i < n; i++)
-        st = hash_weights_file(&s, dir, names[i], err);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    if (st == KEVO_OK)
-        kevo_sha256_hex(&s, out);
-    return st;
-}
-
-static kevo_status hash_model_files(const char *dir, char out[65], kevo_error *err)
-{
-    kevo_sha256 s;
-    kevo_sha256_init(&s);
-    for (size_t i = 0; i < sizeof model_files / sizeof model_files[0]; i++) {
-        char path[KEVO_PATH_MAX], digest[65];
-        kevo_status st = kevo_path_join(path, sizeof path, dir, model_files[i], err);
-        if (st != KEVO_OK)
-            return st;
-        kevo_sha256_update(&s, model_files[i], strlen(model_files[i]) + 1);
-        if (!kevo_file_exists(path)) {
-            kevo_sha256_update(&s, "-", 1);
-            continue;
-        }
-        if ((st = kevo_file_sha256(path, digest, err)) != KEVO_OK)
-            return st;
-        kevo_sha256_update(&s, digest, 64);
-    }
-    kevo_sha256_hex(&s, out);
-    return KEVO_OK;
-}
-
-kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity *id,
-                                     kevo_error *err)
-{
-    memset(id, 0, sizeof *id);
-    kevo_status st = kevo_config_digest(model_dir, id->config_fnv1a64, err);
-    if (st == KEVO_OK)
-        st = hash_weights(model_dir, id->weights_sha256, err);
-    if (st == KEVO_OK)
-        st = hash_model_files(model_dir, id->files_sha256, err);
-    return st;
-}
 
 static const char *stop_name(kevo_stop s)
 {
