@@ -62,7 +62,7 @@ static kevo_tokenizer *from_gguf(const char *name, int legacy)
 // with "legacy": true when asked.
 static kevo_tokenizer *from_folder(const char *name, int spm, int legacy)
 {
-    char dir[1200], cmd[4096];
+    char dir[1200], cmd[8192];
     snprintf(dir, sizeof dir, "%s", kevo_test_data("fixtures"));
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", name);
     if (spm) {
