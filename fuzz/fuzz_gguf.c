@@ -1,10 +1,14 @@
 // fuzz_gguf.c — one GGUF file through kevo_gguf_open (src/io/gguf.c); what it accepts is read
-// end to end: every key's value and string-array element, every typed read, every tensor's data.
+// end to end: every key's value and string-array element, every typed read, every tensor's data;
+// then its tokenizer.ggml.* keys through kevo_tokenizer_from_gguf (src/tokenizer/gguf.c), both
+// legacy settings, and a tokenizer that loads is used (fuzz_tokenizer.h).
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "fuzz_tokenizer.h"
 #include "io/gguf.h"
+#include "tokenizer/gguf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -43,6 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sum += b[t->n_bytes - 1];
     }
     fuzz_sink(sum);
+    for (int legacy = 0; legacy < 2; legacy++) {
+        kevo_tokenizer *tok;
+        if (kevo_tokenizer_from_gguf(g, fuzz_path("a.gguf"), legacy, &tok, &err) == KEVO_OK) {
+            fuzz_use_tokenizer(tok);
+            kevo_tokenizer_free(tok);
+        }
+    }
     kevo_gguf_free(g);
     return 0;
 }

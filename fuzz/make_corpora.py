@@ -225,8 +225,9 @@ TOK_SIDE = ["tokenizer_config.json", "added_tokens.json", "special_tokens_map.js
 
 def model_dirs(data_dir):
     dirs = sorted(glob.glob(rel("tests/fixtures/*/"))) + [rel("models/demo/")]
-    if data_dir:
-        dirs += sorted(glob.glob(os.path.join(data_dir, "fixtures/*/")))
+    if data_dir:   # fixtures/*/config.json: fixtures/gguf/ holds the GGUF conversions
+        dirs += sorted(os.path.dirname(p) + "/" for p in
+                       glob.glob(os.path.join(data_dir, "fixtures/*/config.json")))
     return dirs
 
 
@@ -366,10 +367,20 @@ def npy_seeds(c, data_dir):
 
 
 def gguf_seeds(c, data_dir):
-    """tools/oracles/oracle_gguf.py's files (read alike by Hugging Face's parser)."""
+    """tools/oracles/oracle_gguf.py's files (read alike by Hugging Face's parser), and the
+    tiny-f32 fixture's model.gguf without its tensors: its tokenizer.ggml.* keys, for
+    kevo_tokenizer_from_gguf."""
     if data_dir:
         for p in sorted(glob.glob(os.path.join(data_dir, "oracle/gguf/*.gguf"))):
             c.add("fuzz_gguf", read(p), os.path.basename(p)[:-5])
+        model = os.path.join(data_dir, "fixtures/gguf/tiny-f32-f16/model.gguf")
+        if os.path.exists(model):
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                            "tools", "pylib"))
+            import gguf_np
+            f = gguf_np.read(model)
+            kvs = [(k, t, v) for k, (t, v) in f["kv"].items()]
+            c.add("fuzz_gguf", gguf_np.serialise(f["version"], kvs, [])[0], "tokenizer")
 
 
 # ---- run folders

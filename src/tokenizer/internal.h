@@ -166,6 +166,27 @@ kevo_status tok_add_token(kevo_tokenizer *t, const char *content, double id, int
 
 // The loaders (fill pieces, specials, merges and normalisation rules).
 kevo_status tok_load_spm(kevo_tokenizer *t, const char *path, kevo_error *err);
+
+// What a SentencePiece table needs beside its pieces: tokenizer.model's trainer_spec and
+// normalizer_spec, or what a GGUF implies (gguf.c).
+typedef struct tok_spm_spec {
+    int byte_fallback;
+    int add_dummy_prefix;
+    const char *unk_surface;   // NULL: sentencepiece's default " ⁇ "
+    size_t unk_surface_len;
+} tok_spm_spec;
+// Finishes a sentencepiece piece table whose pieces, kinds and scores (n_vocab of them) are set:
+// one unknown piece (t->unk_id), the byte pieces <0xXX> (all 256 when byte_fallback, none
+// otherwise), the piece index and the merge table. Messages start with `path`.
+kevo_status tok_spm_finish(kevo_tokenizer *t, const tok_spm_spec *s, const char *path,
+                           kevo_error *err);
+
+// A tokenizer with nothing loaded: every id undefined, LlamaTokenizer's defaults (legacy,
+// add_bos_token), `path` as its file; NULL when memory runs out.
+kevo_tokenizer *tok_new(tok_mode mode, const char *path);
+// After every piece and added token is set: the added tokens' strings, and the non-legacy
+// "<unk>" prefix length.
+kevo_status tok_seal(kevo_tokenizer *t, kevo_error *err);
 kevo_status tok_load_hf(kevo_tokenizer *t, const char *path, kevo_error *err);
 // hf.c's readers of model.vocab and added_tokens (cJSON values), shared with bytelevel.c.
 struct cJSON;

@@ -305,6 +305,30 @@ static kevo_status unk_prefix_length(kevo_tokenizer *t, kevo_error *err)
     return KEVO_OK;
 }
 
+kevo_tokenizer *tok_new(tok_mode mode, const char *path)
+{
+    kevo_tokenizer *t = calloc(1, sizeof *t);
+    if (!t || !(t->path = strdup(path))) {
+        free(t);
+        return NULL;
+    }
+    t->unk_id = t->bos_id = t->eos_id = -1;
+    memset(t->byte_id, 0xff, sizeof t->byte_id);
+    memset(t->ascii, 0xff, sizeof t->ascii);
+    t->legacy = t->add_bos = 1;
+    t->mode = mode;
+    return t;
+}
+
+kevo_status tok_seal(kevo_tokenizer *t, kevo_error *err)
+{
+    for (int k = 0; k < t->n_added; k++) {   // the arena no longer moves
+        t->added[k].content = t->arena + t->off[t->added[k].id];
+        t->added[k].len = t->len[t->added[k].id];
+    }
+    return t->mode == TOK_MODE_SPM && !t->legacy ? unk_prefix_length(t, err) : KEVO_OK;
+}
+
 kevo_status kevo_tokenizer_load(const char *dir, kevo_tokenizer **out, kevo_error *err)
 {
     *out = NULL;
@@ -318,29 +342,14 @@ kevo_status kevo_tokenizer_load(const char *dir, kevo_tokenizer **out, kevo_erro
     if (!has_json && !has_model)
         return kevo_fail(err, KEVO_ERR_IO, "%s: no tokenizer.json or tokenizer.model", dir);
 
-    kevo_tokenizer *t = calloc(1, sizeof *t);
+    kevo_tokenizer *t = tok_new(has_json ? TOK_MODE_HF : TOK_MODE_SPM, has_json ? json : model);
     if (!t)
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
-    t->unk_id = t->bos_id = t->eos_id = -1;
-    memset(t->byte_id, 0xff, sizeof t->byte_id);
-    memset(t->ascii, 0xff, sizeof t->ascii);
-    t->legacy = t->add_bos = 1;
-    t->mode = has_json ? TOK_MODE_HF : TOK_MODE_SPM;
-    t->path = strdup(has_json ? json : model);
-    if (!t->path)
-        st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
-    if (!st)
-        st = has_json ? tok_load_hf(t, json, err) : tok_load_spm(t, model, err);
+    st = has_json ? tok_load_hf(t, json, err) : tok_load_spm(t, model, err);
     if (!st)
         st = read_configs(t, dir, err);
-    if (!st) {
-        for (int k = 0; k < t->n_added; k++) {   // the arena no longer moves
-            t->added[k].content = t->arena + t->off[t->added[k].id];
-            t->added[k].len = t->len[t->added[k].id];
-        }
-        if (t->mode == TOK_MODE_SPM && !t->legacy)
-            st = unk_prefix_length(t, err);
-    }
+    if (!st)
+        st = tok_seal(t, err);
     if (st) {
         kevo_tokenizer_free(t);
         return st;

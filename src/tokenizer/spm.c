@@ -308,6 +308,60 @@ static kevo_status build_merges(kevo_tokenizer *t, const char *path, kevo_error 
     return st;
 }
 
+// The checks of ModelInterface::InitializePieces over the whole table, then the index and the
+// merges: what a piece table needs whichever file it came from (tokenizer.model here, a GGUF's
+// tokenizer.ggml.* arrays in gguf.c).
+kevo_status tok_spm_finish(kevo_tokenizer *t, const tok_spm_spec *s, const char *path,
+                           kevo_error *err)
+{
+    kevo_status st = KEVO_OK;
+    for (int id = 0; st == KEVO_OK && id < t->n_tokens; id++) {
+        const char *p = t->arena + t->off[id];
+        if (t->kind[id] == TOK_UNKNOWN) {
+            if (t->unk_id >= 0)
+                st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: pieces %d and %d are both the unknown "
+                               "piece", path, t->unk_id, id);
+            t->unk_id = id;
+        } else if (t->kind[id] == TOK_BYTE) {
+            int hi = -1, lo = -1;
+            if (t->len[id] == 6 && memcmp(p, "<0x", 3) == 0 && p[5] == '>') {
+                hi = p[3] >= '0' && p[3] <= '9' ? p[3] - '0' : p[3] >= 'A' && p[3] <= 'F'
+                                                                   ? p[3] - 'A' + 10 : -1;
+                lo = p[4] >= '0' && p[4] <= '9' ? p[4] - '0' : p[4] >= 'A' && p[4] <= 'F'
+                                                                   ? p[4] - 'A' + 10 : -1;
+            }
+            if (!s->byte_fallback || hi < 0 || lo < 0)
+                st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: byte piece %d '%s' %s", path, id, p,
+                               s->byte_fallback ? "is not of the form <0xXX>"
+                                               : "found although byte_fallback is false");
+            else
+                t->byte_id[hi << 4 | lo] = id;
+        }
+    }
+    for (int b = 0; st == KEVO_OK && s->byte_fallback && b < 256; b++)
+        if (t->byte_id[b] < 0)
+            st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: byte fallback needs all 256 byte pieces: "
+                           "the byte piece <0x%02X> is missing", path, b);
+    if (st == KEVO_OK && t->unk_id < 0)
+        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: no unknown piece (<unk>)", path);
+    if (st == KEVO_OK) {
+        t->byte_fallback = s->byte_fallback;
+        t->add_dummy_prefix = s->add_dummy_prefix;
+        t->strip_first_space = s->add_dummy_prefix;
+        t->split_words = 1;
+        t->unk_surface = s->unk_surface
+                             ? strndup(s->unk_surface, s->unk_surface_len)
+                             : strdup(" \xE2\x81\x87 ");
+        if (!t->unk_surface)
+            st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (st == KEVO_OK && (st = tok_index(t, err)) != KEVO_OK)
+        kevo_error_prefix(err, "%s: ", path);
+    if (st == KEVO_OK)
+        st = build_merges(t, path, err);
+    return st;
+}
+
 kevo_status tok_load_spm(kevo_tokenizer *t, const char *path, kevo_error *err)
 {
     char *data;
@@ -346,50 +400,11 @@ kevo_status tok_load_spm(kevo_tokenizer *t, const char *path, kevo_error *err)
                        s.has_charsmap ? "a precompiled normalisation map"
                        : s.remove_extra_ws ? "remove_extra_whitespaces"
                        : !s.escape_ws ? "escape_whitespaces off" : "treat_whitespace_as_suffix");
-    for (int id = 0; st == KEVO_OK && id < s.n_pieces; id++) {
-        const char *p = t->arena + t->off[id];
-        if (t->kind[id] == TOK_UNKNOWN) {
-            if (t->unk_id >= 0)
-                st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: pieces %d and %d are both the unknown "
-                               "piece", path, t->unk_id, id);
-            t->unk_id = id;
-        } else if (t->kind[id] == TOK_BYTE) {
-            int hi = -1, lo = -1;
-            if (t->len[id] == 6 && memcmp(p, "<0x", 3) == 0 && p[5] == '>') {
-                hi = p[3] >= '0' && p[3] <= '9' ? p[3] - '0' : p[3] >= 'A' && p[3] <= 'F'
-                                                                   ? p[3] - 'A' + 10 : -1;
-                lo = p[4] >= '0' && p[4] <= '9' ? p[4] - '0' : p[4] >= 'A' && p[4] <= 'F'
-                                                                   ? p[4] - 'A' + 10 : -1;
-            }
-            if (!s.byte_fallback || hi < 0 || lo < 0)
-                st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: byte piece %d '%s' %s", path, id, p,
-                               s.byte_fallback ? "is not of the form <0xXX>"
-                                               : "found although byte_fallback is false");
-            else
-                t->byte_id[hi << 4 | lo] = id;
-        }
-    }
-    for (int b = 0; st == KEVO_OK && s.byte_fallback && b < 256; b++)
-        if (t->byte_id[b] < 0)
-            st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: byte_fallback is set but the byte piece "
-                           "<0x%02X> is missing", path, b);
-    if (st == KEVO_OK && t->unk_id < 0)
-        st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: no unknown piece (<unk>)", path);
     if (st == KEVO_OK) {
-        t->byte_fallback = s.byte_fallback;
-        t->add_dummy_prefix = s.add_dummy_prefix;
-        t->strip_first_space = s.add_dummy_prefix;
-        t->split_words = 1;
-        t->unk_surface = s.unk_surface
-                             ? strndup((const char *)s.unk_surface, s.unk_surface_len)
-                             : strdup(" \xE2\x81\x87 ");
-        if (!t->unk_surface)
-            st = kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
+        tok_spm_spec spec = {s.byte_fallback, s.add_dummy_prefix, (const char *)s.unk_surface,
+                             s.unk_surface_len};
+        st = tok_spm_finish(t, &spec, path, err);
     }
-    if (st == KEVO_OK && (st = tok_index(t, err)) != KEVO_OK)
-        kevo_error_prefix(err, "%s: ", path);
-    if (st == KEVO_OK)
-        st = build_merges(t, path, err);
     free(data);
     return st;
 }
