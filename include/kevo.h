@@ -229,8 +229,9 @@ typedef struct kevo_weights_info {
     uint64_t vision_params, projector_params, text_params;
     uint64_t bytes_used;         // bytes of the tensors kevo reads (mapped, never copied)
     int dtype_counts[KEVO_DTYPE_COUNT];   // tensors stored in each element type
-    int n_files;                 // safetensors files
+    int n_files;                 // the weights' files
     uint64_t file_bytes;         // their sizes, summed
+    const char *file_format;     // "safetensors" or "GGUF"
 } kevo_weights_info;
 
 kevo_weights_info kevo_model_weights_info(const kevo_model *model);

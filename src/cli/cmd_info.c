@@ -65,8 +65,8 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
     printf("parameters    %llu (vision %llu, projector %llu, language %llu)\n",
            (unsigned long long)w.n_params, (unsigned long long)w.vision_params,
            (unsigned long long)w.projector_params, (unsigned long long)w.text_params);
-    printf("disk          %s in %d safetensors file%s\n",
-           cli_bytes(b1, sizeof b1, (double)w.file_bytes), w.n_files, w.n_files == 1 ? "" : "s");
+    printf("disk          %s in %d %s file%s\n", cli_bytes(b1, sizeof b1, (double)w.file_bytes),
+           w.n_files, w.file_format, w.n_files == 1 ? "" : "s");
 
     kevo_memory_estimate p =
         kevo_model_memory(m, c->image_tokens + n_text, max_new, n_image_states, 0);

@@ -25,6 +25,7 @@ struct kevo_checkpoint {
     kevo_tensor *views;        // kevo_checkpoint_from_views: the tensors, and their owner
     void (*release)(void *);
     void *owner;
+    const char *format;        // NULL: safetensors
 };
 
 static int by_tensor_name(const void *a, const void *b)
@@ -168,8 +169,9 @@ fail:
     return st;
 }
 
-kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, int n_files,
-                                       uint64_t file_bytes, void (*release)(void *), void *owner,
+kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, const char *format,
+                                       int n_files, uint64_t file_bytes,
+                                       void (*release)(void *), void *owner,
                                        kevo_checkpoint **out, kevo_error *err)
 {
     *out = NULL;
@@ -182,6 +184,7 @@ kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, int n_files
         return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory for %zu tensors", n);
     }
     c->views = views;
+    c->format = format;
     c->release = release;
     c->owner = owner;
     c->n = n;
@@ -224,6 +227,11 @@ const kevo_tensor *kevo_checkpoint_find(const kevo_checkpoint *c, const char *na
     const kevo_tensor *pk = &key;
     const kevo_tensor **hit = bsearch(&pk, c->all, c->n, sizeof *c->all, by_tensor_name);
     return hit ? *hit : NULL;
+}
+
+const char *kevo_checkpoint_format(const kevo_checkpoint *c)
+{
+    return c->format ? c->format : "safetensors";
 }
 
 int kevo_checkpoint_n_files(const kevo_checkpoint *c)

@@ -43,9 +43,12 @@ uint64_t kevo_checkpoint_file_bytes(const kevo_checkpoint *c);   // sum of the f
 // A checkpoint over n views made by the caller (names unique), which it takes over whether it
 // succeeds or not: views is freed with it, and release(owner) frees what the views point into
 // (the mapped files, the names).
-kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, int n_files,
-                                       uint64_t file_bytes, void (*release)(void *), void *owner,
+kevo_status kevo_checkpoint_from_views(kevo_tensor *views, size_t n, const char *format,
+                                       int n_files, uint64_t file_bytes,
+                                       void (*release)(void *), void *owner,
                                        kevo_checkpoint **out, kevo_error *err);
+// The files' format: "safetensors", or the one the views were made from ("GGUF").
+const char *kevo_checkpoint_format(const kevo_checkpoint *c);
 
 // ---- writing
 

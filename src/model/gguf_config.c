@@ -105,9 +105,12 @@ static void vision_config(reader *r)
     put_int(r, "clip.vision.image_size", "image_size", -1);
     put_int(r, "clip.vision.patch_size", "patch_size", -1);
     put_float(r, "clip.vision.attention.layer_norm_epsilon", "layer_norm_eps", -1);
-    uint64_t gelu = 0;   // clip.use_gelu: erf GELU; CLIP's own activation otherwise
-    if (r->st == KEVO_OK && kevo_gguf_find(r->g, "clip.use_gelu"))
-        r->st = kevo_gguf_get_u64(r->g, "clip.use_gelu", &gelu, r->err);
+    // clip.use_gelu (a bool): erf GELU; CLIP's own quick_gelu otherwise
+    const kevo_gguf_kv *kv = kevo_gguf_find(r->g, "clip.use_gelu");
+    int gelu = kv && kv->type == KEVO_GGUF_BOOL && kv->value[0];
+    if (r->st == KEVO_OK && kv && kv->type != KEVO_GGUF_BOOL)
+        r->st = kevo_fail(r->err, KEVO_ERR_MODEL, "%s: key 'clip.use_gelu' (byte %llu) is not a "
+                          "bool", kevo_gguf_path(r->g), (unsigned long long)kv->offset);
     if (r->st == KEVO_OK)
         cJSON_AddStringToObject(r->obj, "hidden_act", gelu ? "gelu" : "quick_gelu");
 }

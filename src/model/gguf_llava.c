@@ -167,6 +167,6 @@ kevo_status kevo_gguf_llava_checkpoint(kevo_gguf *text, const char *text_path, k
             kevo_gguf_free(text), kevo_gguf_free(mmproj);
         return st;
     }
-    return kevo_checkpoint_from_views(views, n, 2, kevo_gguf_file_size(text) +
+    return kevo_checkpoint_from_views(views, n, "GGUF", 2, kevo_gguf_file_size(text) +
                                       kevo_gguf_file_size(mmproj), owner_free, o, out, err);
 }

@@ -21,6 +21,7 @@ kevo_weights_info kevo_model_weights_info(const kevo_model *m)
         .text_params = w->text_params, .bytes_used = w->bytes_used,
         .n_files = kevo_checkpoint_n_files(m->ckpt),
         .file_bytes = kevo_checkpoint_file_bytes(m->ckpt),
+        .file_format = kevo_checkpoint_format(m->ckpt),
     };
     memcpy(info.dtype_counts, w->dtype_counts, sizeof info.dtype_counts);
     return info;

@@ -7,8 +7,10 @@
 
 #include "base/error.h"
 #include "base/fs.h"
+#include "io/gguf.h"
 #include "io/json.h"
 #include "model/config.h"
+#include "model/gguf.h"
 
 // The tokenizer must fit the embedding rows, and its image token (<image>, <|image_pad|>) must
 // be the config's.
@@ -78,28 +80,39 @@ kevo_status kevo_template_for(const char *dir, const kevo_config *c, kevo_templa
     return st == KEVO_OK ? read_chat_template(dir, "chat_template.json", out, err) : st;
 }
 
-kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
+// A hub folder's parts: config.json (and with it the family), preprocessor_config.json, the
+// tokenizer files, the template and the safetensors checkpoint.
+static kevo_status hub_parts(kevo_model *m, const char *dir, kevo_error *err)
 {
-    *out = NULL;
-    if (!kevo_dir_exists(dir))
-        return kevo_fail(err, KEVO_ERR_IO, "%s: not a directory", dir);
-    kevo_model *m = calloc(1, sizeof *m);
-    if (!m || !(m->dir = strdup(dir))) {
-        free(m);
-        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
-    }
     kevo_status st = kevo_config_load(dir, &m->config, err);
     if (st == KEVO_OK)
         m->family = kevo_family_find(m->config.model_type);   // config_load found it
     if (st == KEVO_OK && (st = kevo_image_config_load(dir, &m->image, err)) == KEVO_OK &&
         m->family->image_config)
         st = m->family->image_config(dir, &m->config, &m->image, err);
-    if (st == KEVO_OK && (st = kevo_tokenizer_load(dir, &m->tokenizer, err)) == KEVO_OK)
-        st = check_tokenizer(m, err);
+    if (st == KEVO_OK)
+        st = kevo_tokenizer_load(dir, &m->tokenizer, err);
     if (st == KEVO_OK)
         st = kevo_template_for(dir, &m->config, &m->template_kind, err);
     if (st == KEVO_OK)
         st = kevo_checkpoint_open(dir, &m->ckpt, err);
+    return st;
+}
+
+kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
+{
+    *out = NULL;
+    int gguf = kevo_gguf_model_is(dir);
+    if (!gguf && !kevo_dir_exists(dir))
+        return kevo_fail(err, KEVO_ERR_IO, "%s: not a directory", dir);
+    kevo_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) {
+        free(m);
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    kevo_status st = gguf ? kevo_gguf_model_parts(m, dir, err) : hub_parts(m, dir, err);
+    if (st == KEVO_OK)
+        st = check_tokenizer(m, err);
     if (st == KEVO_OK && (st = kevo_weights_bind(&m->config, m->ckpt, &m->weights, err)))
         kevo_error_prefix(err, "%s: ", dir);
     if (st != KEVO_OK) {

@@ -272,8 +272,8 @@ kevo_status kevo_weights_bind(const kevo_config *c, const kevo_checkpoint *ckpt,
             shape_str(got, sizeof got, t->n_dims, t->shape);
             problem(&b, "'%s' has shape %s, expected %s", t->name, got, want);
         } else if (!kevo_dtype_is_weight(t->dtype)) {
-            problem(&b, "'%s' is %s; weights must be F32, F16 or BF16", t->name,
-                    kevo_dtype_name(t->dtype));
+            problem(&b, "'%s' is %s; weights must be F32, F16, BF16 or (in GGUF files) one "
+                    "of ggml's block types", t->name, kevo_dtype_name(t->dtype));
         } else if (s->dst) {
             s->dst->t = t;
             w->bytes_used += t->n_bytes;

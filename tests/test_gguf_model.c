@@ -1,0 +1,124 @@
+// test_gguf_model.c — LLaVA-1.5 from llama.cpp's GGUF pairs (model.gguf + mmproj.gguf, written by
+// tools/fixtures/make_gguf.py from the safetensors fixtures): an F32 pair gives the hub folder's
+// run to the bit; every quantised pair gives PyTorch's run on its decoded weights
+// (tools/oracles/oracle_gguf_engine.py) within the engine's F32 tolerance and the same tokens;
+// bad pairs are refused naming the file.
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fs.h"
+#include "io/safetensors.h"
+#include "test.h"
+
+#define REL_TOL 1e-4
+
+static const char *const cases[] = {"color", "describe"};
+
+// A run of m on the inputs of the reference file; returns it or NULL (after a failed check).
+static kevo_run *run_case(const kevo_model *m, const kevo_safetensors *f, const char *label)
+{
+    const kevo_tensor *px = kevo_safetensors_find(f, "pixel_values");
+    const kevo_tensor *pid = kevo_safetensors_find(f, "prompt_ids");
+    if (!CHECK(px && pid, "%s: reference lacks its inputs", label))
+        return NULL;
+    const char *max_new = kevo_safetensors_metadata(f, "max_new_tokens");
+    kevo_run_params p = kevo_run_default_params();
+    p.max_new_tokens = max_new ? atoi(max_new) : 8;
+    kevo_error err;
+    kevo_run *run = NULL;
+    if (!CHECK_OK(kevo_run_create(m, &p, &run, &err), &err))
+        return NULL;
+    int n = (int)pid->n_elems, *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; ids && i < n; i++)
+        ids[i] = (int)((const int64_t *)pid->data)[i];
+    kevo_image_input image = {.pixels = px->data, .n_tiles = 1, .width = 1, .height = 1};
+    int ok = ids && CHECK_OK(kevo_run_generate(run, &image, ids, n, &err), &err);
+    free(ids);
+    if (!ok) {
+        kevo_run_free(run);
+        return NULL;
+    }
+    return run;
+}
+
+static void compare(const kevo_model *m, const char *folder, const char *case_name)
+{
+    char rel[512], label[300];
+    snprintf(label, sizeof label, "gguf/%s/%s", folder, case_name);
+    snprintf(rel, sizeof rel, "oracle/gguf_engine/%s/%s.safetensors", folder, case_name);
+    kevo_error err;
+    kevo_safetensors *f = NULL;
+    if (!CHECK_OK(kevo_safetensors_open(kevo_test_data(rel), &f, &err), &err))
+        return;
+    kevo_run *run = run_case(m, f, label);
+    const kevo_tensor *hid = kevo_safetensors_find(f, "hidden");
+    const kevo_tensor *gen = kevo_safetensors_find(f, "generated_ids");
+    if (run && CHECK(hid && gen, "%s: reference lacks hidden / generated_ids", label)) {
+        const kevo_config *c = kevo_model_config(m);
+        int t = kevo_run_n_generated(run), same = t == (int)gen->n_elems;
+        for (int i = 0; same && i < t; i++)
+            same = kevo_run_generated_ids(run)[i] == ((const int64_t *)gen->data)[i];
+        CHECK(same, "%s: generated ids differ (kevo %d tokens, reference %d)", label, t,
+              (int)gen->n_elems);
+        if (same)
+            CHECK_ROWS(label, kevo_run_hidden(run), hid->data,
+                       (size_t)t * (size_t)(c->text_layers + 1), (size_t)c->text_hidden, REL_TOL);
+    }
+    kevo_run_free(run);
+    kevo_safetensors_free(f);
+}
+
+KEVO_TEST(gguf_model_matches_pytorch_on_decoded_weights)
+{
+    DIR *d = opendir(kevo_test_data("fixtures/gguf"));
+    if (!CHECK(d, "no fixtures/gguf folder"))
+        return;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char rel[300];
+        snprintf(rel, sizeof rel, "fixtures/gguf/%s", e->d_name);
+        kevo_error err;
+        kevo_model *m = NULL;
+        if (!CHECK_OK(kevo_model_load(kevo_test_data(rel), &m, &err), &err))
+            continue;
+        for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++)
+            compare(m, e->d_name, cases[j]);
+        kevo_model_free(m);
+        n++;
+    }
+    closedir(d);
+    CHECK(n >= 20, "only %d GGUF fixtures", n);
+}
+
+KEVO_TEST(gguf_model_f32_equals_the_hub_folder_to_the_bit)
+{
+    kevo_error err;
+    kevo_model *hub = NULL, *gguf = NULL;
+    kevo_safetensors *f = NULL;
+    if (!CHECK_OK(kevo_model_load(kevo_test_data("fixtures/tiny-f32"), &hub, &err), &err) ||
+        !CHECK_OK(kevo_model_load(kevo_test_data("fixtures/gguf/tiny-f32-f32/model.gguf"),
+                                  &gguf, &err), &err) ||
+        !CHECK_OK(kevo_safetensors_open(kevo_test_data("oracle/engine/tiny-f32/describe."
+                                                       "safetensors"), &f, &err), &err))
+        goto done;
+    kevo_run *a = run_case(hub, f, "hub"), *b = run_case(gguf, f, "gguf");
+    if (a && b) {
+        const kevo_config *c = kevo_model_config(hub);
+        int t = kevo_run_n_generated(a);
+        CHECK(t == kevo_run_n_generated(b) &&
+                  !memcmp(kevo_run_generated_ids(a), kevo_run_generated_ids(b),
+                          (size_t)t * sizeof(int)) &&
+                  !memcmp(kevo_run_hidden(a), kevo_run_hidden(b),
+                          (size_t)t * (c->text_layers + 1) * c->text_hidden * sizeof(float)),
+              "the F32 GGUF pair's run differs from the hub folder's");
+    }
+    kevo_run_free(a);
+    kevo_run_free(b);
+done:
+    kevo_safetensors_free(f);
+    kevo_model_free(hub);
+    kevo_model_free(gguf);
+}
