@@ -104,6 +104,15 @@ static void check_form(const char *isa, const kevo_lens_simd *simd)
             CHECK(worst <= 1e-15 && fabsl(sum - want_sum) <= 1e-14L * want_sum,
                   "%s: exp worst relative error %.3g, sum %.17g vs %.17Lg", isa, worst, sum,
                   want_sum);
+            // the patch lens's form: the same sum to the bit, and sum p (z - max)
+            double moment, again = simd->exp_moment(za, N, a.max, &moment);
+            long double want_moment = 0;
+            for (int v = 0; v < N; v++)
+                want_moment += expl((long double)za[v] - a.max) * ((long double)za[v] - a.max);
+            CHECK(!memcmp(&again, &sum, sizeof sum) &&
+                      fabsl(moment - want_moment) <= 1e-13L * fabsl(want_moment),
+                  "%s: exp_moment sum %.17g (exp_sum %.17g), moment %.17g vs %.17Lg", isa, again,
+                  sum, moment, want_moment);
         } else {   // the dispatched divergences of the current path
             double paper, jsd;
             kevo_divergence_pair(&a, &b, N, &paper, &jsd);

@@ -15,6 +15,11 @@
 typedef struct kevo_lens_simd {
     // p[v] = exp(z[v] - max) for v in [0, n); returns their sum.
     double (*exp_sum)(const float *z, int n, double max, double *p);
+    // The same sum (to the bit) without storing p, and sum_v p[v] (z[v] - max) in *moment:
+    // the patch lens's entropy (patch_lens.c), which must agree with the lens to the bit.
+    double (*exp_moment)(const float *z, int n, double max, double *moment);
+    // exp(x) as these forms compute it for any one entry.
+    double (*exp1)(double x);
     // p[v] *= s for v in [0, n).
     void (*scale)(double *p, int n, double s);
     // The sums kevo_divergence_pair() divides: sum_v m_v g(r_v) and sum_v m_v f(r_v).

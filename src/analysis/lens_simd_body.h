@@ -77,6 +77,30 @@ static double exp_sum(const float *z, int n, double max, double *p)
     return fold(s);
 }
 
+static double exp_moment(const float *z, int n, double max, double *moment)
+{
+    vd s = {0}, m = {0};
+    int v = 0;
+    for (; v + LANES <= n; v += LANES) {
+        vd d = load_f(z + v, LANES) - max, x = VEXP(d);
+        s += x;
+        m += x * d;
+    }
+    if (v < n) {
+        vd d = load_f(z + v, n - v) - max;
+        vd x = pick(first_lanes(n - v), VEXP(d), splat(0));
+        s += x;
+        m += pick(first_lanes(n - v), x * d, splat(0));
+    }
+    *moment = fold(m);
+    return fold(s);
+}
+
+static double exp1(double x)
+{
+    return VEXP(splat(x))[0];
+}
+
 static void scale(double *p, int n, double s)
 {
     for (int v = 0; v < n; v++)
@@ -128,4 +152,4 @@ static void pair_sums(const kevo_lens_row *a, const kevo_lens_row *b, int n, dou
     *jsd = fold(sj);
 }
 
-const kevo_lens_simd TABLE = {exp_sum, scale, pair_sums};
+const kevo_lens_simd TABLE = {exp_sum, exp_moment, exp1, scale, pair_sums};

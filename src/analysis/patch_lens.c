@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/lens_simd.h"
 #include "base/error.h"
 #include "base/threads.h"
 #include "kernels/linear.h"
@@ -38,18 +39,29 @@ static void row_reduce(const float *z, int n, const int *words, int n_words, int
         if (z[v] > z[best])
             best = v;
     double max = z[best], tail = 0, moment = 0;
-    for (int v = 0; v < n; v++)
-        if (v != best) {
-            double d = z[v] - max, e = exp(d);
-            tail += e;
-            moment += e * d;
-        }
+    // the answer lens's SIMD forms where it runs them, so that both agree to the bit
+    const kevo_lens_simd *simd = kevo_lens_simd_get();
+    if (simd) {
+        double m_before, m_after;
+        tail = simd->exp_moment(z, best, max, &m_before) +
+               simd->exp_moment(z + best + 1, n - best - 1, max, &m_after);
+        moment = m_before + m_after;
+    } else {
+        for (int v = 0; v < n; v++)
+            if (v != best) {
+                double d = z[v] - max, e = exp(d);
+                tail += e;
+                moment += e * d;
+            }
+    }
     double inv = 1.0 / (1.0 + tail);
     *top = best;
     *top_p = inv;
     *entropy = log1p(tail) - moment * inv;
-    for (int w = 0; w < n_words; w++)
-        word_p[w] = words[w] == best ? inv : exp(z[words[w]] - max) * inv;
+    for (int w = 0; w < n_words; w++) {
+        double d = (double)z[words[w]] - max;
+        word_p[w] = words[w] == best ? inv : (simd ? simd->exp1(d) : exp(d)) * inv;
+    }
 }
 
 static kevo_status check_inputs(const kevo_lens_head *head, int n_patches, int n_indices,
