@@ -324,3 +324,54 @@ KEVO_TEST(diff_refusals)
     free(bytes);
     refused(1, "not finite", "diff '%s' '%s'", a, nan_run);
 }
+
+// The use the command is for: one model as F16 and as Q4_K_M GGUF files (llama.cpp's mix: Q4_K,
+// Q6_K for output / attn_v / ffn_down), the same image and prompt. Quantisation moves every
+// state a little and the runs' records say which weights they used.
+KEVO_TEST(diff_f16_and_q4_k_m_gguf_runs)
+{
+    const char *runs[2] = {kevo_test_tmp("f16"), kevo_test_tmp("q4km")};
+    const char *models[2] = {"fixtures/gguf/tiny-k256-f16", "fixtures/gguf/tiny-k256-q4_k_m"};
+    char image[2100], model[2100], path[2200], *errs = NULL;
+    snprintf(image, sizeof image, "%s", kevo_test_data("oracle/engine/tiny-f32/describe.png"));
+    for (int i = 0; i < 2; i++) {
+        snprintf(model, sizeof model, "%s", kevo_test_data(models[i]));
+        int rc = kevo_test_cli(NULL, &errs, "run -q -m '%s' -i '%s' -p 'Please describe this "
+                               "image in detail.' -n 16 -o '%s'", model, image, runs[i]);
+        CHECK(rc == 0, "kevo run %s: exit %d: %s", models[i], rc, errs);
+        free(errs);
+    }
+    const char *o = kevo_test_tmp("quant-diff");
+    int rc = kevo_test_cli(NULL, &errs, "diff '%s' '%s' -o '%s' --dpi 40", runs[0], runs[1], o);
+    CHECK(rc == 0, "kevo diff F16 Q4_K_M: exit %d: %s", rc, errs);
+    free(errs);
+    snprintf(path, sizeof path, "%s/diff.json", o);
+    cJSON *j = read_json(path);
+    const cJSON *mx = cJSON_GetObjectItemCaseSensitive(j, "max_rel_err");
+    CHECK(cJSON_IsNumber(mx) && mx->valuedouble > 1e-3,
+          "max_rel_err of F16 vs Q4_K_M states: %g", cJSON_IsNumber(mx) ? mx->valuedouble : NAN);
+    // At the first step (the same prompt) the embeddings differ by Q4_K's rounding only (a few
+    // per cent), and each random layer moves the two further apart.
+    snprintf(path, sizeof path, "%s/diff.csv", o);
+    char *csv = kevo_test_slurp(path, NULL), *line = csv ? strchr(csv, '\n') : NULL;
+    double rel[5] = {0}, cosine[5] = {0};
+    for (int l = 0; line && l < 5; l++, line = strchr(line + 1, '\n'))
+        CHECK(sscanf(line + 1, "0,%*d,%lf,%lf", &rel[l], &cosine[l]) == 2, "diff.csv row %d", l);
+    CHECK(rel[0] > 1e-3 && rel[0] < 0.2 && cosine[0] > 0.99 && cosine[4] < cosine[0],
+          "step 0: embeddings off by %g (cosine %g), last state cosine %g", rel[0], cosine[0],
+          cosine[4]);
+    free(csv);
+    const char *want[2] = {"F16+F32", "F16+F32+Q4_K+Q6_K"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *rm = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, i ? "b" : "a"), "recorded_model");
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(rm, "weights_dtype");
+        CHECK(cJSON_IsString(dt) && !strcmp(dt->valuestring, want[i]),
+              "run %c records weights %s, not %s", 'a' + i,
+              cJSON_IsString(dt) ? dt->valuestring : "(none)", want[i]);
+    }
+    cJSON_Delete(j);
+    snprintf(path, sizeof path, "%s/layers.csv", o);
+    CHECK(kevo_test_count_lines(path) == 5 + 1, "layers.csv: %d lines for 5 states",
+          kevo_test_count_lines(path));
+}

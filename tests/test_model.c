@@ -135,7 +135,8 @@ KEVO_TEST(model_binding_refusals)
                        "'model.multi_modal_projector.linear_1.weight' has shape [128, 16], "
                        "expected [64, 32]");
     expect_model_error("retyped", mutated(0, 0, "lm_head.weight", 0),
-                       "'lm_head.weight' is I32; weights must be F32, F16 or BF16");
+                       "'lm_head.weight' is I32; weights must be F32, F16, BF16 or (in GGUF "
+                       "files) one of ggml's block types");
     expect_model_error("unexpected", mutated(0, 0, 0, "model.language_model.layers.0.self_attn."
                                              "q_proj.bias"),
                        "unexpected 'model.language_model.layers.0.self_attn.q_proj.bias' [3]");

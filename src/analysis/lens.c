@@ -11,6 +11,7 @@
 
 #include "analysis/divergence.h"
 #include "analysis/lens_simd.h"
+#include "base/dtype.h"
 #include "base/error.h"
 #include "base/threads.h"
 #include "kernels/linear.h"
@@ -109,9 +110,9 @@ kevo_status kevo_lens_head_check(const kevo_lens_head *head, int dim, kevo_error
         return kevo_fail(err, KEVO_ERR_ARG, "the LM head has shape [%lld, %lld], not [V, %d] "
                          "for hidden states of width %d", (long long)w->shape[0],
                          (long long)(w->n_dims > 1 ? w->shape[1] : 0), dim, dim);
-    if (w->dtype != KEVO_DTYPE_F32 && w->dtype != KEVO_DTYPE_F16 && w->dtype != KEVO_DTYPE_BF16)
-        return kevo_fail(err, KEVO_ERR_ARG, "the LM head is %s; the lens reads F32, F16 or BF16",
-                         kevo_dtype_name(w->dtype));
+    if (!kevo_dtype_is_weight(w->dtype))   // kevo_linear reads every weight type
+        return kevo_fail(err, KEVO_ERR_ARG, "the LM head is %s; the lens reads F32, F16, BF16 "
+                         "or ggml's block types", kevo_dtype_name(w->dtype));
     return KEVO_OK;
 }
 

@@ -30,12 +30,12 @@
 
 // The model parts the lens reads. Borrowed.
 typedef struct kevo_lens_head {
-    const kevo_tensor *lm_head;      // (V, D) F32, F16 or BF16
+    const kevo_tensor *lm_head;      // (V, D) F32, F16, BF16 or a block type
     const float *final_norm;         // (D), used by the norm lens
     float eps;                       // the final norm's epsilon
 } kevo_lens_head;
 
-// KEVO_OK when head can read states of width dim: (V, dim), F32, F16 or BF16.
+// KEVO_OK when head can read states of width dim: (V, dim), any weight type.
 kevo_status kevo_lens_head_check(const kevo_lens_head *head, int dim, kevo_error *err);
 
 typedef struct kevo_lens_params {

@@ -35,7 +35,7 @@ typedef struct kevo_image_position {
 typedef struct kevo_run_record {
     const char *model_dir;
     const kevo_config *config;
-    const char *weights_dtype;        // "F16", "F32", "BF16" or "mixed"
+    const char *weights_dtype;        // "F16", or the kinds joined by '+' ("F32+Q4_K+Q6_K")
     const char *image_path;
     int image_width, image_height;
     const char *image_mode;           // "pad" | "crop"

@@ -111,14 +111,17 @@ kevo_status kevo_llava_answer(const kevo_model *m, kevo_run *r, const kevo_reque
     return st;
 }
 
-static const char *weights_dtype(const kevo_weights *w)
+// The element types of the weights, joined by '+' in kevo_dtype order ("F16", "F32+Q4_K+Q6_K"):
+// a GGUF file mixes them (norms in F32, llama.cpp's *_M types two block types).
+static const char *weights_dtype(const kevo_weights *w, char *buf, size_t size)
 {
-    int kinds = 0;
-    kevo_dtype last = KEVO_DTYPE_F32;
+    size_t used = 0;
+    buf[0] = '\0';
     for (int d = 0; d < KEVO_DTYPE_COUNT; d++)
-        if (w->dtype_counts[d])
-            kinds++, last = (kevo_dtype)d;
-    return kinds == 1 ? kevo_dtype_name(last) : "mixed";
+        if (w->dtype_counts[d] && used < size)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "+" : "",
+                                     kevo_dtype_name((kevo_dtype)d));
+    return buf;
 }
 
 kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_request *q,
@@ -140,8 +143,10 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
         free(positions);
         return st;
     }
+    char dtypes[KEVO_DTYPE_COUNT * 8];
     kevo_run_record rec = {
-        .model_dir = m->dir, .config = &m->config, .weights_dtype = weights_dtype(m->weights),
+        .model_dir = m->dir, .config = &m->config,
+        .weights_dtype = weights_dtype(m->weights, dtypes, sizeof dtypes),
         .image_path = q->image_path, .image_width = a->image_width,
         .image_height = a->image_height,
         .image_mode = kevo_image_mode_for(&m->config, q->image_mode),
