@@ -3,6 +3,7 @@
 // run to the bit; every quantised pair gives PyTorch's run on its decoded weights
 // (tools/oracles/oracle_gguf_engine.py) within the engine's F32 tolerance and the same tokens;
 // bad pairs are refused naming the file.
+#define _GNU_SOURCE   // memmem
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,4 +122,55 @@ done:
     kevo_safetensors_free(f);
     kevo_model_free(hub);
     kevo_model_free(gguf);
+}
+
+// Copies fixtures/gguf/FOLDER/NAME to DIR/AS, with the first `from` in it replaced by `to` (the
+// same length) when from is not NULL.
+static void copy_patched(const char *folder, const char *name, const char *dir, const char *as,
+                         const char *from, const char *to)
+{
+    char rel[512], dst[2300];
+    snprintf(rel, sizeof rel, "fixtures/gguf/%s/%s", folder, name);
+    size_t len;
+    char *data = kevo_test_slurp(kevo_test_data(rel), &len);
+    if (!CHECK(data, "cannot read %s", rel))
+        return;
+    char *at = from ? memmem(data, len, from, strlen(from)) : NULL;
+    CHECK(!from || at, "%s holds no '%s'", rel, from ? from : "");
+    if (at)
+        memcpy(at, to, strlen(to));
+    snprintf(dst, sizeof dst, "%s/%s", dir, as);
+    CHECK(kevo_test_write(dst, data, len), "cannot write %s", dst);
+    free(data);
+}
+
+static void expect_refusal(const char *path, const char *want)
+{
+    kevo_error err;
+    kevo_model *m = NULL;
+    kevo_status st = kevo_model_load(path, &m, &err);
+    CHECK(st != KEVO_OK && !m && kevo_test_contains(err.msg, want),
+          "%s: status %d, message '%s' lacks '%s'", path, st, st ? err.msg : "", want);
+    kevo_model_free(m);
+}
+
+KEVO_TEST(gguf_model_refusals)
+{
+    const char *fx = "tiny-f32-f16";
+    const char *alone = kevo_test_tmp("alone"), *two = kevo_test_tmp("two");
+    const char *arch = kevo_test_tmp("arch");
+    CHECK(kevo_mkdirs(alone, NULL) == KEVO_OK && kevo_mkdirs(two, NULL) == KEVO_OK &&
+          kevo_mkdirs(arch, NULL) == KEVO_OK, "cannot make folders");
+    copy_patched(fx, "model.gguf", alone, "model.gguf", NULL, NULL);
+    expect_refusal(alone, "one vision file (mmproj*.gguf)");
+    copy_patched(fx, "model.gguf", two, "a.gguf", NULL, NULL);
+    copy_patched(fx, "model.gguf", two, "b.gguf", NULL, NULL);
+    copy_patched(fx, "mmproj.gguf", two, "mmproj.gguf", NULL, NULL);
+    expect_refusal(two, "this one has 2 and 1");
+    char path[2300];
+    snprintf(path, sizeof path, "%s/mmproj.gguf", two);
+    expect_refusal(path, "the vision file of a GGUF model");
+    copy_patched(fx, "model.gguf", arch, "model.gguf", "llama", "gemma");
+    copy_patched(fx, "mmproj.gguf", arch, "mmproj-f16.gguf", NULL, NULL);
+    expect_refusal(arch, "general.architecture is \"gemma\"");
 }
