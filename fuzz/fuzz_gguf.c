@@ -1,13 +1,15 @@
 // fuzz_gguf.c — one GGUF file through kevo_gguf_open (src/io/gguf.c); what it accepts is read
 // end to end: every key's value and string-array element, every typed read, every tensor's data;
 // then its tokenizer.ggml.* keys through kevo_tokenizer_from_gguf (src/tokenizer/gguf.c), both
-// legacy settings, and a tokenizer that loads is used (fuzz_tokenizer.h).
+// legacy settings, and a tokenizer that loads is used (fuzz_tokenizer.h); last its metadata read
+// as LLaVA-1.5's config (src/model/gguf_config.c).
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz_common.h"
 #include "fuzz_tokenizer.h"
 #include "io/gguf.h"
+#include "model/gguf.h"
 #include "tokenizer/gguf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,6 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             kevo_tokenizer_free(tok);
         }
     }
+    // the LLaVA translation of its metadata, the file standing for both halves of the pair
+    kevo_config c;
+    kevo_image_config ic;
+    if (kevo_gguf_llava_config(g, g, &c, &ic, &err) == KEVO_OK)
+        fuzz_sink((uint64_t)c.text_layers + (uint64_t)c.image_tokens);
     kevo_gguf_free(g);
     return 0;
 }

@@ -9,14 +9,16 @@
 static const struct {
     const char *name;
     size_t size;    // bytes per element, or per block
-    int block;      // elements per block; 0 (unset) means 1
+    int block;      // elements per block (1 for the element types)
 } dtypes[KEVO_DTYPE_COUNT] = {
-    [KEVO_DTYPE_BOOL] = {"BOOL", 1}, [KEVO_DTYPE_U8] = {"U8", 1},     [KEVO_DTYPE_I8] = {"I8", 1},
-    [KEVO_DTYPE_I16] = {"I16", 2},   [KEVO_DTYPE_U16] = {"U16", 2},   [KEVO_DTYPE_F16] = {"F16", 2},
-    [KEVO_DTYPE_BF16] = {"BF16", 2}, [KEVO_DTYPE_I32] = {"I32", 4},   [KEVO_DTYPE_U32] = {"U32", 4},
-    [KEVO_DTYPE_F32] = {"F32", 4},   [KEVO_DTYPE_F64] = {"F64", 8},   [KEVO_DTYPE_I64] = {"I64", 8},
-    [KEVO_DTYPE_U64] = {"U64", 8},   [KEVO_DTYPE_F8_E4M3] = {"F8_E4M3", 1},
-    [KEVO_DTYPE_F8_E5M2] = {"F8_E5M2", 1},
+    [KEVO_DTYPE_BOOL] = {"BOOL", 1, 1}, [KEVO_DTYPE_U8] = {"U8", 1, 1},
+    [KEVO_DTYPE_I8] = {"I8", 1, 1}, [KEVO_DTYPE_I16] = {"I16", 2, 1},
+    [KEVO_DTYPE_U16] = {"U16", 2, 1}, [KEVO_DTYPE_F16] = {"F16", 2, 1},
+    [KEVO_DTYPE_BF16] = {"BF16", 2, 1}, [KEVO_DTYPE_I32] = {"I32", 4, 1},
+    [KEVO_DTYPE_U32] = {"U32", 4, 1}, [KEVO_DTYPE_F32] = {"F32", 4, 1},
+    [KEVO_DTYPE_F64] = {"F64", 8, 1}, [KEVO_DTYPE_I64] = {"I64", 8, 1},
+    [KEVO_DTYPE_U64] = {"U64", 8, 1}, [KEVO_DTYPE_F8_E4M3] = {"F8_E4M3", 1, 1},
+    [KEVO_DTYPE_F8_E5M2] = {"F8_E5M2", 1, 1},
     [KEVO_DTYPE_Q4_0] = {"Q4_0", 18, 32},   [KEVO_DTYPE_Q4_1] = {"Q4_1", 20, 32},
     [KEVO_DTYPE_Q5_0] = {"Q5_0", 22, 32},   [KEVO_DTYPE_Q5_1] = {"Q5_1", 24, 32},
     [KEVO_DTYPE_Q8_0] = {"Q8_0", 34, 32},   [KEVO_DTYPE_Q2_K] = {"Q2_K", 84, 256},
