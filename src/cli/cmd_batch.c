@@ -37,7 +37,9 @@ static const char usage[] =
     "analyze) and the runs' answer words are mapped together (OUT_DIR/tsne/, as kevo tsne\n"
     "--answer).\n"
     "\n"
-    "  -m, --model DIR      a llava-hf model folder\n"
+    "  -m, --model DIR      a hub model folder (LLaVA-1.5, LLaVA-NeXT, Qwen2-VL,\n"
+    "                       Qwen2.5-VL), or llama.cpp's LLaVA-1.5 GGUF: a folder with\n"
+    "                       the text model and its mmproj*.gguf, or the text .gguf\n"
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        where the run folders go\n"
     CLI_GENERATION_HELP

@@ -10,6 +10,8 @@ static const char usage[] =
     "\n"
     "Prints the architecture, every dimension, the vocabulary, dtypes, parameter count, bytes on\n"
     "disk and the memory a run needs (weights are memory-mapped; the rest is one allocation).\n"
+    "MODEL_DIR is a hub folder or a GGUF model (a folder with the text model and its\n"
+    "mmproj*.gguf, or the text .gguf; docs/gguf.md).\n"
     "\n"
     "  -n, --max-new N   new tokens the memory estimate allows for (default 256)\n"
     "  --prompt N        text tokens around the image in the estimate (default 64)\n"
