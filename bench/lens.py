@@ -12,7 +12,9 @@ alone, plus numpy with --big (~10 GB). Times are the best of 2, on whatever thre
 uses by default (numpy: OpenBLAS with the environment's OPENBLAS_CORETYPE; kevo: its own F32
 GEMM). Prints the times (kevo's split into the products with the head and the reductions), their
 ratio, the products' GFLOP/s, and how far numpy's float32
-results are from kevo's (kevo itself is checked against float64 in tests/test_analysis.c).
+results are from kevo's (kevo itself is checked against float64 in tests/test_analysis.c); where
+the CPU has AVX512-BF16 also kevo with BF16 products (kevo analyze --compute bf16) and how far
+its results are from the F32 ones.
 """
 import json
 import math
@@ -103,6 +105,14 @@ def main():
                 line += (f"{'-':>8} {'-':>6} {float(k['gflops']):8.1f} {k['chunks']:>6}  "
                          "(numpy skipped: --big)")
             print(line, flush=True)
+            if "bf16_seconds" in k:   # the CPU has AVX512-BF16: the same with BF16 products
+                print(f"     BF16 products: {float(k['bf16_seconds']):.3f} s "
+                      f"({float(k['bf16_products']):.2f} + {float(k['bf16_reductions']):.2f}), "
+                      f"{float(k['bf16_gflops']):.1f} GFLOP/s; vs F32: top-1 equal in "
+                      f"{100 * float(k['bf16_top1_agree']):.2f} % of rows, top-1 p within "
+                      f"{k['bf16_top1_p_abs']}, log-sum-exp within {k['bf16_lse_abs']}, "
+                      f"divergences within {k['bf16_paper_rel']} (paper) / "
+                      f"{k['bf16_jsd_rel']} (JSD) relative", flush=True)
 
 
 if __name__ == "__main__":

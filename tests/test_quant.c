@@ -1,5 +1,5 @@
 // test_quant.c — ggml's block types (base/quant.h): decoding bit-identical to the numpy statement
-// of ggml-quants.c (tools/oracles/oracle_quant.py), and products with block-type weights on the
+// of ggml-quants.c (tools/oracles/oracle_quant.py) on every kernel path, and products with block-type weights on the
 // current kernel path: the GEMM bit-identical to the same product with the decoded F32 weights,
 // the decode-time dot products within F32 rounding of a double reference.
 #include <math.h>
@@ -8,12 +8,14 @@
 
 #include "base/quant.h"
 #include "io/safetensors.h"
+#include "kernels/cpu.h"
 #include "kernels/linear.h"
 #include "test.h"
 
 #define ROWS 64
 #define COLS 512
 
+static const char *const isas[] = {"ref", "avx2", "avx512"};
 static const kevo_dtype types[] = {KEVO_DTYPE_Q4_0, KEVO_DTYPE_Q4_1, KEVO_DTYPE_Q5_0,
                                    KEVO_DTYPE_Q5_1, KEVO_DTYPE_Q8_0, KEVO_DTYPE_IQ4_NL,
                                    KEVO_DTYPE_Q2_K, KEVO_DTYPE_Q3_K, KEVO_DTYPE_Q4_K,
@@ -44,13 +46,19 @@ KEVO_TEST(quant_decoding_matches_numpy)
         CHECK(blocks->n_bytes == kevo_dtype_bytes(types[i], (size_t)ROWS * COLS),
               "%s: %llu bytes of blocks for %d elements", name,
               (unsigned long long)blocks->n_bytes, ROWS * COLS);
-        kevo_dequant(types[i], blocks->data, y, (size_t)ROWS * COLS);
-        size_t bad = 0, first = 0;
-        for (size_t e = 0; e < (size_t)ROWS * COLS; e++)
-            if (memcmp(&y[e], (const float *)want->data + e, sizeof *y) && !bad++)
-                first = e;
-        CHECK(bad == 0, "%s: %zu of %d values differ from numpy's, first at %zu: %.9g vs %.9g",
-              name, bad, ROWS * COLS, first, y[first], ((const float *)want->data)[first]);
+        for (int p = 0; p < 3; p++) {   // every kernel path this CPU runs
+            const kevo_kernels *kk = kevo_kernels_for(isas[p]);
+            if (!kk)
+                continue;
+            kk->dequant(types[i], blocks->data, y, (size_t)ROWS * COLS);
+            size_t bad = 0, first = 0;
+            for (size_t e = 0; e < (size_t)ROWS * COLS; e++)
+                if (memcmp(&y[e], (const float *)want->data + e, sizeof *y) && !bad++)
+                    first = e;
+            CHECK(bad == 0, "%s on %s: %zu of %d values differ from numpy's, first at %zu: %.9g "
+                  "vs %.9g", name, isas[p], bad, ROWS * COLS, first, y[first],
+                  ((const float *)want->data)[first]);
+        }
     }
     free(y);
     kevo_safetensors_free(f);

@@ -29,6 +29,9 @@ typedef struct kevo_kernels {
     // Exact widening of n stored elements.
     void (*f16_to_f32)(float *dst, const uint16_t *src, size_t n);
     void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);
+    // n elements (whole blocks) of one of ggml's block types decoded (base/quant.h): the same
+    // bits on every path.
+    void (*dequant)(kevo_dtype dt, const void *blocks, float *dst, size_t n);
     // The blocked matrix product of gemm.h on this path, and the scratch it needs.
     void (*gemm)(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
                  kevo_compute compute, void *scratch, int n_threads);
@@ -45,6 +48,9 @@ const kevo_kernels *kevo_kernels_for(const char *isa);
 
 // Whether the CPU multiplies BF16 pairs into F32 sums (AVX512-BF16 vdpbf16ps).
 int kevo_cpu_has_bf16_products(void);
+
+void kevo_dequant_avx2(kevo_dtype dt, const void *blocks, float *dst, size_t n);
+void kevo_dequant_avx512(kevo_dtype dt, const void *blocks, float *dst, size_t n);
 
 extern const kevo_kernels kevo_kernels_ref;
 extern const kevo_kernels kevo_kernels_avx2;

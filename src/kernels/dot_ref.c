@@ -2,6 +2,7 @@
 // fallback on CPUs without AVX2. Products are summed in double, so these are the most accurate
 // (not the fastest) results kevo can give.
 #include "base/convert.h"
+#include "base/quant.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 
@@ -52,5 +53,5 @@ const kevo_kernels kevo_kernels_ref = {
     .isa = "ref",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
-    .gemm = kevo_gemm_ref, .gemm_scratch = kevo_gemm_ref_scratch, .bf16_products = 0,
+    .dequant = kevo_dequant, .gemm = kevo_gemm_ref, .gemm_scratch = kevo_gemm_ref_scratch, .bf16_products = 0,
 };

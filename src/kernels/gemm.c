@@ -113,7 +113,7 @@ static void pack_w(const kevo_gemm_micro *mk, float *bp, float *row, const kevo_
         else if (w->dtype == KEVO_DTYPE_BF16)
             kk_->bf16_to_f32(row, (const uint16_t *)w->data + at, (size_t)kc);
         else   // a block type: k0 is a multiple of KC, so a slice is whole blocks
-            kevo_dequant(w->dtype, (const char *)w->data + kevo_dtype_bytes(w->dtype, at), row,
+            kk_->dequant(w->dtype, (const char *)w->data + kevo_dtype_bytes(w->dtype, at), row,
                          (size_t)kc);
         for (int kk = 0; kk < kc; kk++)
             dst[(size_t)kk * nr] = src[kk];

@@ -264,7 +264,7 @@ static kevo_tensor decode_block(float *dst, const kevo_tensor *w, int k, int n0,
                                 int kc)
 {
     for (int r = 0; r < nb; r++)
-        kevo_dequant(w->dtype, (const char *)w->data +
+        kevo_dequant_avx512(w->dtype, (const char *)w->data +
                      kevo_dtype_bytes(w->dtype, (size_t)(n0 + r) * k + (size_t)k0),
                      dst + (size_t)r * kc, (size_t)kc);
     return (kevo_tensor){.name = w->name, .dtype = KEVO_DTYPE_F32, .n_dims = 2,

@@ -21,7 +21,7 @@ static float dot_blocks(const kevo_kernels *kk, const float *x, const kevo_tenso
     float sum = 0;
     for (int k0 = 0; k0 < k; k0 += 256) {
         int kc = k - k0 < 256 ? k - k0 : 256;
-        kevo_dequant(w->dtype, src + kevo_dtype_bytes(w->dtype, (size_t)k0), row, (size_t)kc);
+        kk->dequant(w->dtype, src + kevo_dtype_bytes(w->dtype, (size_t)k0), row, (size_t)kc);
         sum += kk->dot_f32(x + k0, row, kc);
     }
     return sum;
