@@ -103,16 +103,24 @@ static int figures_are_kevos(const char *dir, const char *folder, int (*is_kevos
     return ok;
 }
 
-// What in the analysis folder dir is not kevo's, into bad ("" when nothing); 0 when dir has no
-// stages.json marker at all.
-static int analysis_foreign(const char *dir, char *bad, size_t size)
+// A kind of output folder kevo writes: the marker file that says so, the files it holds by
+// name (tables, exact) and by stem (figures, any format), and its subfolders' check.
+typedef struct folder_kind {
+    const char *marker, *format;
+    const char *const *tables;
+    size_t n_tables;
+    const char *const *figures;
+    size_t n_figures;
+    // 1 when entry s of dir is a subfolder of kevo's (bad names what is not, if anything)
+    int (*subfolder_ok)(const char *dir, const char *s, char *bad, size_t size);
+} folder_kind;
+
+// What in the folder dir of kind k is not kevo's, into bad ("" when nothing); 0 when dir has no
+// marker at all.
+static int folder_foreign(const char *dir, const folder_kind *k, char *bad, size_t size)
 {
-    static const char *const tables[] = {"stages.json", "report.html", "lens.csv",
-                                         "divergence.csv", "heatmap.csv", "candidates.csv",
-                                         "top5.csv", "tsne.csv", "patch_lens.csv",
-                                         "patch_lens.json"};
     bad[0] = '\0';
-    if (!has_marker(dir, "stages.json", "kevo-stages"))
+    if (!has_marker(dir, k->marker, k->format))
         return 0;
     DIR *d = opendir(dir);
     if (!d) {
@@ -122,15 +130,12 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
     for (struct dirent *e; !bad[0] && (e = readdir(d));) {
         const char *s = e->d_name;
         int ok = !strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s);
-        for (size_t i = 0; !ok && i < sizeof tables / sizeof tables[0]; i++)
-            ok = has_suffix(s, tables[i], 0) && kevo_entry_kind(dir, s) == 'f';
-        if (!ok)
-            ok = (has_suffix(s, "heatmap", 1) || has_suffix(s, "tsne", 1)) &&
-                 kevo_entry_kind(dir, s) == 'f';
-        if (!ok && !strcmp(s, "area") && kevo_entry_kind(dir, s) == 'd')
-            ok = figures_are_kevos(dir, s, is_area_chart, bad, size);
-        if (!ok && !strcmp(s, "patches") && kevo_entry_kind(dir, s) == 'd')
-            ok = figures_are_kevos(dir, s, is_patch_figure, bad, size);
+        for (size_t i = 0; !ok && i < k->n_tables; i++)
+            ok = has_suffix(s, k->tables[i], 0) && kevo_entry_kind(dir, s) == 'f';
+        for (size_t i = 0; !ok && i < k->n_figures; i++)
+            ok = has_suffix(s, k->figures[i], 1) && kevo_entry_kind(dir, s) == 'f';
+        if (!ok && k->subfolder_ok && kevo_entry_kind(dir, s) == 'd')
+            ok = k->subfolder_ok(dir, s, bad, size);
         if (!ok && !bad[0])
             snprintf(bad, size, "%.200s", s);
     }
@@ -138,10 +143,36 @@ static int analysis_foreign(const char *dir, char *bad, size_t size)
     return 1;
 }
 
+// An analysis folder's area/ and patches/ figures.
+static int analysis_subfolder_ok(const char *dir, const char *s, char *bad, size_t size)
+{
+    if (!strcmp(s, "area"))
+        return figures_are_kevos(dir, s, is_area_chart, bad, size);
+    if (!strcmp(s, "patches"))
+        return figures_are_kevos(dir, s, is_patch_figure, bad, size);
+    return 0;
+}
+
+static const char *const analysis_tables[] = {"stages.json", "report.html", "lens.csv",
+                                              "divergence.csv", "heatmap.csv",
+                                              "candidates.csv", "top5.csv", "tsne.csv",
+                                              "patch_lens.csv", "patch_lens.json"};
+static const char *const analysis_figures[] = {"heatmap", "tsne"};
+static const folder_kind analysis_kind = {
+    "stages.json", "kevo-stages", analysis_tables,
+    sizeof analysis_tables / sizeof analysis_tables[0], analysis_figures,
+    sizeof analysis_figures / sizeof analysis_figures[0], analysis_subfolder_ok};
+
+static const char *const diff_tables[] = {"diff.json", "diff.csv", "layers.csv", "report.html"};
+static const char *const diff_figures[] = {"heatmap", "layers_error", "layers_jsd"};
+static const folder_kind diff_kind = {"diff.json", "kevo-diff", diff_tables,
+                                      sizeof diff_tables / sizeof diff_tables[0], diff_figures,
+                                      sizeof diff_figures / sizeof diff_figures[0], NULL};
+
 kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err)
 {
     char bad[300];
-    if (!analysis_foreign(dir, bad, sizeof bad))
+    if (!folder_foreign(dir, &analysis_kind, bad, sizeof bad))
         return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo analysis folder (no "
                          "stages.json with \"format\": \"kevo-stages\"); refusing to replace it",
                          dir);
@@ -152,38 +183,10 @@ kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err)
     return KEVO_OK;
 }
 
-// What in the diff folder dir is not kevo's, into bad ("" when nothing); 0 when dir has no
-// diff.json marker at all.
-static int diff_foreign(const char *dir, char *bad, size_t size)
-{
-    static const char *const tables[] = {"diff.json", "diff.csv", "layers.csv", "report.html"};
-    static const char *const figures[] = {"heatmap", "layers_error", "layers_jsd"};
-    bad[0] = '\0';
-    if (!has_marker(dir, "diff.json", "kevo-diff"))
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(bad, size, "an unreadable folder");
-        return 1;
-    }
-    for (struct dirent *e; !bad[0] && (e = readdir(d));) {
-        const char *s = e->d_name;
-        int ok = !strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s);
-        for (size_t i = 0; !ok && i < sizeof tables / sizeof tables[0]; i++)
-            ok = has_suffix(s, tables[i], 0) && kevo_entry_kind(dir, s) == 'f';
-        for (size_t i = 0; !ok && i < sizeof figures / sizeof figures[0]; i++)
-            ok = has_suffix(s, figures[i], 1) && kevo_entry_kind(dir, s) == 'f';
-        if (!ok)
-            snprintf(bad, size, "%.200s", s);
-    }
-    closedir(d);
-    return 1;
-}
-
 kevo_status kevo_diff_folder_owned(const char *dir, kevo_error *err)
 {
     char bad[300];
-    if (!diff_foreign(dir, bad, sizeof bad))
+    if (!folder_foreign(dir, &diff_kind, bad, sizeof bad))
         return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo diff folder (no "
                          "diff.json with \"format\": \"kevo-diff\"); refusing to replace it", dir);
     if (bad[0])
@@ -224,7 +227,7 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
                 entries += strcmp(x->d_name, ".") && strcmp(x->d_name, "..");
             if (a)
                 closedir(a);
-            if (entries && !analysis_foreign(sub, bad, sizeof bad))
+            if (entries && !folder_foreign(sub, &analysis_kind, bad, sizeof bad))
                 snprintf(bad, sizeof bad, "analysis/ (no stages.json of kevo's)");
             else if (bad[0]) {
                 char inner[300];
@@ -237,7 +240,7 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
             char sub[KEVO_PATH_MAX], inner[300];
             if ((st = kevo_path_join(sub, sizeof sub, dir, s, err)) != KEVO_OK)
                 break;
-            if (!diff_foreign(sub, inner, sizeof inner))
+            if (!folder_foreign(sub, &diff_kind, inner, sizeof inner))
                 snprintf(bad, sizeof bad, "%.200s/ (no diff.json of kevo's)", s);
             else if (inner[0])
                 snprintf(bad, sizeof bad, "%.100s/%.180s", s, inner);
