@@ -4,8 +4,9 @@
 // to the scalar decoders. Every value is computed by the same F32 operations in the same order
 // as base/quant.c (conversions are exact; this is ISO C, so no multiply and add are fused):
 // the two give the same bits, which tests/test_quant.c checks on every path.
-// Before including it a file defines W (floats per vector: 8 or 16) and TABLE_FN (the name of
-// the function it defines).
+// Before including it a file defines W (floats per vector: 8 or 16), TABLE_FN (the name of the
+// function it defines) and WIDEN_U8 / WIDEN_S8 (W bytes at p to W int32, zero- or sign-extended:
+// GCC 12 builds the generic conversion one byte at a time, the ISA's vpmov*xbd does it in one).
 #include <stdint.h>
 #include <string.h>
 
@@ -14,8 +15,6 @@
 
 typedef float vf __attribute__((vector_size(W * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(W * sizeof(int32_t))));
-typedef uint8_t vu8 __attribute__((vector_size(W)));
-typedef int8_t vs8 __attribute__((vector_size(W)));
 
 static float half(const uint8_t *p)
 {
@@ -24,9 +23,7 @@ static float half(const uint8_t *p)
 
 static inline vi load_u8(const uint8_t *p)   // W bytes, zero-extended
 {
-    vu8 b;
-    memcpy(&b, p, sizeof b);
-    return __builtin_convertvector(b, vi);
+    return (vi)WIDEN_U8(p);
 }
 
 static inline void store(float *y, vf v)
@@ -38,11 +35,8 @@ static inline void store(float *y, vf v)
 static void q8_0(const uint8_t *b, float *y)
 {
     float d = half(b);
-    for (int j = 0; j < 32; j += W) {
-        vs8 q;
-        memcpy(&q, b + 2 + j, sizeof q);
-        store(y + j, __builtin_convertvector(q, vf) * d);
-    }
+    for (int j = 0; j < 32; j += W)
+        store(y + j, __builtin_convertvector((vi)WIDEN_S8(b + 2 + j), vf) * d);
 }
 
 // block_q4_0 {d; qs[16]}: (nibble - 8) * d, low nibbles first.
