@@ -112,6 +112,21 @@ def qwen_vision_flops():
     return 2 * s * 1176 * QDV + blocks + merger
 
 
+def print_ratios(rows, k16, k32, kb, tower):
+    """kevo's rows against PyTorch's of the same precision, for both families' tables."""
+    tb, tf = rows["PyTorch bf16"], rows["PyTorch f32"]
+    print("\nkevo / PyTorch speed ratios (higher is faster for kevo):")
+    print(f"  decode:  kevo F16 vs PyTorch bf16 {tb['decode_s'] / k16['decode_s']:.2f}x, "
+          f"kevo F32 vs PyTorch f32 {tf['decode_s'] / k32['decode_s']:.2f}x")
+    print(f"  prefill: kevo F32 vs PyTorch f32 {tf['prefill_s'] / k32['prefill_s']:.2f}x, "
+          f"kevo bf16 vs PyTorch bf16 {tb['prefill_s'] / kb['prefill_s']:.2f}x, "
+          f"kevo F16 weights vs PyTorch f32 {tf['prefill_s'] / k16['prefill_s']:.2f}x")
+    print(f"  {tower + ':':8} kevo F32 vs PyTorch f32 {tf['vision_s'] / k32['vision_s']:.2f}x, "
+          f"kevo bf16 vs PyTorch bf16 {tb['vision_s'] / kb['vision_s']:.2f}x")
+    print(f"  load:    kevo F16 {k16['load_s']:.2f} s (mapped) vs PyTorch bf16 "
+          f"{tb['load_s']:.2f} s")
+
+
 def run(cmd, env=None):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     vals = {}
@@ -284,17 +299,7 @@ def qwen_main(args):
           f"{params:,} parameters = {weights:.2f} GiB weights + {k16['plan32_gb']:.2f} GiB arena "
           f"= {weights + k16['plan32_gb']:.2f} GiB, of 24")
     if not args.no_torch:
-        tb, tf = rows["PyTorch bf16"], rows["PyTorch f32"]
-        print("\nkevo / PyTorch speed ratios (higher is faster for kevo):")
-        print(f"  decode:  kevo F16 vs PyTorch bf16 {tb['decode_s'] / k16['decode_s']:.2f}x, "
-              f"kevo F32 vs PyTorch f32 {tf['decode_s'] / k32['decode_s']:.2f}x")
-        print(f"  prefill: kevo F32 vs PyTorch f32 {tf['prefill_s'] / k32['prefill_s']:.2f}x, "
-              f"kevo bf16 vs PyTorch bf16 {tb['prefill_s'] / kb['prefill_s']:.2f}x, "
-              f"kevo F16 weights vs PyTorch f32 {tf['prefill_s'] / k16['prefill_s']:.2f}x")
-        print(f"  vision:  kevo F32 vs PyTorch f32 {tf['vision_s'] / k32['vision_s']:.2f}x, "
-              f"kevo bf16 vs PyTorch bf16 {tb['vision_s'] / kb['vision_s']:.2f}x")
-        print(f"  load:    kevo F16 {k16['load_s']:.2f} s (mapped) vs PyTorch bf16 "
-              f"{tb['load_s']:.2f} s")
+        print_ratios(rows, k16, k32, kb, "vision")
 
 
 def main():
@@ -362,17 +367,7 @@ def main():
           f"{weights:.2f} GiB weights + {k16['plan32_gb']:.2f} GiB arena = "
           f"{weights + k16['plan32_gb']:.2f} GiB, of 24")
     if not args.no_torch:
-        tb, tf = rows["PyTorch bf16"], rows["PyTorch f32"]
-        print("\nkevo / PyTorch speed ratios (higher is faster for kevo):")
-        print(f"  decode:  kevo F16 vs PyTorch bf16 {tb['decode_s'] / k16['decode_s']:.2f}x, "
-              f"kevo F32 vs PyTorch f32 {tf['decode_s'] / k32['decode_s']:.2f}x")
-        print(f"  prefill: kevo F32 vs PyTorch f32 {tf['prefill_s'] / k32['prefill_s']:.2f}x, "
-              f"kevo bf16 vs PyTorch bf16 {tb['prefill_s'] / kb['prefill_s']:.2f}x, "
-              f"kevo F16 weights vs PyTorch f32 {tf['prefill_s'] / k16['prefill_s']:.2f}x")
-        print(f"  CLIP:    kevo F32 vs PyTorch f32 {tf['vision_s'] / k32['vision_s']:.2f}x, "
-              f"kevo bf16 vs PyTorch bf16 {tb['vision_s'] / kb['vision_s']:.2f}x")
-        print(f"  load:    kevo F16 {k16['load_s']:.2f} s (mapped) vs PyTorch bf16 "
-              f"{tb['load_s']:.2f} s")
+        print_ratios(rows, k16, k32, kb, "CLIP")
 
 
 if __name__ == "__main__":
