@@ -5,10 +5,12 @@
 // bad pairs are refused naming the file.
 #define _GNU_SOURCE   // memmem
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/fs.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "test.h"
 
@@ -173,4 +175,45 @@ KEVO_TEST(gguf_model_refusals)
     copy_patched(fx, "model.gguf", arch, "model.gguf", "llama", "gemma");
     copy_patched(fx, "mmproj.gguf", arch, "mmproj-f16.gguf", NULL, NULL);
     expect_refusal(arch, "general.architecture is \"gemma\"");
+}
+
+// A block of a Q8_0 weight whose F16 scale is +Inf (0x7C00): the layer's output is not finite and
+// the run fails naming the tensor, its element and the block's byte offset in the GGUF file.
+KEVO_TEST(gguf_model_non_finite_block_scale_named)
+{
+    const char *dir = kevo_test_tmp("inf-scale");
+    CHECK(kevo_mkdirs(dir, NULL) == KEVO_OK, "cannot make %s", dir);
+    copy_patched("tiny-f32-q8_0", "model.gguf", dir, "model.gguf", NULL, NULL);
+    copy_patched("tiny-f32-q8_0", "mmproj.gguf", dir, "mmproj.gguf", NULL, NULL);
+    char path[2300];
+    snprintf(path, sizeof path, "%s/model.gguf", dir);
+    kevo_error err;
+    kevo_gguf *g = NULL;
+    if (!CHECK_OK(kevo_gguf_open(path, &g, &err), &err))
+        return;
+    const kevo_gguf_tensor *t = kevo_gguf_find_tensor(g, "blk.1.ffn_up.weight");
+    int q8 = t && t->ggml_type == 8;   // ggml's GGML_TYPE_Q8_0
+    // Block 3 (34 bytes each: the F16 scale, then 32 int8) holds elements 96..127.
+    uint64_t at = q8 ? t->file_offset + 3 * 34 : 0;
+    kevo_gguf_free(g);
+    if (!CHECK(q8, "blk.1.ffn_up.weight is not Q8_0 in the fixture"))
+        return;
+    FILE *f = fopen(path, "r+b");
+    const unsigned char inf[2] = {0x00, 0x7C};
+    int ok = f && fseek(f, (long)at, SEEK_SET) == 0 && fwrite(inf, 1, 2, f) == 2;
+    if (f)
+        fclose(f);
+    if (!CHECK(ok, "cannot patch %s", path))
+        return;
+    char image[1200], want[200], *out = NULL, *errs = NULL;
+    snprintf(image, sizeof image, "%s/tiny-f32/color.png", kevo_test_data("oracle/engine"));
+    int code = kevo_test_cli(&out, &errs, "run -m '%s' -i '%s' -p 'What is it?' -n 3 -o '%s'",
+                             dir, image, kevo_test_tmp("inf-scale.run"));
+    // The element is ±Inf (or NaN for a zero quant): Inf times the element's int8.
+    snprintf(want, sizeof want, "at element 96 (its Q8_0 block 3, byte %llu of",
+             (unsigned long long)at);
+    CHECK(code == 1 && kevo_test_contains(errs, "up_proj") && kevo_test_contains(errs, want),
+          "exit %d, message '%s' lacks the tensor or '%s'", code, errs ? errs : "", want);
+    free(out);
+    free(errs);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/quant.h"
 
 long long kevo_first_nonfinite(const float *x, size_t n)
 {
@@ -29,8 +30,25 @@ long long kevo_first_nonfinite(const float *x, size_t n)
     return -1;
 }
 
+// A block type's values are finite unless a block's F16 scale is not (the packed integers are
+// bounded), so each block is decoded and its values tested: the culprit is named by element.
+static long long first_nonfinite_in_blocks(const kevo_tensor *t)
+{
+    size_t per = (size_t)kevo_dtype_block_elems(t->dtype), bytes = kevo_dtype_block_bytes(t->dtype);
+    float v[256];
+    for (uint64_t b = 0; b < t->n_elems / per; b++) {
+        kevo_dequant(t->dtype, (const unsigned char *)t->data + b * bytes, v, per);
+        long long i = kevo_first_nonfinite(v, per);
+        if (i >= 0)
+            return (long long)(b * per) + i;
+    }
+    return -1;
+}
+
 long long kevo_tensor_first_nonfinite(const kevo_tensor *t)
 {
+    if (kevo_dtype_is_block(t->dtype))
+        return first_nonfinite_in_blocks(t);
     const unsigned char *p = t->data;
     for (uint64_t i = 0; i < t->n_elems; i++) {
         uint32_t u32;
@@ -64,13 +82,24 @@ long long kevo_tensor_first_nonfinite(const kevo_tensor *t)
     return -1;
 }
 
-// NaN or Inf, from the stored bits of element i.
+static const char *kind_of(float v)
+{
+    return isnan(v) ? "NaN" : v < 0 ? "-Inf" : "+Inf";
+}
+
+// NaN or Inf, from the stored bits of element i (of its decoded block for a block type).
 static const char *kind_at(const kevo_tensor *t, uint64_t i)
 {
     const unsigned char *p = t->data;
     uint32_t u32 = 0;
     uint16_t u16 = 0;
     uint64_t u64 = 0;
+    if (kevo_dtype_is_block(t->dtype)) {
+        size_t per = (size_t)kevo_dtype_block_elems(t->dtype);
+        float v[256];
+        kevo_dequant(t->dtype, p + i / per * kevo_dtype_block_bytes(t->dtype), v, per);
+        return kind_of(v[i % per]);
+    }
     switch (t->dtype) {
     case KEVO_DTYPE_F32:
         memcpy(&u32, p + 4 * i, 4);
@@ -96,11 +125,22 @@ int kevo_name_nonfinite_weight(const kevo_weight *const *weights, int n, char *m
         long long i = t ? kevo_tensor_first_nonfinite(t) : -1;
         if (i < 0)
             continue;
-        if (used < size)
+        if (used >= size)
+            return 1;
+        if (kevo_dtype_is_block(t->dtype)) {   // the block's bytes: its scales are the culprit
+            uint64_t block = (uint64_t)i / (uint64_t)kevo_dtype_block_elems(t->dtype);
+            snprintf(msg + used, size - used,
+                     "; %s holds %s at element %lld (its %s block %llu, byte %llu of %s)", t->name,
+                     kind_at(t, (uint64_t)i), i, kevo_dtype_name(t->dtype),
+                     (unsigned long long)block,
+                     (unsigned long long)(t->file_offset +
+                                          block * kevo_dtype_block_bytes(t->dtype)), t->path);
+        } else {
             snprintf(msg + used, size - used, "; %s holds %s at element %lld (byte %llu of %s)",
                      t->name, kind_at(t, (uint64_t)i), i,
-                     (unsigned long long)(t->file_offset + (uint64_t)i * kevo_dtype_size(t->dtype)),
-                     t->path);
+                     (unsigned long long)(t->file_offset +
+                                          (uint64_t)i * kevo_dtype_size(t->dtype)), t->path);
+        }
         return 1;
     }
     if (used < size && none)
@@ -121,8 +161,8 @@ kevo_status kevo_check_finite(const float *x, size_t rows, size_t width,
     vsnprintf(where, sizeof where, where_fmt, ap);
     va_end(ap);
     float v = x[at];
-    snprintf(msg, sizeof msg, "%s holds %s (row %lld, element %lld)", where,
-             isnan(v) ? "NaN" : v < 0 ? "-Inf" : "+Inf", at / (long long)width,
+    snprintf(msg, sizeof msg, "%s holds %s (row %lld, element %lld)", where, kind_of(v),
+             at / (long long)width,
              at % (long long)width);
     kevo_name_nonfinite_weight(weights, n_weights, msg, sizeof msg, none);
     return kevo_fail(err, KEVO_ERR_MODEL, "%s", msg);

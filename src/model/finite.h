@@ -17,12 +17,13 @@
 // The index of the first NaN or ±Inf in x[0, n), or -1.
 long long kevo_first_nonfinite(const float *x, size_t n);
 
-// The index of the first NaN or ±Inf element of a stored F32 / F16 / BF16 / F64 tensor, or -1
-// (also for integer tensors).
+// The index of the first NaN or ±Inf element of a stored F32 / F16 / BF16 / F64 tensor or of a
+// block type's decoded values, or -1 (also for integer tensors).
 long long kevo_tensor_first_nonfinite(const kevo_tensor *t);
 
 // Scans weights[0, n) (entries with no tensor are skipped) and appends to `msg` (size bytes)
-// "; <tensor> holds <NaN|Inf> at element i (byte b of <file>)" for the first that is not
+// "; <tensor> holds <NaN|Inf> at element i (byte b of <file>)" (for a block type: "(its <type>
+// block k, byte b of <file>)", b the block's first byte) for the first that is not
 // finite, or `none` when every one is. Returns 1 when a culprit was found.
 int kevo_name_nonfinite_weight(const kevo_weight *const *weights, int n, char *msg, size_t size,
                                const char *none);
