@@ -198,17 +198,34 @@ typedef struct kevo_image_config {
     int patch_size, merge_size, temporal_patch_size;
 } kevo_image_config;
 
+// Which files make a model (docs/gguf.md). A GGUF model's vision file may be named apart, as
+// llama.cpp's tools take it (llama-mtmd-cli -m TEXT.gguf --mmproj MMPROJ.gguf). Borrowed paths.
+typedef struct kevo_model_source {
+    const char *path;     // a hub folder; or a GGUF model: a folder holding the text model and
+                          // one mmproj*.gguf, or the text model's file, its mmproj*.gguf beside it
+    const char *mmproj;   // NULL; or the vision file of the text model `path`, wherever it is
+                          // (a folder as path is then KEVO_ERR_ARG)
+} kevo_model_source;
+
 // Loads config.json, preprocessor_config.json, generation_config.json (when present) and the
 // safetensors weights (one file or shards through model.safetensors.index.json) of `dir`, and
-// binds every tensor the config implies. On failure *out is NULL and err says what is wrong.
+// binds every tensor the config implies; a GGUF model from its two files. On failure *out is
+// NULL and err says what is wrong.
 kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err);
+// The same from src: kevo_model_load(src->path) when src->mmproj is NULL.
+kevo_status kevo_model_load_source(const kevo_model_source *src, kevo_model **out,
+                                   kevo_error *err);
 // The dimensions alone: config.json (+ generation_config.json when present) of `dir`, without
 // the weights (kevo batch reads the layer count before it decides what to run).
 kevo_status kevo_config_load(const char *dir, kevo_config *cfg, kevo_error *err);
+// The same for any model: a GGUF model's from its two files' metadata.
+kevo_status kevo_config_load_source(const kevo_model_source *src, kevo_config *cfg,
+                                    kevo_error *err);
 void kevo_model_free(kevo_model *model);
 const kevo_config *kevo_model_config(const kevo_model *model);
 const kevo_image_config *kevo_model_image_config(const kevo_model *model);
-const char *kevo_model_dir(const kevo_model *model);
+const char *kevo_model_dir(const kevo_model *model);      // the source's path
+const char *kevo_model_mmproj(const kevo_model *model);   // its vision file named apart, or NULL
 
 // The model's family (chosen from config.json's model_type) and what it supplies, for people.
 typedef struct kevo_family_info {

@@ -85,7 +85,8 @@ KEVO_TEST(runfolder_roundtrip)
         CHECK(strcmp(rf->question, "What?") == 0 && strcmp(rf->stop, "eos") == 0 &&
               strcmp(rf->template_name, "llava_v1") == 0, "strings");
         char digest[17];
-        CHECK_OK(kevo_config_digest(kevo_test_data("fixtures/tiny-f32"), digest, &err), &err);
+        kevo_model_source src = {.path = kevo_test_data("fixtures/tiny-f32")};
+        CHECK_OK(kevo_config_digest(&src, digest, &err), &err);
         CHECK(strcmp(rf->config_fnv1a64, digest) == 0, "digest %s vs %s", rf->config_fnv1a64,
               digest);
     }

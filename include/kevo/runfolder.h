@@ -26,6 +26,9 @@ typedef struct kevo_model_identity {
 // (under 300 KB per file however large it is; docs/run-folder.md).
 kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity *id,
                                      kevo_error *err);
+// The same for any model: a GGUF model's over its two files (docs/run-folder.md).
+kevo_status kevo_model_identity_read_source(const kevo_model_source *src,
+                                            kevo_model_identity *id, kevo_error *err);
 
 // Everything that determines a run's result: what a finished run folder must match to stand
 // for a new run (kevo batch's resume). The thread count does not count: results are identical
@@ -57,6 +60,8 @@ void kevo_runfolder_free(kevo_runfolder *rf);   // accepts NULL
 // Borrowed from the run folder.
 const char *kevo_runfolder_dir(const kevo_runfolder *rf);         // the name reports give it
 const char *kevo_runfolder_model_dir(const kevo_runfolder *rf);   // the model it records
+const char *kevo_runfolder_mmproj(const kevo_runfolder *rf);      // its vision file, when it
+                                                                  // was named apart; else NULL
 const char *kevo_runfolder_question(const kevo_runfolder *rf);
 const char *kevo_runfolder_text(const kevo_runfolder *rf);        // the decoded answer
 int kevo_runfolder_n_steps(const kevo_runfolder *rf);             // T, generated tokens

@@ -44,7 +44,8 @@ kevo_status kevo_analysis_check_model(const kevo_runfolder *run, const kevo_mode
                          run->text_hidden, run->vocab_rows, run->model_dir, model->dir,
                          c->text_layers, c->text_hidden, c->text_vocab);
     char digest[17];
-    kevo_status st = kevo_config_digest(model->dir, digest, err);
+    kevo_model_source src = {.path = model->dir, .mmproj = model->mmproj};
+    kevo_status st = kevo_config_digest(&src, digest, err);
     if (st != KEVO_OK)
         return st;
     *digest_matches = strcmp(digest, run->config_fnv1a64) == 0;

@@ -94,13 +94,14 @@ int kevo_gguf_dtype(uint32_t ggml_type);
 
 // ---- a model as llama.cpp ships one: a text model and an mmproj file (gguf_model.c)
 
-// Whether path names a GGUF model: a .gguf file, or a folder holding .gguf files and no
-// config.json.
-int kevo_gguf_model_is(const char *path);
+// Whether src names a GGUF model: a vision file named apart, a .gguf file, or a folder holding
+// .gguf files and no config.json.
+int kevo_gguf_model_is(const kevo_model_source *src);
 
-// The text model's and the mmproj file's paths of a GGUF model: for a file, the file and the
-// one mmproj*.gguf beside it; for a folder, its one mmproj*.gguf and its one other .gguf.
-kevo_status kevo_gguf_model_files(const char *path, char text[KEVO_PATH_MAX],
+// The text model's and the mmproj file's paths of a GGUF model: with src->mmproj, src->path and
+// it (src->path a file: a folder is KEVO_ERR_ARG); else for a file, the file and the one
+// mmproj*.gguf beside it; for a folder, its one mmproj*.gguf and its one other .gguf.
+kevo_status kevo_gguf_model_files(const kevo_model_source *src, char text[KEVO_PATH_MAX],
                                   char mmproj[KEVO_PATH_MAX], kevo_error *err);
 
 #endif

@@ -22,9 +22,10 @@ static int is_mmproj(const char *name)
     return strncmp(kevo_path_base(name), "mmproj", 6) == 0;
 }
 
-int kevo_gguf_model_is(const char *path)
+int kevo_gguf_model_is(const kevo_model_source *src)
 {
-    if (ends_with(path, ".gguf"))
+    const char *path = src->path;
+    if (src->mmproj || ends_with(path, ".gguf"))
         return 1;
     char config[KEVO_PATH_MAX];
     if (!kevo_dir_exists(path) ||
@@ -66,9 +67,32 @@ static kevo_status scan(const char *dir, char *text, char *mmproj, kevo_error *e
     return st;
 }
 
-kevo_status kevo_gguf_model_files(const char *path, char text[KEVO_PATH_MAX],
+// The pair named apart: any two file names (llama.cpp does not ask for .gguf either); a folder
+// as the text model is a usage error, a hub folder's vision tower being in its own files.
+static kevo_status given_pair(const kevo_model_source *src, char *text, char *mmproj,
+                              kevo_error *err)
+{
+    char config[KEVO_PATH_MAX];
+    if (kevo_dir_exists(src->path))
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: a %s; a vision file named apart (%s) goes with "
+                         "a GGUF text model's file", src->path,
+                         kevo_path_join(config, sizeof config, src->path, "config.json",
+                                        NULL) == KEVO_OK && kevo_file_exists(config)
+                             ? "hub model folder, whose vision tower is in its own files"
+                             : "folder (its mmproj*.gguf is found in it)", src->mmproj);
+    if (snprintf(text, KEVO_PATH_MAX, "%s", src->path) >= KEVO_PATH_MAX ||
+        snprintf(mmproj, KEVO_PATH_MAX, "%s", src->mmproj) >= KEVO_PATH_MAX)
+        return kevo_fail(err, KEVO_ERR_ARG, "%.200s...: path too long",
+                         strlen(src->path) >= KEVO_PATH_MAX ? src->path : src->mmproj);
+    return KEVO_OK;
+}
+
+kevo_status kevo_gguf_model_files(const kevo_model_source *src, char text[KEVO_PATH_MAX],
                                   char mmproj[KEVO_PATH_MAX], kevo_error *err)
 {
+    const char *path = src->path;
+    if (src->mmproj)
+        return given_pair(src, text, mmproj, err);
     if (!ends_with(path, ".gguf"))
         return scan(path, text, mmproj, err);
     if (is_mmproj(path))

@@ -17,10 +17,11 @@
 
 // A GGUF model's config digest: FNV-1a 64 over both files' metadata and tensor infos (the bytes
 // before each data section), the text model's first.
-static kevo_status gguf_config_digest(const char *model, char out[17], kevo_error *err)
+static kevo_status gguf_config_digest(const kevo_model_source *src, char out[17],
+                                      kevo_error *err)
 {
     char paths[2][KEVO_PATH_MAX];
-    kevo_status st = kevo_gguf_model_files(model, paths[0], paths[1], err);
+    kevo_status st = kevo_gguf_model_files(src, paths[0], paths[1], err);
     uint64_t h = 0xcbf29ce484222325ull;
     for (int f = 0; st == KEVO_OK && f < 2; f++) {
         kevo_gguf *g;
@@ -36,13 +37,13 @@ static kevo_status gguf_config_digest(const char *model, char out[17], kevo_erro
     return st;
 }
 
-kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err)
+kevo_status kevo_config_digest(const kevo_model_source *src, char out[17], kevo_error *err)
 {
-    if (kevo_gguf_model_is(model_dir))
-        return gguf_config_digest(model_dir, out, err);
+    if (kevo_gguf_model_is(src))
+        return gguf_config_digest(src, out, err);
     char path[KEVO_PATH_MAX], *text;
     size_t len;
-    kevo_status st = kevo_path_join(path, sizeof path, model_dir, "config.json", err);
+    kevo_status st = kevo_path_join(path, sizeof path, src->path, "config.json", err);
     if (st == KEVO_OK)
         st = kevo_read_file(path, 4u << 20, &text, &len, err);
     if (st != KEVO_OK)
@@ -232,14 +233,17 @@ static kevo_status hash_model_files(const char *dir, char out[65], kevo_error *e
 }
 
 // A GGUF model's identity: the config digest over both files' metadata, the weights digest
-// over both files sampled as safetensors files are, the other files of its folder as for a hub
-// folder (a tokenizer_config.json beside the files changes the tokenizer, model/gguf_model.c).
-static kevo_status gguf_identity(const char *model, kevo_model_identity *id, kevo_error *err)
+// over both files sampled as safetensors files are, the other files of the text model's folder
+// as for a hub folder (a tokenizer_config.json beside the files changes the tokenizer,
+// model/gguf_model.c). Neither digest holds a path, so the pair named apart from two folders
+// has the identity of the same pair in one.
+static kevo_status gguf_identity(const kevo_model_source *src, kevo_model_identity *id,
+                                 kevo_error *err)
 {
     char paths[2][KEVO_PATH_MAX];
-    kevo_status st = kevo_gguf_model_files(model, paths[0], paths[1], err);
+    kevo_status st = kevo_gguf_model_files(src, paths[0], paths[1], err);
     if (st == KEVO_OK)
-        st = gguf_config_digest(model, id->config_fnv1a64, err);
+        st = gguf_config_digest(src, id->config_fnv1a64, err);
     kevo_sha256 s;
     kevo_sha256_init(&s);
     for (int f = 0; st == KEVO_OK && f < 2; f++)
@@ -253,17 +257,23 @@ static kevo_status gguf_identity(const char *model, kevo_model_identity *id, kev
     return hash_model_files(dir[0] ? dir : ".", id->files_sha256, err);
 }
 
+kevo_status kevo_model_identity_read_source(const kevo_model_source *src,
+                                            kevo_model_identity *id, kevo_error *err)
+{
+    memset(id, 0, sizeof *id);
+    if (kevo_gguf_model_is(src))
+        return gguf_identity(src, id, err);
+    kevo_status st = kevo_config_digest(src, id->config_fnv1a64, err);
+    if (st == KEVO_OK)
+        st = hash_weights(src->path, id->weights_sha256, err);
+    if (st == KEVO_OK)
+        st = hash_model_files(src->path, id->files_sha256, err);
+    return st;
+}
+
 kevo_status kevo_model_identity_read(const char *model_dir, kevo_model_identity *id,
                                      kevo_error *err)
 {
-    memset(id, 0, sizeof *id);
-    if (kevo_gguf_model_is(model_dir))
-        return gguf_identity(model_dir, id, err);
-    kevo_status st = kevo_config_digest(model_dir, id->config_fnv1a64, err);
-    if (st == KEVO_OK)
-        st = hash_weights(model_dir, id->weights_sha256, err);
-    if (st == KEVO_OK)
-        st = hash_model_files(model_dir, id->files_sha256, err);
-    return st;
+    return kevo_model_identity_read_source(&(kevo_model_source){.path = model_dir}, id, err);
 }
 

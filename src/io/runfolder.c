@@ -34,11 +34,12 @@ static kevo_status record_identity(const kevo_run_record *r, kevo_model_identity
 {
     memset(id, 0, sizeof *id);
     image_sha256[0] = '\0';
+    kevo_model_source src = {.path = r->model_dir, .mmproj = r->mmproj};
     if (r->model_identity)
         *id = *r->model_identity;
-    else if (kevo_model_identity_read(r->model_dir, id, NULL) != KEVO_OK) {
+    else if (kevo_model_identity_read_source(&src, id, NULL) != KEVO_OK) {
         id->weights_sha256[0] = id->files_sha256[0] = '\0';
-        kevo_status st = kevo_config_digest(r->model_dir, id->config_fnv1a64, err);
+        kevo_status st = kevo_config_digest(&src, id->config_fnv1a64, err);
         if (st != KEVO_OK)
             return st;
     }
@@ -65,6 +66,8 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
     cJSON_AddNumberToObject(root, "format_version", KEVO_RUN_FORMAT_VERSION);
     o = cJSON_AddObjectToObject(root, "model");
     cJSON_AddStringToObject(o, "path", r->model_dir);
+    if (r->mmproj)
+        cJSON_AddStringToObject(o, "mmproj", r->mmproj);
     cJSON_AddStringToObject(o, "config_fnv1a64", id->config_fnv1a64);
     add_digest(o, "weights_sha256", id->weights_sha256);
     add_digest(o, "files_sha256", id->files_sha256);
@@ -275,6 +278,16 @@ static void read_identity(kevo_runfolder *rf, const cJSON *root)
                              ? (int)v->valuedouble : 0;
 }
 
+// model.mmproj, written only when the vision file was named apart: absent it means what it
+// meant before the key existed (path names the whole model), so format_version stays.
+static kevo_status read_mmproj(kevo_runfolder *rf, const cJSON *model, const char *where,
+                               kevo_error *err)
+{
+    return cJSON_GetObjectItemCaseSensitive(model, "mmproj")
+               ? get_string(model, "mmproj", &rf->mmproj, where, err)
+               : KEVO_OK;
+}
+
 kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err)
 {
     *out = NULL;
@@ -314,6 +327,7 @@ kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_erro
     }
     const cJSON *image = cJSON_GetObjectItemCaseSensitive(root, "image");
     if ((st = get_string(model, "path", &rf->model_dir, where, err)) ||
+        (st = read_mmproj(rf, model, where, err)) ||
         (st = kevo_json_str(model, "config_fnv1a64", 0, NULL, &digest, where, err)) ||
         (st = get_int(model, "text_layers", 1, 1024, &rf->text_layers, where, err)) ||
         (st = get_int(model, "text_hidden", 1, 1 << 20, &rf->text_hidden, where, err)) ||
@@ -346,6 +360,7 @@ void kevo_runfolder_free(kevo_runfolder *rf)
     free(rf->generated_ids);
     free(rf->dir);
     free(rf->model_dir);
+    free(rf->mmproj);
     free(rf->question);
     free(rf->template_name);
     free(rf->prompt);

@@ -34,6 +34,7 @@ typedef struct kevo_image_position {
 // What `kevo run` records. All pointers are borrowed for the duration of the write.
 typedef struct kevo_run_record {
     const char *model_dir;
+    const char *mmproj;               // the model's vision file named apart, or NULL
     const kevo_config *config;
     const char *weights_dtype;        // "F16", or the kinds joined by '+' ("F32+Q4_K+Q6_K")
     const char *image_path;
@@ -81,6 +82,7 @@ struct kevo_runfolder {
     char *dir;
     // model
     char *model_dir;
+    char *mmproj;                     // model.mmproj: its vision file named apart, or NULL
     char config_fnv1a64[17];
     int text_layers, text_hidden, vocab_rows;
     // what was asked and answered
@@ -135,7 +137,8 @@ void kevo_runfolder_image_json(void *root, const kevo_run_record *rec);
 kevo_status kevo_runfolder_image_read(kevo_runfolder *rf, const void *root, const char *where,
                                       kevo_error *err);
 
-// FNV-1a 64 of MODEL_DIR/config.json's bytes, as 16 lower-case hex digits + NUL.
-kevo_status kevo_config_digest(const char *model_dir, char out[17], kevo_error *err);
+// FNV-1a 64 of the model's config.json's bytes (a GGUF model's: both files' metadata and
+// tensor infos), as 16 lower-case hex digits + NUL.
+kevo_status kevo_config_digest(const kevo_model_source *src, char out[17], kevo_error *err);
 
 #endif

@@ -20,6 +20,11 @@ const char *kevo_runfolder_model_dir(const kevo_runfolder *rf)
     return rf->model_dir;
 }
 
+const char *kevo_runfolder_mmproj(const kevo_runfolder *rf)
+{
+    return rf->mmproj;
+}
+
 const char *kevo_runfolder_question(const kevo_runfolder *rf)
 {
     return rf->question;

@@ -145,7 +145,7 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
     }
     char dtypes[KEVO_DTYPE_COUNT * 8];
     kevo_run_record rec = {
-        .model_dir = m->dir, .config = &m->config,
+        .model_dir = m->dir, .mmproj = m->mmproj, .config = &m->config,
         .weights_dtype = weights_dtype(m->weights, dtypes, sizeof dtypes),
         .image_path = q->image_path, .image_width = a->image_width,
         .image_height = a->image_height,

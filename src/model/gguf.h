@@ -17,9 +17,12 @@ kevo_status kevo_gguf_llava_checkpoint(kevo_gguf *text, const char *text_path, k
                                        const char *mmproj_path, kevo_checkpoint **out,
                                        kevo_error *err);
 
-// The parts of m a GGUF model gives (path: a folder or the text model; io/gguf.h): config,
-// family, image config, tokenizer, template, checkpoint; the caller binds the weights.
+// The parts of m a GGUF model gives (its two files: io/gguf.h): config, family, image config,
+// tokenizer, template, checkpoint; the caller binds the weights.
 typedef struct kevo_model kevo_model;
-kevo_status kevo_gguf_model_parts(kevo_model *m, const char *path, kevo_error *err);
+kevo_status kevo_gguf_model_parts(kevo_model *m, const kevo_model_source *src, kevo_error *err);
+// The config alone, from both files' metadata (kevo_config_load_source).
+kevo_status kevo_gguf_model_config(const kevo_model_source *src, kevo_config *c,
+                                   kevo_error *err);
 
 #endif

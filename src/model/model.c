@@ -99,18 +99,20 @@ static kevo_status hub_parts(kevo_model *m, const char *dir, kevo_error *err)
     return st;
 }
 
-kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
+kevo_status kevo_model_load_source(const kevo_model_source *src, kevo_model **out,
+                                   kevo_error *err)
 {
     *out = NULL;
-    int gguf = kevo_gguf_model_is(dir);
+    const char *dir = src->path;
+    int gguf = kevo_gguf_model_is(src);
     if (!gguf && !kevo_dir_exists(dir))
         return kevo_fail(err, KEVO_ERR_IO, "%s: not a directory", dir);
     kevo_model *m = calloc(1, sizeof *m);
-    if (!m || !(m->dir = strdup(dir))) {
-        free(m);
+    if (!m || !(m->dir = strdup(dir)) || (src->mmproj && !(m->mmproj = strdup(src->mmproj)))) {
+        kevo_model_free(m);
         return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", dir);
     }
-    kevo_status st = gguf ? kevo_gguf_model_parts(m, dir, err) : hub_parts(m, dir, err);
+    kevo_status st = gguf ? kevo_gguf_model_parts(m, src, err) : hub_parts(m, dir, err);
     if (st == KEVO_OK)
         st = check_tokenizer(m, err);
     if (st == KEVO_OK && (st = kevo_weights_bind(&m->config, m->ckpt, &m->weights, err)))
@@ -123,6 +125,18 @@ kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
     return KEVO_OK;
 }
 
+kevo_status kevo_model_load(const char *dir, kevo_model **out, kevo_error *err)
+{
+    return kevo_model_load_source(&(kevo_model_source){.path = dir}, out, err);
+}
+
+kevo_status kevo_config_load_source(const kevo_model_source *src, kevo_config *cfg,
+                                    kevo_error *err)
+{
+    return kevo_gguf_model_is(src) ? kevo_gguf_model_config(src, cfg, err)
+                                   : kevo_config_load(src->path, cfg, err);
+}
+
 void kevo_model_free(kevo_model *m)
 {
     if (!m)
@@ -131,6 +145,7 @@ void kevo_model_free(kevo_model *m)
     kevo_tokenizer_free(m->tokenizer);
     kevo_checkpoint_free(m->ckpt);
     free(m->dir);
+    free(m->mmproj);
     free(m);
 }
 
@@ -147,6 +162,11 @@ const kevo_image_config *kevo_model_image_config(const kevo_model *m)
 const char *kevo_model_dir(const kevo_model *m)
 {
     return m->dir;
+}
+
+const char *kevo_model_mmproj(const kevo_model *m)
+{
+    return m->mmproj;
 }
 
 kevo_family_info kevo_model_family(const kevo_model *m)

@@ -12,7 +12,8 @@
 #include "model/weights.h"
 
 struct kevo_model {
-    char *dir;
+    char *dir;                    // the source's path
+    char *mmproj;                 // its vision file named apart, or NULL
     const kevo_family *family;    // config.model_type's
     kevo_template template_kind;  // the prompt template its files imply (kevo_model_template)
     kevo_config config;
