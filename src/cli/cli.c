@@ -83,6 +83,22 @@ int cli_stem(const char *path, const char **base)
     return dot && dot != *base ? (int)(dot - *base) : (int)strlen(*base);
 }
 
+kevo_status cli_run_model(const kevo_runfolder *run, const char *path, const char *mmproj,
+                          const char *opt, kevo_model **out, kevo_error *err)
+{
+    kevo_model_source src = {path, mmproj};
+    if (!path) {
+        src = (kevo_model_source){kevo_runfolder_model_dir(run), kevo_runfolder_mmproj(run)};
+        const char *gone = !kevo_dir_exists(src.path) && !kevo_file_exists(src.path) ? src.path
+                           : src.mmproj && !kevo_file_exists(src.mmproj)              ? src.mmproj
+                                                                                      : NULL;
+        if (gone)
+            return kevo_fail(err, KEVO_ERR_IO, "%s: the run's model %s is not there; give it "
+                             "with %s MODEL", kevo_runfolder_dir(run), gone, opt);
+    }
+    return kevo_model_load_source(&src, out, err);
+}
+
 const char *cli_stages_text(const kevo_stages *s, char *buf, size_t size)
 {
     kevo_stage_range rg[3];

@@ -40,9 +40,23 @@ kevo_status cli_path(char buf[KEVO_PATH_MAX], kevo_error *err, const char *fmt, 
 // of an image's run folder. *base receives the file name.
 int cli_stem(const char *path, const char **base);
 
+// The model a run is read through: the one given (path and, for a GGUF text model, its vision
+// file mmproj or NULL), else the one the run records, which must be there (opt names the option
+// that gives another).
+kevo_status cli_run_model(const kevo_runfolder *run, const char *path, const char *mmproj,
+                          const char *opt, kevo_model **out, kevo_error *err);
+
 // The stages of s as the commands print them, " rapid evolution (layers 0-6), stabilisation
 // (layers 7-8), mutation (layer 9)", into buf.
 const char *cli_stages_text(const kevo_stages *s, char *buf, size_t size);
+
+// The help lines of -m and --mmproj of the commands that generate (run, batch).
+#define CLI_MODEL_HELP                                                                           \
+    "  -m, --model DIR      a hub model folder (LLaVA-1.5, LLaVA-NeXT, Qwen2-VL,\n"               \
+    "                       Qwen2.5-VL), or llama.cpp's LLaVA-1.5 GGUF: a folder with\n"         \
+    "                       the text model and its mmproj*.gguf, or the text .gguf\n"            \
+    "  --mmproj FILE        the text .gguf's vision file, named apart (anywhere; as\n"           \
+    "                       llama.cpp's -m TEXT.gguf --mmproj MMPROJ.gguf)\n"
 
 // ---------------------------------------------------------------------------------------------
 // Options: each command describes its options in a table that cli_parse hands to getopt_long in

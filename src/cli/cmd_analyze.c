@@ -6,7 +6,7 @@
 #include "cli/generation.h"
 
 static const char usage[] =
-    "usage: kevo analyze RUN_DIR [-m MODEL_DIR] [options]\n"
+    "usage: kevo analyze RUN_DIR [-m MODEL_DIR [--mmproj FILE]] [options]\n"
     "\n"
     "The layer-by-layer views of Wang et al. (CVPR 2025) for one run folder: the logit lens at\n"
     "every step and layer, the divergence between consecutive layers (heatmap), the candidate\n"
@@ -16,6 +16,7 @@ static const char usage[] =
     "\n"
     "  -m, --model DIR        the model whose LM head reads the states (default: the model the\n"
     "                         run records; its dimensions must match the run's)\n"
+    "  --mmproj FILE          with -m, the text .gguf's vision file, named apart\n"
     "  -o, --output DIR       write there instead of RUN_DIR/analysis\n"
     "  --lens raw|norm        raw: the LM head on the recorded states, as the authors (default);\n"
     "                         norm: the final RMSNorm applied first below the last layer\n"
@@ -47,7 +48,7 @@ static const char usage[] =
     "  --threads N            threads for the products (default: all cores)\n";
 
 typedef struct analyze_args {
-    const char *run_dir, *model_dir, *out_dir;
+    const char *run_dir, *model_dir, *mmproj, *out_dir;
     int threads;
     kevo_analyze_params p;
 } analyze_args;
@@ -58,6 +59,7 @@ static int parse_args(int argc, char **argv, analyze_args *a)
     kevo_analysis_options *o = &a->p.analysis;
     const cli_option opts[] = {
         CLI_OPT_STRING("model", 'm', &a->model_dir),
+        CLI_OPT_STRING("mmproj", 0, &a->mmproj),
         CLI_OPT_STRING("output", 'o', &a->out_dir),
         CLI_OPT_LENS(&o->lens),
         CLI_OPT_DIVERGENCE(&o->divergence),
@@ -84,6 +86,8 @@ static int parse_args(int argc, char **argv, analyze_args *a)
         return rc;
     if (optind != argc - 1)
         return cli_usage_error("analyze", "expects one RUN_DIR");
+    if (a->mmproj && !a->model_dir)
+        return cli_usage_error("analyze", "--mmproj goes with -m, the text model it belongs to");
     a->run_dir = argv[optind];
     return CLI_CONTINUE;
 }
@@ -146,17 +150,13 @@ int cmd_analyze(int argc, char **argv)
     kevo_map *map = NULL;
     char out_dir[KEVO_PATH_MAX];
     kevo_status st = kevo_runfolder_load(a.run_dir, &run, &err);
-    const char *recorded = st == KEVO_OK ? kevo_runfolder_model_dir(run) : NULL;
-    if (st == KEVO_OK && !a.model_dir && !kevo_dir_exists(recorded))
-        st = kevo_fail(&err, KEVO_ERR_IO, "%s: the run's model %s is not there; give it with -m "
-                       "MODEL_DIR", a.run_dir, recorded);
     if (st == KEVO_OK)
         st = a.out_dir ? cli_path(out_dir, &err, "%s", a.out_dir)
                        : kevo_path_join(out_dir, sizeof out_dir, a.run_dir, "analysis", &err);
     if (st == KEVO_OK)   // a destination kevo may not replace or cannot write: before the model
         st = kevo_analysis_check_dest(out_dir, &err);
     if (st == KEVO_OK)
-        st = kevo_model_load(a.model_dir ? a.model_dir : recorded, &model, &err);
+        st = cli_run_model(run, a.model_dir, a.mmproj, "-m", &model, &err);
     if (st == KEVO_OK)
         st = kevo_analyze_run(run, model, &a.p, out_dir, &an, &map, &err);
     const char *warning = st == KEVO_OK ? kevo_analysis_warning(an) : "";

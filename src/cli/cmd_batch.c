@@ -21,7 +21,7 @@
 #include "cli/generation.h"
 
 static const char usage[] =
-    "usage: kevo batch -m MODEL_DIR -p PROMPT -o OUT_DIR [options] IMAGE...\n"
+    "usage: kevo batch -m MODEL_DIR [--mmproj FILE] -p PROMPT -o OUT_DIR [options] IMAGE...\n"
     "\n"
     "Asks PROMPT about every IMAGE with the model loaded once and writes one run folder per\n"
     "image, OUT_DIR/<image file name without its extension>; inputs that would share a folder\n"
@@ -37,9 +37,7 @@ static const char usage[] =
     "analyze) and the runs' answer words are mapped together (OUT_DIR/tsne/, as kevo tsne\n"
     "--answer).\n"
     "\n"
-    "  -m, --model DIR      a hub model folder (LLaVA-1.5, LLaVA-NeXT, Qwen2-VL,\n"
-    "                       Qwen2.5-VL), or llama.cpp's LLaVA-1.5 GGUF: a folder with\n"
-    "                       the text model and its mmproj*.gguf, or the text .gguf\n"
+    CLI_MODEL_HELP
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        where the run folders go\n"
     CLI_GENERATION_HELP
@@ -325,23 +323,25 @@ static kevo_status analyze_all(const item *items, int n, const kevo_model *m,
 
 int cmd_batch(int argc, char **argv)
 {
-    const char *model_dir = NULL, *out = NULL;
+    kevo_model_source src = {NULL, NULL};
+    const char *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_AUTO, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
     cli_recording rec = {.store = KEVO_DTYPE_F32};
     int quiet = 0, analyze = 0;
     kevo_error err;
     const cli_option opts[] = {
-        CLI_OPT_STRING("model", 'm', &model_dir), CLI_OPT_STRING("prompt", 'p', &q.question),
+        CLI_OPT_STRING("model", 'm', &src.path),  CLI_OPT_STRING("prompt", 'p', &q.question),
         CLI_OPT_STRING("out", 'o', &out),         CLI_OPT_FLAG("quiet", 'q', &quiet),
         CLI_OPT_HELP,                             CLI_OPT_FLAG("analyze", 0, &analyze),
+        CLI_OPT_STRING("mmproj", 0, &src.mmproj),
         CLI_GENERATION_OPTIONS(&q, &params),      CLI_RECORDING_OPTIONS(&rec),
         CLI_OPT_END,
     };
     int rc = cli_parse("batch", usage, CLI_NAME_UNKNOWN, opts, argc, argv);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (!model_dir || !q.question || !out)
+    if (!src.path || !q.question || !out)
         return cli_usage_error("batch", "needs -m MODEL_DIR, -p PROMPT and -o OUT_DIR");
     if (optind == argc)
         return cli_usage_error("batch", "needs at least one IMAGE");
@@ -378,10 +378,10 @@ int cmd_batch(int argc, char **argv)
         .compute = params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
     };
     kevo_config cfg;
-    if (kevo_model_identity_read(model_dir, &id.model, &err) != KEVO_OK ||
-        kevo_config_load(model_dir, &cfg, &err) != KEVO_OK ||
+    if (kevo_model_identity_read_source(&src, &id.model, &err) != KEVO_OK ||
+        kevo_config_load_source(&src, &cfg, &err) != KEVO_OK ||
         (q.template_kind == KEVO_TEMPLATE_AUTO &&
-         kevo_template_for(model_dir, &cfg, &q.template_kind, &err) != KEVO_OK) ||
+         kevo_template_for(src.path, &cfg, &q.template_kind, &err) != KEVO_OK) ||
         cli_recording_apply(&rec, cfg.text_layers, &params, &err) != KEVO_OK) {
         code = cli_report(&err);
         goto done;
@@ -396,7 +396,7 @@ int cmd_batch(int argc, char **argv)
         goto done;
     }
     double t0 = kevo_now();
-    if (!*interrupted && (kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
+    if (!*interrupted && (kevo_model_load_source(&src, &m, &err) != KEVO_OK ||
                           kevo_run_create(m, &params, &run, &err) != KEVO_OK)) {
         code = cli_report(&err);
         goto done;

@@ -26,6 +26,8 @@ static const char usage[] =
     "\n"
     "  -m, --model DIR        run A's model (default: the model run A records)\n"
     "  --model-b DIR          run B's model (default: the model run B records)\n"
+    "  --mmproj FILE, --mmproj-b FILE\n"
+    "                         with -m / --model-b, the text .gguf's vision file, named apart\n"
     "  -o, --output DIR       write there instead of RUN_A/diff-<name of RUN_B>\n"
     "  --lens raw|norm        run A's lens: raw, the LM head on the recorded states (default);\n"
     "                         norm: the final RMSNorm applied first below the last layer\n"
@@ -36,7 +38,7 @@ static const char usage[] =
     "  --threads N            threads for the products (default: all cores)\n";
 
 typedef struct diff_args {
-    const char *run_a, *run_b, *model_a, *model_b, *out_dir;
+    const char *run_a, *run_b, *model_a, *model_b, *mmproj_a, *mmproj_b, *out_dir;
     int threads, force;
     kevo_lens_mode lens_b;
     kevo_diff_params p;
@@ -47,6 +49,8 @@ static int parse_args(int argc, char **argv, diff_args *a)
     const cli_option opts[] = {
         CLI_OPT_STRING("model", 'm', &a->model_a),
         CLI_OPT_STRING("model-b", 0, &a->model_b),
+        CLI_OPT_STRING("mmproj", 0, &a->mmproj_a),
+        CLI_OPT_STRING("mmproj-b", 0, &a->mmproj_b),
         CLI_OPT_STRING("output", 'o', &a->out_dir),
         CLI_OPT_LENS(&a->p.lens_a),
         CLI_OPT_CHOICE("lens-b", &a->lens_b, cli_lens),
@@ -62,6 +66,9 @@ static int parse_args(int argc, char **argv, diff_args *a)
         return rc;
     if (optind != argc - 2)
         return cli_usage_error("diff", "expects two run folders, RUN_A and RUN_B");
+    if ((a->mmproj_a && !a->model_a) || (a->mmproj_b && !a->model_b))
+        return cli_usage_error("diff", "--mmproj goes with -m and --mmproj-b with --model-b, "
+                               "the text model each belongs to");
     a->run_a = argv[optind];
     a->run_b = argv[optind + 1];
     a->p.lens_b = (int)a->lens_b >= 0 ? a->lens_b : a->p.lens_a;   // default: A's
@@ -86,15 +93,10 @@ static kevo_status default_out(char out[KEVO_PATH_MAX], const char *run_a, const
     return kevo_path_join(out, KEVO_PATH_MAX, run_a, name, err);
 }
 
-// The model a run is read through: the one given, else the one it records (which must exist).
-static kevo_status load_model(const kevo_runfolder *run, const char *given, const char *opt,
-                              kevo_model **out, kevo_error *err)
+// Whether two optional paths are the same string (both NULL included).
+static int same_path(const char *a, const char *b)
 {
-    const char *dir = given ? given : kevo_runfolder_model_dir(run);
-    if (!given && !kevo_dir_exists(dir))
-        return kevo_fail(err, KEVO_ERR_IO, "%s: the run's model %s is not there; give it with "
-                         "%s MODEL_DIR", kevo_runfolder_dir(run), dir, opt);
-    return kevo_model_load(dir, out, err);
+    return a == b || (a && b && !strcmp(a, b));
 }
 
 static void print_summary(const kevo_diff *d, const diff_args *a, const char *out_dir)
@@ -153,12 +155,13 @@ int cmd_diff(int argc, char **argv)
     if (st == KEVO_OK)   // a destination kevo may not replace: before the models load
         st = kevo_diff_check_dest(out_dir, &err);
     if (st == KEVO_OK)
-        st = load_model(ra, a.model_a, "-m", &ma, &err);
+        st = cli_run_model(ra, a.model_a, a.mmproj_a, "-m", &ma, &err);
     const char *dir_b = st == KEVO_OK && !a.model_b ? kevo_runfolder_model_dir(rb) : a.model_b;
-    const char *dir_a = st == KEVO_OK && !a.model_a ? kevo_runfolder_model_dir(ra) : a.model_a;
-    int same = st == KEVO_OK && !strcmp(dir_b, dir_a);   // one model read once
+    const char *mm_b = st == KEVO_OK && !a.model_b ? kevo_runfolder_mmproj(rb) : a.mmproj_b;
+    int same = st == KEVO_OK && !strcmp(dir_b, kevo_model_dir(ma)) &&
+               same_path(mm_b, kevo_model_mmproj(ma));   // one model read once
     if (st == KEVO_OK && !same)
-        st = load_model(rb, a.model_b, "--model-b", &mb, &err);
+        st = cli_run_model(rb, a.model_b, a.mmproj_b, "--model-b", &mb, &err);
     if (st == KEVO_OK)
         st = kevo_diff_runs(ra, rb, ma, same ? ma : mb, &a.p, out_dir, &d, &err);
     if (st == KEVO_OK && kevo_diff_summarize(d).warning[0])

@@ -6,13 +6,14 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-    "usage: kevo info MODEL_DIR [-n MAX_NEW] [--prompt N] [--image-states SPEC]\n"
+    "usage: kevo info MODEL_DIR [--mmproj FILE] [-n MAX_NEW] [--prompt N] [--image-states SPEC]\n"
     "\n"
     "Prints the architecture, every dimension, the vocabulary, dtypes, parameter count, bytes on\n"
     "disk and the memory a run needs (weights are memory-mapped; the rest is one allocation).\n"
     "MODEL_DIR is a hub folder or a GGUF model (a folder with the text model and its\n"
     "mmproj*.gguf, or the text .gguf; docs/gguf.md).\n"
     "\n"
+    "  --mmproj FILE     the text .gguf's vision file, named apart (anywhere)\n"
     "  -n, --max-new N   new tokens the memory estimate allows for (default 256)\n"
     "  --prompt N        text tokens around the image in the estimate (default 64)\n"
     "  --image-states SPEC  include the image recorder of `kevo run --image-states SPEC`\n"
@@ -27,6 +28,8 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
 
     kevo_family_info fam = kevo_model_family(m);
     printf("model         %s\n", kevo_model_dir(m));
+    if (kevo_model_mmproj(m))
+        printf("mmproj        %s\n", kevo_model_mmproj(m));
     printf("family        %s (model_type %s): %s decoder; template %s\n", fam.name,
            fam.model_type, fam.decoder, kevo_template_name(kevo_model_template(m)));
     printf("image path    %s; %s\n", fam.image_processor, fam.vision_path);
@@ -97,9 +100,10 @@ static void print_model(const kevo_model *m, int n_text, int max_new, int n_imag
 int cmd_info(int argc, char **argv)
 {
     int max_new = 256, n_text = 64;
-    const char *image_states = NULL;
+    const char *image_states = NULL, *mmproj = NULL;
     const cli_option opts[] = {
         CLI_OPT_STRING("image-states", 0, &image_states),
+        CLI_OPT_STRING("mmproj", 0, &mmproj),
         CLI_OPT_INT("max-new", 'n', &max_new, 1, 1 << 20),
         CLI_OPT_INT("prompt", 0, &n_text, 0, 1 << 20),
         CLI_OPT_HELP,
@@ -113,7 +117,7 @@ int cmd_info(int argc, char **argv)
 
     kevo_error err;
     kevo_model *m;
-    if (kevo_model_load(argv[optind], &m, &err) != KEVO_OK)
+    if (kevo_model_load_source(&(kevo_model_source){argv[optind], mmproj}, &m, &err) != KEVO_OK)
         return cli_report(&err);
     int *states = NULL, n_states = 0;
     if (image_states && kevo_image_states_parse(image_states, kevo_model_config(m)->text_layers,

@@ -8,15 +8,13 @@
 #include "cli/generation.h"
 
 static const char usage[] =
-    "usage: kevo run -m MODEL_DIR -i IMAGE -p PROMPT [options]\n"
+    "usage: kevo run -m MODEL_DIR [--mmproj FILE] -i IMAGE -p PROMPT [options]\n"
     "\n"
     "Answers PROMPT about IMAGE with greedy decoding, prints the answer, and records every\n"
     "layer's hidden state for every generated token in a run folder (run.json +\n"
     "hidden.safetensors) for `kevo analyze`.\n"
     "\n"
-    "  -m, --model DIR      a hub model folder (LLaVA-1.5, LLaVA-NeXT, Qwen2-VL,\n"
-    "                       Qwen2.5-VL), or llama.cpp's LLaVA-1.5 GGUF: a folder with\n"
-    "                       the text model and its mmproj*.gguf, or the text .gguf\n"
+    CLI_MODEL_HELP
     "  -i, --image FILE     a JPEG or PNG image\n"
     "  -p, --prompt TEXT    the question\n"
     "  -o, --out DIR        the run folder (default runs/<image name>); an existing run\n"
@@ -54,7 +52,7 @@ static void show_progress(const kevo_progress *p, void *user)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *model_dir = NULL, *out = NULL;
+    const char *model_dir = NULL, *mmproj = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_AUTO, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
     cli_recording rec = {.store = KEVO_DTYPE_F32};
@@ -64,6 +62,7 @@ int cmd_run(int argc, char **argv)
         CLI_OPT_STRING("model", 'm', &model_dir),   CLI_OPT_STRING("image", 'i', &q.image_path),
         CLI_OPT_STRING("prompt", 'p', &q.question), CLI_OPT_STRING("out", 'o', &out),
         CLI_OPT_FLAG("quiet", 'q', &quiet),         CLI_OPT_HELP,
+        CLI_OPT_STRING("mmproj", 0, &mmproj),
         CLI_GENERATION_OPTIONS(&q, &params),        CLI_RECORDING_OPTIONS(&rec),
         CLI_OPT_END,
     };
@@ -94,7 +93,7 @@ int cmd_run(int argc, char **argv)
     kevo_run *run = NULL;
     kevo_answer a = {0};
     int code = EXIT_OK;
-    if (kevo_model_load(model_dir, &m, &err) != KEVO_OK ||
+    if (kevo_model_load_source(&(kevo_model_source){model_dir, mmproj}, &m, &err) != KEVO_OK ||
         cli_recording_apply(&rec, kevo_model_config(m)->text_layers, &params, &err) != KEVO_OK ||
         kevo_run_create(m, &params, &run, &err) != KEVO_OK) {
         code = cli_report(&err);

@@ -7,7 +7,8 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-    "usage: kevo tsne RUN_DIR... [--step N | --answer] [-m MODEL_DIR] [-o OUT_DIR] [options]\n"
+    "usage: kevo tsne RUN_DIR... [--step N | --answer] [-m MODEL_DIR [--mmproj FILE]]\n"
+    "                 [-o OUT_DIR] [options]\n"
     "\n"
     "The authors' multi-image map: for each run one step's hidden states at layers 1..L,\n"
     "MaxAbs-scaled, t-SNE (perplexity 35, learning rate 200, 2000 iterations, seed 0), points\n"
@@ -19,6 +20,7 @@ static const char usage[] =
     "                         the answer that is neither a word of the question nor a function\n"
     "                         word (\"The color of the flower is yellow.\" -> \"yellow\")\n"
     "  -m, --model DIR        the runs' model (default: the model the first run records)\n"
+    "  --mmproj FILE          with -m, the text .gguf's vision file, named apart\n"
     "  -o, --output DIR       where to write (default: tsne)\n"
     "  --lens raw|norm, --divergence paper|jsd\n"
     "                         what the stages are detected from (default raw, paper)\n"
@@ -32,7 +34,7 @@ static const char usage[] =
     "kevo tsne --input X --help).\n";
 
 typedef struct runs_args {
-    const char *model_dir, *out_dir;
+    const char *model_dir, *mmproj, *out_dir;
     int step;                     // -1: the answer step of each run
     int threads;
     kevo_analyze_params p;
@@ -48,6 +50,7 @@ static int parse_args(int argc, char **argv, runs_args *a)
         CLI_OPT_INT("step", 0, &a->step, 0, 1 << 24),
         CLI_OPT_FLAG("answer", 0, &answer),
         CLI_OPT_STRING("model", 'm', &a->model_dir),
+        CLI_OPT_STRING("mmproj", 0, &a->mmproj),
         CLI_OPT_STRING("output", 'o', &a->out_dir),
         CLI_OPT_LENS(&o->lens),
         CLI_OPT_DIVERGENCE(&o->divergence),
@@ -69,6 +72,8 @@ static int parse_args(int argc, char **argv, runs_args *a)
         return cli_usage_error("tsne", "--step and --answer exclude each other");
     if (optind == argc)
         return cli_usage_error("tsne", "expects RUN_DIR... (or --input X for any matrix)");
+    if (a->mmproj && !a->model_dir)
+        return cli_usage_error("tsne", "--mmproj goes with -m, the text model it belongs to");
     a->dirs = argv + optind;
     a->n_runs = argc - optind;
     return CLI_CONTINUE;
@@ -99,8 +104,7 @@ int cmd_tsne_runs(int argc, char **argv)
         st = kevo_runfolder_load(a.dirs[r], &runs[r], &err);
     }
     if (st == KEVO_OK)
-        st = kevo_model_load(a.model_dir ? a.model_dir : kevo_runfolder_model_dir(runs[0]),
-                             &model, &err);
+        st = cli_run_model(runs[0], a.model_dir, a.mmproj, "-m", &model, &err);
     if (st == KEVO_OK)
         st = kevo_analyze_across((const kevo_runfolder *const *)runs, a.n_runs, model, steps,
                                  &a.p, a.out_dir, &stages, &map, &err);
