@@ -64,7 +64,7 @@ typedef struct kevo_run_record {
     const float *image_hidden;
     const int *image_states;          // (K) hidden-state indices, ascending
     int n_image_states;
-    // The run's identity. NULL: the writer reads it (model_identity from model_dir,
+    // The run's identity. NULL: the writer reads it (model_identity from model_dir and mmproj,
     // image_sha256 from image_path); compute NULL is left out of run.json (unknown).
     const char *compute;              // "f32" | "bf16"
     const kevo_model_identity *model_identity;
