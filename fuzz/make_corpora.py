@@ -429,6 +429,9 @@ def run_seeds(c, data_dir):
     rj, st = tiled_run()
     c.add("fuzz_runjson", rj, "tiled")
     c.add("fuzz_runfolder", pack([("run.json", rj), ("hidden.safetensors", st)]), "tiled")
+    run = json.loads(synthetic_run()[0])   # a GGUF pair named apart: model.mmproj
+    run["model"].update(path="text/llava-q4_k.gguf", mmproj="vision/mmproj-f16.gguf")
+    c.add("fuzz_runjson", json.dumps(run, indent=2).encode(), "mmproj")
     rj, st = synthetic_run(steps=3, layers=2, hidden=3)
     c.add("fuzz_runfolder", pack([("run.json", rj), ("hidden.safetensors", st)]), "synthetic3")
     if data_dir:
