@@ -323,25 +323,24 @@ static kevo_status analyze_all(const item *items, int n, const kevo_model *m,
 
 int cmd_batch(int argc, char **argv)
 {
-    kevo_model_source src = {NULL, NULL};
-    const char *out = NULL;
+    const char *model_dir = NULL, *mmproj = NULL, *out = NULL;
     kevo_request q = {.template_kind = KEVO_TEMPLATE_AUTO, .image_mode = KEVO_IMAGE_MODE_PAD};
     kevo_run_params params = kevo_run_default_params();
     cli_recording rec = {.store = KEVO_DTYPE_F32};
     int quiet = 0, analyze = 0;
     kevo_error err;
     const cli_option opts[] = {
-        CLI_OPT_STRING("model", 'm', &src.path),  CLI_OPT_STRING("prompt", 'p', &q.question),
+        CLI_OPT_STRING("model", 'm', &model_dir), CLI_OPT_STRING("prompt", 'p', &q.question),
         CLI_OPT_STRING("out", 'o', &out),         CLI_OPT_FLAG("quiet", 'q', &quiet),
         CLI_OPT_HELP,                             CLI_OPT_FLAG("analyze", 0, &analyze),
-        CLI_OPT_STRING("mmproj", 0, &src.mmproj),
+        CLI_OPT_STRING("mmproj", 0, &mmproj),
         CLI_GENERATION_OPTIONS(&q, &params),      CLI_RECORDING_OPTIONS(&rec),
         CLI_OPT_END,
     };
     int rc = cli_parse("batch", usage, CLI_NAME_UNKNOWN, opts, argc, argv);
     if (rc != CLI_CONTINUE)
         return rc;
-    if (!src.path || !q.question || !out)
+    if (!model_dir || !q.question || !out)
         return cli_usage_error("batch", "needs -m MODEL_DIR, -p PROMPT and -o OUT_DIR");
     if (optind == argc)
         return cli_usage_error("batch", "needs at least one IMAGE");
@@ -378,10 +377,11 @@ int cmd_batch(int argc, char **argv)
         .compute = params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
     };
     kevo_config cfg;
+    kevo_model_source src = {model_dir, mmproj};
     if (kevo_model_identity_read_source(&src, &id.model, &err) != KEVO_OK ||
         kevo_config_load_source(&src, &cfg, &err) != KEVO_OK ||
         (q.template_kind == KEVO_TEMPLATE_AUTO &&
-         kevo_template_for(src.path, &cfg, &q.template_kind, &err) != KEVO_OK) ||
+         kevo_template_for(model_dir, &cfg, &q.template_kind, &err) != KEVO_OK) ||
         cli_recording_apply(&rec, cfg.text_layers, &params, &err) != KEVO_OK) {
         code = cli_report(&err);
         goto done;
