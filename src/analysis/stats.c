@@ -195,7 +195,7 @@ static kevo_status find_group(kevo_stats *s, const stats_run *r, stats_group **o
         int kind = first_difference(f, r, all & ~by, &key, va, vb, sizeof va);
         if (kind) {
             const char *file = kind == KEVO_STATS_BY_MODEL ? "run.json" : "analysis/stages.json";
-            return kevo_fail(err, KEVO_ERR_ARG, "runs of different %s: %s/%s has %s %s but "
+            return kevo_fail(err, KEVO_ERR_MODEL, "runs of different %s: %s/%s has %s %s but "
                              "%s/%s has %s; kevo stats pools only runs of one model and one "
                              "analysis setting (give --group-by %s for statistics per group)",
                              kind == KEVO_STATS_BY_MODEL ? "models" : "analysis settings",
@@ -358,7 +358,7 @@ static kevo_status list_input(const char *path, run_list *l, kevo_error *err)
     }
     free_strings(names, n);
     if (st == KEVO_OK && !found)
-        st = kevo_fail(err, KEVO_ERR_ARG, "%s: neither a run folder (no run.json) nor a batch "
+        st = kevo_fail(err, KEVO_ERR_IO, "%s: neither a run folder (no run.json) nor a batch "
                        "output folder (no subfolder holds a run.json)", path);
     return st;
 }
@@ -505,7 +505,7 @@ static kevo_status collect(kevo_stats *s, const char *const *paths, int n, kevo_
     }
     free(l.v);
     if (st == KEVO_OK && !s->n_runs)
-        st = kevo_fail(err, KEVO_ERR_ARG, "no analysed run folder among the %d found (%d "
+        st = kevo_fail(err, KEVO_ERR_IO, "no analysed run folder among the %d found (%d "
                        "without analysis/stages.json)", s->n_skipped, s->n_skipped);
     return st;
 }

@@ -1,4 +1,4 @@
-// stats_report.c — `kevo stats`' output folder (kevo/stats.h): the tables of analysis/stats_tables.c,
+// stats_report.c — `kevo stats`' output folder (kevo/stats.h): the tables of stats_tables.c,
 // four figures (the critical and the mutation layers' distributions over items and over tokens,
 // the items' divergence profiles with their quartiles, the share of tokens that mutate by kind)
 // and report.html, built in a temporary folder that replaces the output folder whole. With
