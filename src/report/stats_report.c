@@ -78,15 +78,14 @@ static kevo_status draw_layers(const kevo_stats *s, int mutation, const char *pa
         const long long *h[2] = {mutation ? gr->mut_item : gr->crit_item,
                                  mutation ? gr->mut_tok : gr->crit_tok};
         long long n[2] = {gr->n_items, gr->n_tokens};
-        const char *what[2] = {mutation ? "M over items" : "C over items",
-                               mutation ? "m_t over tokens" : "c_t over tokens"};
+        const char *what[2] = {mutation ? "M, items" : "C, items",
+                               mutation ? "m_t, tokens" : "c_t, tokens"};
         for (int k = 0; k < 2; k++) {
             int row = 2 * g + k;
             for (int l = 0; l <= gr->first.layers; l++)
                 c.y[(size_t)row * (L + 1) + l] = n[k] ? (double)h[k][l] / (double)n[k] : 0;
-            snprintf(c.label[row], LABEL_MAX, "%s%s%s (%lld of %lld have one)",
-                     G > 1 ? gr->name : "", G > 1 ? ": " : "", what[k],
-                     n[k] - h[k][gr->first.layers + 1], n[k]);
+            snprintf(c.label[row], LABEL_MAX, "%s%s%s", G > 1 ? gr->name : "", G > 1 ? " " : "",
+                     what[k]);
         }
     }
     char title[256];
@@ -111,7 +110,7 @@ static kevo_status draw_profile(const kevo_stats *s, const char *path,
     for (int g = 0; g < G; g++) {
         const stats_group *gr = &s->groups[g];
         const double *q[3] = {gr->q1, gr->median, gr->q3};
-        const char *name[3] = {"first quartile", "median", "third quartile"};
+        const char *name[3] = {"q1", "median", "q3"};
         for (int k = 0; k < 3; k++) {
             double *y = c.y + (size_t)(3 * g + k) * L;
             for (int i = 0; i < L; i++) {
@@ -120,8 +119,8 @@ static kevo_status draw_profile(const kevo_stats *s, const char *path,
                 lo = fmin(lo, y[i]);
                 hi = fmax(hi, y[i]);
             }
-            snprintf(c.label[3 * g + k], LABEL_MAX, "%s%s%s over %d items", G > 1 ? gr->name : "",
-                     G > 1 ? ": " : "", name[k], gr->n_items);
+            snprintf(c.label[3 * g + k], LABEL_MAX, "%s%s%s", G > 1 ? gr->name : "",
+                     G > 1 ? " " : "", name[k]);
         }
     }
     char title[256];
@@ -151,8 +150,8 @@ static kevo_status draw_kinds(const kevo_stats *s, const char *path, const kevo_
                 gr->kind_tokens[k] ? (double)gr->kind_mut[k] / (double)gr->kind_tokens[k] : 0;
             n += gr->kind_tokens[k];
         }
-        snprintf(c.label[g], LABEL_MAX, "%s%s%lld tokens of %d items with a critical layer",
-                 G > 1 ? gr->name : "", G > 1 ? ": " : "", n, gr->n_eligible_items);
+        snprintf(c.label[g], LABEL_MAX, "%s%s%lld tokens", G > 1 ? gr->name : "",
+                 G > 1 ? " " : "", n);
     }
     kevo_area_chart ch = {c.y, c.n_series, c.n_x, c.labels,
                           "Share of tokens that mutate: 0 content words, 1 function words, "
