@@ -481,11 +481,11 @@ static kevo_status collect(kevo_stats *s, const char *const *paths, int n, kevo_
         const char *dir = l.v[i].path;
         if (kevo_path_join(path, sizeof path, dir, "analysis/stages.json", err) == KEVO_OK &&
             !kevo_file_exists(path)) {
-            st = push_string(&s->skipped, &s->n_skipped, dir, err);
+            int n_reasons = s->n_skipped;   // the two lists grow together
+            st = push_string(&s->skip_reason, &n_reasons, "no analysis/stages.json (not "
+                             "analysed: kevo analyze RUN, or kevo batch --analyze)", err);
             if (st == KEVO_OK)
-                st = push_string(&s->skip_reason, &(int){s->n_skipped - 1},
-                                 "no analysis/stages.json (not analysed: kevo analyze RUN, or "
-                                 "kevo batch --analyze)", err);
+                st = push_string(&s->skipped, &s->n_skipped, dir, err);
             continue;
         }
         stats_run r;
@@ -559,9 +559,13 @@ int kevo_stats_group_text(const kevo_stats *s, int gi, char *buf, size_t size)
     long long elig = 0, mut = 0;
     for (int k = 0; k < STATS_N_KINDS; k++)
         elig += g->kind_tokens[k], mut += g->kind_mut[k];
-    return snprintf(buf, size, "%s: %d items, %lld tokens, %d layers; critical layer median %g "
-                    "(%lld items have one), mutation layer median %g (%lld items); %lld of "
-                    "%lld tokens of items with a critical layer mutate", g->name, g->n_items,
-                    g->n_tokens, L, kevo_stats_hist_percentile(g->crit_item, L + 1, 50), with_c,
-                    kevo_stats_hist_percentile(g->mut_item, L + 1, 50), with_m, mut, elig);
+    char c[64] = "none", m[64] = "none";
+    if (with_c)
+        snprintf(c, sizeof c, "median %g", kevo_stats_hist_percentile(g->crit_item, L + 1, 50));
+    if (with_m)
+        snprintf(m, sizeof m, "median %g", kevo_stats_hist_percentile(g->mut_item, L + 1, 50));
+    return snprintf(buf, size, "%s: %d items, %lld tokens, %d layers; critical layer %s (%lld "
+                    "items have one), mutation layer %s (%lld items); %lld of %lld tokens of "
+                    "items with a critical layer mutate", g->name, g->n_items, g->n_tokens, L, c,
+                    with_c, m, with_m, mut, elig);
 }

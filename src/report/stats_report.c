@@ -92,7 +92,8 @@ static kevo_status draw_layers(const kevo_stats *s, int mutation, const char *pa
     snprintf(title, sizeof title, "%s layer: share of items (the run's layer) and of tokens "
              "(each token's own), %d runs", mutation ? "Mutation" : "Critical", s->n_runs);
     kevo_area_chart ch = {c.y, c.n_series, c.n_x, c.labels, title, "Hidden-state index",
-                          "share", 0, top_of(c.y, (size_t)c.n_series * c.n_x, 0), NULL, 0, 0};
+                          "share", 0, top_of(c.y, (size_t)c.n_series * c.n_x, 0), NULL, 0,
+                          KEVO_AREA_BARS};
     st = kevo_plot_area(path, o, &ch, err);
     chart_free(&c);
     return st;
@@ -124,8 +125,8 @@ static kevo_status draw_profile(const kevo_stats *s, const char *path,
         }
     }
     char title[256];
-    snprintf(title, sizeof title, "Typical divergence between consecutive layers: each item's "
-             "median log10 J per transition, across %d items", s->n_runs);
+    snprintf(title, sizeof title, "Each item's median log10 divergence per transition: "
+             "quartiles across %d items", s->n_runs);
     double pad = 0.05 * (hi - lo) + 0.1;
     kevo_area_chart ch = {c.y, c.n_series, c.n_x, c.labels, title, "Transition i (state i to i+1)",
                           "log10 divergence", lo - pad, fmax(hi, lo) + pad, NULL, 0, 1};
@@ -156,7 +157,8 @@ static kevo_status draw_kinds(const kevo_stats *s, const char *path, const kevo_
     kevo_area_chart ch = {c.y, c.n_series, c.n_x, c.labels,
                           "Share of tokens that mutate: 0 content words, 1 function words, "
                           "2 punctuation, 3 control pieces", "Kind of token", "share mutated", 0,
-                          top_of(c.y, (size_t)c.n_series * c.n_x, 0), NULL, 0, 1};
+                          top_of(c.y, (size_t)c.n_series * c.n_x, 0), NULL, 0,
+                          KEVO_AREA_BARS};
     st = kevo_plot_area(path, o, &ch, err);
     chart_free(&c);
     return st;
@@ -296,7 +298,8 @@ static kevo_status write_report(const kevo_stats *s, const char *dir, const kevo
          "each state, and share of tokens that mutate there (m_t; layers.csv)."},
         {"Divergence profiles", NULL, prof, "Each item's median over its tokens of log10 of the "
          "divergence between consecutive layers (stages.json's divergence_profile_log10), and "
-         "the quartiles of those medians across items per transition (profile.csv)."},
+         "the quartiles of those medians across items per transition (profile.csv). A group "
+         "with fewer layers than another is drawn flat after its last transition."},
         {"Which tokens mutate", text + TEXT_MAX, kinds, "Share of tokens that mutate by kind, "
          "over the tokens of items with a critical layer (token_kinds.csv; docs/stats.md gives "
          "the rule)."},
