@@ -442,6 +442,32 @@ def run_seeds(c, data_dir):
             c.add("fuzz_runjson", files[0][1], "oracle")
 
 
+def stats_seeds(c, data_dir):
+    """fuzz_stats: the planted run folders of tools/oracles/oracle_stats.py (their run.json,
+    analysis/stages.json and item.json), and a byte-level answer's tokens."""
+    dirs = sorted(glob.glob(os.path.join(data_dir, "oracle/stats/runs/*/item-0000[0-3]/"))) \
+        if data_dir else []
+    for d in dirs:
+        files = [("run.json", read(os.path.join(d, "run.json"))),
+                 ("stages.json", read(os.path.join(d, "analysis", "stages.json")))]
+        if os.path.exists(os.path.join(d, "item.json")):
+            files.append(("item.json", read(os.path.join(d, "item.json"))))
+        c.add("fuzz_stats", pack(files), "planted")
+    toks = [{"piece": p, "critical": 1, "mutation": 2, "peak_from_piece": p,
+             "peak_to_piece": "\u0120red"} for p in ["\u0120The", "\u010a", "fl", ",", "<|x|>"]]
+    stages = {"format": "kevo-stages", "layers": 2, "steps": len(toks),
+              "options": {"lens": "raw", "divergence": "paper", "compute": "f32", "theta": 0.5,
+                          "min_drop_decades": 1, "kappa": 10, "min_mutated": 0.1,
+                          "stage_window": 2},
+              "critical_layer": 1, "critical_source": "given", "mutation_layer": None,
+              "divergence_profile_log10": [-1, -30], "tokens": toks}
+    run = {"format": "kevo-run", "model": {"path": "m", "text_layers": 2, "vocab_rows": 9}}
+    item = {"id": "x", "references": ["The cat's red boxes", ""]}
+    c.add("fuzz_stats", pack([("run.json", json.dumps(run).encode()),
+                              ("stages.json", json.dumps(stages).encode()),
+                              ("item.json", json.dumps(item).encode())]), "bytelevel")
+
+
 def json_words(value, out):
     if isinstance(value, dict):
         for k, v in value.items():
@@ -458,7 +484,7 @@ def write_dicts(out):
     """OUT/<target>.dict for the JSON-reading targets: every key and short string of the seeds'
     JSON (libFuzzer -dict), so that mutations speak the loaders' vocabulary."""
     for t in ("fuzz_checkpoint", "fuzz_config", "fuzz_model", "fuzz_tokenizer_json", "fuzz_runjson",
-              "fuzz_runfolder", "fuzz_safetensors"):
+              "fuzz_runfolder", "fuzz_safetensors", "fuzz_stats"):
         words = {"@@file ", "null", "true", "false", "-1", "1e308", "2147483648", "[]", "{}"}
         d = os.path.join(out, t)
         for name in os.listdir(d):
@@ -497,6 +523,7 @@ def main():
     npy_seeds(c, data_dir)
     gguf_seeds(c, data_dir)
     run_seeds(c, data_dir)
+    stats_seeds(c, data_dir)
     write_dicts(out)
     for t in sorted(x for x in os.listdir(out) if not x.endswith(".dict")):
         n = len(os.listdir(os.path.join(out, t)))

@@ -422,6 +422,7 @@ const float *kevo_run_image_embeds(const kevo_run *run);
 #include "kevo/report.h"      // figure formats and HTML reports
 #include "kevo/analysis.h"    // the layer-by-layer analyses of one run and of several
 #include "kevo/diff.h"        // two runs of one image and question compared layer by layer
+#include "kevo/stats.h"       // statistics over many analysed runs (a dataset)
 #include "kevo/demo.h"        // the bundled examples and the demo's folder
 
 #endif

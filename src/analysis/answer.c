@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WORD_MAX 64
+#define WORD_MAX KEVO_WORD_MAX
 #define SPACE_MARK "\xe2\x96\x81"   // U+2581, SentencePiece's word-start mark
 // Byte-level BPE (Qwen's tokenizer.json) spells a leading space and a newline as the GPT-2
 // byte-to-unicode characters U+0120 'Ġ' and U+010A 'Ċ'.
 #define BYTE_SPACE "\xc4\xa0"
 #define BYTE_NEWLINE "\xc4\x8a"
 
-// The length of the word-start mark s begins with (0 when none).
-static int word_mark(const char *s)
+int kevo_word_mark(const char *s)
 {
     return !strncmp(s, SPACE_MARK, 3) ? 3 : !strncmp(s, BYTE_SPACE, 2) ||
                                                     !strncmp(s, BYTE_NEWLINE, 2) ? 2 : 0;
@@ -32,13 +31,11 @@ static const char *const function_words[] = {
     "photograph", "not",
 };
 
-// Appends the compared form of s to w (length *n, capacity WORD_MAX): ASCII letters in lower
-// case, digits and non-ASCII bytes kept, the word-start marks and everything else dropped.
-static void append_compared(char *w, int *n, const char *s)
+void kevo_word_append(char *w, int *n, const char *s)
 {
     for (; *s; s++) {
-        if (word_mark(s)) {
-            s += word_mark(s) - 1;
+        if (kevo_word_mark(s)) {
+            s += kevo_word_mark(s) - 1;
             continue;
         }
         unsigned char c = (unsigned char)*s;
@@ -51,7 +48,7 @@ static void append_compared(char *w, int *n, const char *s)
     w[*n] = '\0';
 }
 
-static int is_function_word(const char *w)
+int kevo_word_is_function(const char *w)
 {
     for (size_t i = 0; i < sizeof function_words / sizeof function_words[0]; i++)
         if (!strcmp(w, function_words[i]))
@@ -73,7 +70,7 @@ static int in_question(const char *question, const char *w)
             if (!part)
                 break;
             char one[2] = {(char)c, 0};
-            append_compared(q, &n, one);
+            kevo_word_append(q, &n, one);
         }
         if (n && !strcmp(q, w))
             return 1;
@@ -83,9 +80,7 @@ static int in_question(const char *question, const char *w)
     return 0;
 }
 
-// Control and byte pieces ("</s>", "<unk>", "<0x0A>") and byte-level newlines ("Ċ", "ĊĊ")
-// are not part of any word.
-static int is_special(const char *piece)
+int kevo_piece_is_special(const char *piece)
 {
     size_t n = strlen(piece);
     int newlines = n > 0 && n % 2 == 0;
@@ -97,7 +92,7 @@ static int is_special(const char *piece)
 // Whether a word (compared form w, n bytes) can be the answer.
 static int answer_word(const char *question, const char *w, int n)
 {
-    return n > 0 && !is_function_word(w) && !in_question(question, w);
+    return n > 0 && !kevo_word_is_function(w) && !in_question(question, w);
 }
 
 int kevo_answer_step(const char *question, const char *const *pieces, int n, char *word,
@@ -106,7 +101,7 @@ int kevo_answer_step(const char *question, const char *const *pieces, int n, cha
     char w[WORD_MAX] = "";
     int len = 0, start = -1;
     for (int t = 0; t <= n; t++) {
-        int boundary = t == n || is_special(pieces[t]) || word_mark(pieces[t]);
+        int boundary = t == n || kevo_piece_is_special(pieces[t]) || kevo_word_mark(pieces[t]);
         if (boundary && start >= 0) {
             if (answer_word(question, w, len)) {
                 if (word && word_size > 0) {
@@ -119,11 +114,11 @@ int kevo_answer_step(const char *question, const char *const *pieces, int n, cha
             len = 0;
             w[0] = '\0';
         }
-        if (t == n || is_special(pieces[t]))
+        if (t == n || kevo_piece_is_special(pieces[t]))
             continue;
         if (start < 0)
             start = t;
-        append_compared(w, &len, pieces[t]);
+        kevo_word_append(w, &len, pieces[t]);
     }
     return -1;
 }

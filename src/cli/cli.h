@@ -130,6 +130,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_tsne(int argc, char **argv);
 int cmd_tsne_runs(int argc, char **argv);   // cmd_tsne_runs.c: kevo tsne RUN_DIR...
 

@@ -169,6 +169,34 @@ static const folder_kind diff_kind = {"diff.json", "kevo-diff", diff_tables,
                                       sizeof diff_tables / sizeof diff_tables[0], diff_figures,
                                       sizeof diff_figures / sizeof diff_figures[0], NULL};
 
+static const char *const stats_tables[] = {"stats.json", "items.csv", "layers.csv",
+                                           "token_kinds.csv", "profile.csv", "shift.csv",
+                                           "hallucination.csv", "report.html"};
+static const char *const stats_figures[] = {"critical", "mutation", "profile", "token_kinds"};
+static const folder_kind stats_kind = {"stats.json", "kevo-stats", stats_tables,
+                                       sizeof stats_tables / sizeof stats_tables[0],
+                                       stats_figures,
+                                       sizeof stats_figures / sizeof stats_figures[0], NULL};
+
+kevo_status kevo_stats_folder_owned(const char *dir, kevo_error *err)
+{
+    char bad[300];
+    if (!folder_foreign(dir, &stats_kind, bad, sizeof bad))
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: exists and is not a kevo stats folder (no "
+                         "stats.json with \"format\": \"kevo-stats\"); refusing to replace it",
+                         dir);
+    if (bad[0])
+        return kevo_fail(err, KEVO_ERR_ARG, "%s: a kevo stats folder, but %s in it is not one of "
+                         "kevo's files; refusing to replace it (move it out of the folder, or "
+                         "choose another output folder)", dir, bad);
+    return KEVO_OK;
+}
+
+kevo_status kevo_stats_check_dest(const char *dir, kevo_error *err)
+{
+    return kevo_outdir_check(dir, kevo_stats_folder_owned, err);
+}
+
 kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err)
 {
     char bad[300];

@@ -26,4 +26,8 @@ kevo_status kevo_analysis_folder_owned(const char *dir, kevo_error *err);
 // output of `kevo diff RUN NAME`); they go with the run when it is replaced.
 kevo_status kevo_diff_folder_owned(const char *dir, kevo_error *err);
 
+// The same for a folder of `kevo stats`: stats.json ("format": "kevo-stats"), its CSV tables,
+// report.html and its figures.
+kevo_status kevo_stats_folder_owned(const char *dir, kevo_error *err);
+
 #endif

@@ -55,8 +55,11 @@ typedef struct kevo_area_chart {
     const kevo_band *bands;      // may be NULL
     int n_bands;
     int lines;                   // 1: each series a line with a dot at every x, no fill (a line
-                                 // chart: per-layer curves)
+                                 // chart: per-layer curves); KEVO_AREA_BARS: at every x one bar
+                                 // per series, side by side, from 0 (a histogram over layers)
 } kevo_area_chart;
+
+#define KEVO_AREA_BARS 2
 
 // 14 x 9 in. Values must be finite; the legend moves outside the plot when it would cover data.
 kevo_status kevo_plot_area(const char *path, const kevo_figure_opts *o, const kevo_area_chart *a,
