@@ -9,11 +9,12 @@
 // The values are deterministic stand-ins: the weights are random, so only the shapes matter.
 //
 // usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--compute bf16]
-//                                    [--repeat N] [--image WxH]
+//                                    [--repeat N] [--image WxH] [--answer-only]
 //        build/bench/engine --floors [--threads N] [--gemm T,N,K ...]
 // --floors without --gemm times LLaVA's prefill product (T = 600, N = 11008, K = 4096) under the
 // keys gemm_gflops / openblas_gflops; each --gemm T,N,K adds gemm_T_N_K_gflops and
-// openblas_T_N_K_gflops for that (T, K) x (N, K)^T product.
+// openblas_T_N_K_gflops for that (T, K) x (N, K)^T product. --answer-only times the answer's
+// recorder alone (the steady_* keys; bench/gguf.py needs no other).
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -133,7 +134,7 @@ static float *bench_pixels(const kevo_model *m, int width, int height, kevo_imag
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int threads = 2, n_text = 24, n_new = 16, floors = 0, repeat = 3;
+    int threads = 2, n_text = 24, n_new = 16, floors = 0, repeat = 3, answer_only = 0;
     int width = 644, height = 476, shapes[8][3], n_shapes = 0;
     kevo_compute compute = KEVO_COMPUTE_F32;
     for (int i = 1; i < argc; i++) {
@@ -147,6 +148,8 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--floors"))
             floors = 1;
+        else if (!strcmp(argv[i], "--answer-only"))
+            answer_only = 1;
         else if (!strcmp(argv[i], "--image") && i + 1 < argc &&
                  sscanf(argv[i + 1], "%dx%d", &width, &height) == 2)
             i++;
@@ -227,7 +230,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    for (int mi = 0; mi < 3; mi++) {
+    for (int mi = 0; mi < (answer_only ? 1 : 3); mi++) {
         int mode = (const int[]){1, 2, 0}[mi];   // 2: image states too, 1: answer, 0: none
         int record = mode >= 1;
         kevo_run_params p = kevo_run_default_params();

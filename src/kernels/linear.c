@@ -11,8 +11,9 @@ size_t kevo_linear_scratch(int m, int k, int n_threads)
     return kevo_gemm_scratch(m, k, n_threads);
 }
 
-// A row of a block type (base/quant.h) without a fused product times x: decoded 256 elements at a time (whole blocks of
-// 32 or 256), the slices' dot products added in F32 as the GEMM adds its KC slices.
+// A row of a block type (base/quant.h) without a fused product on this path times x: decoded
+// 256 elements at a time (whole blocks of 32 or 256), the slices' dot products added in F32 as
+// the GEMM adds its KC slices.
 static float dot_blocks(const kevo_kernels *kk, const float *x, const kevo_tensor *w, int r,
                         int k)
 {
