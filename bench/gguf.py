@@ -13,6 +13,9 @@ Timing: build/bench/engine on each pair (the same engine pass bench/engine.py ti
 recorder on). Decoding is scaled to 32 layers by the bytes a token reads, prefill by its FLOPs,
 as bench/engine.py does.
 
+Also printed: decoding's product alone (build/bench/engine --floors --gemv) on a 4096 x 4096
+matrix of each type, per kernel path.
+
 Floors: decode = bytes one token reads (every text weight but the token embedding, which is read
 one row at a time, plus the F32 key/value cache at the middle of the answer) / the DRAM read
 bandwidth build/bench/engine --floors measures, before and after the rows (the better kept:
@@ -142,17 +145,26 @@ def decode_bytes(sizes, layers, new):
     return layers * (layer + 2 * ctx * eb.D * 4) + rest
 
 
-def kevo(build, folder, threads, new, isa, repeat):
+def isa_env(isa):
     env = dict(os.environ)
     if isa != "best":   # else the kernels' own choice for this CPU
         env["KEVO_ISA"] = isa
+    return env
+
+
+def kevo(build, folder, threads, new, isa, repeat):
     return eb.run([os.path.join(build, "bench", "engine"), folder, "--threads", str(threads),
-                   "--new", str(new), "--answer-only", "--repeat", str(repeat)], env)
+                   "--new", str(new), "--answer-only", "--repeat", str(repeat)], isa_env(isa))
 
 
-def floors(build, threads):
-    return eb.run([os.path.join(build, "bench", "engine"), "--floors", "--threads",
-                   str(threads)])["bandwidth_gbs"]
+def floors(build, threads, isa):
+    """The read bandwidth and decoding's product on a 4096 x 4096 matrix of every type."""
+    return eb.run([os.path.join(build, "bench", "engine"), "--floors", "--gemv", "--threads",
+                   str(threads)], isa_env(isa))
+
+
+def best(a, b):
+    return {k: max(v, b[k]) if isinstance(v, float) else v for k, v in a.items()}
 
 
 def main():
@@ -168,10 +180,11 @@ def main():
     args = ap.parse_args()
     types = args.types.split(",")
     models = ensure_models(args.models, types)
-    bw = floors(args.build, args.threads)
+    fl = {isa: floors(args.build, args.threads, isa) for isa in args.isa}
     rows = {(isa, t): kevo(args.build, models[t][0], args.threads, args.new, isa, args.repeat)
             for isa in args.isa for t in types}
-    bw = max(bw, floors(args.build, args.threads)) * 1e9
+    fl = {isa: best(f, floors(args.build, args.threads, isa)) for isa, f in fl.items()}
+    bw = max(f["bandwidth_gbs"] for f in fl.values()) * 1e9
     scale_flops = eb.prefill_flops(eb.TARGET) / eb.prefill_flops(DEPTH)
     n = eb.IMAGE + eb.TEXT
     print(f"\nLLaVA-1.5-7B dimensions as GGUF, {eb.TARGET} decoder layers (measured with {DEPTH},"
@@ -199,6 +212,10 @@ def main():
             print(f"{isa + ' ' + t.upper():16}{r['gb']:9.2f}{r['tok_s']:13.2f}"
                   f"{r['floor_tok_s']:12.2f}{r['x_floor']:8.2f}{dec16}{r['prefill_tok_s']:14.1f}"
                   f"{pre16}")
+    print("\ndecoding's product on a 4096 x 4096 matrix, G weights/s (best of before and after):")
+    for isa, f in fl.items():
+        print(f"  {isa:8}" + "  ".join(f"{t} {f[f'gemv_{t}_gws']:.1f}"
+                                      for t in ("F16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K")))
     print("(x floor: decode time / the floor's, at the measured depth; x F16: token rates "
           "against the same ISA's F16 file, higher is faster)")
 
