@@ -9,11 +9,14 @@
 // The values are deterministic stand-ins: the weights are random, so only the shapes matter.
 //
 // usage: build/bench/engine MODEL_DIR [--threads N] [--text N] [--new N] [--compute bf16]
-//                                    [--repeat N] [--image WxH]
+//                                    [--repeat N] [--image WxH] [--answer-only]
 //        build/bench/engine --floors [--threads N] [--gemm T,N,K ...]
 // --floors without --gemm times LLaVA's prefill product (T = 600, N = 11008, K = 4096) under the
 // keys gemm_gflops / openblas_gflops; each --gemm T,N,K adds gemm_T_N_K_gflops and
-// openblas_T_N_K_gflops for that (T, K) x (N, K)^T product.
+// openblas_T_N_K_gflops for that (T, K) x (N, K)^T product. --answer-only times the answer's
+// recorder alone (the steady_* keys; bench/gguf.py needs no other). --floors --gemv adds
+// gemv_TYPE_gws: decoding's product (one row of activations) with a 4096 x 4096 matrix of each
+// weight type, in G weights/s (the best of 30).
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "base/quant.h"
 #include "kernels/linear.h"
 #include "kevo.h"
 #include "model/plan.h"
@@ -99,6 +103,40 @@ static double openblas_gflops(int t, int n, int k, int threads)
     return best;
 }
 
+// Decoding's product: x (1, 4096) times a 4096 x 4096 matrix of type dt, weights of random bytes
+// whose F16 scales are set to 2^-7 (finite products; the values do not change the speed).
+static double gemv_gws(kevo_dtype dt, int threads)
+{
+    enum { N = 4096, K = 4096 };
+    size_t bytes = dt == KEVO_DTYPE_F16 ? (size_t)N * K * 2 : kevo_dtype_bytes(dt, (size_t)N * K);
+    unsigned char *w = malloc(bytes);
+    float *x = malloc(K * sizeof *x), *y = malloc(N * sizeof *y);
+    for (size_t i = 0; i < bytes; i++)
+        w[i] = (unsigned char)(i * 2654435761u >> 13);
+    size_t step = dt == KEVO_DTYPE_F16 ? 2 : kevo_dtype_block_bytes(dt);
+    // F16 scale fields (ggml-common.h): d first, dmin after it; Q6_K's d at byte 208
+    int at = dt == KEVO_DTYPE_Q6_K ? 208 : 0, two = dt == KEVO_DTYPE_Q4_K || dt == KEVO_DTYPE_Q5_K;
+    for (size_t b = 0; b < bytes; b += step)
+        for (int f = 0; f <= two; f++)
+            w[b + at + 2 * f] = 0x00, w[b + at + 2 * f + 1] = 0x20;   // 0x2000 = 2^-7
+    for (int i = 0; i < K; i++)
+        x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    kevo_tensor wt = {.name = "w", .dtype = dt, .n_dims = 2, .shape = {N, K},
+                      .n_elems = (uint64_t)N * K, .n_bytes = bytes, .data = w};
+    kevo_linear_ctx ctx = {.n_threads = threads};
+    double best = 0;
+    for (int rep = 0; rep < 30; rep++) {
+        double t0 = kevo_now();
+        kevo_linear(y, N, x, K, 1, &wt, NULL, &ctx);
+        double g = (double)N * K / (kevo_now() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    free(w);
+    free(x);
+    free(y);
+    return best;
+}
+
 // The pixel input of the model's family and how many positions it takes: LLaVA's crop (the
 // config's fixed count), or Qwen's S x (3 * T * P * P) patch rows of a width x height image.
 // NULL on failure (err says why).
@@ -133,7 +171,7 @@ static float *bench_pixels(const kevo_model *m, int width, int height, kevo_imag
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int threads = 2, n_text = 24, n_new = 16, floors = 0, repeat = 3;
+    int threads = 2, n_text = 24, n_new = 16, floors = 0, repeat = 3, answer_only = 0, gemv = 0;
     int width = 644, height = 476, shapes[8][3], n_shapes = 0;
     kevo_compute compute = KEVO_COMPUTE_F32;
     for (int i = 1; i < argc; i++) {
@@ -147,6 +185,10 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--floors"))
             floors = 1;
+        else if (!strcmp(argv[i], "--answer-only"))
+            answer_only = 1;
+        else if (!strcmp(argv[i], "--gemv"))
+            gemv = 1;
         else if (!strcmp(argv[i], "--image") && i + 1 < argc &&
                  sscanf(argv[i + 1], "%dx%d", &width, &height) == 2)
             i++;
@@ -172,6 +214,11 @@ int main(int argc, char **argv)
             printf("openblas_%d_%d_%d_gflops=%.1f\n", t, n, k, openblas_gflops(t, n, k, threads));
         }
         printf("openblas_core=%s\n", openblas_get_corename());
+        const kevo_dtype gemv_types[] = {KEVO_DTYPE_F16, KEVO_DTYPE_Q8_0, KEVO_DTYPE_Q4_0,
+                                         KEVO_DTYPE_Q4_K, KEVO_DTYPE_Q5_K, KEVO_DTYPE_Q6_K};
+        for (int t = 0; gemv && t < 6; t++)
+            printf("gemv_%s_gws=%.2f\n", kevo_dtype_name(gemv_types[t]),
+                   gemv_gws(gemv_types[t], threads));
     }
     if (!dir)
         return 0;
@@ -227,7 +274,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    for (int mi = 0; mi < 3; mi++) {
+    for (int mi = 0; mi < (answer_only ? 1 : 3); mi++) {
         int mode = (const int[]){1, 2, 0}[mi];   // 2: image states too, 1: answer, 0: none
         int record = mode >= 1;
         kevo_run_params p = kevo_run_default_params();

@@ -32,6 +32,10 @@ typedef struct kevo_kernels {
     // n elements (whole blocks) of one of ggml's block types decoded (base/quant.h): the same
     // bits on every path.
     void (*dequant)(kevo_dtype dt, const void *blocks, float *dst, size_t n);
+    // Decoding's fused dot product of x with a row of n elements of a block type that
+    // kevo_dot_q_fuses (dotq_body.h), xsum[i] the sum of x[32 i .. 32 i + 32); NULL on the
+    // reference path, which decodes and then takes the F32 dot product.
+    float (*dot_q)(kevo_dtype dt, const float *x, const float *xsum, const void *w, int n);
     // The blocked matrix product of gemm.h on this path, and the scratch it needs.
     void (*gemm)(float *y, int ldy, const float *x, int ldx, int m, const kevo_tensor *w,
                  kevo_compute compute, void *scratch, int n_threads);
@@ -49,8 +53,17 @@ const kevo_kernels *kevo_kernels_for(const char *isa);
 // Whether the CPU multiplies BF16 pairs into F32 sums (AVX512-BF16 vdpbf16ps).
 int kevo_cpu_has_bf16_products(void);
 
+// The block types the SIMD paths' dot_q takes: llama.cpp's Q8_0, Q4_0, Q4_K_M and Q5_K_M files.
+static inline int kevo_dot_q_fuses(kevo_dtype dt)
+{
+    return dt == KEVO_DTYPE_Q8_0 || dt == KEVO_DTYPE_Q4_0 || dt == KEVO_DTYPE_Q4_K ||
+           dt == KEVO_DTYPE_Q5_K || dt == KEVO_DTYPE_Q6_K;
+}
+
 void kevo_dequant_avx2(kevo_dtype dt, const void *blocks, float *dst, size_t n);
 void kevo_dequant_avx512(kevo_dtype dt, const void *blocks, float *dst, size_t n);
+float kevo_dot_q_avx2(kevo_dtype dt, const float *x, const float *xsum, const void *w, int n);
+float kevo_dot_q_avx512(kevo_dtype dt, const float *x, const float *xsum, const void *w, int n);
 
 extern const kevo_kernels kevo_kernels_ref;
 extern const kevo_kernels kevo_kernels_avx2;

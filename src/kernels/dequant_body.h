@@ -4,21 +4,23 @@
 // to the scalar decoders. Every value is computed by the same F32 operations in the same order
 // as base/quant.c (conversions are exact; this is ISO C, so no multiply and add are fused):
 // the two give the same bits, which tests/test_quant.c checks on every path.
-// Before including it a file defines W (floats per vector: 8 or 16), TABLE_FN (the name of the
-// function it defines) and WIDEN_U8 / WIDEN_S8 (W bytes at p to W int32, zero- or sign-extended:
-// GCC 12 builds the generic conversion one byte at a time, the ISA's vpmov*xbd does it in one).
+// The same file holds the fused dot products of decoding (dotq_body.h's DOT_FN).
+// Before including it a file includes <immintrin.h> (F16C's scalar conversion) and defines W
+// (floats per vector: 8 or 16), TABLE_FN (the name of the decoder it defines) and WIDEN_U8 /
+// WIDEN_S8 (W bytes at p to W int32, zero- or sign-extended: GCC 12 builds the generic
+// conversion one byte at a time, the ISA's vpmov*xbd does it in one).
 #include <stdint.h>
 #include <string.h>
 
-#include "base/convert.h"
 #include "base/quant.h"
 
 typedef float vf __attribute__((vector_size(W * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(W * sizeof(int32_t))));
 
-static float half(const uint8_t *p)
+// An F16 scale widened by F16C's vcvtph2ps: exact like base/convert.h's, in one instruction.
+static inline float half(const uint8_t *p)
 {
-    return kevo_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+    return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8));
 }
 
 static inline vi load_u8(const uint8_t *p)   // W bytes, zero-extended

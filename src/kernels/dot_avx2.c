@@ -107,5 +107,6 @@ const kevo_kernels kevo_kernels_avx2 = {
     .isa = "avx2",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
-    .dequant = kevo_dequant_avx2, .gemm = kevo_gemm_avx2, .gemm_scratch = kevo_gemm_avx2_scratch, .bf16_products = 0,
+    .dequant = kevo_dequant_avx2, .dot_q = kevo_dot_q_avx2,
+    .gemm = kevo_gemm_avx2, .gemm_scratch = kevo_gemm_avx2_scratch, .bf16_products = 0,
 };

@@ -95,5 +95,6 @@ const kevo_kernels kevo_kernels_avx512 = {
     .isa = "avx512",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
-    .dequant = kevo_dequant_avx512, .gemm = kevo_gemm_avx512, .gemm_scratch = kevo_gemm_avx512_scratch, .bf16_products = 1,
+    .dequant = kevo_dequant_avx512, .dot_q = kevo_dot_q_avx512,
+    .gemm = kevo_gemm_avx512, .gemm_scratch = kevo_gemm_avx512_scratch, .bf16_products = 1,
 };

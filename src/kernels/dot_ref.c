@@ -53,5 +53,6 @@ const kevo_kernels kevo_kernels_ref = {
     .isa = "ref",
     .dot_f32 = dot_f32, .dot_f16 = dot_f16, .dot_bf16 = dot_bf16,
     .axpy_f32 = axpy_f32, .f16_to_f32 = f16_to_f32, .bf16_to_f32 = bf16_to_f32,
-    .dequant = kevo_dequant, .gemm = kevo_gemm_ref, .gemm_scratch = kevo_gemm_ref_scratch, .bf16_products = 0,
+    .dequant = kevo_dequant, .dot_q = NULL,   // decoding decodes, then dot_f32 (linear.c)
+    .gemm = kevo_gemm_ref, .gemm_scratch = kevo_gemm_ref_scratch, .bf16_products = 0,
 };

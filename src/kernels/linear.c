@@ -11,8 +11,9 @@ size_t kevo_linear_scratch(int m, int k, int n_threads)
     return kevo_gemm_scratch(m, k, n_threads);
 }
 
-// A row of a block type (base/quant.h) times x: decoded 256 elements at a time (whole blocks of
-// 32 or 256), the slices' dot products added in F32 as the GEMM adds its KC slices.
+// A row of a block type (base/quant.h) without a fused product on this path times x: decoded
+// 256 elements at a time (whole blocks of 32 or 256), the slices' dot products added in F32 as
+// the GEMM adds its KC slices.
 static float dot_blocks(const kevo_kernels *kk, const float *x, const kevo_tensor *w, int r,
                         int k)
 {
@@ -27,6 +28,35 @@ static float dot_blocks(const kevo_kernels *kk, const float *x, const kevo_tenso
     return sum;
 }
 
+// Columns per pass of the fused products: the sub-blocks' sums of x live on the stack (4 KiB).
+// Wider rows (none of the supported models has one) take several passes, added in order.
+#define FUSED_K 32768
+
+// A block type with a fused dot product on this path (dotq_body.h): Σx per 32 elements once
+// for all rows, then one fused dot product per row.
+static void gemv_fused(const kevo_kernels *kk, float *y, const float *x, const kevo_tensor *w,
+                       int n, int k, int n_threads)
+{
+    float xsum[FUSED_K / 32];
+    for (int k0 = 0; k0 < k; k0 += FUSED_K) {
+        int kc = k - k0 < FUSED_K ? k - k0 : FUSED_K;   // whole blocks: FUSED_K % 256 == 0
+        for (int i = 0; i < kc / 32; i++) {
+            double s = 0;
+            for (int j = 0; j < 32; j++)
+                s += x[k0 + 32 * i + j];
+            xsum[i] = (float)s;
+        }
+#pragma omp parallel for schedule(static) num_threads(n_threads) \
+    if ((size_t)n * kc >= KEVO_PARALLEL_MIN_WORK)
+        for (int r = 0; r < n; r++) {
+            const char *row = (const char *)w->data + kevo_dtype_bytes(w->dtype,
+                                                                       (size_t)r * k + k0);
+            float v = kk->dot_q(w->dtype, x + k0, xsum, row, kc);
+            y[r] = k0 ? y[r] + v : v;
+        }
+    }
+}
+
 // One output row per dot product. Threads take contiguous ranges of rows, so each reads one
 // sequential stream of weights: what the hardware prefetchers follow best (measured: ~1.5x the
 // throughput of interleaving four rows).
@@ -34,6 +64,10 @@ static void gemv(float *y, const float *x, const kevo_tensor *w, int n, int k, i
 {
     const kevo_kernels *kk = kevo_kernels_get();
     kevo_dtype dt = w->dtype;
+    if (kk->dot_q && kevo_dot_q_fuses(dt)) {
+        gemv_fused(kk, y, x, w, n, k, n_threads);
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(n_threads) \
     if ((size_t)n * k >= KEVO_PARALLEL_MIN_WORK)
     for (int r = 0; r < n; r++) {

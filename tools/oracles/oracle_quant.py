@@ -9,6 +9,9 @@ DATA_DIR/oracle/quant/blocks.safetensors with
   <TYPE>.values  F32  the same rows decoded by tools/pylib/gguf_quants.py (numpy, written from
                       ggml-quants.c's dequantize_row_*), which kevo must reproduce to the bit
   <TYPE>.x       F32  64 x 512 activations for the products' checks
+  <TYPE>.terms   F32  per element the magnitude of what the fused decode-time products add
+                      (src/kernels/dotq_body.h): |d*sc*q| + |dmin*m| for Q4_K and Q5_K, whose
+                      minima are subtracted as a separate sum, |value| for the other types
 usage: tools/oracles/oracle_quant.py DATA_DIR
 """
 import os
@@ -39,6 +42,20 @@ def random_blocks(rng, t):
     return raw.reshape(-1)
 
 
+def terms(raw, values, t):
+    """|d*sc*q| + |dmin*m| per element for Q4_K / Q5_K (the minimum m1 = dmin*m of each
+    sub-block of 32 from get_scale_min_k4; d*sc*q = value + m1), else |value|."""
+    v = values.reshape(-1).astype(np.float64)
+    if t not in ("Q4_K", "Q5_K"):
+        return np.abs(v).astype(np.float32)
+    size = gq.TYPES[t][2]
+    b = raw.reshape(-1, size)
+    _, mn = gq.scale_min_k4(b[:, 4:16])
+    m1 = (b[:, 2:4].copy().view("<f2").astype(np.float32) * mn.astype(np.float32))
+    m1 = np.repeat(m1.astype(np.float64), 32, axis=1).reshape(-1)
+    return (np.abs(v + m1) + np.abs(m1)).astype(np.float32)
+
+
 def main():
     out = os.path.join(sys.argv[1], "oracle", "quant")
     os.makedirs(out, exist_ok=True)
@@ -50,6 +67,7 @@ def main():
         tensors[t + ".blocks"] = raw
         tensors[t + ".values"] = values.astype(np.float32)
         tensors[t + ".x"] = rng.standard_normal((ROWS, COLS)).astype(np.float32)
+        tensors[t + ".terms"] = terms(raw, values, t).reshape(ROWS, COLS)
     st.write(os.path.join(out, "blocks.safetensors"), tensors)
     print(f"oracle_quant: {len(SCALES)} block types x {ROWS} rows of {COLS} -> {out}")
 
