@@ -419,15 +419,20 @@ KEVO_TEST(tsne_simd_matches_scalar)
             Pf[t] = (float)(12.0 * P.values[t]);
         float *g0 = malloc(sizeof *g0 * (size_t)n * 2), *g1 = malloc(sizeof *g1 * (size_t)n * 2);
         double kl0, kl1;
-        for (int a = 0; a < 2; a++) {   // two opening angles: the default and a coarse one
-            float angle = a ? 0.8f : 0.5f;
+        uint16_t *idx16 = P.indices16;
+        // Two opening angles (the default and a coarse one); the 16-bit and the int32 indices.
+        for (int a = 0; a < 4; a++) {
+            float angle = a % 2 ? 0.8f : 0.5f;
+            P.indices16 = a < 2 ? idx16 : NULL;
             CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 0, 1, g0, &kl0, &err),
                      &err);
             CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 1, 2, g1, &kl1, &err),
                      &err);
             CHECK(memcmp(g0, g1, sizeof *g0 * (size_t)n * 2) == 0 && kl0 == kl1,
-                  "angle %g: SIMD on 2 threads and scalar on 1 differ", angle);
+                  "angle %g, %s indices: SIMD on 2 threads and scalar on 1 differ", angle,
+                  a < 2 ? "16-bit" : "int32");
         }
+        P.indices16 = idx16;
         if (!kevo_tsne_kernels_get())
             printf("    (the ref kernel path: both runs took the scalar code)\n");
         free(Pf), free(g0), free(g1);
