@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """bench/tsne.py — kevo's t-SNE against scikit-learn's on the same data, side by side.
 
-usage: /usr/bin/python3 bench/tsne.py [BUILD_DIR] [--sizes 384,8192] [--dim 4096] [--threads 2]
-                                     [--repeat 2]
+usage: /usr/bin/python3 bench/tsne.py [BUILD_DIR] [--sizes digits,384,8192] [--dim 4096]
+                                     [--threads 2] [--repeat 2]
 
 For each size: Gaussian blobs (sklearn.datasets.make_blobs, 10 centres, seed 0) of dimension
---dim, MaxAbs-scaled (the authors' preprocessing), then
+--dim, or for `digits` scikit-learn's digits (sklearn.datasets.load_digits: 1797 x 64), either
+MaxAbs-scaled (the authors' preprocessing), then
   sklearn: TSNE(n_components=2, perplexity=40, learning_rate=200, n_iter=2000, random_state=0)
            (Barnes-Hut, angle 0.5, PCA init: the authors' call), timed in this process;
   kevo:    `kevo tsne --input X.npy --no-scale` on the same scaled matrix, timed as a subprocess
@@ -31,7 +32,7 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
-from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.datasets import load_digits, make_blobs  # noqa: E402
 from sklearn.manifold import TSNE  # noqa: E402
 from sklearn.manifold._t_sne import _joint_probabilities_nn  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
@@ -66,25 +67,30 @@ def knn_preservation(nn_x, Y, k=10):
 def main():
     ap = argparse.ArgumentParser(description="kevo's t-SNE against scikit-learn's")
     ap.add_argument("build", nargs="?", default="build")
-    ap.add_argument("--sizes", default="384,8192")
+    ap.add_argument("--sizes", default="digits,384,8192",
+                    help="comma-separated point counts of blobs, or 'digits'")
     ap.add_argument("--dim", type=int, default=4096)
     ap.add_argument("--threads", default=os.environ.get("OMP_NUM_THREADS", str(os.cpu_count())))
     ap.add_argument("--repeat", type=int, default=2)
     a = ap.parse_args()
     kevo = os.path.join(a.build, "kevo")
-    sizes = [int(s) for s in a.sizes.split(",")]
+    sizes = [s if s == "digits" else int(s) for s in a.sizes.split(",")]
     dim, threads = a.dim, a.threads
     os.environ["OMP_NUM_THREADS"] = threads
     print(f"t-SNE: kevo vs scikit-learn {__import__('sklearn').__version__}, blobs of dimension "
-          f"{dim}, MaxAbs-scaled, perplexity {PERPLEXITY}, 2000 iterations, {threads} threads, "
-          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+          f"{dim} or digits (1797 x 64), MaxAbs-scaled, perplexity {PERPLEXITY}, 2000 iterations, "
+          f"{threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
+          f"KEVO_ISA={os.environ.get('KEVO_ISA', '(unset)')}")
     print(f"{'points':>7} {'sklearn s':>10} {'kevo s':>8} {'speed-up':>9} {'CPU sk s':>9} "
           f"{'CPU kevo s':>11} {'CPU ratio':>10} {'KL sklearn':>11} {'KL kevo':>9} "
           f"{'KL ratio':>9} {'exact KL sk':>12} {'exact KL kevo':>14} {'ratio':>6} "
           f"{'10-NN sk':>9} {'10-NN kevo':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            X, _ = make_blobs(n_samples=n, n_features=dim, centers=10, random_state=0)
+            if n == "digits":
+                X = load_digits().data
+            else:
+                X, _ = make_blobs(n_samples=n, n_features=dim, centers=10, random_state=0)
             X = MaxAbsScaler().fit_transform(X.astype(np.float32))
             path = os.path.join(tmp, f"x{n}.npy")
             np.save(path, X)
@@ -112,7 +118,7 @@ def main():
             kl_kevo = float(r.stdout.split("KL divergence ")[1].split()[0])
 
             # One yardstick for both embeddings: sklearn's own P, the exact Q.
-            nn = NearestNeighbors(n_neighbors=min(n - 1, 3 * PERPLEXITY + 1)).fit(X)
+            nn = NearestNeighbors(n_neighbors=min(len(X) - 1, 3 * PERPLEXITY + 1)).fit(X)
             D = nn.kneighbors_graph(mode="distance")
             D.data **= 2
             P = _joint_probabilities_nn(D, PERPLEXITY, 0)

@@ -1,7 +1,7 @@
 // test_tsne.c — t-SNE against scikit-learn 1.2 (tools/oracles/oracle_tsne.py): nearest neighbours,
 // distances, the perplexity calibration, P, both gradients, the PCA initialisation, end-to-end KL
 // divergence and trustworthiness, the lowered perplexity of small inputs, thread independence,
-// the AVX-512 paths against the scalar ones, refusals, and `kevo tsne`.
+// the SIMD paths (AVX2, AVX-512) against the scalar ones, refusals, and `kevo tsne`.
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -324,7 +324,7 @@ KEVO_TEST(tsne_gradient_exact_matches_sklearn)
 }
 
 // The Barnes-Hut gradient of sklearn's P at y0 in 1, 2 and 3 dimensions; in 2-D both the scalar
-// and the AVX-512 code, which must agree bit for bit.
+// and the SIMD code of the kernel path in use (AVX2 or AVX-512), which must agree bit for bit.
 KEVO_TEST(tsne_gradient_bh_matches_sklearn)
 {
     cJSON *res = results();
@@ -342,7 +342,7 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
         kevo_tsne_bh *bh = NULL;
         if (y0 && ref && CHECK_OK(kevo_tsne_bh_create(n, dim, &bh, &err), &err)) {
             int dof = dim > 2 ? dim - 1 : 1;
-            // Scalar, AVX-512 with int32 indices, AVX-512 with the 16-bit copy.
+            // Scalar, SIMD with int32 indices, SIMD with the 16-bit copy.
             uint16_t *idx16 = malloc(sizeof *idx16 * (size_t)nnz);
             for (int t = 0; t < nnz; t++)
                 idx16[t] = (uint16_t)indices[t];
@@ -355,7 +355,7 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
             for (int v = 0; v < 3; v++) {
                 char label[64];
                 snprintf(label, sizeof label, "%d-D BH gradient (%s)", dim,
-                         v == 0 ? "scalar" : v == 1 ? "AVX-512, int32" : "AVX-512, uint16");
+                         v == 0 ? "scalar" : v == 1 ? "SIMD, int32" : "SIMD, uint16");
                 grad[v] = malloc(sizeof(float) * (size_t)n * dim);
                 P.indices16 = v == 2 ? idx16 : NULL;
                 if (!CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, y0, 0.5f, dof, 1, v > 0, 1,
@@ -369,7 +369,7 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
             }
             for (int v = 1; v < 3; v++)
                 CHECK(memcmp(grad[0], grad[v], sizeof(float) * (size_t)n * dim) == 0 &&
-                      kl[0] == kl[v], "%d-D: AVX-512 variant %d differs from the scalar code",
+                      kl[0] == kl[v], "%d-D: SIMD variant %d differs from the scalar code",
                       dim, v);
             free(Pf), free(grad[0]), free(grad[1]), free(grad[2]), free(idx16);
         }
@@ -380,8 +380,9 @@ KEVO_TEST(tsne_gradient_bh_matches_sklearn)
     free(indptr), free(indices), free(data);
 }
 
-// The grouped AVX-512 walk and the attraction kernel give the scalar bits, on awkward points:
-// exact duplicates, near-duplicates within 1e-6, tight clusters and far outliers.
+// The grouped SIMD walk and the attraction kernel of the kernel path in use (AVX2 or AVX-512) give
+// the scalar bits, on awkward points: exact duplicates, near-duplicates within 1e-6, tight
+// clusters and far outliers; rows of varied lengths, most ending in a partial group of 16 lanes.
 KEVO_TEST(tsne_simd_matches_scalar)
 {
     const int n = 3001, k = 20;
@@ -418,17 +419,22 @@ KEVO_TEST(tsne_simd_matches_scalar)
             Pf[t] = (float)(12.0 * P.values[t]);
         float *g0 = malloc(sizeof *g0 * (size_t)n * 2), *g1 = malloc(sizeof *g1 * (size_t)n * 2);
         double kl0, kl1;
-        for (int a = 0; a < 2; a++) {   // two opening angles: the default and a coarse one
-            float angle = a ? 0.8f : 0.5f;
+        uint16_t *idx16 = P.indices16;
+        // Two opening angles (the default and a coarse one); the 16-bit and the int32 indices.
+        for (int a = 0; a < 4; a++) {
+            float angle = a % 2 ? 0.8f : 0.5f;
+            P.indices16 = a < 2 ? idx16 : NULL;
             CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 0, 1, g0, &kl0, &err),
                      &err);
             CHECK_OK(kevo_tsne_bh_gradient(bh, &P, Pf, Y, angle, 1, 1, 1, 2, g1, &kl1, &err),
                      &err);
             CHECK(memcmp(g0, g1, sizeof *g0 * (size_t)n * 2) == 0 && kl0 == kl1,
-                  "angle %g: AVX-512 on 2 threads and scalar on 1 differ", angle);
+                  "angle %g, %s indices: SIMD on 2 threads and scalar on 1 differ", angle,
+                  a < 2 ? "16-bit" : "int32");
         }
+        P.indices16 = idx16;
         if (!kevo_tsne_kernels_get())
-            printf("    (not the avx512 kernel path: both runs took the scalar code)\n");
+            printf("    (the ref kernel path: both runs took the scalar code)\n");
         free(Pf), free(g0), free(g1);
         kevo_tsne_csr_free(&P);
     }
@@ -739,7 +745,7 @@ KEVO_TEST(tsne_cli_writes_embeddings)
 
 // The same matrix from .npy and from .safetensors (stored 3-D, as a run's hidden states, whose
 // leading dimensions become rows), OMP_NUM_THREADS=1 vs 2, and the scalar code (KEVO_ISA=ref) vs
-// AVX-512: the same bytes.
+// the SIMD code of the kernel path in use: the same bytes.
 KEVO_TEST(tsne_cli_inputs_and_threads_agree)
 {
     int n, d;
@@ -772,7 +778,7 @@ KEVO_TEST(tsne_cli_inputs_and_threads_agree)
     CHECK(a && b && la == lb && !memcmp(a, b, la), ".npy input with 1 thread and .safetensors "
           "input with 2 threads give different embeddings");
     CHECK(a && c && la == lc && !memcmp(a, c, la), "the scalar code (KEVO_ISA=ref) and the "
-          "AVX-512 code give different embeddings");
+          "SIMD code give different embeddings");
     free(a), free(b), free(c), free(X);
 }
 

@@ -28,7 +28,7 @@ typedef struct kevo_tsne_csr {
     int32_t *indices;     // (nnz)
     double *values;       // (nnz)
     uint16_t *indices16;  // (nnz) the same as uint16 when n <= 65536, else NULL: a quarter less
-                          // to stream at every gradient step (the AVX-512 attraction reads it)
+                          // to stream at every gradient step (the SIMD attractions read it)
 } kevo_tsne_csr;
 
 // idx, cond: (n, k) neighbour indices and their conditional probabilities. The arrays of *out

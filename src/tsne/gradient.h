@@ -36,16 +36,17 @@ kevo_status kevo_tsne_bh_gradient(kevo_tsne_bh *bh, const kevo_tsne_csr *P, cons
 
 // The kernels with a SIMD form (2-D maps, dof 1), chosen by the kernel path of
 // kevo_kernels_get() (kernels/cpu.h: KEVO_ISA and the CPU are consulted there alone): the
-// AVX-512 ones on the avx512 path, NULL (the scalar code) on the others. Both give the same bits.
+// AVX-512 walk with the AVX2 attraction on the avx512 path, the AVX2 ones on the avx2 path, NULL
+// (the scalar code) on ref. All give the same bits.
 typedef struct kevo_tsne_kernels {
-    void (*positive_2d)(const kevo_tsne_csr *P, const float *Pf, const float *yx,
-                        const float *yy, int i0, int i1, float *pos);
+    void (*positive_2d)(const kevo_tsne_csr *P, const float *Pf, const float *Y, int i0, int i1,
+                        float *pos);
     kevo_tsne_negative_fn negative_2d;
 } kevo_tsne_kernels;
 
 const kevo_tsne_kernels *kevo_tsne_kernels_get(void);
 
-// ---- internals shared with gradient_avx512.c
+// ---- internals shared with gradient_avx2.c
 //
 // The attraction numerators pos[i] = sum over row i of P of Pf[k] q_ik (y_i - y_j), with
 // q_ik = (dof / (dof + |y_i - y_j|^2))^((dof + 1) / 2) in float32 as
@@ -54,8 +55,8 @@ const kevo_tsne_kernels *kevo_tsne_kernels_get(void);
 // order is the SIMD layout, and the scalar code follows it too.
 #define KEVO_TSNE_LANES 16
 
-// dim 2, dof 1: rows [i0, i1); yx, yy: the x and y coordinates (n); pos: (n, 2).
-void kevo_tsne_positive_avx512(const kevo_tsne_csr *P, const float *Pf, const float *yx,
-                               const float *yy, int i0, int i1, float *pos);
+// dim 2, dof 1: rows [i0, i1); Y: (n, 2); pos: (n, 2).
+void kevo_tsne_positive_avx2(const kevo_tsne_csr *P, const float *Pf, const float *Y, int i0,
+                             int i1, float *pos);
 
 #endif

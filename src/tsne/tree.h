@@ -50,7 +50,7 @@ void kevo_tsne_tree_negative_block(const kevo_tsne_tree *t, const float *Y, floa
                                    kevo_tsne_negative_fn simd_walk, int block, float *neg,
                                    double *zsum);
 
-// ---- internals shared with tree_avx512.c
+// ---- internals shared with tree_avx2.c and tree_avx512.c
 
 typedef struct kevo_tsne_node {
     float bary[3];        // barycentre of the points below
@@ -74,9 +74,11 @@ struct kevo_tsne_tree {
 #define KEVO_TSNE_DUP_EPS 1e-6f   // _quad_tree.pyx EPSILON
 #define KEVO_TSNE_MAX_DEPTH 512   // a guard; float cells stop splitting long before
 
-// A kevo_tsne_negative_fn for dim 2, dof 1.
+// kevo_tsne_negative_fns for dim 2, dof 1.
 void kevo_tsne_tree_negative_avx512(const kevo_tsne_tree *t, const float *Y, float theta2,
                                     const int32_t *points, int count, float *neg,
                                     double *zsum);
+void kevo_tsne_tree_negative_avx2(const kevo_tsne_tree *t, const float *Y, float theta2,
+                                  const int32_t *points, int count, float *neg, double *zsum);
 
 #endif
