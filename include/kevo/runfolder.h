@@ -99,11 +99,12 @@ int kevo_runfolder_marked(const char *dir);
 
 // What a run folder takes on disk at most (docs/run-folder.md, "Sizes"): for max_new steps,
 // the answer's states kept (n_states: -1 all, else K), n_image_states image states of
-// image_tokens positions, stored as store, and with its analysis tables (analysis: 1) or not.
+// image_tokens positions, stored as store, and its analysis: 0 none, 1 the tables alone
+// (--no-hidden), 2 the tables, figures and report.html (estimated from the demo model's).
 typedef struct kevo_run_bytes {
     uint64_t hidden;         // hidden.safetensors: data and header (0 when no state is kept)
     uint64_t run_json;       // run.json and item.json
-    uint64_t analysis;       // analysis/ tables: stages.json, lens.csv, divergence.csv, ...
+    uint64_t analysis;       // analysis/: stages.json, lens.csv, divergence.csv, ..., figures
     uint64_t total;
 } kevo_run_bytes;
 kevo_run_bytes kevo_runfolder_bytes(const kevo_config *c, int image_tokens, int n_prompt,

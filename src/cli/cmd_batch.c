@@ -373,7 +373,7 @@ int cmd_batch(int argc, char **argv)
     // A prompt's text tokens are at most its bytes; the templates add under 100.
     if (batch_disk_check(&cfg, (int)longest + 128, params.max_new_tokens,
                          no_hidden ? 0 : states_spec ? n_kept : -1, params.n_image_states,
-                         rec.store, analyze || no_hidden, n, ignore_disk, out)) {
+                         rec.store, no_hidden ? 1 : analyze ? 2 : 0, n, ignore_disk, out)) {
         code = EXIT_RUNTIME;
         goto done;
     }

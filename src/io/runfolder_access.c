@@ -150,13 +150,13 @@ int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *w,
 }
 
 // Upper bounds from what the writers print (docs/run-folder.md, "Sizes"): run.json spends at
-// most 8 bytes a prompt or generated id, 64 a piece with its text, 200 an image position (two
-// rectangles of doubles, LLaVA-NeXT's kind, tile, row and column) and 4 KiB on the rest;
-// safetensors' header at most 1 KiB; the analysis tables, per step and state, one lens row,
-// a top-5 row, a divergence and heatmap cell and a candidate row (measured on the demo model:
-// docs/run-folder.md).
-#define KEVO_ANALYSIS_BYTES_PER_STATE 400
-
+// most 8 bytes a prompt id, 72 a generated id with its piece and text, 200 an image position
+// (two rectangles of doubles, LLaVA-NeXT's kind, tile, row and column) and 2 KiB on the rest,
+// item.json 1 KiB; safetensors' header at most 1 KiB. The analysis tables take 450 bytes a step
+// and state (a lens row, a top-5 row, a divergence and a heatmap cell, candidates) and 100 an
+// image position and kept index (patch_lens.csv); the figures and report.html are the demo
+// model's measured sizes (80 kB an area chart, 160 kB the heatmap and map, 800 kB the patch
+// maps), counted twice and a third more: report.html embeds them as base64.
 kevo_run_bytes kevo_runfolder_bytes(const kevo_config *c, int image_tokens, int n_prompt,
                                     int max_new, int n_states, int n_image_states,
                                     kevo_dtype store, int analysis)
@@ -164,11 +164,17 @@ kevo_run_bytes kevo_runfolder_bytes(const kevo_config *c, int image_tokens, int 
     uint64_t e = store == KEVO_DTYPE_F16 ? 2 : 4, D = (uint64_t)c->text_hidden;
     uint64_t T = (uint64_t)max_new, S = (uint64_t)c->text_layers + 1;
     uint64_t K = n_states < 0 ? S : (uint64_t)n_states, N = (uint64_t)image_tokens;
+    uint64_t KI = (uint64_t)n_image_states;
     kevo_run_bytes b = {0};
-    uint64_t data = T * K * D * e + N * (uint64_t)n_image_states * D * e;
+    uint64_t data = T * K * D * e + N * KI * D * e;
     b.hidden = data ? data + 1024 : 0;
-    b.run_json = 4096 + 8 * (uint64_t)n_prompt + 72 * T + 200 * N + 2048;
-    b.analysis = analysis ? 4096 + T * S * KEVO_ANALYSIS_BYTES_PER_STATE : 0;
+    b.run_json = 2048 + 1024 + 8 * (uint64_t)n_prompt + 72 * T + 200 * N;
+    if (analysis)
+        b.analysis = 4096 + 450 * T * S + 100 * N * KI;
+    if (analysis > 1) {
+        uint64_t charts = T < 20 ? T : 20;
+        b.analysis += 250 * S + (charts * 80000 + 160000 + (KI ? 800000 : 0)) * 7 / 3;
+    }
     b.total = b.hidden + b.run_json + b.analysis;
     return b;
 }
