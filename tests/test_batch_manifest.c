@@ -37,9 +37,11 @@ static char *load_error(const char *name, const char *text, const char *question
 KEVO_TEST(manifest_reads_jsonl_and_csv)
 {
     const char *jl = write_text("m.jsonl",
-                                "{\"id\": \"a\", \"image\": \"x/a.png\", \"references\": [\"red\"]}\n"
+                                "{\"id\": \"a\", \"image\": \"x/a.png\", "
+                                "\"references\": [\"red\"]}\n"
                                 "\n"
-                                "{\"id\": \"b\", \"image\": \"/abs/b.png\", \"question\": \"Why?\"}\r\n");
+                                "{\"id\": \"b\", \"image\": \"/abs/b.png\", "
+                                "\"question\": \"Why?\"}\r\n");
     kevo_manifest *m = NULL;
     kevo_error err;
     if (CHECK_OK(kevo_manifest_load(jl, "Q?", &m, &err), &err)) {
@@ -84,7 +86,8 @@ KEVO_TEST(manifest_errors_name_file_line_and_key)
     } cases[] = {
         {"e1.jsonl", "{\"id\": \"a\", \"image\": \"a.png\"}\n{\"id\": \"b\", \"image\": }\n",
          "e1.jsonl:2:", "byte column 22"},
-        {"e2.jsonl", "{\"id\": \"a\", \"image\": \"a.png\"}\n\n{\"id\": \"a\", \"image\": \"b.png\"}\n",
+        {"e2.jsonl",
+         "{\"id\": \"a\", \"image\": \"a.png\"}\n\n{\"id\": \"a\", \"image\": \"b.png\"}\n",
          "e2.jsonl:3:", "also the id of line 1"},
         {"e3.jsonl", "{\"id\": \"a/b\", \"image\": \"a.png\"}\n", "e3.jsonl:1:", "'/'"},
         {"e4.jsonl", "{\"id\": \"..\", \"image\": \"a.png\"}\n", "e4.jsonl:1:", "not a folder"},
@@ -93,7 +96,8 @@ KEVO_TEST(manifest_errors_name_file_line_and_key)
         {"e7.jsonl", "{\"id\": \".kevo-tmp-1-a\", \"image\": \"a.png\"}\n", "e7.jsonl:1:", "'.'"},
         {"e8.jsonl", "{\"id\": \"a\", \"image\": \"a.png\", \"reference\": [\"x\"]}\n",
          "e8.jsonl:1:", "unknown key \"reference\""},
-        {"e9.jsonl", "{\"id\": \"a\", \"image\": \"a.png\", \"references\": \"x\"}\n", "e9.jsonl:1:",
+        {"e9.jsonl", "{\"id\": \"a\", \"image\": \"a.png\", \"references\": \"x\"}\n",
+         "e9.jsonl:1:",
          "\"references\" must be a list"},
         {"e10.jsonl", "{\"id\": 3, \"image\": \"a.png\"}\n", "e10.jsonl:1:", "\"id\" must be"},
         {"e11.jsonl", "{\"id\": \"a\"}\n", "e11.jsonl:1:", "no \"image\""},
@@ -387,7 +391,8 @@ KEVO_TEST(batch_bytes_per_item_match_the_files)
     // --states 0:L keeps every state and analyses each run before it is swapped in (a map of
     // the runs needs more of them than two).
     int code = kevo_test_cli(NULL, &se, "batch -q -m " DEMO " -n 4 --analyze --states 0:L "
-                             "--image-states every=4 -p " QUESTION " --manifest '%s' -o '%s'", mf, out);
+                             "--image-states every=4 -p " QUESTION " --manifest '%s' -o '%s'", mf,
+                             out);
     CHECK(code == 0 && kevo_test_contains(se, "at most"), "%d %s", code, se);
     free(se);
     kevo_config c;

@@ -41,7 +41,8 @@ const char *kevo_manifest_path(const kevo_manifest *m);   // as given to kevo_ma
 kevo_status kevo_manifest_id_check(const char *id, kevo_error *err);
 
 // Writes item i as JSON to path, atomically: {"id", "image" (as in the manifest), "question"
-// (the one asked), "references" ([] when none), "manifest" (its path), "line"}.
+// (the one asked), "references" ([] when none), "manifest" (its path), "line"}; a file that
+// holds these bytes already is left as it is.
 kevo_status kevo_manifest_write_item(const kevo_manifest *m, int i, const char *path,
                                      kevo_error *err);
 

@@ -231,20 +231,31 @@ static kevo_status analyze_all(const item *items, int n, const kevo_model *m,
 }
 
 
-// --states / --no-hidden: the run folder is analysed in its temporary folder, with every state,
-// before the states not kept are dropped (kevo_save_options.before_commit).
-typedef struct analyse_ctx {
+// What goes into a run folder's temporary folder before it is swapped in
+// (kevo_save_options.before_commit): a manifest item's item.json, so that it comes with its run
+// in one step, and with --states / --no-hidden the analysis, made with every state before the
+// states not kept are dropped.
+typedef struct batch_ctx {
+    const kevo_manifest *mf;
+    int item;                 // the manifest item being saved
+    int analyse;
     const kevo_model *m;
     kevo_analyze_params p;
-} analyse_ctx;
+} batch_ctx;
 
-static kevo_status analyse_before_commit(const char *tmp_dir, const char *dir, void *ctx,
-                                         kevo_error *err)
+static kevo_status before_commit(const char *tmp_dir, const char *dir, void *ctx,
+                                 kevo_error *err)
 {
-    analyse_ctx *c = ctx;
+    batch_ctx *c = ctx;
     char path[KEVO_PATH_MAX];
     kevo_runfolder *rf = NULL;
-    kevo_status st = cli_path(path, err, "%s/analysis", tmp_dir);
+    kevo_status st = KEVO_OK;
+    if (c->mf && ((st = cli_path(path, err, "%s/item.json", tmp_dir)) != KEVO_OK ||
+                  (st = kevo_manifest_write_item(c->mf, c->item, path, err)) != KEVO_OK))
+        return st;
+    if (!c->analyse)
+        return KEVO_OK;
+    st = cli_path(path, err, "%s/analysis", tmp_dir);
     if (st == KEVO_OK)
         st = kevo_runfolder_load(tmp_dir, &rf, err);
     if (st == KEVO_OK)
@@ -255,20 +266,21 @@ static kevo_status analyse_before_commit(const char *tmp_dir, const char *dir, v
     return st;
 }
 
-// item.json beside a manifest item's run (kevo's own file, not part of the run's identity:
-// rewritten on every batch, so a changed reference needs no rerun).
-static void write_item_json(item *it, const kevo_manifest *mf)
+// item.json beside a reused run (kevo's own file, not part of the run's identity: rewritten
+// when the manifest changed it, so a changed reference needs no rerun).
+static int write_item_json(item *it, const kevo_manifest *mf)
 {
     char path[KEVO_PATH_MAX];
     kevo_error err;
     if (!mf || !it->answer)
-        return;
+        return 0;
     if (cli_path(path, &err, "%s/item.json", it->dir) == KEVO_OK &&
         kevo_manifest_write_item(mf, it->manifest_item, path, &err) == KEVO_OK)
-        return;
+        return 0;
     snprintf(it->failure, sizeof it->failure, "failed: %s", err.msg);
     it->status = it->failure;
     fprintf(stderr, "kevo: %s\n", err.msg);
+    return 1;
 }
 
 int cmd_batch(int argc, char **argv)
@@ -389,14 +401,14 @@ int cmd_batch(int argc, char **argv)
     }
     double load_s = kevo_now() - t0;
     kevo_set_threads(params.n_threads);   // --threads for preprocessing and analyses too
-    analyse_ctx actx = {.m = m, .p = kevo_analyze_default_params()};
+    batch_ctx actx = {.mf = mf, .analyse = prune && (analyze || no_hidden), .m = m,
+                      .p = kevo_analyze_default_params()};
     actx.p.interrupt = interrupted;
     actx.p.tables_only = no_hidden;
     kevo_save_options save = {.known = &id, .n_threads = run ? kevo_run_threads(run) : 0,
                               .load_s = load_s, .store = rec.store,
                               .hidden_states = id.hidden_states, .n_hidden_states = n_kept,
-                              .before_commit = prune && (analyze || no_hidden)
-                                                   ? analyse_before_commit : NULL,
+                              .before_commit = mf || actx.analyse ? before_commit : NULL,
                               .ctx = &actx};
     batch_progress pr = {.total = n, .bar = bar && !quiet};
     pr.bar = bar;
@@ -407,7 +419,7 @@ int cmd_batch(int argc, char **argv)
             if (it->status == it->failure)
                 fprintf(stderr, "%skevo: %s: skipped: %s\n", bar && i ? "\n" : "", it->image,
                         it->failure + strlen("failed: "));
-            write_item_json(it, mf);
+            failed += write_item_json(it, mf);
             pr.done++;
             continue;
         }
@@ -421,6 +433,7 @@ int cmd_batch(int argc, char **argv)
         memcpy(id.image_sha256, it->sha256, sizeof id.image_sha256);
         id.question = q.question = it->question;
         q.image_path = it->image;
+        actx.item = it->manifest_item;
         kevo_answer a = {0};
         double t1 = kevo_now();
         if (kevo_llava_answer(m, run, &q, &a, &err) != KEVO_OK ||
@@ -442,8 +455,6 @@ int cmd_batch(int argc, char **argv)
             }
             it->answer = strdup(a.text);
             it->tokens = kevo_run_n_generated(run);
-            write_item_json(it, mf);
-            failed += it->status == it->failure && !strncmp(it->failure, "failed", 6);
         }
         it->seconds = kevo_now() - t1;
         kevo_answer_clear(&a);

@@ -531,5 +531,18 @@ kevo_status kevo_manifest_write_item(const kevo_manifest *m, int i, const char *
         cJSON_AddNumberToObject(root, "line", e->line);
     }
     cJSON_Delete(refs);
-    return kevo_json_save(root, path, err);
+    char *text = root ? cJSON_Print(root) : NULL, *old = NULL;
+    cJSON_Delete(root);
+    if (!text)
+        return kevo_fail(err, KEVO_ERR_NOMEM, "%s: out of memory", path);
+    size_t len = strlen(text), old_len = 0;
+    text[len++] = '\n';   // cJSON_Print leaves room for its NUL; end the file with a newline
+    // A resumed batch rewrites nothing that is already there (no fsync an unchanged item).
+    kevo_status st = KEVO_OK;
+    if (!kevo_file_exists(path) || kevo_read_file(path, 1 << 20, &old, &old_len, NULL) ||
+        old_len != len || memcmp(old, text, len) != 0)
+        st = kevo_write_file(path, text, len, err);
+    free(old);
+    free(text);
+    return st;
 }
