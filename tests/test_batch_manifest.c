@@ -72,6 +72,12 @@ KEVO_TEST(manifest_reads_jsonl_and_csv)
         CHECK(c.line == 5 && !strcmp(c.question, "Q3"), "c: line %d", c.line);
     }
     kevo_manifest_free(m);
+    // A number as the id (COCO's image ids), a byte order mark.
+    if (CHECK_OK(kevo_manifest_load(write_text("n.jsonl", "\xef\xbb\xbf{\"id\": 139, \"image\": "
+                                               "\"a.png\"}\n"), "Q", &m, &err), &err))
+        CHECK(!strcmp(kevo_manifest_item_at(m, 0).id, "139"), "id %s",
+              kevo_manifest_item_at(m, 0).id);
+    kevo_manifest_free(m);
     // No extension: read by content.
     if (CHECK_OK(kevo_manifest_load(write_text("list", "id,image\nz,z.png\n"), "Q", &m, &err),
                  &err))
@@ -99,7 +105,7 @@ KEVO_TEST(manifest_errors_name_file_line_and_key)
         {"e9.jsonl", "{\"id\": \"a\", \"image\": \"a.png\", \"references\": \"x\"}\n",
          "e9.jsonl:1:",
          "\"references\" must be a list"},
-        {"e10.jsonl", "{\"id\": 3, \"image\": \"a.png\"}\n", "e10.jsonl:1:", "\"id\" must be"},
+        {"e10.jsonl", "{\"id\": 3.5, \"image\": \"a.png\"}\n", "e10.jsonl:1:", "\"id\" must be"},
         {"e11.jsonl", "{\"id\": \"a\"}\n", "e11.jsonl:1:", "no \"image\""},
         {"e12.jsonl", "{\"id\": \"a\", \"image\": \"a.png\"}\n", "e12.jsonl:1:", "no -p PROMPT"},
         {"e13.csv", "id,image\na,a.png\nb\n", "e13.csv:3:", "1 fields where the header has 2"},

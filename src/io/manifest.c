@@ -192,7 +192,14 @@ static kevo_status json_object(const cJSON *obj, entry *e, const char *where,
                 return kevo_fail(err, KEVO_ERR_FORMAT, "%s the key \"%.60s\" appears twice",
                                  where, v->string);
         const char *k = v->string;
-        if (!strcmp(k, "id"))
+        if (!strcmp(k, "id") && cJSON_IsNumber(v) && v->valuedouble == (double)(long long)
+                                                         v->valuedouble &&
+            v->valuedouble >= 0 && v->valuedouble < 9007199254740992.0) {
+            char num[24];   // COCO's and VQA's image ids are numbers: 139 names OUT/139
+            snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
+            if (!(e->id = strdup(num)))
+                st = kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+        } else if (!strcmp(k, "id"))
             st = json_string(v, &e->id, where, err);
         else if (!strcmp(k, "image"))
             st = json_string(v, &e->image, where, err);
@@ -498,9 +505,12 @@ kevo_status kevo_manifest_load(const char *path, const char *default_question,
     m->dir = dup_n(path, (size_t)(base - path));
     kevo_status st = m->dir ? kevo_read_file(path, MANIFEST_MAX, &text, &len, err)
                             : kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    // A UTF-8 byte order mark (spreadsheets write one) is not part of the first line.
+    size_t bom = len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3) ? 3 : 0;
     if (st == KEVO_OK)
-        st = is_jsonl(path, text, len) ? parse_jsonl(m, text, len, default_question, err)
-                                       : parse_csv(m, text, len, default_question, err);
+        st = is_jsonl(path, text + bom, len - bom)
+                 ? parse_jsonl(m, text + bom, len - bom, default_question, err)
+                 : parse_csv(m, text + bom, len - bom, default_question, err);
     if (st == KEVO_OK && m->n == 0)
         st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: no items", path);
     if (st == KEVO_OK)
