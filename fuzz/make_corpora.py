@@ -284,6 +284,14 @@ def tokenizer_seeds(c, data_dir):
     for layers, spec in ((32, ""), (32, "all"), (32, "every=4"), (32, "0,8,16:L"), (4, "L:0"),
                          (12, "3:3,L,0"), (255, "every=255"), (1, "0,1,2")):
         c.add("fuzz_states", bytes([layers - 1]) + spec.encode(), "spec")
+    # manifests (kevo batch --manifest): the first byte picks .jsonl / .csv / by content and -p
+    jl = b'{"id": "f01", "image": "flower01.png", "references": ["red", "dark red"]}\n' \
+         b'\n{"id": "b", "image": "/abs/b.png", "question": "Why?"}\r\n'
+    csv = b'id,image,question,references\na,a.png,,red|dark red\n"b,1",b.png,"Say ""hi""\nok",\n'
+    for flags, text in ((4, jl), (0, jl), (5, csv), (1, csv), (6, jl), (7, csv),
+                        (4, b'{"id": "a", "image": "a.png"}\n{"id": "a", "image": "b"}\n'),
+                        (5, b'id,image\n../x,a.png\n')):
+        c.add("fuzz_manifest", bytes([flags]) + text, "manifest")
 
 
 # ---- images

@@ -424,5 +424,6 @@ const float *kevo_run_image_embeds(const kevo_run *run);
 #include "kevo/diff.h"        // two runs of one image and question compared layer by layer
 #include "kevo/stats.h"       // statistics over many analysed runs (a dataset)
 #include "kevo/demo.h"        // the bundled examples and the demo's folder
+#include "kevo/manifest.h"    // dataset manifests (kevo batch --manifest) and item.json
 
 #endif

@@ -30,7 +30,10 @@ KEVO_TEST(readme_examples_run_as_written)
                           "runs/flower02/analysis-correct/stages.json",
                           "runs/flowers/summary.csv", "runs/flowers-map/tsne.png",
                           "runs/scenes/tsne/tsne.png", "runs/flower02-embedding.csv",
-                          "runs/pixels.safetensors", "runs/seen.png"};
+                          "runs/pixels.safetensors", "runs/seen.png",
+                          "runs/dataset/flower01/analysis/stages.json",
+                          "runs/dataset/flower02/item.json",
+                          "runs/dataset/summary.shard-1-of-2.csv"};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
         char path[1400];
         snprintf(path, sizeof path, "%s/%s", scratch, made[i]);

@@ -11,7 +11,7 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev libpng-dev
             libcairo2-dev nettle-dev libpcre2-dev libutf8proc-dev fonts-dejavu-core)
 test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn chromium
-           python3-scipy python3-mpmath)
+           python3-scipy python3-mpmath parallel)
 fuzz_pkgs=(clang libclang-rt-14-dev libomp-dev python3)
 
 case "${1:-build}" in

@@ -96,6 +96,8 @@ typedef struct kevo_analyze_params {
     kevo_tsne_params tsne;            // the maps' t-SNE
     kevo_figure_opts figure;
     int no_tsne;                      // one run: skip the map
+    int tables_only;                  // one run: the tables and stages.json alone (no map, no
+                                      // figures, no report.html: kevo batch --no-hidden)
     // When not NULL and set non-zero (e.g. by a SIGINT handler), the analysis stops between its
     // steps with KEVO_ERR_INTERRUPTED, always before the new folder is swapped in: the old one
     // stays whole and the temporary folder is removed.

@@ -18,6 +18,10 @@ double kevo_now(void);
 int kevo_file_exists(const char *path);   // a regular file
 int kevo_dir_exists(const char *path);
 
+// The bytes an unprivileged writer may still use on the file system holding path (statvfs:
+// f_bavail * f_frsize).
+kevo_status kevo_free_bytes(const char *path, uint64_t *out, kevo_error *err);
+
 // Creates a directory and its missing parents (like mkdir -p).
 kevo_status kevo_mkdirs(const char *path, kevo_error *err);
 

@@ -43,6 +43,17 @@ typedef struct kevo_save_options {
     double load_s;             // the model's loading time, recorded in run.json
     kevo_dtype store;          // the hidden states on disk: KEVO_DTYPE_F32 (exact) or
                                // KEVO_DTYPE_F16 (half the bytes, relative error <= 2^-11)
+    // The answer's states kept in hidden.safetensors: NULL every index 0..L; else these
+    // n_hidden_states indices, ascending (0: none and no hidden.safetensors unless image
+    // states are kept). run.json's hidden.indices says which.
+    const int *hidden_states;
+    int n_hidden_states;
+    // Called with the temporary folder once the run folder is complete there with every
+    // state, before the states not kept are dropped and it is swapped into `dir` (kevo batch
+    // analyses there, so a run that keeps no states still has its analysis); NULL: none.
+    kevo_status (*before_commit)(const char *tmp_dir, const char *dir, void *ctx,
+                                 kevo_error *err);
+    void *ctx;
 } kevo_save_options;
 
 // Writes the run folder (docs/run-folder.md) for the last answer of run r, the image states

@@ -41,6 +41,10 @@ typedef struct kevo_run_identity {
     const int *image_states;   // the image recorder's indices (kevo_run_params), and their count
     int n_image_states;
     kevo_dtype store;          // how the states are stored (kevo_save_options)
+    // The answer's states kept in hidden.safetensors (kevo_save_options.hidden_states): NULL
+    // every index 0..L; else these n_hidden_states indices, ascending (0: none, --no-hidden).
+    const int *hidden_states;
+    int n_hidden_states;
 } kevo_run_identity;
 
 // The image's part of a run's identity: the SHA-256 of the file's bytes, as 64 lower-case hex
@@ -56,6 +60,11 @@ typedef struct kevo_runfolder kevo_runfolder;
 // whose states stay mapped. On failure *out is NULL.
 kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err);
 void kevo_runfolder_free(kevo_runfolder *rf);   // accepts NULL
+// The analyses need every hidden-state index 0..L: kevo_runfolder_load refuses, naming what
+// was kept, a run folder written with only some (kevo batch --states) or none (--no-hidden).
+// This one loads it (its kept states, if any, mapped) for what needs only run.json and the
+// states' bookkeeping: kevo batch's resume and answers.
+kevo_status kevo_runfolder_load_record(const char *dir, kevo_runfolder **out, kevo_error *err);
 
 // Borrowed from the run folder.
 const char *kevo_runfolder_dir(const kevo_runfolder *rf);         // the name reports give it
@@ -66,6 +75,10 @@ const char *kevo_runfolder_question(const kevo_runfolder *rf);
 const char *kevo_runfolder_text(const kevo_runfolder *rf);        // the decoded answer
 int kevo_runfolder_n_steps(const kevo_runfolder *rf);             // T, generated tokens
 const char *kevo_runfolder_piece(const kevo_runfolder *rf, int step);   // raw piece, 0 <= step < T
+
+// The hidden-state indices kept in hidden.safetensors: -1 for every index 0..L, else their
+// count K (0: none) with the indices in *indices (borrowed; may be NULL).
+int kevo_runfolder_states_kept(const kevo_runfolder *rf, const int **indices);
 
 // Names the run `dir` in reports from now on (its files stay open): for a run folder written
 // in a temporary place that will be moved to `dir`.
@@ -80,13 +93,27 @@ int kevo_runfolder_differs(const kevo_runfolder *rf, const kevo_run_identity *wa
 // Run folders on disk
 
 // Checks, before any expensive work, that `kevo run` may write dir: missing, empty, or a run
-// folder of kevo's holding only run.json, hidden.safetensors, an analysis/ folder of kevo's,
-// diff-NAME folders of `kevo diff` and kevo's hidden temporaries (which is then replaced whole);
+// folder of kevo's holding only run.json, hidden.safetensors, item.json, an analysis/ folder of
+// kevo's, diff-NAME folders of `kevo diff` and kevo's hidden temporaries (then replaced whole);
 // anything else is KEVO_ERR_ARG naming what is not kevo's.
 kevo_status kevo_runfolder_check_dest(const char *dir, kevo_error *err);
 
 // 1 when dir/run.json is a regular file (not a link) whose "format" is "kevo-run": a run folder
 // of kevo's, whatever else is in it.
 int kevo_runfolder_marked(const char *dir);
+
+// What a run folder takes on disk at most (docs/run-folder.md, "Sizes"): for max_new steps,
+// the answer's states kept (n_states: -1 all, else K), n_image_states image states of
+// image_tokens positions, stored as store, and its analysis: 0 none, 1 the tables alone
+// (--no-hidden), 2 the tables, figures and report.html (estimated from the demo model's).
+typedef struct kevo_run_bytes {
+    uint64_t hidden;         // hidden.safetensors: data and header (0 when no state is kept)
+    uint64_t run_json;       // run.json and item.json
+    uint64_t analysis;       // analysis/: stages.json, lens.csv, divergence.csv, ..., figures
+    uint64_t total;
+} kevo_run_bytes;
+kevo_run_bytes kevo_runfolder_bytes(const kevo_config *c, int image_tokens, int n_prompt,
+                                    int max_new, int n_states, int n_image_states,
+                                    kevo_dtype store, int analysis);
 
 #endif

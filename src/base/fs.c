@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -139,6 +140,16 @@ char kevo_entry_kind(const char *dir, const char *name)
     if (kevo_path_join(path, sizeof path, dir, name, NULL) != KEVO_OK || lstat(path, &st) != 0)
         return '?';
     return S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : '?';
+}
+
+kevo_status kevo_free_bytes(const char *path, uint64_t *out, kevo_error *err)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) != 0)
+        return kevo_fail(err, KEVO_ERR_IO, "%s: cannot read the file system's free space: %s",
+                         path, strerror(errno));
+    *out = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
+    return KEVO_OK;
 }
 
 kevo_status kevo_mkdirs(const char *path, kevo_error *err)

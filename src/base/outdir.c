@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,27 @@ struct kevo_outdir {
     char dest[KEVO_PATH_MAX];     // without trailing slashes
     char parent[KEVO_PATH_MAX];   // "" or the part of dest up to and including its last '/'
     const char *base;             // points into dest
-    char tmp[KEVO_PATH_MAX];      // parent + ".kevo-tmp-PID-" + base
-    char old[KEVO_PATH_MAX];      // parent + ".kevo-old-PID-" + base
+    char tmp[KEVO_PATH_MAX];      // parent + ".kevo-tmp-PID@HOST-" + base
+    char old[KEVO_PATH_MAX];      // parent + ".kevo-old-PID@HOST-" + base
     kevo_outdir_owned_fn owned;
 };
+
+// This machine in temporaries' names: 8 hex digits of FNV-1a 32 over its host name. Processes
+// of other machines writing into one shared folder (shards of a cluster job on NFS) have other
+// PIDs in another PID space: only a temporary named with this host's tag is probed and cleaned.
+static const char *host_tag(void)
+{
+    static char tag[9];
+    if (!tag[0]) {
+        char name[256] = "";
+        gethostname(name, sizeof name - 1);
+        uint32_t h = 2166136261u;
+        for (const char *p = name; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        snprintf(tag, sizeof tag, "%08x", (unsigned)h);
+    }
+    return tag;
+}
 
 static kevo_status split(kevo_outdir *d, const char *dest, kevo_error *err)
 {
@@ -64,15 +82,19 @@ static kevo_status split(kevo_outdir *d, const char *dest, kevo_error *err)
     memcpy(d->parent, d->dest, (size_t)(d->base - d->dest));
     d->parent[d->base - d->dest] = '\0';
     long pid = (long)getpid();
-    int a = snprintf(d->tmp, sizeof d->tmp, "%s" TMP_PREFIX "%ld-%s", d->parent, pid, d->base);
-    int b = snprintf(d->old, sizeof d->old, "%s" OLD_PREFIX "%ld-%s", d->parent, pid, d->base);
+    const char *host = host_tag();
+    int a = snprintf(d->tmp, sizeof d->tmp, "%s" TMP_PREFIX "%ld@%s-%s", d->parent, pid, host,
+                     d->base);
+    int b = snprintf(d->old, sizeof d->old, "%s" OLD_PREFIX "%ld@%s-%s", d->parent, pid, host,
+                     d->base);
     if (a < 0 || b < 0 || (size_t)a >= sizeof d->tmp || (size_t)b >= sizeof d->old)
         return kevo_fail(err, KEVO_ERR_ARG, "%s: path too long", dest);
     return KEVO_OK;
 }
 
-// ".kevo-tmp-PID-NAME" or ".kevo-old-PID-NAME" of a process that no longer exists: its PID, and
-// NAME in *name; else 0.
+// ".kevo-tmp-PID@HOST-NAME" or ".kevo-old-PID@HOST-NAME" (or, as older kevos wrote them,
+// without "@HOST") of a process of this machine that no longer exists: its PID, and NAME in
+// *name; else 0. Another machine's are never touched: its PID means nothing here.
 static long stale_pid(const char *entry, const char *prefix, const char **name)
 {
     size_t k = strlen(prefix);
@@ -80,7 +102,14 @@ static long stale_pid(const char *entry, const char *prefix, const char **name)
         return 0;
     char *end;
     long pid = strtol(entry + k, &end, 10);
-    if (end == entry + k || *end != '-' || !end[1] || pid <= 0 || pid == (long)getpid())
+    if (end == entry + k || pid <= 0 || pid == (long)getpid())
+        return 0;
+    if (*end == '@') {
+        if (strncmp(end + 1, host_tag(), 8) != 0)
+            return 0;
+        end += 9;
+    }
+    if (*end != '-' || !end[1])
         return 0;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
         return 0;   // alive (or not ours to probe): leave it alone

@@ -242,7 +242,8 @@ kevo_status kevo_runfolder_owned(const char *dir, kevo_error *err)
     for (struct dirent *e; st == KEVO_OK && !bad[0] && (e = readdir(d));) {
         const char *s = e->d_name;
         if (!strcmp(s, ".") || !strcmp(s, "..") || is_temporary(s) ||
-            ((!strcmp(s, "run.json") || !strcmp(s, "hidden.safetensors")) &&
+            ((!strcmp(s, "run.json") || !strcmp(s, "hidden.safetensors") ||
+              !strcmp(s, "item.json")) &&   // kevo batch --manifest's record of the item
              kevo_entry_kind(dir, s) == 'f'))
             continue;
         if (!strcmp(s, "analysis") && kevo_entry_kind(dir, s) == 'd') {

@@ -56,8 +56,16 @@ static void add_digest(cJSON *obj, const char *key, const char *hex)
         cJSON_AddStringToObject(obj, key, hex);
 }
 
+// The states hidden.safetensors holds: every index (K = L+1, indices NULL) before pruning or
+// when all are kept, else the record's list.
+typedef struct kept_states {
+    const int *indices;   // NULL: 0..L
+    int k;
+    int file;             // hidden.safetensors exists
+} kept_states;
+
 static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *id,
-                          const char *image_sha256)
+                          const char *image_sha256, const kept_states *ks)
 {
     const kevo_config *c = r->config;
     cJSON *root = cJSON_CreateObject(), *o;
@@ -108,21 +116,81 @@ static cJSON *record_json(const kevo_run_record *r, const kevo_model_identity *i
     cJSON_AddNumberToObject(o, "tokens_per_s", r->timings.decode_tokens_per_s);
     cJSON_AddNumberToObject(o, "record_s", r->timings.record_s);
     o = cJSON_AddObjectToObject(root, "hidden");
-    cJSON_AddStringToObject(o, "file", HIDDEN_FILE);
-    cJSON_AddStringToObject(o, "tensor", "hidden");
-    int shape[3] = {r->n_generated, c->text_layers + 1, c->text_hidden};
+    if (ks->file)
+        cJSON_AddStringToObject(o, "file", HIDDEN_FILE);
+    if (ks->k)
+        cJSON_AddStringToObject(o, "tensor", "hidden");
+    int shape[3] = {r->n_generated, ks->k, c->text_hidden};
     cJSON_AddItemToObject(o, "shape", cJSON_CreateIntArray(shape, 3));
     cJSON_AddStringToObject(o, "dtype", kevo_dtype_name(r->store));
+    if (ks->indices)   // only some kept (kevo batch --states, --no-hidden)
+        cJSON_AddItemToObject(o, "indices", ks->k ? cJSON_CreateIntArray(ks->indices, ks->k)
+                                                  : cJSON_CreateArray());
     kevo_runfolder_image_json(root, r);
     return root;
 }
 
+// hidden.safetensors and run.json in tmp for the states ks keeps: the answer's (gathered from
+// the record's (T, L+1, D) when only some are kept) and the image's.
+static kevo_status write_files(const char *tmp, const kevo_run_record *r,
+                               const kevo_model_identity *id, const char *image_sha256,
+                               const kept_states *ks, kevo_error *err)
+{
+    const kevo_config *c = r->config;
+    char path[KEVO_PATH_MAX];
+    size_t d = (size_t)c->text_hidden, l1 = (size_t)c->text_layers + 1, T = (size_t)r->n_generated;
+    kevo_tensor_out t[2];
+    int n_t = 0;
+    void *owned[2] = {NULL, NULL};
+    float *gathered = NULL;
+    const float *hidden = r->hidden;
+    kevo_status st = KEVO_OK;
+    if (ks->indices && ks->k) {
+        gathered = malloc(T * (size_t)ks->k * d * sizeof *gathered + 1);
+        if (!gathered)
+            return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+        for (size_t s = 0; s < T; s++)
+            for (int k = 0; k < ks->k; k++)
+                memcpy(gathered + (s * (size_t)ks->k + (size_t)k) * d,
+                       r->hidden + (s * l1 + (size_t)ks->indices[k]) * d, d * sizeof *gathered);
+        hidden = gathered;
+    }
+    if (ks->k) {
+        t[n_t] = (kevo_tensor_out){"hidden", r->store, 3, {r->n_generated, ks->k, c->text_hidden},
+                                   NULL};
+        st = kevo_states_store("hidden", hidden, T * (size_t)ks->k * d, r->store, &owned[0],
+                               &t[n_t++].data, err);
+    }
+    if (st == KEVO_OK && r->n_image_states) {
+        t[n_t] = (kevo_tensor_out){"image_hidden", r->store, 3,
+                                   {r->image_tokens, r->n_image_states, c->text_hidden}, NULL};
+        st = kevo_states_store("image_hidden", r->image_hidden,
+                               (size_t)r->image_tokens * (size_t)r->n_image_states * d, r->store,
+                               &owned[1], &t[n_t++].data, err);
+    }
+    const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
+    if (st == KEVO_OK)
+        st = kevo_path_join(path, sizeof path, tmp, HIDDEN_FILE, err);
+    if (st == KEVO_OK)
+        st = n_t ? kevo_safetensors_write(path, t, n_t, meta, 2, err)
+                 : kevo_remove_tree(path, err);
+    free(owned[0]);
+    free(owned[1]);
+    free(gathered);
+    if (st == KEVO_OK)
+        st = kevo_path_join(path, sizeof path, tmp, RUN_JSON, err);
+    if (st == KEVO_OK)
+        st = kevo_json_save(record_json(r, id, image_sha256, ks), path, err);
+    return st;
+}
+
 // The folder is built in a hidden temporary folder and swapped in whole (kevo/files.h); an
 // existing DIR is replaced only when it is empty or a run folder holding nothing but kevo's files
-// (kevo_runfolder_owned).
+// (kevo_runfolder_owned). With before_commit, the folder is first complete with every state
+// (what the analyses read), then pruned to the states kept: peak disk is one item's full states.
 kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo_error *err)
 {
-    char image_sha256[65], path[KEVO_PATH_MAX];
+    char image_sha256[65];
     kevo_model_identity id;
     kevo_outdir *od = NULL;
     kevo_status st = record_identity(r, &id, image_sha256, err);
@@ -131,32 +199,17 @@ kevo_status kevo_runfolder_write(const char *dir, const kevo_run_record *r, kevo
     if (st != KEVO_OK)
         return st;
     const char *tmp = kevo_outdir_path(od);
-
-    const kevo_config *c = r->config;
-    size_t d = (size_t)c->text_hidden, l1 = (size_t)c->text_layers + 1;
-    kevo_tensor_out t[2] = {
-        {"hidden", r->store, 3, {r->n_generated, c->text_layers + 1, c->text_hidden}, NULL},
-        {"image_hidden", r->store, 3, {r->image_tokens, r->n_image_states, c->text_hidden},
-         NULL},
-    };
-    void *owned[2] = {NULL, NULL};
-    st = kevo_states_store("hidden", r->hidden, (size_t)r->n_generated * l1 * d, r->store,
-                           &owned[0], &t[0].data, err);
-    if (st == KEVO_OK && r->n_image_states)
-        st = kevo_states_store("image_hidden", r->image_hidden,
-                               (size_t)r->image_tokens * (size_t)r->n_image_states * d, r->store,
-                               &owned[1], &t[1].data, err);
-    const char *meta[] = {"format", KEVO_RUN_FORMAT, "kevo_version", KEVO_VERSION};
-    if (st == KEVO_OK)
-        st = kevo_path_join(path, sizeof path, tmp, HIDDEN_FILE, err);
-    if (st == KEVO_OK)
-        st = kevo_safetensors_write(path, t, r->n_image_states ? 2 : 1, meta, 2, err);
-    free(owned[0]);
-    free(owned[1]);
-    if (st == KEVO_OK)
-        st = kevo_path_join(path, sizeof path, tmp, RUN_JSON, err);
-    if (st == KEVO_OK)
-        st = kevo_json_save(record_json(r, &id, image_sha256), path, err);
+    int l1 = r->config->text_layers + 1;
+    kept_states all = {NULL, l1, 1};
+    kept_states kept = {r->hidden_states, r->hidden_states ? r->n_hidden_states : l1,
+                        !r->hidden_states || r->n_hidden_states || r->n_image_states};
+    if (r->before_commit) {
+        st = write_files(tmp, r, &id, image_sha256, &all, err);
+        if (st == KEVO_OK)
+            st = r->before_commit(tmp, dir, r->ctx, err);
+    }
+    if (st == KEVO_OK && (!r->before_commit || r->hidden_states))
+        st = write_files(tmp, r, &id, image_sha256, &kept, err);
     if (st != KEVO_OK) {
         kevo_outdir_abort(od, err);   // names DIR/..., not the temporary folder, in err
         return st;
@@ -219,16 +272,52 @@ static kevo_status read_tokens(kevo_runfolder *rf, const cJSON *root, const char
     return KEVO_OK;
 }
 
-// hidden.safetensors: "hidden" F32 or F16 (T, L+1, D), agreeing with run.json, every value
-// finite.
+// hidden.indices (absent: every index 0..L): ascending indices within 0..L, possibly none.
+static kevo_status read_kept(kevo_runfolder *rf, const cJSON *h, const char *where,
+                             kevo_error *err)
+{
+    const cJSON *ix = cJSON_GetObjectItemCaseSensitive(h, "indices");
+    rf->kept_all = ix == NULL;
+    if (!ix)
+        return KEVO_OK;
+    int k = cJSON_IsArray(ix) ? cJSON_GetArraySize(ix) : -1;
+    if (k < 0 || k > rf->text_layers + 1)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s hidden.indices must list 0 to %d indices",
+                         where, rf->text_layers + 1);
+    if (!(rf->kept = malloc((size_t)k * sizeof *rf->kept + 1)))
+        return kevo_fail(err, KEVO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < k; i++) {
+        const cJSON *v = cJSON_GetArrayItem(ix, i);
+        double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(x >= 0 && x <= rf->text_layers && x == (int)x) || (i && (int)x <= rf->kept[i - 1]))
+            return kevo_fail(err, KEVO_ERR_FORMAT, "%s hidden.indices[%d] is not an index above "
+                             "the one before it within 0..%d", where, i, rf->text_layers);
+        rf->kept[i] = (int)x;
+    }
+    rf->n_kept = k;
+    return KEVO_OK;
+}
+
+// hidden.safetensors: "hidden" F32 or F16 (T, L+1, D), or (T, K, D) for the K indices a run
+// kept, agreeing with run.json, every value finite; no file when nothing is kept in it.
 static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char *where,
                                kevo_error *err)
 {
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "hidden");
-    char *file = NULL, path[KEVO_PATH_MAX];
-    kevo_status st = h ? get_string(h, "file", &file, where, err)
-                       : kevo_fail(err, KEVO_ERR_FORMAT, "%s has no \"hidden\" entry", where);
+    if (!cJSON_IsObject(h))
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s has no \"hidden\" object", where);
+    kevo_status st = read_kept(rf, h, where, err);
     if (st != KEVO_OK)
+        return st;
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(h, "dtype");
+    snprintf(rf->hidden_dtype, sizeof rf->hidden_dtype, "%s",
+             cJSON_IsString(dt) && strlen(dt->valuestring) < 8 ? dt->valuestring : "");
+    rf->n_states = rf->kept_all ? rf->text_layers + 1 : rf->n_kept;
+    rf->dim = rf->text_hidden;
+    if (!rf->kept_all && !cJSON_GetObjectItemCaseSensitive(h, "file"))
+        return KEVO_OK;   // none kept, no image states: no hidden.safetensors
+    char *file = NULL, path[KEVO_PATH_MAX];
+    if ((st = get_string(h, "file", &file, where, err)) != KEVO_OK)
         return st;
     if (strchr(file, '/')) {
         free(file);
@@ -239,8 +328,8 @@ static kevo_status read_hidden(kevo_runfolder *rf, const cJSON *root, const char
     free(file);
     if (st != KEVO_OK || (st = kevo_safetensors_open(path, &rf->file, err)) != KEVO_OK)
         return st;
-    rf->n_states = rf->text_layers + 1;
-    rf->dim = rf->text_hidden;
+    if (rf->n_states == 0)
+        return KEVO_OK;
     int64_t shape[3] = {rf->n_steps, rf->n_states, rf->dim};
     const char *const axes[3] = {"step", "layer", "element"};
     return kevo_states_read(rf->file, path, "hidden", shape, axes, &rf->hidden,
@@ -288,7 +377,7 @@ static kevo_status read_mmproj(kevo_runfolder *rf, const cJSON *model, const cha
                : KEVO_OK;
 }
 
-kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err)
+kevo_status kevo_runfolder_load_record(const char *dir, kevo_runfolder **out, kevo_error *err)
 {
     *out = NULL;
     char path[KEVO_PATH_MAX];
@@ -350,6 +439,25 @@ fail:
     return st;
 }
 
+kevo_status kevo_runfolder_load(const char *dir, kevo_runfolder **out, kevo_error *err)
+{
+    kevo_status st = kevo_runfolder_load_record(dir, out, err);
+    if (st != KEVO_OK || (*out)->kept_all)
+        return st;
+    char list[160] = "";
+    size_t used = 0;
+    for (int i = 0; i < (*out)->n_kept && used < sizeof list - 16; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%d", i ? "," : "",
+                                 (*out)->kept[i]);
+    st = kevo_fail(err, KEVO_ERR_FORMAT, "%s: the run kept %s%s of its hidden states (kevo batch "
+                   "%s); the analyses need every index 0..%d: run it again without it", dir,
+                   (*out)->n_kept ? "only the indices " : "none", list,
+                   (*out)->n_kept ? "--states" : "--no-hidden", (*out)->text_layers);
+    kevo_runfolder_free(*out);
+    *out = NULL;
+    return st;
+}
+
 void kevo_runfolder_free(kevo_runfolder *rf)
 {
     if (!rf)
@@ -368,6 +476,7 @@ void kevo_runfolder_free(kevo_runfolder *rf)
     free(rf->image_path);
     free(rf->stop);
     free(rf->hidden_owned);
+    free(rf->kept);
     free(rf->patch_original);
     free(rf->cell_position);
     free(rf->image_states);

@@ -54,6 +54,13 @@ typedef struct kevo_run_record {
     double load_s;
     kevo_timings timings;
     const float *hidden;              // (n_generated, L+1, D)
+    // The answer's states kept (kevo_save_options): NULL all, else n_hidden_states indices.
+    const int *hidden_states;
+    int n_hidden_states;
+    // kevo_save_options.before_commit and its ctx, or NULL.
+    kevo_status (*before_commit)(const char *tmp_dir, const char *dir, void *ctx,
+                                 kevo_error *err);
+    void *ctx;
     kevo_dtype store;                 // how the states are stored: KEVO_DTYPE_F32 or _F16
     // Where the image sits and what it looks like (always recorded).
     int image_first;                  // the image's first position in the sequence
@@ -90,9 +97,13 @@ struct kevo_runfolder {
     int *generated_ids;
     char **pieces;
     int n_steps;                      // T
-    // hidden states: (T, L+1, D) F32, mapped
+    // hidden states: (T, L+1, D) F32, mapped; a run keeping only some (kevo_runfolder_load_
+    // record): (T, K, D), n_states = K, NULL when none
     const float *hidden;
-    int n_states;                     // L+1
+    int n_states;                     // L+1 (or K)
+    int kept_all;                     // 1: every index 0..L; 0: kept (K = n_kept) only
+    int n_kept, *kept;
+    char hidden_dtype[8];             // run.json's hidden.dtype, "" when absent
     int dim;                          // D
     struct kevo_safetensors *file;    // owns the mapping
     // The run's identity ("" / 0 when run.json predates it: format_version 1)

@@ -294,6 +294,9 @@ static kevo_status read_states(kevo_runfolder *rf, const cJSON *s, const char *w
     char path[KEVO_PATH_MAX];
     kevo_status st = kevo_path_join(path, sizeof path, rf->dir, "hidden.safetensors", err);
     const char *const axes[3] = {"image position", "kept index", "element"};
+    if (st == KEVO_OK && !rf->file)
+        return kevo_fail(err, KEVO_ERR_FORMAT, "%s has image_states but hidden names no file",
+                         where);
     return st == KEVO_OK ? kevo_states_read(rf->file, path, IMAGE_TENSOR, shape, axes,
                                             &rf->image_hidden, &rf->image_hidden_owned, err)
                          : st;

@@ -159,6 +159,8 @@ kevo_status kevo_llava_save(const kevo_model *m, const kevo_run *r, const kevo_r
         .compute = r->params.compute == KEVO_COMPUTE_BF16 ? "bf16" : "f32",
         .n_threads = o->n_threads, .load_s = o->load_s, .timings = kevo_run_timings(r),
         .hidden = kevo_run_hidden(r), .store = o->store,
+        .hidden_states = o->hidden_states, .n_hidden_states = o->n_hidden_states,
+        .before_commit = o->before_commit, .ctx = o->ctx,
         .image_first = kevo_run_image_first_position(r), .image_tokens = n_positions,
         .n_tiles = r->n_tiles, .positions = positions, .image_hidden = kevo_run_image_hidden(r),
         .image_states = kevo_run_image_states(r), .n_image_states = kevo_run_n_image_states(r),

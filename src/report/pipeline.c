@@ -47,9 +47,9 @@ kevo_status kevo_analyze_run(const kevo_runfolder *run, const kevo_model *model,
         st = kevo_outdir_open(out_dir, kevo_analysis_folder_owned, &od, err);
     if (st == KEVO_OK)
         st = kevo_analysis_write_tables(an, kevo_outdir_path(od), err);
-    if (st == KEVO_OK && !p->no_tsne && (st = stopped(p, err)) == KEVO_OK)
+    if (st == KEVO_OK && !p->no_tsne && !p->tables_only && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_map_compute(&run, 1, NULL, &p->tsne, &m, err);
-    if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
+    if (st == KEVO_OK && !p->tables_only && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_analysis_figures(an, m, kevo_outdir_path(od), &p->figure, err);
     if (st == KEVO_OK && (st = stopped(p, err)) == KEVO_OK)
         st = kevo_outdir_commit(od, err);
