@@ -5,6 +5,7 @@
 #                         Node.js for the GGUF oracle's reference parser), and Chromium for
 #                         the report's browser test (tests/test_report_browser.c)
 #   tools/deps.sh fuzz    the build packages plus clang, libFuzzer and LLVM's OpenMP (make fuzz)
+#   tools/deps.sh slurm   the build packages plus Slurm, munge and GNU parallel (make test-slurm)
 # Without root it installs nothing and prints the one command to run.
 set -euo pipefail
 
@@ -13,12 +14,14 @@ build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev
 test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn chromium
            python3-scipy python3-mpmath parallel)
 fuzz_pkgs=(clang libclang-rt-14-dev libomp-dev python3)
+slurm_pkgs=(slurmctld slurmd slurm-client munge parallel python3)
 
 case "${1:-build}" in
     build) want=("${build_pkgs[@]}") ;;
     test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
     fuzz)  want=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-    *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
+    slurm) want=("${build_pkgs[@]}" "${slurm_pkgs[@]}") ;;
+    *) echo "usage: $0 build|test|fuzz|slurm" >&2; exit 2 ;;
 esac
 
 missing=()
