@@ -121,6 +121,14 @@ test: deps-test
 asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan SAN=1
 
+# A 3-task Slurm job array over the demo model's images on a one-node cluster that the test
+# brings up on localhost, equal to an unsharded batch (tests/slurm/test_slurm.sh; needs root).
+.PHONY: test-slurm
+test-slurm:
+	@tools/deps.sh slurm
+	@$(MAKE) --no-print-directory all
+	tests/slurm/test_slurm.sh
+
 bench: all $(BENCH_BIN)
 	@tools/run_benches.sh $(BUILD)
 

@@ -14,7 +14,7 @@ build_pkgs=(gcc make pkg-config libopenblas-dev libcjson-dev libjpeg62-turbo-dev
 test_pkgs=(python3-numpy python3-torch python3-pil python3-sentencepiece python3-sklearn chromium
            python3-scipy python3-mpmath parallel)
 fuzz_pkgs=(clang libclang-rt-14-dev libomp-dev python3)
-slurm_pkgs=(slurmctld slurmd slurm-client munge parallel python3)
+slurm_pkgs=(slurmctld slurmd slurm-client munge python3)
 
 case "${1:-build}" in
     build) want=("${build_pkgs[@]}") ;;

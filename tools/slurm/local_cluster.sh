@@ -44,8 +44,9 @@ start() {
     munged --force -S "$sock" --key-file="$dir/munge/key" --log-file="$dir/log/munged.log" \
         --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/seed"
 
-    local host
+    local host mem_mb
     host=$(hostname -s)
+    mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
     cat > "$conf" <<EOF
 ClusterName=kevo-local
 SlurmctldHost=$host(127.0.0.1)
@@ -73,7 +74,7 @@ SelectTypeParameters=CR_Core
 MpiDefault=none
 ReturnToService=2
 KillWait=2
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
 PartitionName=kevo Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
     # -i: ignore any saved state, a fresh cluster each time.
