@@ -428,19 +428,34 @@ KEVO_TEST(batch_bytes_per_item_match_the_files)
           "estimated %llu", (unsigned long long)json, (unsigned long long)b.run_json);
     CHECK(size[3] <= b.analysis && 2 * size[3] >= b.analysis, "analysis/ %llu bytes, "
           "estimated %llu", (unsigned long long)size[3], (unsigned long long)b.analysis);
-    // Refusal: more than the free space is refused before anything runs.
+    // Refusal: more than the free space is refused before anything runs. Enough items (the
+    // twelve flowers over and over, under distinct ids) that they cannot fit on this disk.
     uint64_t free_b = 0;
     CHECK_OK(kevo_free_bytes(kevo_test_tmpdir(), &free_b, &err), &err);
     kevo_run_bytes huge = kevo_runfolder_bytes(&c, c.image_tokens, 64, 1 << 20, -1, 13,
-                                               KEVO_DTYPE_F32, 2);
+                                               KEVO_DTYPE_F32, 0);
     CHECK(huge.total > 6000000000ull, "%llu", (unsigned long long)huge.total);
-    if (huge.total * 12 > free_b) {
-        const char *big = flower_manifest("big.jsonl", 12);
-        snprintf(p, sizeof p, "%s/huge", kevo_test_tmpdir());
-        code = kevo_test_cli(NULL, &se, "batch -q -m " DEMO " -n 1048576 --image-states "
-                             "-p " QUESTION " --manifest '%s' -o '%s'", big, p);
-        CHECK(code == 1 && kevo_test_contains(se, "free on its file system") &&
-              kevo_test_contains(se, "nothing was run"), "%d %s", code, se);
-        free(se);
-    }
+    // Twice what fits: free space moves while other programs write.
+    uint64_t n_big = 2 * (free_b / huge.total) + 2;
+    if (!CHECK(n_big < 100000, "%llu items", (unsigned long long)n_big))
+        return;
+    char cwd[1024], line[1400], *text = calloc((size_t)n_big, sizeof line);
+    if (!CHECK(text && getcwd(cwd, sizeof cwd), "out of memory"))
+        return;
+    for (uint64_t i = 0, used = 0; i < n_big; i++)
+        used += (size_t)snprintf(text + used, sizeof line, "{\"id\": \"big%llu\", \"image\": "
+                                 "\"%s/examples/flower/flower%02d.png\"}\n",
+                                 (unsigned long long)i, cwd, (int)(i % 12) + 1);
+    const char *big = write_text("big.jsonl", text);
+    free(text);
+    snprintf(p, sizeof p, "%s/huge", kevo_test_tmpdir());
+    code = kevo_test_cli(NULL, &se, "batch -q -m " DEMO " -n 1048576 --image-states -p "
+                         QUESTION " --manifest '%s' -o '%s'", big, p);
+    CHECK(code == 1 && kevo_test_contains(se, "free on its file system") &&
+          kevo_test_contains(se, "nothing was run"), "%d %s", code, se);
+    // The destination checks made OUT; nothing went into it.
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", p);
+    CHECK(system(cmd) == 0, "%s holds files although nothing was run", p);
+    free(se);
 }
