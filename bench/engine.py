@@ -189,6 +189,12 @@ def scaled(measured, weight_bytes, new, fam):
     return r
 
 
+def best_floors(a, b):
+    """Two measurements of the floors, the better of each kept: a floor is the most this host
+    delivered, and one measured at a slow moment would put kevo "below" it."""
+    return {k: max(v, b[k]) if isinstance(v, float) else v for k, v in a.items()}
+
+
 def kevo_row(build, models, dtype, threads, compute, new, fam):
     cmd = [os.path.join(build, "bench", "engine"), ensure_model(models, dtype, fam),
            "--threads", str(threads), "--new", str(new)] + fam.engine_args
@@ -251,7 +257,7 @@ def qwen_main(args):
     # delivered, and one measurement at a slow moment (a first run measured 142 GFLOP/s and
     # 30 GB/s; 330 GFLOP/s and 64 GB/s right after that run) would put kevo "below" it.
     again = run(floor_cmd)
-    floors = {k: max(v, again[k]) if isinstance(v, float) else v for k, v in floors.items()}
+    floors = best_floors(floors, again)
     (pk, pb), (vk, vb) = gemm(QGEMM_PREFILL), gemm(QGEMM_VISION)
     n = fam.positions
     print(f"\nQwen2.5-VL-7B dimensions, {QWEN_TARGET} decoder layers (measured with {QWEN_DEPTH},"

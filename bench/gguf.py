@@ -163,10 +163,6 @@ def floors(build, threads, isa):
                    str(threads)], isa_env(isa))
 
 
-def best(a, b):
-    return {k: max(v, b[k]) if isinstance(v, float) else v for k, v in a.items()}
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
@@ -183,7 +179,7 @@ def main():
     fl = {isa: floors(args.build, args.threads, isa) for isa in args.isa}
     rows = {(isa, t): kevo(args.build, models[t][0], args.threads, args.new, isa, args.repeat)
             for isa in args.isa for t in types}
-    fl = {isa: best(f, floors(args.build, args.threads, isa)) for isa, f in fl.items()}
+    fl = {isa: eb.best_floors(f, floors(args.build, args.threads, isa)) for isa, f in fl.items()}
     bw = max(f["bandwidth_gbs"] for f in fl.values()) * 1e9
     scale_flops = eb.prefill_flops(eb.TARGET) / eb.prefill_flops(DEPTH)
     n = eb.IMAGE + eb.TEXT
