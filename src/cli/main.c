@@ -13,7 +13,7 @@ static const struct {
     {"analyze", cmd_analyze, "RUN_DIR: lens, divergences, candidates, stages, figures, report"},
     {"diff", cmd_diff, "RUN_A RUN_B: two runs of one image and question compared layer by layer"},
     {"tsne", cmd_tsne, "RUN_DIR... | --input X: t-SNE maps of hidden states (or any matrix)"},
-    {"batch", cmd_batch, "-m MODEL -p PROMPT -o OUT IMAGE...: many images, one run folder each"},
+    {"batch", cmd_batch, "-m MODEL -o OUT IMAGE... | --manifest FILE: many runs, shardable"},
     {"stats", cmd_stats, "OUT...: statistics over many analysed runs: layers, kinds, SHIFT"},
     {"demo", cmd_demo, "[-o OUT]: the bundled model on the bundled images, every figure"},
     {"info", cmd_info, "MODEL_DIR: architecture, dimensions, dtypes, parameters, memory"},
