@@ -410,8 +410,7 @@ int cmd_batch(int argc, char **argv)
                               .hidden_states = id.hidden_states, .n_hidden_states = n_kept,
                               .before_commit = mf || actx.analyse ? before_commit : NULL,
                               .ctx = &actx};
-    batch_progress pr = {.total = n, .bar = bar && !quiet};
-    pr.bar = bar;
+    batch_progress pr = {.total = n, .bar = bar};   // else one line an item (a log)
     for (int i = 0; i < n && !*interrupted; i++) {
         item *it = &items[i];
         const char *why = it->why;
